@@ -1,0 +1,17 @@
+//! The one vocabulary spoken between Tandem's widget, server and agent console.
+//!
+//! Everything here is plain data with serde derives, so that it builds for wasm32 and native
+//! alike and no side can drift from another. See `docs/protocol.md` and `docs/api.md`.
+
+mod merchant;
+mod problem;
+
+pub use merchant::{InvalidMerchantId, MerchantId, WidgetConfig};
+pub use problem::{Problem, ProblemCode};
+
+/// Path of the widget configuration for a merchant, relative to the server origin.
+///
+/// The widget builds this URL and the server routes it; keeping it here keeps the two in step.
+pub fn widget_config_path(merchant: &MerchantId) -> String {
+    format!("/v1/merchants/{merchant}/widget-config")
+}

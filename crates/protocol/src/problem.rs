@@ -1,0 +1,24 @@
+use serde::{Deserialize, Serialize};
+
+/// Stable machine-readable error codes. Clients branch on these, never on the human text,
+/// so a code is never renamed or reused once shipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    NotFound,
+    InvalidMerchantId,
+    OriginNotAllowed,
+    Internal,
+}
+
+/// An HTTP error body in the shape of RFC 9457 ("problem details"),
+/// served as `application/problem+json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Short, stable summary of the problem kind.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong this time, and how to fix it when the caller can.
+    pub detail: String,
+    pub code: ProblemCode,
+}

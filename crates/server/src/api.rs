@@ -1,0 +1,61 @@
+//! The JSON API under `/v1` (see `docs/api.md`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use tandem_protocol::{MerchantId, WidgetConfig};
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::store::Merchant;
+
+/// Looks a merchant up by the raw id from a URL, with the problem each failure deserves.
+pub(crate) async fn find_merchant(state: &AppState, raw_id: &str) -> Result<Merchant, AppError> {
+    let id = MerchantId::parse(raw_id).map_err(|error| AppError::InvalidMerchantId(error.to_string()))?;
+    state
+        .store
+        .merchant(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("there is no merchant with id {id}")))
+}
+
+/// `GET /v1/merchants/{id}/widget-config`: what the widget shows before any conversation.
+///
+/// A cross-origin request (the widget on a merchant's page) must come from one of the
+/// merchant's allowed origins, and is then allowed to read the answer through CORS.
+/// Requests without an `Origin` (the widget served from our own origin, or a script)
+/// read the same public configuration.
+pub(crate) async fn widget_config(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let merchant = find_merchant(&state, &raw_id).await?;
+    let origin = headers.get(header::ORIGIN);
+    if let Some(origin) = origin {
+        let origin_text = origin.to_str().unwrap_or_default();
+        if !merchant.allows_origin(origin_text) {
+            return Err(AppError::OriginNotAllowed(String::from_utf8_lossy(origin.as_bytes()).into_owned()));
+        }
+    }
+    let config = WidgetConfig {
+        merchant_id: merchant.id,
+        display_name: merchant.display_name,
+        support_email: merchant.support_email,
+    };
+    let mut response = Json(config).into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(origin) = origin {
+        response_headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    }
+    Ok(response)
+}
+
+/// `GET /healthz`: the process is up and its database answers.
+pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
+    state.store.ping().await?;
+    Ok(Json(serde_json::json!({ "status": "ok" })))
+}

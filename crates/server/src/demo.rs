@@ -1,0 +1,43 @@
+//! The demo merchant and agent that `tandem serve --demo` seeds.
+
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use tandem_protocol::MerchantId;
+
+use crate::password;
+use crate::store::{Merchant, NewAgent, Store, StoreError};
+
+pub const MERCHANT_ID: &str = "demo";
+pub const AGENT_EMAIL: &str = "anna@northwind.example";
+
+/// Credentials of the seeded demo agent, printed once at start.
+#[derive(Debug, Clone)]
+pub struct DemoAgent {
+    pub email: String,
+    pub password: String,
+}
+
+/// Seeds (or refreshes) the demo merchant, allowed to embed from `demo_origins`, and its agent
+/// with a fresh random password.
+pub async fn seed(store: &dyn Store, demo_origins: Vec<String>) -> Result<DemoAgent, StoreError> {
+    let merchant_id = MerchantId::parse(MERCHANT_ID).expect("the demo merchant id is valid");
+    store
+        .upsert_merchant(&Merchant {
+            id: merchant_id.clone(),
+            display_name: "Northwind Outfitters".to_owned(),
+            support_email: Some("support@northwind.example".to_owned()),
+            allowed_origins: demo_origins,
+        })
+        .await?;
+    let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect();
+    let password_hash = password::hash(&password).expect("hashing a fresh password cannot fail");
+    store
+        .upsert_agent(&NewAgent {
+            merchant_id,
+            email: AGENT_EMAIL.to_owned(),
+            display_name: "Anna".to_owned(),
+            password_hash,
+        })
+        .await?;
+    Ok(DemoAgent { email: AGENT_EMAIL.to_owned(), password })
+}

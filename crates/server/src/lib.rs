@@ -1,0 +1,230 @@
+//! Tandem's server: the JSON API, the widget and console files, and (with `--demo`) a demo
+//! checkout page on a second listener, which is a different origin as a merchant's page is.
+//!
+//! Start-up is split in two, in the way of `bind` then `run`: [`Server::bind`] does everything
+//! that can fail because of the operator's input (data directory, database, ports) and reports
+//! it as a [`StartError`]; [`Server::run`] then serves until the shutdown future completes.
+
+pub mod demo;
+pub mod error;
+pub mod password;
+pub mod store;
+
+mod api;
+mod pages;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Html;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::store::{SqliteStore, Store, StoreError};
+
+/// Everything `tandem serve` is told on its command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Where the demo checkout page is served; `None` serves no demo page.
+    pub demo_listen: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    /// The widget build (Trunk's `dist/`), served under `/widget/`.
+    pub widget_dir: PathBuf,
+    /// The console build (`console/dist/`), served under `/console/`.
+    pub console_dir: PathBuf,
+    /// Seed the demo merchant and agent.
+    pub seed_demo: bool,
+}
+
+/// Shared by every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+}
+
+/// Why the server could not start; each message says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "cannot use data directory {path}: {source}; pass --data-dir (or TANDEM_DATA_DIR) with a writable directory"
+    )]
+    DataDir { path: PathBuf, source: io::Error },
+    #[error(
+        "cannot open the database in {path}: {source}; check that the directory is writable and not used by another version"
+    )]
+    Database { path: PathBuf, source: StoreError },
+    #[error(
+        "cannot listen on {addr}: {source}; stop the process using it or pass {flag} with another address"
+    )]
+    Listen { addr: SocketAddr, flag: &'static str, source: io::Error },
+    #[error("cannot seed the demo data: {0}")]
+    Seed(StoreError),
+}
+
+/// A server whose ports are bound and whose database is open, ready to [`run`](Server::run).
+pub struct Server {
+    listener: TcpListener,
+    demo_listener: Option<TcpListener>,
+    router: Router,
+    demo_router: Option<Router>,
+    demo_agent: Option<demo::DemoAgent>,
+}
+
+impl Server {
+    pub async fn bind(config: Config) -> Result<Self, StartError> {
+        let data_error = |source| StartError::DataDir { path: config.data_dir.clone(), source };
+        std::fs::create_dir_all(&config.data_dir).map_err(data_error)?;
+        probe_writable(&config.data_dir).map_err(data_error)?;
+        let store = SqliteStore::open(&config.data_dir.join("tandem.sqlite3"))
+            .await
+            .map_err(|source| StartError::Database { path: config.data_dir.clone(), source })?;
+        let state = AppState { store: Arc::new(store) };
+
+        let listener = bind_listener(config.listen, "--listen").await?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen,
+            flag: "--listen",
+            source,
+        })?;
+        let demo_listener = match config.demo_listen {
+            Some(demo_addr) => Some(bind_listener(demo_addr, "--demo-listen").await?),
+            None => None,
+        };
+
+        let mut demo_router = None;
+        let mut demo_agent = None;
+        if let Some(demo_listener) = &demo_listener {
+            let demo_addr = demo_listener.local_addr().map_err(|source| StartError::Listen {
+                addr: config.listen,
+                flag: "--demo-listen",
+                source,
+            })?;
+            demo_router = Some(demo_app(&format!("{}/widget/tandem.js", public_origin(addr))));
+            if config.seed_demo {
+                let origins =
+                    vec![public_origin(demo_addr), format!("http://localhost:{}", demo_addr.port())];
+                demo_agent = Some(demo::seed(state.store.as_ref(), origins).await.map_err(StartError::Seed)?);
+            }
+        }
+
+        Ok(Self {
+            router: app(state, &config.widget_dir, &config.console_dir),
+            listener,
+            demo_listener,
+            demo_router,
+            demo_agent,
+        })
+    }
+
+    /// The address of the API, widget and console.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The address of the demo checkout page, when one is served.
+    pub fn demo_addr(&self) -> Option<SocketAddr> {
+        self.demo_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn demo_agent(&self) -> Option<&demo::DemoAgent> {
+        self.demo_agent.as_ref()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets requests in flight finish
+    /// and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        // Both listeners stop on the same signal: a watch channel lets each await it.
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+
+        let main = axum::serve(self.listener, self.router).with_graceful_shutdown(stopped(stop_rx.clone()));
+        match (self.demo_listener, self.demo_router) {
+            (Some(listener), Some(router)) => {
+                let demo = axum::serve(listener, router).with_graceful_shutdown(stopped(stop_rx));
+                tokio::try_join!(async { main.await }, async { demo.await })?;
+            }
+            _ => main.await?,
+        }
+        Ok(())
+    }
+}
+
+/// The API, the widget files and the console, on the main listener.
+pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/v1/merchants/{id}/widget-config", get(api::widget_config))
+        .route("/contact/{id}", get(pages::contact))
+        .nest_service("/widget", widget_files(widget_dir))
+        .nest_service(
+            "/console",
+            ServeDir::new(console_dir).fallback(ServeFile::new(console_dir.join("index.html"))),
+        )
+        .fallback(|| async {
+            error::AppError::NotFound(
+                "no such page; the widget is under /widget/, the console under /console/".into(),
+            )
+        })
+        .with_state(state)
+        .layer(TraceLayer::new_for_http())
+}
+
+/// The widget's files are fetched by merchants' pages on other origins: the loader as a
+/// classic script, the app as a module import and a wasm fetch, which both need CORS.
+/// They are public and credential-free, so any origin may read them.
+fn widget_files(widget_dir: &Path) -> Router {
+    Router::new()
+        .fallback_service(ServeDir::new(widget_dir))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("cross-origin"),
+        ))
+        // File names carry no content hash, so caches must revalidate (cheap with ETags).
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+}
+
+/// The demo checkout page, on its own listener so that it is a different origin.
+pub fn demo_app(widget_script_url: &str) -> Router {
+    let page = pages::demo_checkout(widget_script_url);
+    Router::new().route("/", get(move || async move { Html(page) })).layer(TraceLayer::new_for_http())
+}
+
+/// The origin a browser uses to reach `addr` (loopback when bound to every interface).
+fn public_origin(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+    format!("http://{host}:{}", addr.port())
+}
+
+async fn bind_listener(addr: SocketAddr, flag: &'static str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, flag, source })
+}
+
+/// `create_dir_all` succeeds on an existing read-only directory; writing a file tells the truth.
+fn probe_writable(dir: &Path) -> io::Result<()> {
+    let probe = dir.join(".tandem-write-probe");
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(probe)
+}

@@ -1,0 +1,132 @@
+//! `tandem`: the server and its administration commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tandem_server::{Config, Server};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "tandem", version, about = "Tandem: the chat widget with a human behind it")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, the widget and the agent console.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address for the API, the widget (/widget/) and the console (/console/).
+    #[arg(long, env = "TANDEM_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for the embedded SQLite database.
+    #[arg(long, env = "TANDEM_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// The built widget (Trunk's dist directory).
+    #[arg(long, env = "TANDEM_WIDGET_DIR", default_value = "dist")]
+    widget_dir: PathBuf,
+    /// The built agent console.
+    #[arg(long, env = "TANDEM_CONSOLE_DIR", default_value = "console/dist")]
+    console_dir: PathBuf,
+    /// Seed the demo merchant and agent and serve the demo checkout page on --demo-listen.
+    #[arg(long, env = "TANDEM_DEMO")]
+    demo: bool,
+    /// Address of the demo checkout page (a second origin, as a merchant's site would be).
+    #[arg(long, env = "TANDEM_DEMO_LISTEN", default_value = "127.0.0.1:8081")]
+    demo_listen: SocketAddr,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => error.exit(), // --help, --version
+        Err(error) => {
+            // clap's report spans several lines; operators get one line and the way to help.
+            let rendered = error.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            eprintln!("tandem: {} (see 'tandem --help')", first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let config = Config {
+        listen: args.listen,
+        demo_listen: args.demo.then_some(args.demo_listen),
+        data_dir: args.data_dir,
+        widget_dir: args.widget_dir,
+        console_dir: args.console_dir,
+        seed_demo: args.demo,
+    };
+    let widget_dir = config.widget_dir.clone();
+    let server = match Server::bind(config).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("tandem: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !widget_dir.join("tandem.js").is_file() {
+        tracing::warn!(dir = %widget_dir.display(), "no widget build found; run `cargo xtask demo` or `trunk build --release`");
+    }
+    if let Ok(addr) = server.local_addr() {
+        tracing::info!(%addr, "listening");
+        println!("Agent console:  http://{addr}/console/");
+    }
+    if let Some(demo_addr) = server.demo_addr() {
+        println!("Demo checkout:  http://{demo_addr}/");
+    }
+    if let Some(agent) = server.demo_agent() {
+        println!("Demo agent:     {} / {}", agent.email, agent.password);
+    }
+    match server.run(shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("tandem: server failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,142 @@
+//! The HTTP API through the real router (`tandem_server::app`) on a real SQLite database.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use tandem_protocol::{MerchantId, Problem, ProblemCode, WidgetConfig};
+use tandem_server::store::{Merchant, SqliteStore, Store};
+use tandem_server::{AppState, app};
+use tower::ServiceExt;
+
+const SHOP_ORIGIN: &str = "https://shop.example";
+
+struct TestApp {
+    router: Router,
+    _dirs: tempfile::TempDir,
+}
+
+async fn test_app() -> TestApp {
+    let dirs = tempfile::tempdir().expect("temp dir");
+    let widget_dir = dirs.path().join("widget");
+    std::fs::create_dir_all(&widget_dir).expect("widget dir");
+    std::fs::write(widget_dir.join("tandem.js"), "/* loader */").expect("loader file");
+    let store = SqliteStore::open(&dirs.path().join("test.sqlite3")).await.expect("store");
+    store
+        .upsert_merchant(&Merchant {
+            id: MerchantId::parse("shop").expect("valid id"),
+            display_name: "Shop <& Co>".into(),
+            support_email: Some("help@shop.example".into()),
+            allowed_origins: vec![SHOP_ORIGIN.into()],
+        })
+        .await
+        .expect("seed merchant");
+    let router = app(AppState { store: Arc::new(store) }, &widget_dir, &dirs.path().join("console"));
+    TestApp { router, _dirs: dirs }
+}
+
+async fn get(app: &TestApp, uri: &str, origin: Option<&str>) -> axum::response::Response {
+    let mut request = Request::get(uri);
+    if let Some(origin) = origin {
+        request = request.header(header::ORIGIN, origin);
+    }
+    app.router.clone().oneshot(request.body(Body::empty()).expect("request")).await.expect("response")
+}
+
+async fn body_bytes(response: axum::response::Response) -> Vec<u8> {
+    to_bytes(response.into_body(), 1 << 20).await.expect("body").to_vec()
+}
+
+async fn problem(response: axum::response::Response) -> Problem {
+    assert_eq!(
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    serde_json::from_slice(&body_bytes(response).await).expect("problem body")
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = test_app().await;
+    let response = get(&app, "/healthz", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_bytes(response).await, br#"{"status":"ok"}"#);
+}
+
+#[tokio::test]
+async fn widget_config_is_readable_from_an_allowed_origin() {
+    let app = test_app().await;
+    let response = get(&app, "/v1/merchants/shop/widget-config", Some(SHOP_ORIGIN)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).and_then(|v| v.to_str().ok()),
+        Some(SHOP_ORIGIN)
+    );
+    assert_eq!(response.headers().get(header::VARY).and_then(|v| v.to_str().ok()), Some("Origin"));
+    let config: WidgetConfig = serde_json::from_slice(&body_bytes(response).await).expect("config");
+    assert_eq!(config.display_name, "Shop <& Co>");
+    assert_eq!(config.support_email.as_deref(), Some("help@shop.example"));
+}
+
+#[tokio::test]
+async fn widget_config_without_origin_is_public() {
+    let app = test_app().await;
+    let response = get(&app, "/v1/merchants/shop/widget-config", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
+
+#[tokio::test]
+async fn widget_config_from_another_origin_is_forbidden() {
+    let app = test_app().await;
+    let response = get(&app, "/v1/merchants/shop/widget-config", Some("https://evil.example")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    let problem = problem(response).await;
+    assert_eq!(problem.code, ProblemCode::OriginNotAllowed);
+    assert_eq!(problem.status, 403);
+    assert!(problem.detail.contains("https://evil.example"), "{}", problem.detail);
+}
+
+#[tokio::test]
+async fn bad_and_unknown_merchant_ids_get_problems() {
+    let app = test_app().await;
+    let bad = problem(get(&app, "/v1/merchants/Not%20Valid/widget-config", None).await).await;
+    assert_eq!((bad.status, bad.code), (400, ProblemCode::InvalidMerchantId));
+    let unknown = problem(get(&app, "/v1/merchants/nobody/widget-config", None).await).await;
+    assert_eq!((unknown.status, unknown.code), (404, ProblemCode::NotFound));
+    let nowhere = problem(get(&app, "/no/such/page", None).await).await;
+    assert_eq!((nowhere.status, nowhere.code), (404, ProblemCode::NotFound));
+}
+
+#[tokio::test]
+async fn widget_files_are_served_cross_origin() {
+    let app = test_app().await;
+    let response = get(&app, "/widget/tandem.js", Some(SHOP_ORIGIN)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).and_then(|v| v.to_str().ok()), Some("*"));
+    assert_eq!(
+        headers.get("cross-origin-resource-policy").and_then(|v| v.to_str().ok()),
+        Some("cross-origin")
+    );
+    assert!(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.contains("javascript"))
+    );
+    assert_eq!(body_bytes(response).await, b"/* loader */");
+}
+
+#[tokio::test]
+async fn contact_page_escapes_the_merchant_name() {
+    let app = test_app().await;
+    let response = get(&app, "/contact/shop", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = String::from_utf8(body_bytes(response).await).expect("utf-8");
+    assert!(page.contains("Shop &lt;&amp; Co&gt;"));
+    assert!(!page.contains("<& Co>"));
+    assert!(page.contains(r#"href="mailto:help@shop.example""#));
+}

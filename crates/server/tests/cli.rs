@@ -1,0 +1,91 @@
+//! `tandem serve` as an operator runs it: bad input fails with one line, SIGTERM stops cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn tandem() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
+    command.env_remove("RUST_LOG");
+    command
+}
+
+fn assert_one_line_failure(output: &Output, mentions: &[&str]) {
+    assert!(!output.status.success(), "expected failure, got {:?}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected, got: {stderr}");
+    for word in mentions {
+        assert!(lines[0].contains(word), "{word:?} missing from: {}", lines[0]);
+    }
+}
+
+#[test]
+fn unknown_flag_is_one_line() {
+    let output = tandem().args(["serve", "--no-such-flag"]).output().expect("run tandem");
+    assert_one_line_failure(&output, &["--no-such-flag", "--help"]);
+}
+
+#[test]
+fn bad_listen_address_is_one_line() {
+    let output = tandem().args(["serve", "--listen", "not-an-address"]).output().expect("run tandem");
+    assert_one_line_failure(&output, &["--listen", "not-an-address"]);
+}
+
+#[test]
+fn port_in_use_is_one_line_with_the_fix() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let output = tandem()
+        .args(["serve", "--listen", &addr, "--data-dir"])
+        .arg(data.path())
+        .output()
+        .expect("run tandem");
+    assert_one_line_failure(&output, &[&addr, "--listen"]);
+}
+
+#[test]
+fn unusable_data_dir_is_one_line_with_the_fix() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let file = data.path().join("a-file");
+    std::fs::write(&file, b"").expect("file");
+    // A directory cannot be created under a regular file, even by root.
+    let output = tandem()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(file.join("data"))
+        .output()
+        .expect("run tandem");
+    assert_one_line_failure(&output, &["data directory", "--data-dir"]);
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut child = tandem()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tandem");
+    // The address line is printed once the ports are bound and the database is open.
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first_line = String::new();
+    BufReader::new(stdout).read_line(&mut first_line).expect("read");
+    assert!(first_line.contains("/console/"), "unexpected first line: {first_line}");
+    assert!(data.path().join("tandem.sqlite3").exists(), "database created on start");
+
+    let status = Command::new("kill").arg(child.id().to_string()).status().expect("kill");
+    assert!(status.success());
+    let (exited_tx, exited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited_tx.send(child.wait());
+    });
+    let status = exited
+        .recv_timeout(Duration::from_secs(10))
+        .expect("tandem did not stop within 10 s of SIGTERM")
+        .expect("wait");
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+}

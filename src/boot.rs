@@ -1,0 +1,68 @@
+//! Finding where to mount: the loader's hand-over, or the whole page.
+//!
+//! The loader (`loader/tandem.js`) cannot call into the app before the wasm module is
+//! instantiated, and instantiating runs `main`; so it leaves its hand-over on `window`
+//! before importing the app, and `main` picks it up here, exactly once.
+
+use js_sys::Reflect;
+use tandem_protocol::MerchantId;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, HtmlElement};
+
+use crate::{Layout, MountConfig, mount};
+
+const HANDOVER: &str = "__tandem_boot";
+
+/// Mounts the widget: into the loader's shadow root when the loader asked for it, otherwise
+/// full page into `<body>` for the merchant named by `?merchant=` in the page URL.
+pub fn boot() {
+    let Some(window) = web_sys::window() else { return };
+    let key = JsValue::from_str(HANDOVER);
+    let handover = Reflect::get(&window, &key).unwrap_or(JsValue::UNDEFINED);
+    if handover.is_object() {
+        let _ = Reflect::delete_property(&window, &key);
+        match from_handover(&handover) {
+            Ok((root, config)) => mount(&root, config),
+            Err(problem) => warn(&problem),
+        }
+        return;
+    }
+    match full_page(&window) {
+        Ok((root, config)) => mount(&root, config),
+        Err(problem) => warn(&problem),
+    }
+}
+
+fn from_handover(handover: &JsValue) -> Result<(HtmlElement, MountConfig), String> {
+    let get = |name: &str| Reflect::get(handover, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    let root: HtmlElement = get("root").dyn_into().map_err(|_| "the loader gave no root element")?;
+    let merchant = parse_merchant(&get("merchant").as_string().unwrap_or_default())?;
+    let api_origin = get("api").as_string().ok_or("the loader gave no server origin")?;
+    // The placeholder launcher is replaced by the app's own; keep its state.
+    let mut focus_launcher = false;
+    if let Ok(placeholder) = get("placeholder").dyn_into::<Element>() {
+        focus_launcher = placeholder.matches(":focus").unwrap_or(false);
+        placeholder.remove();
+    }
+    let open_at_start = get("open").as_bool().unwrap_or(false);
+    let layout = Layout::Launcher { open_at_start, focus_launcher };
+    Ok((root, MountConfig { merchant, api_origin, layout }))
+}
+
+fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), String> {
+    let location = window.location();
+    let search = location.search().unwrap_or_default();
+    let params = web_sys::UrlSearchParams::new_with_str(&search).map_err(|_| "unreadable page URL")?;
+    let merchant = parse_merchant(&params.get("merchant").unwrap_or_default())?;
+    let api_origin = location.origin().map_err(|_| "unreadable page origin")?;
+    let body = window.document().and_then(|document| document.body()).ok_or("the page has no body")?;
+    Ok((body, MountConfig { merchant, api_origin, layout: Layout::FullPage }))
+}
+
+fn parse_merchant(raw: &str) -> Result<MerchantId, String> {
+    MerchantId::parse(raw).map_err(|error| format!("no valid merchant id ({error})"))
+}
+
+fn warn(problem: &str) {
+    web_sys::console::warn_1(&format!("Tandem: the chat is not shown: {problem}").into());
+}

@@ -1,0 +1,94 @@
+//! Component tests, run in headless Chromium by wasm-bindgen-test-runner.
+
+#![allow(clippy::panic)] // a test fails by panicking
+
+use gloo_timers::future::TimeoutFuture;
+use leptos::prelude::*;
+use tandem_protocol::{MerchantId, WidgetConfig};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::HtmlElement;
+
+use crate::{ConfigState, Layout, MountConfig, Panel, mount};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn fresh_root() -> HtmlElement {
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let root: HtmlElement = document.create_element("div").expect("div").unchecked_into();
+    document.body().expect("body").append_child(&root).expect("append");
+    root
+}
+
+/// Waits, a few milliseconds at a time, until `find` returns something (at most ~2 s).
+async fn wait_for<T>(mut find: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(found) = find() {
+            return found;
+        }
+        TimeoutFuture::new(10).await;
+    }
+    panic!("timed out waiting for the widget");
+}
+
+fn query(root: &HtmlElement, selector: &str) -> Option<HtmlElement> {
+    root.query_selector(selector).ok().flatten().map(JsCast::unchecked_into)
+}
+
+#[wasm_bindgen_test]
+async fn panel_header_shows_merchant_name_and_human_button() {
+    let root = fresh_root();
+    let merchant = MerchantId::parse("shop").expect("valid id");
+    let config = WidgetConfig {
+        merchant_id: merchant,
+        display_name: "Shop & <Co>".into(),
+        support_email: Some("help@shop.example".into()),
+    };
+    let (state, _) = signal(ConfigState::Loaded(config));
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        view! { <Panel merchant_config=state api_origin="http://api.example".into() on_close=None/> }
+    });
+
+    let name = wait_for(|| query(&root, "[data-testid=merchant-name]")).await;
+    // Text, not markup: the name is shown literally.
+    assert_eq!(name.text_content().as_deref(), Some("Shop & <Co>"));
+    let human = query(&root, "[data-testid=human-button]").expect("human button");
+    assert_eq!(human.text_content().as_deref(), Some("Talk to a human"));
+    assert!(query(&root, "[data-testid=close]").is_none(), "no close button without on_close");
+
+    human.click();
+    let contact = wait_for(|| query(&root, "[data-testid=human-contact] a")).await;
+    assert_eq!(contact.get_attribute("href").as_deref(), Some("mailto:help@shop.example"));
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+async fn launcher_opens_panel_even_when_the_server_cannot_be_reached() {
+    let root = fresh_root();
+    mount(
+        &root,
+        MountConfig {
+            merchant: MerchantId::parse("demo").expect("valid id"),
+            // Nothing listens on port 9: the configuration fails to load.
+            api_origin: "http://127.0.0.1:9".into(),
+            layout: Layout::Launcher { open_at_start: false, focus_launcher: false },
+        },
+    );
+    let launcher = wait_for(|| query(&root, "[data-testid=launcher]")).await;
+    assert_eq!(launcher.get_attribute("aria-expanded").as_deref(), Some("false"));
+    launcher.click();
+
+    let name = wait_for(|| query(&root, "[data-testid=merchant-name]")).await;
+    assert_eq!(name.text_content().as_deref(), Some("Customer support"));
+    assert!(query(&root, "[data-testid=human-button]").is_some());
+    assert_eq!(launcher.get_attribute("aria-expanded").as_deref(), Some("true"));
+
+    // Without an email the way to a person is the hosted contact page.
+    query(&root, "[data-testid=human-button]").expect("human button").click();
+    let contact = wait_for(|| query(&root, "[data-testid=human-contact] a")).await;
+    assert_eq!(contact.get_attribute("href").as_deref(), Some("http://127.0.0.1:9/contact/demo"));
+
+    query(&root, "[data-testid=close]").expect("close button").click();
+    wait_for(|| query(&root, "[data-testid=panel]").is_none().then_some(())).await;
+    assert_eq!(launcher.get_attribute("aria-expanded").as_deref(), Some("false"));
+}

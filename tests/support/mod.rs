@@ -1,0 +1,179 @@
+//! Shared harness of the browser end-to-end tests: the real server on free ports with a fresh
+//! database, and headless Chromium driven through chromedriver.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Value, json};
+use tandem_server::{Config, Server};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+/// Repository root: the widget build is in `dist/`, screenshots go to `target/e2e/`.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The release build of the widget, made by `cargo xtask test` before these tests run.
+pub fn widget_dist() -> PathBuf {
+    let dist = repo_root().join("dist");
+    assert!(
+        dist.join("tandem-widget_bg.wasm").is_file(),
+        "no widget build in {}: run `cargo xtask test` (or `trunk build --release`) first",
+        dist.display()
+    );
+    dist
+}
+
+pub struct TestServer {
+    pub api: SocketAddr,
+    pub demo: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// The real server with the demo merchant, serving the widget from `widget_dir`.
+    pub async fn start(widget_dir: &Path) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            demo_listen: Some("127.0.0.1:0".parse().expect("addr")),
+            data_dir: data.path().to_path_buf(),
+            widget_dir: widget_dir.to_path_buf(),
+            console_dir: repo_root().join("console/dist"),
+            seed_demo: true,
+        };
+        let server = Server::bind(config).await.expect("server starts");
+        let api = server.local_addr().expect("api addr");
+        let demo = server.demo_addr().expect("demo addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        Self { api, demo, stop: Some(stop), _data: data }
+    }
+
+    pub fn api_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.api)
+    }
+
+    pub fn demo_url(&self) -> String {
+        format!("http://{}/", self.demo)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Headless Chromium behind its own chromedriver; both end with the value.
+pub struct Browser {
+    pub client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Self {
+        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let port = free_port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {chromedriver} ({error}): run `cargo xtask setup`"));
+        let profile = tempfile::tempdir().expect("profile dir");
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--disable-quic", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let Value::Object(capabilities) = capabilities else { unreachable!() };
+        let url = format!("http://127.0.0.1:{port}");
+        // chromedriver takes a moment to listen; retry the session until it does.
+        let client = eventually("chromedriver to accept a session", || {
+            let url = url.clone();
+            let capabilities = capabilities.clone();
+            async move {
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                ClientBuilder::new(connector).capabilities(capabilities).connect(&url).await.ok()
+            }
+        })
+        .await;
+        Self { client, _driver: driver, _profile: profile }
+    }
+
+    /// Runs `script` (a function body using `arguments`) in the page and returns its value.
+    pub async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|error| panic!("script failed: {error}\n{script}"))
+    }
+
+    /// Runs `script` in the widget's shadow root (bound to `root`), returning its value.
+    pub async fn in_widget(&self, script: &str) -> Value {
+        let body = format!(
+            "const host = document.querySelector('tandem-chat'); \
+             const root = host && host.shadowRoot; if (!root) return null; {script}"
+        );
+        self.js(&body, vec![]).await
+    }
+
+    /// Presses and releases one key, sent to whatever has focus.
+    pub async fn press(&self, key: fantoccini::key::Key) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let key: char = key.into();
+        let actions = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.client.perform_actions(actions).await.expect("key press");
+    }
+
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = repo_root().join("target/e2e");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let path = dir.join(name);
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+}
+
+/// Polls `attempt` until it yields a value, for at most 15 seconds.
+pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}

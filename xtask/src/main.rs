@@ -1,0 +1,85 @@
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `setup`: installs whatever is missing (wasm target, Trunk, wasm-bindgen, wasm-opt, Chromium).
+//! - `demo`:  setup, release builds of widget and console, then the server with demo data.
+//! - `test`:  setup, then every check CI runs.
+//! - `size`:  release build of the widget and its download sizes against the budgets.
+
+mod budgets;
+mod run;
+mod setup;
+mod size;
+
+use std::process::ExitCode;
+
+use run::{Env, cargo};
+
+const USAGE: &str = "usage: cargo xtask <setup | demo | test | size>";
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1);
+    let env = Env::new();
+    let result = match task.as_deref() {
+        Some("setup") => setup::run(&env),
+        Some("demo") => demo(&env),
+        Some("test") => test(&env),
+        Some("size") => setup::run(&env).and_then(|()| build_web(&env)).and_then(|()| size::report(&env)),
+        Some(other) => Err(format!("unknown task {other:?}; {USAGE}")),
+        None => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Release builds of the widget (dist/) and the console (console/dist/).
+fn build_web(env: &Env) -> Result<(), String> {
+    env.step("building the widget (release)");
+    env.command("trunk").args(["build", "--release"]).current_dir(&env.root).run()?;
+    env.step("building the agent console (release)");
+    env.command("trunk").args(["build", "--release"]).current_dir(env.root.join("console")).run()
+}
+
+fn demo(env: &Env) -> Result<(), String> {
+    setup::run(env)?;
+    build_web(env)?;
+    env.step("starting the server with the demo merchant (Ctrl-C stops it)");
+    cargo(env).args(["run", "--package", "tandem-server", "--bin", "tandem", "--", "serve", "--demo"]).run()
+}
+
+fn test(env: &Env) -> Result<(), String> {
+    setup::run(env)?;
+    env.step("formatting (cargo fmt --check)");
+    cargo(env).args(["fmt", "--all", "--check"]).run()?;
+    env.step("lints, native (clippy -D warnings)");
+    cargo(env).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]).run()?;
+    env.step("lints, wasm32 (clippy -D warnings)");
+    cargo(env)
+        .args(["clippy", "--target", "wasm32-unknown-unknown", "--all-targets", "--locked"])
+        .args(["--package", "tandem-widget", "--package", "tandem-console", "--package", "tandem-protocol"])
+        .args(["--", "-D", "warnings"])
+        .run()?;
+    build_web(env)?;
+    env.step("download sizes against the budgets");
+    size::report(env)?;
+    env.step("unit, integration and browser end-to-end tests (native)");
+    cargo(env).args(["test", "--workspace", "--locked"]).run()?;
+    env.step("widget component tests in headless Chromium (wasm-bindgen-test)");
+    cargo(env)
+        .args([
+            "test",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--package",
+            "tandem-widget",
+            "--lib",
+            "--locked",
+        ])
+        .run()?;
+    env.step("all checks passed");
+    Ok(())
+}
