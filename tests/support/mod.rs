@@ -46,6 +46,7 @@ impl TestServer {
             widget_dir: widget_dir.to_path_buf(),
             console_dir: repo_root().join("console/dist"),
             seed_demo: true,
+            public_url: None,
         };
         let server = Server::bind(config).await.expect("server starts");
         let api = server.local_addr().expect("api addr");

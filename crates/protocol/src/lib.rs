@@ -3,9 +3,11 @@
 //! Everything here is plain data with serde derives, so that it builds for wasm32 and native
 //! alike and no side can drift from another. See `docs/protocol.md` and `docs/api.md`.
 
+mod chat;
 mod merchant;
 mod problem;
 
+pub use chat::*;
 pub use merchant::{InvalidMerchantId, MerchantId, WidgetConfig};
 pub use problem::{Problem, ProblemCode};
 

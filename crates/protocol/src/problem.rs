@@ -7,7 +7,12 @@ use serde::{Deserialize, Serialize};
 pub enum ProblemCode {
     NotFound,
     InvalidMerchantId,
+    InvalidRequest,
+    PayloadTooLarge,
     OriginNotAllowed,
+    Unauthorized,
+    Forbidden,
+    RateLimited,
     Internal,
 }
 

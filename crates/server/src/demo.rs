@@ -27,6 +27,7 @@ pub async fn seed(store: &dyn Store, demo_origins: Vec<String>) -> Result<DemoAg
             display_name: "Northwind Outfitters".to_owned(),
             support_email: Some("support@northwind.example".to_owned()),
             allowed_origins: demo_origins,
+            business_hours: None,
         })
         .await?;
     let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect();

@@ -1,7 +1,10 @@
 //! Every failed request answers with an `application/problem+json` body carrying a stable code.
 
+use axum::extract::FromRequest;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use tandem_protocol::{Problem, ProblemCode};
 
 use crate::store::StoreError;
@@ -12,8 +15,18 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     InvalidMerchantId(String),
-    #[error("the page origin {0} may not embed this merchant's widget")]
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("the request body is larger than this endpoint accepts")]
+    PayloadTooLarge,
+    #[error("the page origin {0} may not use this merchant's chat")]
     OriginNotAllowed(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many requests; wait a minute and try again")]
+    RateLimited,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -25,9 +38,18 @@ impl AppError {
             Self::InvalidMerchantId(_) => {
                 (StatusCode::BAD_REQUEST, ProblemCode::InvalidMerchantId, "Invalid merchant id")
             }
+            Self::InvalidRequest(_) => {
+                (StatusCode::BAD_REQUEST, ProblemCode::InvalidRequest, "Invalid request")
+            }
+            Self::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ProblemCode::PayloadTooLarge, "Payload too large")
+            }
             Self::OriginNotAllowed(_) => {
                 (StatusCode::FORBIDDEN, ProblemCode::OriginNotAllowed, "Origin not allowed")
             }
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ProblemCode::Unauthorized, "Unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Forbidden"),
+            Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, ProblemCode::RateLimited, "Rate limited"),
             Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, ProblemCode::Internal, "Internal error"),
         }
     }
@@ -49,5 +71,25 @@ impl IntoResponse for AppError {
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         response
+    }
+}
+
+/// A JSON body whose every failure (too large, not JSON, wrong shape) is a problem body.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::InvalidRequest(rejection.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|error| AppError::InvalidRequest(format!("the body is not the expected JSON: {error}")))
     }
 }

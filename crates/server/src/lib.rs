@@ -7,10 +7,15 @@
 
 pub mod demo;
 pub mod error;
+pub mod live;
 pub mod password;
 pub mod store;
+pub mod tokens;
 
+mod agents;
 mod api;
+mod conversations;
+mod limits;
 mod pages;
 
 use std::future::Future;
@@ -20,11 +25,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, header};
 use axum::response::Html;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -44,12 +51,50 @@ pub struct Config {
     pub console_dir: PathBuf,
     /// Seed the demo merchant and agent.
     pub seed_demo: bool,
+    /// The origin people use to reach this server (e.g. `https://chat.example.com`), from which
+    /// the console is served; `None`: `http://` and the listen address.
+    pub public_url: Option<String>,
 }
 
-/// Shared by every request handler.
+/// Shared by every request handler and live session.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub hub: Arc<live::Hub>,
+    limits: Arc<limits::Limits>,
+    /// Origins the agent console is served from: the only ones allowed to sign in and to open
+    /// the agent WebSocket (the CSRF defence).
+    console_origins: Arc<Vec<String>>,
+    /// Mark the session cookie `Secure` (the console is served over https).
+    secure_cookies: bool,
+    shutdown: watch::Receiver<bool>,
+    begin_shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, console_origins: Vec<String>) -> Self {
+        let (begin_shutdown, shutdown) = watch::channel(false);
+        let secure_cookies = console_origins.iter().all(|origin| origin.starts_with("https://"));
+        Self {
+            store,
+            hub: Arc::default(),
+            limits: Arc::default(),
+            console_origins: Arc::new(console_origins),
+            secure_cookies,
+            shutdown,
+            begin_shutdown: Arc::new(begin_shutdown),
+        }
+    }
+
+    /// Tells every live session to close, so that a graceful shutdown does not wait on them.
+    pub fn shut_down(&self) {
+        let _ = self.begin_shutdown.send(true);
+    }
+
+    /// Changes once, when the server begins to shut down.
+    pub fn shutting_down(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
 }
 
 /// Why the server could not start; each message says what to change.
@@ -73,6 +118,7 @@ pub enum StartError {
 
 /// A server whose ports are bound and whose database is open, ready to [`run`](Server::run).
 pub struct Server {
+    state: AppState,
     listener: TcpListener,
     demo_listener: Option<TcpListener>,
     router: Router,
@@ -88,14 +134,17 @@ impl Server {
         let store = SqliteStore::open(&config.data_dir.join("tandem.sqlite3"))
             .await
             .map_err(|source| StartError::Database { path: config.data_dir.clone(), source })?;
-        let state = AppState { store: Arc::new(store) };
-
         let listener = bind_listener(config.listen, "--listen").await?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen {
             addr: config.listen,
             flag: "--listen",
             source,
         })?;
+        let console_origins = match &config.public_url {
+            Some(url) => vec![url.trim_end_matches('/').to_owned()],
+            None => vec![public_origin(addr), format!("http://localhost:{}", addr.port())],
+        };
+        let state = AppState::new(Arc::new(store), console_origins);
         let demo_listener = match config.demo_listen {
             Some(demo_addr) => Some(bind_listener(demo_addr, "--demo-listen").await?),
             None => None,
@@ -118,7 +167,8 @@ impl Server {
         }
 
         Ok(Self {
-            router: app(state, &config.widget_dir, &config.console_dir),
+            router: app(state.clone(), &config.widget_dir, &config.console_dir),
+            state,
             listener,
             demo_listener,
             demo_router,
@@ -144,16 +194,19 @@ impl Server {
     /// and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
         // Both listeners stop on the same signal: a watch channel lets each await it.
-        let (stop_tx, stop_rx) = watch::channel(false);
+        // Both listeners and every live session stop on the same signal, the state's watch.
+        let state = self.state.clone();
         tokio::spawn(async move {
             shutdown.await;
-            let _ = stop_tx.send(true);
+            state.shut_down();
         });
+        let stop_rx = self.state.shutting_down();
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
 
-        let main = axum::serve(self.listener, self.router).with_graceful_shutdown(stopped(stop_rx.clone()));
+        let router = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let main = axum::serve(self.listener, router).with_graceful_shutdown(stopped(stop_rx.clone()));
         match (self.demo_listener, self.demo_router) {
             (Some(listener), Some(router)) => {
                 let demo = axum::serve(listener, router).with_graceful_shutdown(stopped(stop_rx));
@@ -171,6 +224,14 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/v1/merchants/{id}/widget-config", get(api::widget_config))
         .route("/contact/{id}", get(pages::contact))
+        .route("/v1/conversations", post(conversations::start).layer(customer_cors()))
+        .route("/v1/conversations/{id}/live", get(conversations::live))
+        .route("/v1/agent/login", post(agents::login))
+        .route("/v1/agent/logout", post(agents::logout))
+        .route("/v1/agent/me", get(agents::me))
+        .route("/v1/agent/live", get(agents::live))
+        .route("/v1/agent/conversations/{id}", get(agents::conversation))
+        .layer(DefaultBodyLimit::max(256 * 1024))
         .nest_service("/widget", widget_files(widget_dir))
         .nest_service(
             "/console",
@@ -183,6 +244,17 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
         })
         .with_state(state)
         .layer(TraceLayer::new_for_http())
+}
+
+/// Pages on merchants' origins call the customer API cross-origin. The preflight is answered
+/// for any origin (it carries no merchant); the request itself is checked against the
+/// merchant's allowed origins by the handler.
+fn customer_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// The widget's files are fetched by merchants' pages on other origins: the loader as a

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use tandem_server::{Config, Server};
 use tracing_subscriber::EnvFilter;
 
+mod admin;
+
 #[derive(Parser)]
 #[command(name = "tandem", version, about = "Tandem: the chat widget with a human behind it")]
 struct Cli {
@@ -19,6 +21,67 @@ struct Cli {
 enum Command {
     /// Serve the API, the widget and the agent console.
     Serve(ServeArgs),
+    /// Manage merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+    /// Manage agents.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+#[derive(Args)]
+struct DataDir {
+    /// Directory of the embedded SQLite database.
+    #[arg(long, env = "TANDEM_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum MerchantCommand {
+    /// Add a merchant, or update the one with this id.
+    Add {
+        /// Public id used in the embed tag: a-z, 0-9 and '-'.
+        #[arg(long)]
+        id: String,
+        /// Name shown in the widget's header.
+        #[arg(long)]
+        name: String,
+        /// A page origin allowed to embed the widget, e.g. https://shop.example (repeatable).
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        #[arg(long)]
+        support_email: Option<String>,
+        /// Staffed hours as shown to people, e.g. "Mon-Fri 09:00-17:00 CET".
+        #[arg(long)]
+        business_hours: Option<String>,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Add an agent, or reset the name and password of the one with this email. The password
+    /// is read from TANDEM_AGENT_PASSWORD or else from the first line of standard input.
+    Add {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        email: String,
+        /// Name customers see, e.g. "Anna".
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// List agents.
+    List {
+        /// Only this merchant's agents.
+        #[arg(long)]
+        merchant: Option<String>,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Args)]
@@ -41,6 +104,10 @@ struct ServeArgs {
     /// Address of the demo checkout page (a second origin, as a merchant's site would be).
     #[arg(long, env = "TANDEM_DEMO_LISTEN", default_value = "127.0.0.1:8081")]
     demo_listen: SocketAddr,
+    /// The URL people use to reach this server, e.g. https://chat.example.com (default: the
+    /// listen address over http). Only the console served from it may sign agents in.
+    #[arg(long, env = "TANDEM_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[tokio::main]
@@ -61,8 +128,17 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    match cli.command {
-        Command::Serve(args) => serve(args).await,
+    let outcome = match cli.command {
+        Command::Serve(args) => return serve(args).await,
+        Command::Merchant(command) => admin::merchant(command).await,
+        Command::Agent(command) => admin::agent(command).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tandem: {message}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -74,6 +150,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         widget_dir: args.widget_dir,
         console_dir: args.console_dir,
         seed_demo: args.demo,
+        public_url: args.public_url,
     };
     let widget_dir = config.widget_dir.clone();
     let server = match Server::bind(config).await {

@@ -1,11 +1,15 @@
 //! Storage behind one trait, so that each database is an implementation rather than a rewrite.
 //!
-//! The server holds an `Arc<dyn Store>`; `sqlite` is the embedded default.
+//! The server holds an `Arc<dyn Store>`; `sqlite` is the embedded default. Every method is one
+//! transaction: what it returns is committed.
 
 mod sqlite;
 
 use async_trait::async_trait;
-use tandem_protocol::MerchantId;
+use tandem_protocol::{
+    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, HandoffReason, MerchantId, Seq,
+    TranscriptEntry,
+};
 
 pub use sqlite::SqliteStore;
 
@@ -17,6 +21,8 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("no merchant {0}")]
     UnknownMerchant(MerchantId),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +32,8 @@ pub struct Merchant {
     pub support_email: Option<String>,
     /// Page origins allowed to embed the widget, e.g. `https://shop.example`.
     pub allowed_origins: Vec<String>,
+    /// Staffed hours as shown to people, e.g. "Mon–Fri 09:00–17:00 CET"; `None`: always.
+    pub business_hours: Option<String>,
 }
 
 impl Merchant {
@@ -33,6 +41,8 @@ impl Merchant {
         self.allowed_origins.iter().any(|allowed| allowed == origin)
     }
 }
+
+pub type AgentId = i64;
 
 #[derive(Debug, Clone)]
 pub struct NewAgent {
@@ -43,16 +53,94 @@ pub struct NewAgent {
     pub password_hash: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub id: AgentId,
+    pub merchant_id: MerchantId,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub id: ConversationId,
+    pub merchant_id: MerchantId,
+    pub token_hash: String,
+    pub locale: String,
+    pub page_url: String,
+    pub reason: HandoffReason,
+    pub transcript: Vec<TranscriptEntry>,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub merchant_id: MerchantId,
+    pub token_hash: String,
+    pub status: ConversationStatus,
+    pub agent_id: Option<AgentId>,
+    pub locale: String,
+    pub page_url: String,
+    pub reason: HandoffReason,
+    pub transcript: Vec<TranscriptEntry>,
+    pub queued_at_ms: i64,
+}
+
+/// A message to store; the store assigns its sequence number.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub conversation_id: ConversationId,
+    pub client_id: ClientMessageId,
+    pub author: Author,
+    pub text: String,
+    pub now_ms: i64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database is reachable (for `/healthz`).
     async fn ping(&self) -> Result<(), StoreError>;
 
     async fn merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError>;
-
-    /// Creates the merchant or replaces its name, contact and origins.
+    /// Creates the merchant or replaces its name, contact, hours and origins.
     async fn upsert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError>;
 
     /// Creates the agent or replaces its name and password.
     async fn upsert_agent(&self, agent: &NewAgent) -> Result<(), StoreError>;
+    async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError>;
+    async fn agent(&self, id: AgentId) -> Result<Option<Agent>, StoreError>;
+    /// All agents, or those of one merchant, by email.
+    async fn agents(&self, merchant: Option<&MerchantId>) -> Result<Vec<Agent>, StoreError>;
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        agent: AgentId,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// The agent of an unexpired session.
+    async fn session_agent(&self, token_hash: &str, now_ms: i64) -> Result<Option<Agent>, StoreError>;
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+
+    async fn create_conversation(&self, conversation: &NewConversation) -> Result<(), StoreError>;
+    async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError>;
+    /// Waiting conversations of a merchant, longest-waiting first.
+    async fn queue(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError>;
+    /// Active conversations handled by an agent.
+    async fn agent_conversations(&self, agent: AgentId) -> Result<Vec<Conversation>, StoreError>;
+    /// Gives a waiting conversation to `agent`. Atomic: of concurrent callers exactly one gets
+    /// `true`; it is `false` when the conversation is no longer waiting.
+    async fn accept(&self, id: &ConversationId, agent: AgentId) -> Result<bool, StoreError>;
+    /// Puts an active conversation of `agent` back at the end of the queue.
+    async fn requeue(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError>;
+    /// Ends a conversation that has not ended; `false` if it already had.
+    async fn end(&self, id: &ConversationId, now_ms: i64) -> Result<bool, StoreError>;
+
+    /// Stores a message with the conversation's next sequence number and returns it; a message
+    /// whose (author kind, client id) is already stored is returned as stored, not stored again.
+    async fn append_message(&self, message: &NewMessage) -> Result<ChatMessage, StoreError>;
+    /// Messages with a sequence number above `after`, in order.
+    async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError>;
 }

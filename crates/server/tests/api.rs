@@ -29,10 +29,12 @@ async fn test_app() -> TestApp {
             display_name: "Shop <& Co>".into(),
             support_email: Some("help@shop.example".into()),
             allowed_origins: vec![SHOP_ORIGIN.into()],
+            business_hours: None,
         })
         .await
         .expect("seed merchant");
-    let router = app(AppState { store: Arc::new(store) }, &widget_dir, &dirs.path().join("console"));
+    let state = AppState::new(Arc::new(store), vec!["http://console.test".into()]);
+    let router = app(state, &widget_dir, &dirs.path().join("console"));
     TestApp { router, _dirs: dirs }
 }
 

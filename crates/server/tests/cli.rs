@@ -89,3 +89,65 @@ fn sigterm_shuts_down_gracefully() {
         .expect("wait");
     assert!(status.success(), "exit after SIGTERM: {status:?}");
 }
+
+fn admin(data: &std::path::Path, args: &[&str], password: Option<&str>) -> Output {
+    let mut command = tandem();
+    command.args(args).arg("--data-dir").arg(data).env_remove("TANDEM_AGENT_PASSWORD");
+    if let Some(password) = password {
+        command.env("TANDEM_AGENT_PASSWORD", password);
+    }
+    command.stdin(Stdio::null()).output().expect("run tandem")
+}
+
+#[test]
+fn merchants_and_agents_are_managed_from_the_command_line() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let add_merchant = admin(
+        data.path(),
+        &["merchant", "add", "--id", "shop", "--name", "Shop", "--origin", "https://shop.example"],
+        None,
+    );
+    assert!(add_merchant.status.success(), "{}", String::from_utf8_lossy(&add_merchant.stderr));
+
+    let add_agent = admin(
+        data.path(),
+        &["agent", "add", "--merchant", "shop", "--email", "anna@shop.example", "--name", "Anna"],
+        Some("a long enough password"),
+    );
+    assert!(add_agent.status.success(), "{}", String::from_utf8_lossy(&add_agent.stderr));
+
+    let list = admin(data.path(), &["agent", "list", "--merchant", "shop"], None);
+    assert_eq!(String::from_utf8_lossy(&list.stdout), "shop\tanna@shop.example\tAnna\n");
+}
+
+#[test]
+fn admin_mistakes_are_one_line_with_the_fix() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let short = admin(
+        data.path(),
+        &["agent", "add", "--merchant", "shop", "--email", "a@shop.example", "--name", "A"],
+        Some("short"),
+    );
+    assert_one_line_failure(&short, &["at least 12 characters", "TANDEM_AGENT_PASSWORD"]);
+
+    let no_merchant = admin(
+        data.path(),
+        &["agent", "add", "--merchant", "nobody", "--email", "a@shop.example", "--name", "A"],
+        Some("a long enough password"),
+    );
+    assert_one_line_failure(&no_merchant, &["no merchant nobody", "tandem merchant add"]);
+
+    let bad_origin = admin(
+        data.path(),
+        &["merchant", "add", "--id", "shop", "--name", "Shop", "--origin", "https://shop.example/checkout"],
+        None,
+    );
+    assert_one_line_failure(&bad_origin, &["invalid origin", "https://shop.example"]);
+
+    // The password is never an argument.
+    let in_argv = tandem()
+        .args(["agent", "add", "--merchant", "shop", "--email", "a@b.c", "--name", "A", "--password", "x"])
+        .output()
+        .expect("run tandem");
+    assert_one_line_failure(&in_argv, &["--password"]);
+}

@@ -2,11 +2,16 @@ use std::path::Path;
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use tandem_protocol::MerchantId;
+use tandem_protocol::{
+    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, HandoffReason, MerchantId, Seq,
+};
 
-use super::{Merchant, NewAgent, Store, StoreError};
+use super::{
+    Agent, AgentId, Conversation, Merchant, NewAgent, NewConversation, NewMessage, Store, StoreError,
+};
 
 /// The embedded default: one SQLite file in WAL mode.
 ///
@@ -53,10 +58,11 @@ impl Store for SqliteStore {
     }
 
     async fn merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
-        let Some(row) = sqlx::query("SELECT display_name, support_email FROM merchants WHERE id = ?")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?
+        let Some(row) =
+            sqlx::query("SELECT display_name, support_email, business_hours FROM merchants WHERE id = ?")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?
         else {
             return Ok(None);
         };
@@ -69,6 +75,7 @@ impl Store for SqliteStore {
             id: id.clone(),
             display_name: row.try_get("display_name")?,
             support_email: row.try_get("support_email")?,
+            business_hours: row.try_get("business_hours")?,
             allowed_origins,
         }))
     }
@@ -77,13 +84,15 @@ impl Store for SqliteStore {
         // One transaction: a reader never sees the merchant with half its origins.
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO merchants (id, display_name, support_email) VALUES (?, ?, ?)
+            "INSERT INTO merchants (id, display_name, support_email, business_hours) VALUES (?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
-                                            support_email = excluded.support_email",
+                                            support_email = excluded.support_email,
+                                            business_hours = excluded.business_hours",
         )
         .bind(merchant.id.as_str())
         .bind(&merchant.display_name)
         .bind(&merchant.support_email)
+        .bind(&merchant.business_hours)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM merchant_origins WHERE merchant_id = ?")
@@ -105,7 +114,7 @@ impl Store for SqliteStore {
         let result = sqlx::query(
             "INSERT INTO agents (merchant_id, email, display_name, password_hash)
              SELECT id, ?, ?, ? FROM merchants WHERE id = ?
-             ON CONFLICT (merchant_id, email) DO UPDATE SET display_name = excluded.display_name,
+             ON CONFLICT (email) DO UPDATE SET merchant_id = excluded.merchant_id, display_name = excluded.display_name,
                                                            password_hash = excluded.password_hash",
         )
         .bind(&agent.email)
@@ -119,6 +128,300 @@ impl Store for SqliteStore {
         }
         Ok(())
     }
+
+    async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
+        let row = sqlx::query(&format!("{AGENT_COLUMNS} WHERE email = ?"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(agent_from_row).transpose()
+    }
+
+    async fn agent(&self, id: AgentId) -> Result<Option<Agent>, StoreError> {
+        let row =
+            sqlx::query(&format!("{AGENT_COLUMNS} WHERE id = ?")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(agent_from_row).transpose()
+    }
+
+    async fn agents(&self, merchant: Option<&MerchantId>) -> Result<Vec<Agent>, StoreError> {
+        let rows =
+            sqlx::query(&format!("{AGENT_COLUMNS} WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY email"))
+                .bind(merchant.map(MerchantId::as_str))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(agent_from_row).collect()
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        agent: AgentId,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO agent_sessions (token_hash, agent_id, expires_at_ms) VALUES (?, ?, ?)")
+            .bind(token_hash)
+            .bind(agent)
+            .bind(expires_at_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session_agent(&self, token_hash: &str, now_ms: i64) -> Result<Option<Agent>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{AGENT_COLUMNS} WHERE id = (SELECT agent_id FROM agent_sessions WHERE token_hash = ? AND expires_at_ms > ?)"
+        ))
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(agent_from_row).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM agent_sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_conversation(&self, conversation: &NewConversation) -> Result<(), StoreError> {
+        let transcript = serde_json::to_string(&conversation.transcript)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO conversations (id, merchant_id, token_hash, status, locale, page_url, reason, transcript,
+                                        created_at_ms, queued_at_ms)
+             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&conversation.id.0)
+        .bind(conversation.merchant_id.as_str())
+        .bind(&conversation.token_hash)
+        .bind(&conversation.locale)
+        .bind(&conversation.page_url)
+        .bind(reason_str(conversation.reason))
+        .bind(transcript)
+        .bind(conversation.now_ms)
+        .bind(conversation.now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
+        let row = sqlx::query(&format!("{CONVERSATION_COLUMNS} WHERE id = ?"))
+            .bind(&id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(conversation_from_row).transpose()
+    }
+
+    async fn queue(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{CONVERSATION_COLUMNS} WHERE merchant_id = ? AND status = 'waiting' ORDER BY queued_at_ms, rowid"
+        ))
+        .bind(merchant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(conversation_from_row).collect()
+    }
+
+    async fn agent_conversations(&self, agent: AgentId) -> Result<Vec<Conversation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{CONVERSATION_COLUMNS} WHERE agent_id = ? AND status = 'active' ORDER BY queued_at_ms, rowid"
+        ))
+        .bind(agent)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(conversation_from_row).collect()
+    }
+
+    async fn accept(&self, id: &ConversationId, agent: AgentId) -> Result<bool, StoreError> {
+        // The status condition makes this a compare-and-set: one UPDATE wins, the rest match no row.
+        let result = sqlx::query(
+            "UPDATE conversations SET status = 'active', agent_id = ? WHERE id = ? AND status = 'waiting'",
+        )
+        .bind(agent)
+        .bind(&id.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn requeue(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE conversations SET status = 'waiting', agent_id = NULL, queued_at_ms = ?
+             WHERE id = ? AND status = 'active' AND agent_id = ?",
+        )
+        .bind(now_ms)
+        .bind(&id.0)
+        .bind(agent)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn end(&self, id: &ConversationId, now_ms: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE conversations SET status = 'ended', ended_at_ms = ? WHERE id = ? AND status != 'ended'",
+        )
+        .bind(now_ms)
+        .bind(&id.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn append_message(&self, message: &NewMessage) -> Result<ChatMessage, StoreError> {
+        let (kind, name) = author_columns(&message.author);
+        let mut tx = self.pool.begin().await?;
+        // Take the write lock first: a transaction that reads and then writes can be refused
+        // (SQLITE_BUSY) when another connection committed in between.
+        let known = sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = ?")
+            .bind(&message.conversation_id.0)
+            .execute(&mut *tx)
+            .await?;
+        if known.rows_affected() == 0 {
+            return Err(StoreError::Corrupt(format!("no conversation {}", message.conversation_id)));
+        }
+        // A retry of a stored message gets the stored one back, with its original sequence.
+        let existing = sqlx::query(&format!(
+            "{MESSAGE_COLUMNS} WHERE conversation_id = ? AND author_kind = ? AND client_id = ?"
+        ))
+        .bind(&message.conversation_id.0)
+        .bind(kind)
+        .bind(&message.client_id.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = existing {
+            return message_from_row(&row);
+        }
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+        )
+        .bind(&message.conversation_id.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, author_kind, author_name, client_id, text, sent_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&message.conversation_id.0)
+        .bind(seq)
+        .bind(kind)
+        .bind(name)
+        .bind(&message.client_id.0)
+        .bind(&message.text)
+        .bind(message.now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ChatMessage {
+            seq: seq_from_db(seq)?,
+            client_id: message.client_id.clone(),
+            author: message.author.clone(),
+            text: message.text.clone(),
+            sent_at_ms: message.now_ms,
+        })
+    }
+
+    async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let rows =
+            sqlx::query(&format!("{MESSAGE_COLUMNS} WHERE conversation_id = ? AND seq > ? ORDER BY seq"))
+                .bind(&id.0)
+                .bind(after)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+}
+
+const AGENT_COLUMNS: &str = "SELECT id, merchant_id, email, display_name, password_hash FROM agents";
+const CONVERSATION_COLUMNS: &str =
+    "SELECT id, merchant_id, token_hash, status, agent_id, locale, page_url, reason,
+    transcript, queued_at_ms FROM conversations";
+const MESSAGE_COLUMNS: &str =
+    "SELECT seq, author_kind, author_name, client_id, text, sent_at_ms FROM messages";
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn merchant_id_column(row: &SqliteRow) -> Result<MerchantId, StoreError> {
+    MerchantId::parse(&row.try_get::<String, _>("merchant_id")?).map_err(corrupt)
+}
+
+fn agent_from_row(row: &SqliteRow) -> Result<Agent, StoreError> {
+    Ok(Agent {
+        id: row.try_get("id")?,
+        merchant_id: merchant_id_column(row)?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+fn conversation_from_row(row: &SqliteRow) -> Result<Conversation, StoreError> {
+    let status = match row.try_get::<&str, _>("status")? {
+        "waiting" => ConversationStatus::Waiting,
+        "active" => ConversationStatus::Active,
+        "ended" => ConversationStatus::Ended,
+        other => return Err(corrupt(format!("conversation status {other:?}"))),
+    };
+    let reason = match row.try_get::<&str, _>("reason")? {
+        "button" => HandoffReason::Button,
+        "typed_request" => HandoffReason::TypedRequest,
+        "bot_offer" => HandoffReason::BotOffer,
+        other => return Err(corrupt(format!("handoff reason {other:?}"))),
+    };
+    Ok(Conversation {
+        id: ConversationId(row.try_get("id")?),
+        merchant_id: merchant_id_column(row)?,
+        token_hash: row.try_get("token_hash")?,
+        status,
+        agent_id: row.try_get("agent_id")?,
+        locale: row.try_get("locale")?,
+        page_url: row.try_get("page_url")?,
+        reason,
+        transcript: serde_json::from_str(row.try_get("transcript")?).map_err(corrupt)?,
+        queued_at_ms: row.try_get("queued_at_ms")?,
+    })
+}
+
+fn message_from_row(row: &SqliteRow) -> Result<ChatMessage, StoreError> {
+    let author =
+        match (row.try_get::<&str, _>("author_kind")?, row.try_get::<Option<String>, _>("author_name")?) {
+            ("customer", _) => Author::Customer,
+            ("agent", Some(name)) => Author::Agent { name },
+            (kind, _) => return Err(corrupt(format!("message author {kind:?}"))),
+        };
+    Ok(ChatMessage {
+        seq: seq_from_db(row.try_get("seq")?)?,
+        client_id: ClientMessageId(row.try_get("client_id")?),
+        author,
+        text: row.try_get("text")?,
+        sent_at_ms: row.try_get("sent_at_ms")?,
+    })
+}
+
+fn seq_from_db(seq: i64) -> Result<Seq, StoreError> {
+    Seq::try_from(seq).map_err(corrupt)
+}
+
+fn author_columns(author: &Author) -> (&'static str, Option<&str>) {
+    match author {
+        Author::Customer => ("customer", None),
+        Author::Agent { name } => ("agent", Some(name)),
+    }
+}
+
+fn reason_str(reason: HandoffReason) -> &'static str {
+    match reason {
+        HandoffReason::Button => "button",
+        HandoffReason::TypedRequest => "typed_request",
+        HandoffReason::BotOffer => "bot_offer",
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +434,7 @@ mod tests {
             display_name: "Demo Shop".into(),
             support_email: Some("help@demo.example".into()),
             allowed_origins: vec!["https://shop.example".into()],
+            business_hours: None,
         }
     }
 
@@ -164,5 +468,74 @@ mod tests {
         store.upsert_merchant(&demo()).await.expect("insert");
         store.upsert_agent(&agent).await.expect("agent");
         store.upsert_agent(&agent).await.expect("agent again is an update");
+        let stored = store.agent_by_email("anna@demo.example").await.expect("read").expect("agent");
+        assert_eq!(stored.display_name, "Anna");
+        assert_eq!(store.agents(Some(&demo().id)).await.expect("list").len(), 1);
+    }
+
+    async fn store_with_conversation() -> (SqliteStore, ConversationId) {
+        let store = SqliteStore::in_memory().await.expect("store");
+        store.upsert_merchant(&demo()).await.expect("merchant");
+        let id = ConversationId("c1".into());
+        store
+            .create_conversation(&NewConversation {
+                id: id.clone(),
+                merchant_id: demo().id,
+                token_hash: "h".into(),
+                locale: "en".into(),
+                page_url: "https://shop.example/cart".into(),
+                reason: HandoffReason::Button,
+                transcript: vec![],
+                now_ms: 1,
+            })
+            .await
+            .expect("conversation");
+        (store, id)
+    }
+
+    fn customer_says(id: &ConversationId, client_id: &str, text: &str) -> NewMessage {
+        NewMessage {
+            conversation_id: id.clone(),
+            client_id: ClientMessageId(client_id.into()),
+            author: Author::Customer,
+            text: text.into(),
+            now_ms: 2,
+        }
+    }
+
+    #[tokio::test]
+    async fn messages_get_consecutive_sequences_and_retries_are_stored_once() {
+        let (store, id) = store_with_conversation().await;
+        let first = store.append_message(&customer_says(&id, "a", "hello")).await.expect("first");
+        let second = store.append_message(&customer_says(&id, "b", "there")).await.expect("second");
+        let retry = store.append_message(&customer_says(&id, "a", "hello")).await.expect("retry");
+        assert_eq!((first.seq, second.seq, retry.seq), (1, 2, 1));
+        let all = store.messages_after(&id, 0).await.expect("all");
+        assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(store.messages_after(&id, 1).await.expect("after 1"), [second]);
+    }
+
+    #[tokio::test]
+    async fn accept_is_won_once_and_requeue_returns_to_the_queue() {
+        let (store, id) = store_with_conversation().await;
+        store
+            .upsert_agent(&NewAgent {
+                merchant_id: demo().id,
+                email: "a@demo.example".into(),
+                display_name: "A".into(),
+                password_hash: "x".into(),
+            })
+            .await
+            .expect("agent");
+        let agent = store.agent_by_email("a@demo.example").await.expect("read").expect("agent").id;
+        assert_eq!(store.queue(&demo().id).await.expect("queue").len(), 1);
+        assert!(store.accept(&id, agent).await.expect("accept"));
+        assert!(!store.accept(&id, agent).await.expect("second accept"));
+        assert!(store.queue(&demo().id).await.expect("queue").is_empty());
+        assert_eq!(store.agent_conversations(agent).await.expect("chats").len(), 1);
+        assert!(store.requeue(&id, agent, 5).await.expect("requeue"));
+        assert_eq!(store.queue(&demo().id).await.expect("queue")[0].queued_at_ms, 5);
+        assert!(store.end(&id, 6).await.expect("end"));
+        assert!(!store.end(&id, 7).await.expect("end twice"));
     }
 }

@@ -1,0 +1,399 @@
+//! Live chat between a customer and an agent: REST bodies and the two WebSocket channels.
+//!
+//! Delivery rules, shared by both channels (see `docs/protocol.md`):
+//! - every message a client sends carries a [`ClientMessageId`] it generated; resending the same
+//!   id never stores the message twice;
+//! - every stored message gets the next [`Seq`] of its conversation, starting at 1;
+//! - an `ack` tells the sender its message is committed, with its sequence number;
+//! - a reconnecting client says the last sequence it holds and receives exactly what follows;
+//! - every error is an `error` frame with a stable [`ErrorCode`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::MerchantId;
+
+/// Version of the WebSocket vocabulary; a client states it in its first frame.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Longest message text, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+/// Largest WebSocket frame a client may send, in bytes (a full message JSON-escaped fits).
+pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+/// Longest client message id, in bytes.
+pub const MAX_CLIENT_ID_BYTES: usize = 64;
+/// Most transcript entries carried into a handoff.
+pub const MAX_TRANSCRIPT_ENTRIES: usize = 200;
+
+/// Per-conversation sequence number of a stored message (1, 2, 3…).
+pub type Seq = u64;
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A conversation, chosen by the server (random, URL-safe).
+    ConversationId
+);
+string_id!(
+    /// Chosen by the client for each message it sends, so that retries are recognised.
+    ClientMessageId
+);
+
+/// Why the customer asked for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffReason {
+    /// The "Talk to a human" button.
+    Button,
+    /// The customer typed a request for a person.
+    TypedRequest,
+    /// The bot offered a person and the customer accepted.
+    BotOffer,
+}
+
+/// Who said a line of the bot conversation that preceded the handoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TranscriptSpeaker {
+    Customer,
+    Bot,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptEntry {
+    pub from: TranscriptSpeaker,
+    pub text: String,
+}
+
+/// `POST /v1/conversations`: a customer asks for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartConversation {
+    pub merchant_id: MerchantId,
+    /// BCP 47 tag, e.g. `sv-SE`.
+    pub locale: String,
+    pub page_url: String,
+    #[serde(default)]
+    pub transcript: Vec<TranscriptEntry>,
+    pub reason: HandoffReason,
+}
+
+/// Where a waiting customer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStatus {
+    /// 1 is next.
+    pub position: u32,
+    pub estimated_wait_secs: u32,
+}
+
+/// The answer to [`StartConversation`]. The token authenticates the customer's WebSocket
+/// (in its first frame, never in a URL) and is shown only this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationStarted {
+    pub conversation_id: ConversationId,
+    pub customer_token: String,
+    pub queue: QueueStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Waiting,
+    Active,
+    Ended,
+}
+
+/// Who wrote a stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Author {
+    Customer,
+    Agent { name: String },
+}
+
+/// A message as stored: the unit of delivery, ordered by `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub seq: Seq,
+    pub client_id: ClientMessageId,
+    pub author: Author,
+    pub text: String,
+    /// Milliseconds since the Unix epoch, server clock.
+    pub sent_at_ms: i64,
+}
+
+/// Frames the customer's widget sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CustomerFrame {
+    /// Must be the first frame: who this is, and the last sequence already held (0 for none).
+    Hello {
+        version: u32,
+        conversation_id: ConversationId,
+        token: String,
+        last_seq: Seq,
+    },
+    Send {
+        client_id: ClientMessageId,
+        text: String,
+    },
+    Typing {
+        typing: bool,
+    },
+    /// The customer has seen everything up to `seq`.
+    Read {
+        seq: Seq,
+    },
+    /// The customer ends the conversation.
+    Close,
+}
+
+/// Frames the server sends the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CustomerEvent {
+    /// The answer to `hello`: the conversation's state; missed messages follow as `message`s.
+    Welcome {
+        status: ConversationStatus,
+        agent_name: Option<String>,
+        queue: Option<QueueStatus>,
+    },
+    Message {
+        message: ChatMessage,
+    },
+    Ack {
+        client_id: ClientMessageId,
+        seq: Seq,
+    },
+    Queue {
+        queue: QueueStatus,
+    },
+    AgentJoined {
+        name: String,
+    },
+    /// The agent left and the conversation is back in the queue.
+    AgentLeft {
+        name: String,
+    },
+    Typing {
+        typing: bool,
+    },
+    /// The agent read up to `seq`.
+    Read {
+        seq: Seq,
+    },
+    Closed,
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    Online,
+    Away,
+    Offline,
+}
+
+/// A waiting conversation, as agents see it in the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    pub conversation_id: ConversationId,
+    pub waiting_since_ms: i64,
+    pub locale: String,
+    pub reason: HandoffReason,
+    /// The last lines of the bot conversation.
+    pub preview: Vec<TranscriptEntry>,
+}
+
+/// Everything an agent sees of a conversation they handle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationDetail {
+    pub conversation_id: ConversationId,
+    pub status: ConversationStatus,
+    pub locale: String,
+    pub page_url: String,
+    pub reason: HandoffReason,
+    pub transcript: Vec<TranscriptEntry>,
+    pub messages: Vec<ChatMessage>,
+}
+
+/// Frames the agent console sends. The agent is known from the session cookie of the upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentFrame {
+    SetPresence {
+        presence: Presence,
+    },
+    /// Take a waiting conversation. Of two agents accepting the same one, exactly one wins.
+    Accept {
+        conversation_id: ConversationId,
+    },
+    Send {
+        conversation_id: ConversationId,
+        client_id: ClientMessageId,
+        text: String,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        typing: bool,
+    },
+    Read {
+        conversation_id: ConversationId,
+        seq: Seq,
+    },
+    End {
+        conversation_id: ConversationId,
+    },
+    /// Put the conversation back in the queue for another agent.
+    Requeue {
+        conversation_id: ConversationId,
+    },
+    /// After a reconnect: send what followed `last_seq` in a conversation this agent handles.
+    Resume {
+        conversation_id: ConversationId,
+        last_seq: Seq,
+    },
+}
+
+/// Frames the server sends the agent console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentEvent {
+    /// First frame: who the agent is, and the conversations they already handle.
+    Welcome {
+        name: String,
+        presence: Presence,
+        chats: Vec<ConversationDetail>,
+    },
+    /// The whole queue, oldest first; sent at start and whenever it changes.
+    Queue {
+        entries: Vec<QueueEntry>,
+    },
+    /// This agent now handles the conversation.
+    Accepted {
+        conversation: ConversationDetail,
+    },
+    Message {
+        conversation_id: ConversationId,
+        message: ChatMessage,
+    },
+    Ack {
+        conversation_id: ConversationId,
+        client_id: ClientMessageId,
+        seq: Seq,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        typing: bool,
+    },
+    Read {
+        conversation_id: ConversationId,
+        seq: Seq,
+    },
+    /// The conversation ended (by either side) or was put back in the queue.
+    Ended {
+        conversation_id: ConversationId,
+    },
+    Presence {
+        presence: Presence,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+        conversation_id: Option<ConversationId>,
+    },
+}
+
+/// Stable error codes of WebSocket `error` frames. Never renamed or reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON of a known shape.
+    MalformedFrame,
+    /// The frame exceeds [`MAX_FRAME_BYTES`].
+    FrameTooLarge,
+    /// The text is empty or longer than [`MAX_MESSAGE_CHARS`].
+    InvalidMessage,
+    /// The first frame was not `hello`, or `hello` came twice.
+    ExpectedHello,
+    UnsupportedVersion,
+    /// Unknown conversation or wrong token; the connection closes.
+    Unauthorized,
+    /// Too many frames; slow down and resend (with the same client id).
+    RateLimited,
+    /// The conversation was taken by another agent first.
+    AlreadyTaken,
+    /// Not a conversation this agent handles, or not in a state allowing the action.
+    NotAllowed,
+    /// The conversation has ended.
+    ConversationEnded,
+    Internal,
+}
+
+/// `POST /v1/agent/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentLogin {
+    pub email: String,
+    pub password: String,
+}
+
+/// The signed-in agent (`POST /v1/agent/login`, `GET /v1/agent/me`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentProfile {
+    pub merchant_id: MerchantId,
+    pub email: String,
+    pub display_name: String,
+}
+
+/// Checks message text against the shared limits; the same rule runs in widget and server.
+pub fn validate_text(text: &str) -> Result<(), &'static str> {
+    if text.trim().is_empty() {
+        return Err("a message cannot be empty");
+    }
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err("a message has at most 4000 characters");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_tagged_snake_case_json() {
+        let frame = CustomerFrame::Send { client_id: ClientMessageId("c1".into()), text: "hi".into() };
+        assert_eq!(
+            serde_json::to_string(&frame).expect("json"),
+            r#"{"type":"send","client_id":"c1","text":"hi"}"#
+        );
+        let event: AgentEvent = serde_json::from_str(
+            r#"{"type":"error","code":"already_taken","message":"taken","conversation_id":"k"}"#,
+        )
+        .expect("parse");
+        assert!(matches!(event, AgentEvent::Error { code: ErrorCode::AlreadyTaken, .. }));
+    }
+
+    #[test]
+    fn text_limits() {
+        assert!(validate_text("hello").is_ok());
+        assert!(validate_text("  \n").is_err());
+        assert!(validate_text(&"é".repeat(4000)).is_ok());
+        assert!(validate_text(&"é".repeat(4001)).is_err());
+    }
+}

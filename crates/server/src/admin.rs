@@ -1,0 +1,107 @@
+//! `tandem merchant …` and `tandem agent …`: administration straight on the database.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use tandem_protocol::MerchantId;
+use tandem_server::password;
+use tandem_server::store::{Merchant, NewAgent, SqliteStore, Store};
+
+use crate::{AgentCommand, MerchantCommand};
+
+/// Shortest password accepted for an agent.
+const MIN_PASSWORD_CHARS: usize = 12;
+
+async fn open(data_dir: &Path) -> Result<SqliteStore, String> {
+    std::fs::create_dir_all(data_dir).map_err(|error| {
+        format!(
+            "cannot use data directory {}: {error}; pass --data-dir with a writable directory",
+            data_dir.display()
+        )
+    })?;
+    SqliteStore::open(&data_dir.join("tandem.sqlite3"))
+        .await
+        .map_err(|error| format!("cannot open the database in {}: {error}", data_dir.display()))
+}
+
+fn merchant_id(raw: &str) -> Result<MerchantId, String> {
+    MerchantId::parse(raw).map_err(|error| format!("invalid merchant id {raw:?}: {error}"))
+}
+
+fn check_origin(origin: &str) -> Result<String, String> {
+    let trimmed = origin.trim_end_matches('/');
+    let rest = trimmed.strip_prefix("https://").or_else(|| trimmed.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains('/') => Ok(trimmed.to_owned()),
+        _ => Err(format!("invalid origin {origin:?}: write scheme and host only, e.g. https://shop.example")),
+    }
+}
+
+pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
+    let MerchantCommand::Add { id, name, origins, support_email, business_hours, data } = command;
+    let merchant = Merchant {
+        id: merchant_id(&id)?,
+        display_name: name,
+        support_email,
+        allowed_origins: origins.iter().map(|o| check_origin(o)).collect::<Result<_, _>>()?,
+        business_hours,
+    };
+    let store = open(&data.data_dir).await?;
+    store.upsert_merchant(&merchant).await.map_err(|error| error.to_string())?;
+    println!("merchant {} saved", merchant.id);
+    Ok(())
+}
+
+pub async fn agent(command: AgentCommand) -> Result<(), String> {
+    match command {
+        AgentCommand::Add { merchant, email, name, data } => {
+            let merchant_id = merchant_id(&merchant)?;
+            if !email.contains('@') {
+                return Err(format!("invalid email {email:?}"));
+            }
+            let password = read_password()?;
+            let store = open(&data.data_dir).await?;
+            let password_hash = password::hash(&password).map_err(|error| error.to_string())?;
+            let agent = NewAgent { merchant_id, email: email.clone(), display_name: name, password_hash };
+            store.upsert_agent(&agent).await.map_err(|error| match error {
+                tandem_server::store::StoreError::UnknownMerchant(id) => {
+                    format!("no merchant {id}; add it first with `tandem merchant add --id {id} …`")
+                }
+                other => other.to_string(),
+            })?;
+            println!("agent {email} saved");
+            Ok(())
+        }
+        AgentCommand::List { merchant, data } => {
+            let merchant = merchant.as_deref().map(merchant_id).transpose()?;
+            let store = open(&data.data_dir).await?;
+            let agents = store.agents(merchant.as_ref()).await.map_err(|error| error.to_string())?;
+            for agent in agents {
+                println!("{}\t{}\t{}", agent.merchant_id, agent.email, agent.display_name);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// From TANDEM_AGENT_PASSWORD, or the first line of stdin: never from argv, where other users
+/// of the machine could read it.
+fn read_password() -> Result<String, String> {
+    let password = match std::env::var("TANDEM_AGENT_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|error| format!("cannot read the password: {error}"))?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "the password needs at least {MIN_PASSWORD_CHARS} characters; set TANDEM_AGENT_PASSWORD or pipe it on stdin"
+        ));
+    }
+    Ok(password)
+}

@@ -1,0 +1,146 @@
+//! The agent side over HTTP: sign-in with a session cookie, and the console's live channel.
+
+use std::sync::OnceLock;
+
+use axum::Json;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use tandem_protocol::{AgentLogin, AgentProfile, ConversationDetail, ConversationId};
+
+use crate::AppState;
+use crate::conversations::{client_ip, sized};
+use crate::error::{AppError, JsonBody};
+use crate::live::{agent as agent_session, now_ms};
+use crate::password;
+use crate::store::Agent;
+use crate::tokens::{hash_token, new_token};
+
+const COOKIE: &str = "tandem_session";
+const SESSION_SECS: i64 = 12 * 60 * 60;
+
+fn profile(agent: &Agent) -> AgentProfile {
+    AgentProfile {
+        merchant_id: agent.merchant_id.clone(),
+        email: agent.email.clone(),
+        display_name: agent.display_name.clone(),
+    }
+}
+
+/// CSRF defence: a state-changing request from a browser must come from the console's origin.
+fn check_console_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    match headers.get(header::ORIGIN) {
+        Some(origin) if !state.console_origins.iter().any(|o| o.as_bytes() == origin.as_bytes()) => {
+            Err(AppError::OriginNotAllowed(String::from_utf8_lossy(origin.as_bytes()).into_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// The signed-in agent, or 401.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Agent, AppError> {
+    let unauthorized = || AppError::Unauthorized("sign in first".into());
+    let token = session_token(headers).ok_or_else(unauthorized)?;
+    state.store.session_agent(&hash_token(token), now_ms()).await?.ok_or_else(unauthorized)
+}
+
+fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `POST /v1/agent/login`.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    JsonBody(login): JsonBody<AgentLogin>,
+) -> Result<Response, AppError> {
+    check_console_origin(&state, &headers)?;
+    if !state.limits.allow_login(client_ip(&extensions)) {
+        return Err(AppError::RateLimited);
+    }
+    let agent = state.store.agent_by_email(login.email.trim()).await?;
+    // Verify against a dummy hash for unknown emails too, so timing does not reveal who exists.
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let phc = match &agent {
+        Some(agent) => agent.password_hash.clone(),
+        None => DUMMY.get_or_init(|| password::hash("not a password").unwrap_or_default()).clone(),
+    };
+    let password = login.password;
+    let verified =
+        tokio::task::spawn_blocking(move || password::verify(&password, &phc)).await.unwrap_or(false);
+    let Some(agent) = agent.filter(|_| verified) else {
+        return Err(AppError::Unauthorized("wrong email or password".into()));
+    };
+    let token = new_token();
+    state.store.create_session(&hash_token(&token), agent.id, now_ms() + SESSION_SECS * 1000).await?;
+    let mut response = Json(profile(&agent)).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, &token, SESSION_SECS));
+    Ok(response)
+}
+
+/// `POST /v1/agent/logout`.
+pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    check_console_origin(&state, &headers)?;
+    if let Some(token) = session_token(&headers) {
+        state.store.delete_session(&hash_token(token)).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, "", 0));
+    Ok(response)
+}
+
+/// `GET /v1/agent/me`.
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<AgentProfile>, AppError> {
+    Ok(Json(profile(&signed_in(&state, &headers).await?)))
+}
+
+/// `GET /v1/agent/conversations/{id}`: a conversation of the agent's merchant.
+pub(crate) async fn conversation(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ConversationDetail>, AppError> {
+    let agent = signed_in(&state, &headers).await?;
+    let conversation = state
+        .store
+        .conversation(&ConversationId(raw_id))
+        .await?
+        .ok_or_else(|| AppError::NotFound("there is no such conversation".into()))?;
+    if conversation.merchant_id != agent.merchant_id {
+        return Err(AppError::Forbidden("this conversation belongs to another merchant".into()));
+    }
+    Ok(Json(agent_session::detail(&state, conversation).await?))
+}
+
+/// `GET /v1/agent/live`: the console's WebSocket.
+pub(crate) async fn live(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    check_console_origin(&state, &headers)?;
+    let agent = signed_in(&state, &headers).await?;
+    let ip = client_ip(&extensions);
+    Ok(sized(ws).on_upgrade(move |socket| {
+        let (tx, rx) = socket.split();
+        agent_session::run(state, agent, ip, tx, rx)
+    }))
+}

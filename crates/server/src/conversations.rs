@@ -1,0 +1,129 @@
+//! The customer side over HTTP: starting a conversation and opening its live channel.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Json;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use tandem_protocol::{
+    ConversationId, ConversationStarted, MAX_TRANSCRIPT_ENTRIES, QueueStatus, StartConversation,
+    validate_text,
+};
+
+use crate::AppState;
+use crate::error::{AppError, JsonBody};
+use crate::live::{customer, now_ms};
+use crate::store::{Merchant, NewConversation};
+use crate::tokens::{hash_token, new_id, new_token};
+
+/// The client's address, when the server knows it (not in router tests without a socket).
+pub(crate) fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+}
+
+/// A browser request from a page must come from one of the merchant's origins. Requests
+/// without `Origin` come from no page (scripts, servers) and cannot ride a customer's session.
+pub(crate) fn check_page_origin(merchant: &Merchant, headers: &HeaderMap) -> Result<(), AppError> {
+    match headers.get(header::ORIGIN) {
+        Some(origin) if !merchant.allows_origin(origin.to_str().unwrap_or_default()) => {
+            Err(AppError::OriginNotAllowed(String::from_utf8_lossy(origin.as_bytes()).into_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Small buffers: most sockets sit idle for minutes, and axum's defaults cost ~136 KB each.
+pub(crate) fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_write_buffer_size(256 * 1024)
+        // Above the protocol's frame limit, so that an oversized frame gets a typed error
+        // (see `live::wire`) rather than a dropped connection.
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
+}
+
+fn validate(request: &StartConversation) -> Result<(), AppError> {
+    let locale_ok = (1..=35).contains(&request.locale.len())
+        && request.locale.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !locale_ok {
+        return Err(AppError::InvalidRequest("locale must be a language tag such as en or sv-SE".into()));
+    }
+    let url_ok = request.page_url.len() <= 2048
+        && (request.page_url.starts_with("https://") || request.page_url.starts_with("http://"));
+    if !url_ok {
+        return Err(AppError::InvalidRequest("page_url must be an http(s) URL of at most 2048 bytes".into()));
+    }
+    if request.transcript.len() > MAX_TRANSCRIPT_ENTRIES {
+        let message = format!("a transcript has at most {MAX_TRANSCRIPT_ENTRIES} entries");
+        return Err(AppError::InvalidRequest(message));
+    }
+    for (index, entry) in request.transcript.iter().enumerate() {
+        validate_text(&entry.text)
+            .map_err(|problem| AppError::InvalidRequest(format!("transcript entry {index}: {problem}")))?;
+    }
+    Ok(())
+}
+
+/// `POST /v1/conversations`: a customer asks for a person and joins the queue.
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    JsonBody(request): JsonBody<StartConversation>,
+) -> Result<Response, AppError> {
+    let merchant = crate::api::find_merchant(&state, request.merchant_id.as_str()).await?;
+    check_page_origin(&merchant, &headers)?;
+    if !state.limits.allow_new_conversation(client_ip(&extensions)) {
+        return Err(AppError::RateLimited);
+    }
+    validate(&request)?;
+
+    let id = ConversationId(new_id());
+    let token = new_token();
+    state
+        .store
+        .create_conversation(&NewConversation {
+            id: id.clone(),
+            merchant_id: merchant.id.clone(),
+            token_hash: hash_token(&token),
+            locale: request.locale,
+            page_url: request.page_url,
+            reason: request.reason,
+            transcript: request.transcript,
+            now_ms: now_ms(),
+        })
+        .await?;
+    state.hub.queue_changed(&merchant.id);
+    let queue = customer::queue_status(&state, &merchant.id, &id)
+        .await
+        .unwrap_or(QueueStatus { position: 1, estimated_wait_secs: 0 });
+    let started = ConversationStarted { conversation_id: id, customer_token: token, queue };
+    Ok((StatusCode::CREATED, Json(started)).into_response())
+}
+
+/// `GET /v1/conversations/{id}/live`: the customer's WebSocket (authenticated by its first frame).
+pub(crate) async fn live(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    let not_found = || AppError::NotFound("there is no such conversation".into());
+    if raw_id.len() > 64 {
+        return Err(not_found());
+    }
+    let id = ConversationId(raw_id);
+    let conversation = state.store.conversation(&id).await?.ok_or_else(not_found)?;
+    let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(not_found)?;
+    check_page_origin(&merchant, &headers)?;
+    let ip = client_ip(&extensions);
+    Ok(sized(ws).on_upgrade(move |socket| {
+        let (tx, rx) = socket.split();
+        customer::run(state, id, ip, tx, rx)
+    }))
+}

@@ -1,0 +1,29 @@
+//! Live sessions: the in-memory hub that fans events out, and the two WebSocket channels.
+//!
+//! The database is the source of truth (queue order, who handles what, every message); the hub
+//! only wakes connected sessions up. A session that misses events (slow reader, reconnect)
+//! catches up from the database by sequence number, so nothing depends on the hub's memory —
+//! which is why a server restart loses nothing.
+
+pub mod agent;
+pub mod customer;
+mod hub;
+mod wire;
+
+pub use hub::{Hub, LiveEvent, Side};
+
+/// Average time an agent spends on a conversation, for wait estimates until dispatch learns it.
+const AVERAGE_HANDLE_SECS: u32 = 180;
+
+/// A rough wait for the customer at `position` when `online_agents` are taking chats.
+pub fn estimated_wait_secs(position: u32, online_agents: usize) -> u32 {
+    let agents = u32::try_from(online_agents.max(1)).unwrap_or(u32::MAX);
+    position.saturating_mul(AVERAGE_HANDLE_SECS) / agents
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}

@@ -1,0 +1,244 @@
+//! `spawn_app()`: the real server on port 0 with a fresh SQLite database, and clients that
+//! speak its REST and WebSocket APIs as a customer's widget and an agent's console do.
+#![allow(dead_code, clippy::panic)] // each test file uses part of it; a test fails by panicking
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tandem_protocol::{
+    AgentEvent, ConversationStarted, CustomerEvent, CustomerFrame, HandoffReason, MerchantId,
+    PROTOCOL_VERSION, Seq, StartConversation, TranscriptEntry, TranscriptSpeaker,
+};
+use tandem_server::store::{Merchant, NewAgent, SqliteStore, Store};
+use tandem_server::{Config, Server, password};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const SHOP_ORIGIN: &str = "https://shop.example";
+pub const OTHER_ORIGIN: &str = "https://other.example";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn seed(store: &SqliteStore) {
+    for (id, origin) in [("shop", SHOP_ORIGIN), ("other", OTHER_ORIGIN)] {
+        store
+            .upsert_merchant(&Merchant {
+                id: MerchantId::parse(id).expect("id"),
+                display_name: format!("{id} inc"),
+                support_email: None,
+                allowed_origins: vec![origin.into()],
+                business_hours: None,
+            })
+            .await
+            .expect("merchant");
+    }
+    let hash = password::hash(PASSWORD).expect("hash");
+    for (merchant, email, name) in [
+        ("shop", "anna@shop.example", "Anna"),
+        ("shop", "bert@shop.example", "Bert"),
+        ("other", "olga@other.example", "Olga"),
+    ] {
+        store
+            .upsert_agent(&NewAgent {
+                merchant_id: MerchantId::parse(merchant).expect("id"),
+                email: email.into(),
+                display_name: name.into(),
+                password_hash: hash.clone(),
+            })
+            .await
+            .expect("agent");
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let data = tempfile::tempdir().expect("temp dir");
+    seed(&SqliteStore::open(&data.path().join("tandem.sqlite3")).await.expect("store")).await;
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        demo_listen: None,
+        data_dir: data.path().to_path_buf(),
+        widget_dir: data.path().join("widget"),
+        console_dir: data.path().join("console"),
+        seed_demo: false,
+        public_url: None,
+    };
+    let server = Server::bind(config).await.expect("server starts");
+    let addr = server.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    TestApp { addr, http: reqwest::Client::new(), stop: Some(stop), _data: data }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The console's own origin.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn start_request(merchant: &str) -> StartConversation {
+        StartConversation {
+            merchant_id: MerchantId::parse(merchant).expect("id"),
+            locale: "sv-SE".into(),
+            page_url: "https://shop.example/checkout".into(),
+            transcript: vec![
+                TranscriptEntry { from: TranscriptSpeaker::Customer, text: "my payment failed".into() },
+                TranscriptEntry { from: TranscriptSpeaker::Bot, text: "Sorry! Want a person?".into() },
+            ],
+            reason: HandoffReason::Button,
+        }
+    }
+
+    pub async fn start_conversation(&self) -> ConversationStarted {
+        let response = self
+            .http
+            .post(self.url("/v1/conversations"))
+            .header("origin", SHOP_ORIGIN)
+            .json(&Self::start_request("shop"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201);
+        response.json().await.expect("body")
+    }
+
+    /// Opens the customer's WebSocket and completes `hello`; returns the socket and the welcome.
+    pub async fn customer(&self, started: &ConversationStarted, last_seq: Seq) -> (Ws, CustomerEvent) {
+        let path = format!("/v1/conversations/{}/live", started.conversation_id);
+        let mut ws = self.connect(&path, &[("origin", SHOP_ORIGIN)]).await.expect("upgrade");
+        send(
+            &mut ws,
+            &CustomerFrame::Hello {
+                version: PROTOCOL_VERSION,
+                conversation_id: started.conversation_id.clone(),
+                token: started.customer_token.clone(),
+                last_seq,
+            },
+        )
+        .await;
+        let welcome = recv(&mut ws).await;
+        (ws, welcome)
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/v1/agent/login"))
+            .header("origin", self.origin())
+            .json(&serde_json::json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), 200, "login of {email}");
+        let cookie = response.headers().get("set-cookie").expect("cookie").to_str().expect("ascii");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        cookie.split(';').next().expect("pair").to_owned()
+    }
+
+    /// Opens the agent's WebSocket; returns it after the welcome and first queue snapshot.
+    pub async fn agent(&self, email: &str) -> (Ws, AgentEvent, AgentEvent) {
+        let cookie = self.login(email).await;
+        let origin = self.origin();
+        let mut ws = self
+            .connect("/v1/agent/live", &[("cookie", &cookie), ("origin", &origin)])
+            .await
+            .expect("upgrade");
+        let welcome = recv(&mut ws).await;
+        let queue = recv(&mut ws).await;
+        (ws, welcome, queue)
+    }
+
+    /// Upgrades to a WebSocket, or returns the HTTP status that refused it.
+    pub async fn connect(&self, path: &str, headers: &[(&str, &str)]) -> Result<Ws, u16> {
+        let mut request = format!("ws://{}{path}", self.addr).into_client_request().expect("request");
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).expect("header name");
+            request.headers_mut().insert(name, HeaderValue::from_str(value).expect("header"));
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(ws),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(error) => panic!("websocket failed: {error}"),
+        }
+    }
+}
+
+pub async fn send<T: Serialize>(ws: &mut Ws, frame: &T) {
+    let json = serde_json::to_string(frame).expect("json");
+    ws.send(Message::text(json)).await.expect("send");
+}
+
+pub async fn send_raw(ws: &mut Ws, text: String) {
+    ws.send(Message::text(text)).await.expect("send");
+}
+
+pub async fn send_binary(ws: &mut Ws) {
+    ws.send(Message::Binary(Bytes::from_static(b"\x00\x01"))).await.expect("send");
+}
+
+/// The next JSON frame, within 5 seconds.
+pub async fn recv<T: DeserializeOwned>(ws: &mut Ws) -> T {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("socket open")
+            .expect("frame");
+        match message {
+            Message::Text(text) => {
+                return serde_json::from_str(text.as_str())
+                    .unwrap_or_else(|e| panic!("bad frame {text}: {e}"));
+            }
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// The next agent event other than a queue snapshot (those come whenever the queue moves).
+pub async fn recv_agent(ws: &mut Ws) -> AgentEvent {
+    loop {
+        match recv(ws).await {
+            AgentEvent::Queue { .. } => continue,
+            event => return event,
+        }
+    }
+}
+
+/// Whether the server closes the socket (within 5 seconds).
+pub async fn closed(ws: &mut Ws) -> bool {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => return false,
+        }
+    }
+}

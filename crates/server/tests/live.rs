@@ -1,0 +1,403 @@
+//! The live handoff over real HTTP and WebSockets, as customers and agents use it.
+#![allow(clippy::panic)] // a test fails by panicking
+
+mod common;
+
+use common::{OTHER_ORIGIN, SHOP_ORIGIN, TestApp, closed, recv, send, send_binary, send_raw, spawn_app};
+use tandem_protocol::{
+    AgentEvent, AgentFrame, Author, ClientMessageId, ConversationStatus, CustomerEvent, CustomerFrame,
+    ErrorCode, Problem, ProblemCode, QueueStatus,
+};
+
+fn cid(id: &str) -> ClientMessageId {
+    ClientMessageId(id.into())
+}
+
+#[tokio::test]
+async fn customer_and_agent_chat_with_acks_sequences_and_history() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    assert_eq!(started.customer_token.len(), 64, "256-bit token");
+    assert_eq!(started.queue.position, 1);
+
+    let (mut customer, welcome) = app.customer(&started, 0).await;
+    assert!(
+        matches!(welcome, CustomerEvent::Welcome { status: ConversationStatus::Waiting, .. }),
+        "{welcome:?}"
+    );
+    let (mut agent, welcome, queue) = app.agent("anna@shop.example").await;
+    assert!(matches!(welcome, AgentEvent::Welcome { ref name, .. } if name == "Anna"), "{welcome:?}");
+    let AgentEvent::Queue { entries } = queue else { panic!("{queue:?}") };
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].preview.len(), 2, "the bot transcript is previewed");
+
+    send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
+    let accepted: AgentEvent = recv(&mut agent).await;
+    let AgentEvent::Accepted { conversation } = accepted else { panic!("{accepted:?}") };
+    assert_eq!(conversation.transcript.len(), 2);
+    assert_eq!(conversation.page_url, "https://shop.example/checkout");
+    let joined: CustomerEvent = recv(&mut customer).await;
+    assert_eq!(joined, CustomerEvent::AgentJoined { name: "Anna".into() });
+
+    send(&mut customer, &CustomerFrame::Send { client_id: cid("c1"), text: "Hej!".into() }).await;
+    assert_eq!(
+        recv::<CustomerEvent>(&mut customer).await,
+        CustomerEvent::Ack { client_id: cid("c1"), seq: 1 }
+    );
+    let echoed: CustomerEvent = recv(&mut customer).await;
+    assert!(matches!(echoed, CustomerEvent::Message { ref message } if message.seq == 1), "{echoed:?}");
+    let delivered = common::recv_agent(&mut agent).await;
+    let AgentEvent::Message { message, .. } = delivered else { panic!("{delivered:?}") };
+    assert_eq!((message.seq, message.author, message.text.as_str()), (1, Author::Customer, "Hej!"));
+
+    send(&mut agent, &AgentFrame::Typing { conversation_id: started.conversation_id.clone(), typing: true })
+        .await;
+    assert_eq!(recv::<CustomerEvent>(&mut customer).await, CustomerEvent::Typing { typing: true });
+    let reply = AgentFrame::Send {
+        conversation_id: started.conversation_id.clone(),
+        client_id: cid("a1"),
+        text: "<b>Hi</b>, how can I help?".into(),
+    };
+    send(&mut agent, &reply).await;
+    let ack = common::recv_agent(&mut agent).await;
+    assert!(matches!(ack, AgentEvent::Ack { seq: 2, .. }), "{ack:?}");
+    let echo = common::recv_agent(&mut agent).await;
+    assert!(matches!(echo, AgentEvent::Message { ref message, .. } if message.seq == 2), "{echo:?}");
+    let delivered: CustomerEvent = recv(&mut customer).await;
+    let CustomerEvent::Message { message } = delivered else { panic!("{delivered:?}") };
+    assert_eq!(message.author, Author::Agent { name: "Anna".into() });
+    assert_eq!(message.text, "<b>Hi</b>, how can I help?", "text is stored as sent");
+
+    send(&mut agent, &AgentFrame::End { conversation_id: started.conversation_id.clone() }).await;
+    assert!(matches!(common::recv_agent(&mut agent).await, AgentEvent::Ended { .. }));
+    assert_eq!(recv::<CustomerEvent>(&mut customer).await, CustomerEvent::Closed);
+    send(&mut customer, &CustomerFrame::Send { client_id: cid("c2"), text: "still there?".into() }).await;
+    let refused: CustomerEvent = recv(&mut customer).await;
+    assert!(
+        matches!(refused, CustomerEvent::Error { code: ErrorCode::ConversationEnded, .. }),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn two_agents_accepting_at_once_have_exactly_one_winner() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        let started = app.start_conversation().await;
+        let (mut anna, _, _) = app.agent("anna@shop.example").await;
+        let (mut bert, _, _) = app.agent("bert@shop.example").await;
+        let accept = AgentFrame::Accept { conversation_id: started.conversation_id.clone() };
+        tokio::join!(send(&mut anna, &accept), send(&mut bert, &accept));
+
+        let mut outcomes = Vec::new();
+        for ws in [&mut anna, &mut bert] {
+            match common::recv_agent(ws).await {
+                AgentEvent::Accepted { .. } => outcomes.push("won"),
+                AgentEvent::Error { code: ErrorCode::AlreadyTaken, .. } => outcomes.push("lost"),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        outcomes.sort_unstable();
+        assert_eq!(outcomes, ["lost", "won"]);
+    }
+}
+
+#[tokio::test]
+async fn reconnect_with_last_sequence_gets_exactly_the_missed_messages() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&started, 0).await;
+    for (i, text) in ["one", "two", "three", "four", "five"].iter().enumerate() {
+        send(&mut customer, &CustomerFrame::Send { client_id: cid(&format!("c{i}")), text: (*text).into() })
+            .await;
+        assert!(matches!(recv::<CustomerEvent>(&mut customer).await, CustomerEvent::Ack { .. }));
+        assert!(matches!(recv::<CustomerEvent>(&mut customer).await, CustomerEvent::Message { .. }));
+    }
+    drop(customer);
+
+    let (mut again, welcome) = app.customer(&started, 2).await;
+    assert!(matches!(welcome, CustomerEvent::Welcome { .. }), "{welcome:?}");
+    let mut replayed = Vec::new();
+    for _ in 0..3 {
+        let CustomerEvent::Message { message } = recv(&mut again).await else { panic!("expected a message") };
+        replayed.push((message.seq, message.text));
+    }
+    assert_eq!(replayed, [(3, "three".into()), (4, "four".into()), (5, "five".into())]);
+    // Nothing more: the next frame is the answer to a new message.
+    send(&mut again, &CustomerFrame::Send { client_id: cid("c9"), text: "six".into() }).await;
+    assert_eq!(recv::<CustomerEvent>(&mut again).await, CustomerEvent::Ack { client_id: cid("c9"), seq: 6 });
+}
+
+#[tokio::test]
+async fn a_retried_client_id_is_stored_once() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let frame = CustomerFrame::Send { client_id: cid("same"), text: "hello".into() };
+    send(&mut customer, &frame).await;
+    assert_eq!(
+        recv::<CustomerEvent>(&mut customer).await,
+        CustomerEvent::Ack { client_id: cid("same"), seq: 1 }
+    );
+    assert!(matches!(recv::<CustomerEvent>(&mut customer).await, CustomerEvent::Message { .. }));
+    // The retry (e.g. after a lost ack) gets the same sequence and is not delivered again.
+    send(&mut customer, &frame).await;
+    assert_eq!(
+        recv::<CustomerEvent>(&mut customer).await,
+        CustomerEvent::Ack { client_id: cid("same"), seq: 1 }
+    );
+    send(&mut customer, &CustomerFrame::Send { client_id: cid("next"), text: "again".into() }).await;
+    assert_eq!(
+        recv::<CustomerEvent>(&mut customer).await,
+        CustomerEvent::Ack { client_id: cid("next"), seq: 2 }
+    );
+
+    let (_, welcome) = app.customer(&started, 0).await;
+    assert!(matches!(welcome, CustomerEvent::Welcome { .. }));
+    let (mut replay, _) = app.customer(&started, 0).await;
+    let first: CustomerEvent = recv(&mut replay).await;
+    let second: CustomerEvent = recv(&mut replay).await;
+    assert!(matches!(first, CustomerEvent::Message { ref message } if message.seq == 1));
+    assert!(
+        matches!(second, CustomerEvent::Message { ref message } if message.seq == 2 && message.text == "again")
+    );
+}
+
+#[tokio::test]
+async fn wrong_token_is_refused_and_closed() {
+    let app = spawn_app().await;
+    let mut started = app.start_conversation().await;
+    started.customer_token = "0".repeat(64);
+    let (mut customer, refused) = app.customer(&started, 0).await;
+    assert!(matches!(refused, CustomerEvent::Error { code: ErrorCode::Unauthorized, .. }), "{refused:?}");
+    assert!(closed(&mut customer).await);
+
+    // Agents' HTTP and WebSocket without a session: 401.
+    let me = app.http.get(app.url("/v1/agent/me")).send().await.expect("request");
+    assert_eq!(me.status(), 401);
+    let problem: Problem = me.json().await.expect("problem");
+    assert_eq!(problem.code, ProblemCode::Unauthorized);
+    assert_eq!(app.connect("/v1/agent/live", &[("origin", &app.origin())]).await.err(), Some(401));
+}
+
+#[tokio::test]
+async fn first_frame_must_be_hello() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let path = format!("/v1/conversations/{}/live", started.conversation_id);
+    let mut ws = app.connect(&path, &[("origin", SHOP_ORIGIN)]).await.expect("upgrade");
+    send(&mut ws, &CustomerFrame::Typing { typing: true }).await;
+    let refused: CustomerEvent = recv(&mut ws).await;
+    assert!(matches!(refused, CustomerEvent::Error { code: ErrorCode::ExpectedHello, .. }), "{refused:?}");
+    assert!(closed(&mut ws).await);
+}
+
+#[tokio::test]
+async fn another_merchants_agent_is_forbidden() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let cookie = app.login("olga@other.example").await;
+    let response = app
+        .http
+        .get(app.url(&format!("/v1/agent/conversations/{}", started.conversation_id)))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 403);
+
+    let (mut olga, _, queue) = app.agent("olga@other.example").await;
+    assert_eq!(queue, AgentEvent::Queue { entries: vec![] }, "olga sees only her merchant's queue");
+    send(&mut olga, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
+    let refused = common::recv_agent(&mut olga).await;
+    assert!(matches!(refused, AgentEvent::Error { code: ErrorCode::NotAllowed, .. }), "{refused:?}");
+    let send_frame = AgentFrame::Send {
+        conversation_id: started.conversation_id.clone(),
+        client_id: cid("x"),
+        text: "hi".into(),
+    };
+    send(&mut olga, &send_frame).await;
+    let refused = common::recv_agent(&mut olga).await;
+    assert!(matches!(refused, AgentEvent::Error { code: ErrorCode::NotAllowed, .. }), "{refused:?}");
+}
+
+#[tokio::test]
+async fn disallowed_origins_are_forbidden() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .post(app.url("/v1/conversations"))
+        .header("origin", OTHER_ORIGIN)
+        .json(&TestApp::start_request("shop"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.json::<Problem>().await.expect("problem").code, ProblemCode::OriginNotAllowed);
+
+    let started = app.start_conversation().await;
+    let path = format!("/v1/conversations/{}/live", started.conversation_id);
+    assert_eq!(app.connect(&path, &[("origin", OTHER_ORIGIN)]).await.err(), Some(403));
+
+    // The console's routes accept only the console's own origin.
+    let login = app
+        .http
+        .post(app.url("/v1/agent/login"))
+        .header("origin", SHOP_ORIGIN)
+        .json(&serde_json::json!({ "email": "anna@shop.example", "password": common::PASSWORD }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(login.status(), 403);
+    let cookie = app.login("anna@shop.example").await;
+    let hijack = app.connect("/v1/agent/live", &[("cookie", &cookie), ("origin", SHOP_ORIGIN)]).await;
+    assert_eq!(hijack.err(), Some(403));
+}
+
+#[tokio::test]
+async fn bad_frames_get_typed_errors_and_the_connection_stays_usable() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&started, 0).await;
+
+    let cases: Vec<(String, ErrorCode)> = vec![
+        ("not json".into(), ErrorCode::MalformedFrame),
+        (r#"{"type":"fly"}"#.into(), ErrorCode::MalformedFrame),
+        (
+            format!(r#"{{"type":"send","client_id":"c","text":"{}"}}"#, "x".repeat(40_000)),
+            ErrorCode::FrameTooLarge,
+        ),
+        (
+            format!(r#"{{"type":"send","client_id":"c","text":"{}"}}"#, "y".repeat(4001)),
+            ErrorCode::InvalidMessage,
+        ),
+        (r#"{"type":"send","client_id":"c","text":"   "}"#.into(), ErrorCode::InvalidMessage),
+        (r#"{"type":"send","client_id":"","text":"hi"}"#.into(), ErrorCode::MalformedFrame),
+    ];
+    for (frame, expected) in cases {
+        send_raw(&mut customer, frame).await;
+        let error: CustomerEvent = recv(&mut customer).await;
+        assert!(matches!(error, CustomerEvent::Error { code, .. } if code == expected), "{error:?}");
+    }
+    send_binary(&mut customer).await;
+    let error: CustomerEvent = recv(&mut customer).await;
+    assert!(matches!(error, CustomerEvent::Error { code: ErrorCode::MalformedFrame, .. }), "{error:?}");
+
+    // Still usable: a good message is stored and acked.
+    send(&mut customer, &CustomerFrame::Send { client_id: cid("ok"), text: "hello".into() }).await;
+    assert_eq!(
+        recv::<CustomerEvent>(&mut customer).await,
+        CustomerEvent::Ack { client_id: cid("ok"), seq: 1 }
+    );
+
+    // Bad REST bodies are problems too.
+    let response = app
+        .http
+        .post(app.url("/v1/conversations"))
+        .header("content-type", "application/json")
+        .body("{\"merchant_id\":")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.json::<Problem>().await.expect("problem").code, ProblemCode::InvalidRequest);
+    let mut bad_url = TestApp::start_request("shop");
+    bad_url.page_url = "javascript:alert(1)".into();
+    let response = app.http.post(app.url("/v1/conversations")).json(&bad_url).send().await.expect("request");
+    assert_eq!(response.status(), 400);
+    let huge = app
+        .http
+        .post(app.url("/v1/conversations"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 300 * 1024])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(huge.status(), 413);
+    assert_eq!(huge.json::<Problem>().await.expect("problem").code, ProblemCode::PayloadTooLarge);
+}
+
+#[tokio::test]
+async fn sending_too_fast_is_rate_limited_and_retry_succeeds_later() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let mut limited = None;
+    for i in 0..30 {
+        send(&mut customer, &CustomerFrame::Send { client_id: cid(&format!("m{i}")), text: "spam".into() })
+            .await;
+        match recv::<CustomerEvent>(&mut customer).await {
+            CustomerEvent::Ack { .. } => {
+                let _echo: CustomerEvent = recv(&mut customer).await;
+            }
+            CustomerEvent::Error { code: ErrorCode::RateLimited, .. } => {
+                limited = Some(i);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(limited, Some(10), "a burst of 10 is allowed, the 11th is limited");
+}
+
+#[tokio::test]
+async fn queue_positions_move_for_the_customers_behind() {
+    let app = spawn_app().await;
+    let first = app.start_conversation().await;
+    let second = app.start_conversation().await;
+    let third = app.start_conversation().await;
+    assert_eq!((first.queue.position, second.queue.position, third.queue.position), (1, 2, 3));
+    let (mut second_ws, welcome) = app.customer(&second, 0).await;
+    assert!(matches!(welcome, CustomerEvent::Welcome { queue: Some(QueueStatus { position: 2, .. }), .. }));
+    let (mut third_ws, _) = app.customer(&third, 0).await;
+
+    let (mut agent, _, _) = app.agent("anna@shop.example").await;
+    send(&mut agent, &AgentFrame::Accept { conversation_id: first.conversation_id.clone() }).await;
+    let moved: CustomerEvent = recv(&mut second_ws).await;
+    assert!(matches!(moved, CustomerEvent::Queue { queue: QueueStatus { position: 1, .. } }), "{moved:?}");
+    let moved: CustomerEvent = recv(&mut third_ws).await;
+    assert!(matches!(moved, CustomerEvent::Queue { queue: QueueStatus { position: 2, .. } }), "{moved:?}");
+
+    // Putting a conversation back sends it to the end of the queue.
+    send(&mut agent, &AgentFrame::Requeue { conversation_id: first.conversation_id.clone() }).await;
+    let (_, welcome) = app.customer(&first, 0).await;
+    assert!(
+        matches!(
+            welcome,
+            CustomerEvent::Welcome {
+                status: ConversationStatus::Waiting,
+                queue: Some(QueueStatus { position: 3, .. }),
+                ..
+            }
+        ),
+        "{welcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let app = spawn_app().await;
+    let cookie = app.login("anna@shop.example").await;
+    let me = app.http.get(app.url("/v1/agent/me")).header("cookie", &cookie).send().await.expect("me");
+    assert_eq!(me.status(), 200);
+    let logout = app
+        .http
+        .post(app.url("/v1/agent/logout"))
+        .header("cookie", &cookie)
+        .header("origin", app.origin())
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), 204);
+    let me = app.http.get(app.url("/v1/agent/me")).header("cookie", &cookie).send().await.expect("me");
+    assert_eq!(me.status(), 401);
+
+    let wrong = app
+        .http
+        .post(app.url("/v1/agent/login"))
+        .json(&serde_json::json!({ "email": "anna@shop.example", "password": "wrong password!!" }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(wrong.status(), 401);
+}
