@@ -92,7 +92,14 @@
         handover.open = true;
         launcher.setAttribute('aria-busy', 'true');
       });
-      if (preloadWhenIdle) {
+      // A conversation with a person already under way (a reload, the next page of the
+      // checkout) is intent enough: reopen it at once.
+      var ongoing = false;
+      try { ongoing = !!localStorage.getItem('tandem.conversation.' + merchant); } catch (e) { /* storage blocked */ }
+      if (ongoing) {
+        load();
+        handover.open = true;
+      } else if (preloadWhenIdle) {
         var idle = window.requestIdleCallback || function (fn) { setTimeout(fn, 1); };
         if (document.readyState === 'complete') idle(load);
         else window.addEventListener('load', function () { idle(load); }, { once: true });

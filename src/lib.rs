@@ -6,15 +6,20 @@
 //! in an isolated frame) the widget fills the document body instead.
 
 mod boot;
+mod handoff;
 mod merchant_config;
 
 use leptos::html;
 use leptos::prelude::*;
-use tandem_protocol::MerchantId;
+use tandem_browser::Connection;
+use tandem_protocol::{
+    Author, ChatMessage, HandoffReason, MerchantId, QueueStatus, TranscriptEntry, TranscriptSpeaker,
+};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
 pub use boot::boot;
+pub use handoff::{Handoff, Phase};
 pub use merchant_config::{ConfigState, fallback_config};
 
 /// How the widget is placed on the page.
@@ -57,10 +62,12 @@ pub fn mount(root: &HtmlElement, config: MountConfig) {
 #[component]
 pub fn Widget(config: MountConfig) -> impl IntoView {
     let merchant_config = merchant_config::load(config.api_origin.clone(), config.merchant.clone());
+    // Lives as long as the widget, so closing the panel does not end a conversation.
+    let handoff = Handoff::new(config.api_origin.clone(), config.merchant.clone());
     match config.layout {
         Layout::FullPage => view! {
             <div class="tandem tandem-full-page">
-                <Panel merchant_config=merchant_config api_origin=config.api_origin on_close=None/>
+                <Panel merchant_config=merchant_config api_origin=config.api_origin on_close=None handoff/>
             </div>
         }
         .into_any(),
@@ -69,6 +76,7 @@ pub fn Widget(config: MountConfig) -> impl IntoView {
                 merchant_config=merchant_config
                 api_origin=config.api_origin
                 open_at_start=open_at_start
+                handoff
             />
         }
         .into_any(),
@@ -80,6 +88,7 @@ fn LauncherAndPanel(
     merchant_config: ReadSignal<ConfigState>,
     api_origin: String,
     open_at_start: bool,
+    handoff: Handoff,
 ) -> impl IntoView {
     let (open, set_open) = signal(open_at_start);
     let launcher = NodeRef::<html::Button>::new();
@@ -96,7 +105,7 @@ fn LauncherAndPanel(
     view! {
         <div class="tandem">
             <Show when=panel_shown>
-                <Panel merchant_config=merchant_config api_origin=api_origin.clone() on_close=Some(close)/>
+                <Panel merchant_config=merchant_config api_origin=api_origin.clone() on_close=Some(close) handoff/>
             </Show>
             <button
                 node_ref=launcher
@@ -125,16 +134,20 @@ fn LauncherIcon() -> impl IntoView {
     }
 }
 
+/// The bot's first words, also carried to the agent as the start of the transcript.
+pub const GREETING: &str = "Hi! Ask us anything here. You can talk to a person at any time.";
+
 /// The chat panel. Its header always carries the merchant's name and the "Talk to a human"
-/// button: a customer is never more than one click from a person.
+/// button (or, once a person is on the way, where that stands): a customer is never more than
+/// one click from a person.
 #[component]
 pub fn Panel(
     merchant_config: ReadSignal<ConfigState>,
     api_origin: String,
     /// Closes the panel; `None` where it cannot be closed (full page).
     on_close: Option<Callback<()>>,
+    handoff: Handoff,
 ) -> impl IntoView {
-    let (human_requested, set_human_requested) = signal(false);
     let human_button = NodeRef::<html::Button>::new();
     let config = move || merchant_config.with(ConfigState::or_fallback);
     // A stored value is `Copy`, so the closures below can share it.
@@ -154,6 +167,14 @@ pub fn Panel(
             close.run(());
         }
     };
+    let ask_for_person = move |_| {
+        let transcript = vec![TranscriptEntry { from: TranscriptSpeaker::Bot, text: GREETING.to_owned() }];
+        handoff.start(transcript, HandoffReason::Button);
+    };
+    let agent_name = move || match handoff.phase.get() {
+        Phase::Connected { agent } => agent,
+        _ => "The agent".to_owned(),
+    };
 
     view! {
         <section
@@ -169,15 +190,32 @@ pub fn Panel(
                 <h2 id="tandem-title" class="title" data-testid="merchant-name">
                     {move || config().display_name}
                 </h2>
-                <button
-                    node_ref=human_button
-                    class="human-button"
-                    part="human-button"
-                    data-testid="human-button"
-                    on:click=move |_| set_human_requested.set(true)
-                >
-                    "Talk to a human"
-                </button>
+                {move || match handoff.phase.get() {
+                    Phase::Connected { agent } => view! {
+                        <p class="human-status" part="human-status" data-testid="human-status">
+                            {format!("You're talking to {agent}")}
+                        </p>
+                    }
+                    .into_any(),
+                    Phase::Starting | Phase::Waiting(_) => view! {
+                        <p class="human-status" part="human-status" data-testid="human-status">
+                            "A person is on the way"
+                        </p>
+                    }
+                    .into_any(),
+                    Phase::Idle | Phase::Ended | Phase::Failed(_) => view! {
+                        <button
+                            node_ref=human_button
+                            class="human-button"
+                            part="human-button"
+                            data-testid="human-button"
+                            on:click=ask_for_person
+                        >
+                            "Talk to a human"
+                        </button>
+                    }
+                    .into_any(),
+                }}
                 {on_close.map(|close| view! {
                     <button
                         class="close"
@@ -191,30 +229,164 @@ pub fn Panel(
                     </button>
                 })}
             </header>
-            <div class="messages" part="messages" role="log" aria-live="polite" data-testid="messages">
-                <p class="message from-bot">
-                    "Hi! Ask us anything here. You can talk to a person at any time."
+            <Show when=move || handoff.phase.get().is_live() && handoff.connection.get() == Connection::Reconnecting>
+                <p class="banner" role="status" data-testid="reconnecting">
+                    "Connection lost. Reconnecting… your messages are kept."
                 </p>
-                <Show when=move || human_requested.get()>
-                    <p class="message from-system" data-testid="human-contact">
-                        {move || match config().support_email {
-                            Some(email) => view! {
-                                "A person will help you. Email "
-                                <a href=format!("mailto:{email}")>{email.clone()}</a>
-                                " and you will get an answer."
-                            }
-                            .into_any(),
-                            None => view! {
-                                <a href=contact_url() target="_blank" rel="noopener noreferrer">
-                                    "Contact a person"
-                                </a>
-                            }
-                            .into_any(),
-                        }}
-                    </p>
+            </Show>
+            <div class="messages" part="messages" role="log" aria-live="polite" data-testid="messages">
+                <p class="message from-bot">{GREETING}</p>
+                <For each=move || handoff.messages.get() key=|message| message.seq let:message>
+                    <MessageBubble message/>
+                </For>
+                <For each=move || handoff.outbox.get() key=|pending| pending.client_id.0.clone() let:pending>
+                    <div class="message from-customer pending" data-testid="pending-message">
+                        <span class="author">"You · sending"</span>
+                        <p class="text">{pending.text}</p>
+                    </div>
+                </For>
+                {move || match handoff.phase.get() {
+                    Phase::Starting => Some(view! {
+                        <p class="message from-system" data-testid="queue-status">"Finding a person…"</p>
+                    }.into_any()),
+                    Phase::Waiting(queue) => Some(view! {
+                        <p class="message from-system" data-testid="queue-status">{queue_text(queue)}</p>
+                    }.into_any()),
+                    Phase::Ended => Some(view! {
+                        <p class="message from-system" data-testid="chat-ended">
+                            "The chat has ended. Ask for a person again at any time."
+                        </p>
+                    }.into_any()),
+                    Phase::Failed(why) => Some(view! {
+                        <p class="message from-system" data-testid="human-contact">
+                            {why} " "
+                            {match config().support_email {
+                                Some(email) => view! {
+                                    "Email "
+                                    <a href=format!("mailto:{email}")>{email.clone()}</a>
+                                    " and a person will answer."
+                                }
+                                .into_any(),
+                                None => view! {
+                                    <a href=contact_url() target="_blank" rel="noopener noreferrer">
+                                        "Contact a person"
+                                    </a>
+                                }
+                                .into_any(),
+                            }}
+                        </p>
+                    }.into_any()),
+                    Phase::Idle | Phase::Connected { .. } => None,
+                }}
+                <Show when=move || handoff.agent_typing.get()>
+                    <p class="typing" data-testid="agent-typing">{move || format!("{} is typing…", agent_name())}</p>
                 </Show>
+                {move || handoff.notice.get().map(|notice| view! {
+                    <p class="message from-system" data-testid="notice">{notice}</p>
+                })}
             </div>
+            <Show when=move || handoff.phase.get().is_live()>
+                <Composer handoff/>
+            </Show>
         </section>
+    }
+}
+
+fn queue_text(queue: Option<QueueStatus>) -> String {
+    match queue {
+        Some(QueueStatus { position: 1, estimated_wait_secs }) => {
+            format!("You're next in line. About {}.", minutes(estimated_wait_secs))
+        }
+        Some(QueueStatus { position, estimated_wait_secs }) => {
+            format!("You're number {position} in line. About {}.", minutes(estimated_wait_secs))
+        }
+        None => "Waiting for a person…".to_owned(),
+    }
+}
+
+fn minutes(secs: u32) -> String {
+    match secs.div_ceil(60) {
+        0 | 1 => "a minute".to_owned(),
+        n => format!("{n} minutes"),
+    }
+}
+
+#[component]
+fn MessageBubble(message: ChatMessage) -> impl IntoView {
+    let (class, author) = match &message.author {
+        Author::Customer => ("message from-customer", "You".to_owned()),
+        Author::Agent { name } => ("message from-agent", name.clone()),
+    };
+    view! {
+        <div class=class data-testid="message" data-seq=message.seq.to_string()>
+            <span class="author">{author}</span>
+            // Text, never markup.
+            <p class="text">{message.text}</p>
+        </div>
+    }
+}
+
+/// Where the customer types to the person.
+#[component]
+fn Composer(handoff: Handoff) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let input = NodeRef::<html::Textarea>::new();
+    // The composer appears when a person is asked for: the customer's next step is to type.
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+        }
+    });
+    let submit = move || {
+        let text = draft.get_untracked();
+        match handoff.send(text) {
+            Ok(()) => {
+                draft.set(String::new());
+                handoff.notice.set(None);
+            }
+            Err(problem) => handoff.notice.set(Some(problem.to_owned())),
+        }
+    };
+    let on_input = move |event: web_sys::Event| {
+        let was_empty = draft.with_untracked(String::is_empty);
+        let value = event_target_value(&event);
+        let is_empty = value.is_empty();
+        draft.set(value);
+        if was_empty != is_empty {
+            handoff.typing(!is_empty);
+        }
+    };
+    let on_keydown = move |event: web_sys::KeyboardEvent| {
+        if event.key() == "Enter" && !event.shift_key() {
+            event.prevent_default();
+            submit();
+        }
+    };
+    view! {
+        <form
+            class="composer"
+            part="composer"
+            on:submit=move |event: web_sys::SubmitEvent| {
+                event.prevent_default();
+                submit();
+            }
+        >
+            <textarea
+                node_ref=input
+                class="composer-input"
+                data-testid="composer-input"
+                aria-label="Message"
+                rows="2"
+                maxlength="4000"
+                prop:value=move || draft.get()
+                on:input=on_input
+                on:keydown=on_keydown
+            ></textarea>
+            <button type="submit" class="composer-send" data-testid="composer-send">"Send"</button>
+        </form>
+        <button class="end-chat" data-testid="end-chat" on:click=move |_| handoff.end()>
+            "End chat"
+        </button>
     }
 }
 

@@ -1,50 +1,95 @@
 //! Tandem's agent console, where remote agents take customers' chats.
 //!
-//! For now it shows whether the server answers; sign-in, the queue and chats build on it.
+//! Sign in, go online, see the queue with what the bot already heard, accept, and chat — with
+//! several customers at once. The live channel reconnects by itself and resends what was not
+//! acknowledged; the server's welcome frame restores every open chat.
+
+mod desk;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use tandem_browser::{FetchError, fetch_json};
+use tandem_protocol::{AgentLogin, AgentProfile};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ServerStatus {
-    Checking,
-    Up,
-    Down,
-}
+pub use desk::Desk;
 
 /// The console application.
 #[component]
 pub fn Console() -> impl IntoView {
-    let (status, set_status) = signal(ServerStatus::Checking);
+    // `None` until the server has said whether this browser is signed in.
+    let agent = RwSignal::new(None::<Option<AgentProfile>>);
     spawn_local(async move {
-        let up = matches!(
-            gloo_net::http::Request::get("/healthz").send().await,
-            Ok(response) if response.ok()
-        );
-        set_status.set(if up { ServerStatus::Up } else { ServerStatus::Down });
+        let me = fetch_json::<(), AgentProfile>("GET", "/v1/agent/me", None).await.ok();
+        agent.set(Some(me));
+    });
+    let sign_out = Callback::new(move |()| {
+        spawn_local(async move {
+            let _ = fetch_json::<(), ()>("POST", "/v1/agent/logout", None).await;
+            agent.set(Some(None));
+        });
     });
 
     view! {
         <header class="console-header">
             <h1>"Tandem agent console"</h1>
         </header>
-        <main>
-            <p
-                class="status"
-                role="status"
-                data-testid="server-status"
-                data-state=move || match status.get() {
-                    ServerStatus::Checking => "checking",
-                    ServerStatus::Up => "up",
-                    ServerStatus::Down => "down",
-                }
-            >
-                {move || match status.get() {
-                    ServerStatus::Checking => "Checking the server…",
-                    ServerStatus::Up => "The server is up.",
-                    ServerStatus::Down => "The server does not answer; check that `tandem serve` is running.",
-                }}
-            </p>
+        {move || match agent.get() {
+            None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+            Some(None) => view! { <SignIn on_signed_in=Callback::new(move |profile| agent.set(Some(Some(profile))))/> }.into_any(),
+            Some(Some(profile)) => view! { <Desk profile sign_out/> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn SignIn(on_signed_in: Callback<AgentProfile>) -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<&'static str>);
+    let busy = RwSignal::new(false);
+    let submit = move |event: web_sys::SubmitEvent| {
+        event.prevent_default();
+        busy.set(true);
+        let login = AgentLogin { email: email.get_untracked(), password: password.get_untracked() };
+        spawn_local(async move {
+            match fetch_json::<_, AgentProfile>("POST", "/v1/agent/login", Some(&login)).await {
+                Ok(profile) => on_signed_in.run(profile),
+                Err(FetchError::Status(401, _)) => problem.set(Some("Wrong email or password.")),
+                Err(FetchError::Status(429, _)) => problem.set(Some("Too many attempts; wait a minute.")),
+                Err(_) => problem.set(Some("The server could not be reached; try again.")),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <main class="sign-in">
+            <h2>"Sign in"</h2>
+            <form on:submit=submit data-testid="sign-in">
+                <label>
+                    "Email"
+                    <input
+                        type="email"
+                        autocomplete="username"
+                        required
+                        data-testid="email"
+                        prop:value=move || email.get()
+                        on:input=move |event| email.set(event_target_value(&event))
+                    />
+                </label>
+                <label>
+                    "Password"
+                    <input
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                        data-testid="password"
+                        prop:value=move || password.get()
+                        on:input=move |event| password.set(event_target_value(&event))
+                    />
+                </label>
+                <button type="submit" data-testid="sign-in-submit" disabled=move || busy.get()>"Sign in"</button>
+                <p class="problem" role="alert" data-testid="sign-in-problem">{move || problem.get()}</p>
+            </form>
         </main>
     }
 }

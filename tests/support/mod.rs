@@ -1,6 +1,8 @@
 //! Shared harness of the browser end-to-end tests: the real server on free ports with a fresh
 //! database, and headless Chromium driven through chromedriver.
 
+#![allow(dead_code)] // each test file uses part of the harness
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,31 +33,64 @@ pub fn widget_dist() -> PathBuf {
 pub struct TestServer {
     pub api: SocketAddr,
     pub demo: SocketAddr,
+    /// Password of the seeded demo agent.
+    pub agent_password: String,
+    widget_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
-    _data: tempfile::TempDir,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    data: tempfile::TempDir,
 }
 
 impl TestServer {
     /// The real server with the demo merchant, serving the widget from `widget_dir`.
     pub async fn start(widget_dir: &Path) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
-        let config = Config {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            demo_listen: Some("127.0.0.1:0".parse().expect("addr")),
-            data_dir: data.path().to_path_buf(),
+        let unbound = "127.0.0.1:0".parse().expect("addr");
+        let mut server = Self {
+            api: unbound,
+            demo: unbound,
+            agent_password: String::new(),
             widget_dir: widget_dir.to_path_buf(),
+            stop: None,
+            task: None,
+            data,
+        };
+        server.run().await;
+        server
+    }
+
+    /// Binds (the same ports again, after a restart) and serves in the background.
+    async fn run(&mut self) {
+        let config = Config {
+            listen: self.api,
+            demo_listen: Some(self.demo),
+            data_dir: self.data.path().to_path_buf(),
+            widget_dir: self.widget_dir.clone(),
             console_dir: repo_root().join("console/dist"),
             seed_demo: true,
             public_url: None,
         };
         let server = Server::bind(config).await.expect("server starts");
-        let api = server.local_addr().expect("api addr");
-        let demo = server.demo_addr().expect("demo addr");
+        self.api = server.local_addr().expect("api addr");
+        self.demo = server.demo_addr().expect("demo addr");
+        self.agent_password = server.demo_agent().expect("demo agent").password.clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(server.run(async {
+        self.stop = Some(stop);
+        self.task = Some(tokio::spawn(server.run(async {
             let _ = stopped.await;
-        }));
-        Self { api, demo, stop: Some(stop), _data: data }
+        })));
+    }
+
+    /// Stops the server (closing every connection) and starts it again on the same ports and
+    /// database, as an operator's restart would.
+    pub async fn restart(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server stopped cleanly");
+        }
+        self.run().await;
     }
 
     pub fn api_url(&self, path: &str) -> String {

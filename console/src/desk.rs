@@ -1,0 +1,353 @@
+//! The signed-in agent's desk: presence, the queue and the open chats, kept live.
+
+use leptos::prelude::*;
+use tandem_browser::{Connection, LiveSocket, client_id, from_json, to_json};
+use tandem_protocol::{
+    AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ClientMessageId, ConversationDetail,
+    ConversationId, HandoffReason, Presence, QueueEntry, TranscriptSpeaker, validate_text,
+};
+
+/// A message the agent sent that the server has not acknowledged yet.
+#[derive(Debug, Clone, PartialEq)]
+struct Pending {
+    conversation_id: ConversationId,
+    client_id: ClientMessageId,
+    text: String,
+}
+
+/// Live state of the desk, shared by its components (every field is `Copy`).
+#[derive(Clone, Copy)]
+struct Live {
+    presence: RwSignal<Presence>,
+    queue: RwSignal<Vec<QueueEntry>>,
+    chats: RwSignal<Vec<ConversationDetail>>,
+    typing: RwSignal<Vec<ConversationId>>,
+    outbox: RwSignal<Vec<Pending>>,
+    connection: RwSignal<Connection>,
+    notice: RwSignal<Option<String>>,
+    /// Milliseconds since the epoch, refreshed so waiting times move.
+    now_ms: RwSignal<f64>,
+    socket: StoredValue<Option<LiveSocket>, LocalStorage>,
+}
+
+impl Live {
+    fn send(self, frame: &AgentFrame) -> bool {
+        let Some(json) = to_json(frame) else { return false };
+        self.socket.with_value(|socket| socket.as_ref().is_some_and(|s| s.send(&json)))
+    }
+
+    fn on_event(self, event: AgentEvent) {
+        match event {
+            AgentEvent::Welcome { presence, chats, .. } => {
+                self.presence.set(presence);
+                self.chats.set(chats);
+                // After a reconnect: what was not acknowledged goes again (stored once).
+                for pending in self.outbox.get_untracked() {
+                    self.send(&AgentFrame::Send {
+                        conversation_id: pending.conversation_id,
+                        client_id: pending.client_id,
+                        text: pending.text,
+                    });
+                }
+            }
+            AgentEvent::Queue { entries } => self.queue.set(entries),
+            AgentEvent::Accepted { conversation } => self.chats.update(|chats| {
+                chats.retain(|chat| chat.conversation_id != conversation.conversation_id);
+                chats.push(conversation);
+            }),
+            AgentEvent::Message { conversation_id, message } => {
+                self.acknowledged(&message.client_id);
+                if message.author == Author::Customer {
+                    self.typing.update(|typing| typing.retain(|id| id != &conversation_id));
+                }
+                self.chats.update(|chats| {
+                    if let Some(chat) = chats.iter_mut().find(|chat| chat.conversation_id == conversation_id)
+                        && chat.messages.last().is_none_or(|last| last.seq < message.seq)
+                    {
+                        chat.messages.push(message);
+                    }
+                });
+            }
+            AgentEvent::Ack { client_id, .. } => self.acknowledged(&client_id),
+            AgentEvent::Typing { conversation_id, typing } => self.typing.update(|list| {
+                list.retain(|id| id != &conversation_id);
+                if typing {
+                    list.push(conversation_id);
+                }
+            }),
+            AgentEvent::Read { .. } => {}
+            AgentEvent::Ended { conversation_id } => {
+                self.chats.update(|chats| chats.retain(|chat| chat.conversation_id != conversation_id));
+                self.outbox.update(|outbox| outbox.retain(|p| p.conversation_id != conversation_id));
+            }
+            AgentEvent::Presence { presence } => self.presence.set(presence),
+            AgentEvent::Error { message, .. } => self.notice.set(Some(message)),
+        }
+    }
+
+    fn acknowledged(self, client_id: &ClientMessageId) {
+        self.outbox.update(|outbox| outbox.retain(|pending| &pending.client_id != client_id));
+    }
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+fn live_url() -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let host = location.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
+    let secure = location.and_then(|l| l.protocol().ok()).is_some_and(|p| p == "https:");
+    format!("{}://{host}/v1/agent/live", if secure { "wss" } else { "ws" })
+}
+
+fn reason_text(reason: HandoffReason) -> &'static str {
+    match reason {
+        HandoffReason::Button => "pressed “Talk to a human”",
+        HandoffReason::TypedRequest => "asked for a person",
+        HandoffReason::BotOffer => "accepted the bot's offer of a person",
+    }
+}
+
+fn waited(since_ms: i64, now_ms: f64) -> String {
+    #[allow(clippy::cast_possible_truncation, reason = "whole minutes of a wait")]
+    let minutes = ((now_ms - since_ms as f64) / 60_000.0).floor().max(0.0) as i64;
+    match minutes {
+        0 => "less than a minute".to_owned(),
+        1 => "1 minute".to_owned(),
+        n => format!("{n} minutes"),
+    }
+}
+
+#[component]
+pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
+    let live = Live {
+        presence: RwSignal::new(Presence::Online),
+        queue: RwSignal::new(Vec::new()),
+        chats: RwSignal::new(Vec::new()),
+        typing: RwSignal::new(Vec::new()),
+        outbox: RwSignal::new(Vec::new()),
+        connection: RwSignal::new(Connection::Connecting),
+        notice: RwSignal::new(None),
+        now_ms: RwSignal::new(now()),
+        socket: StoredValue::new_local(None),
+    };
+    let socket = LiveSocket::connect(
+        live_url(),
+        |()| {},
+        move |text| {
+            if let Some(event) = from_json::<AgentEvent>(&text) {
+                live.on_event(event);
+            }
+        },
+        move |connection| live.connection.set(connection),
+    );
+    live.socket.set_value(Some(socket));
+    let _clock = set_interval_with_handle(move || live.now_ms.set(now()), std::time::Duration::from_secs(15));
+    on_cleanup(move || {
+        live.socket.with_value(|socket| {
+            if let Some(socket) = socket {
+                socket.close();
+            }
+        });
+    });
+
+    let toggle_presence = move |_| {
+        let next = match live.presence.get_untracked() {
+            Presence::Online => Presence::Away,
+            Presence::Away | Presence::Offline => Presence::Online,
+        };
+        live.send(&AgentFrame::SetPresence { presence: next });
+    };
+
+    view! {
+        <div class="desk-bar">
+            <span data-testid="agent-name">{profile.display_name}</span>
+            <button
+                class="presence"
+                data-testid="presence"
+                aria-pressed=move || (live.presence.get() == Presence::Online).to_string()
+                on:click=toggle_presence
+            >
+                {move || match live.presence.get() {
+                    Presence::Online => "Online",
+                    Presence::Away => "Away",
+                    Presence::Offline => "Offline",
+                }}
+            </button>
+            <Show when=move || live.connection.get() == Connection::Reconnecting>
+                <span class="banner" role="status" data-testid="reconnecting">"Reconnecting…"</span>
+            </Show>
+            <button class="sign-out" data-testid="sign-out" on:click=move |_| sign_out.run(())>"Sign out"</button>
+        </div>
+        {move || live.notice.get().map(|notice| view! {
+            <p class="notice" role="alert" data-testid="notice">{notice}</p>
+        })}
+        <main class="desk">
+            <section class="queue" aria-labelledby="queue-title" data-testid="queue">
+                <h2 id="queue-title">{move || format!("Waiting ({})", live.queue.with(Vec::len))}</h2>
+                <ul>
+                    <For each=move || live.queue.get() key=|entry| entry.conversation_id.clone() let:entry>
+                        <QueueItem entry live/>
+                    </For>
+                </ul>
+            </section>
+            <section class="chats" aria-label="Your chats">
+                <For each=move || live.chats.get() key=|chat| chat.conversation_id.clone() let:chat>
+                    <Chat id=chat.conversation_id live/>
+                </For>
+            </section>
+        </main>
+    }
+}
+
+#[component]
+fn QueueItem(entry: QueueEntry, live: Live) -> impl IntoView {
+    let id = entry.conversation_id.clone();
+    let since = entry.waiting_since_ms;
+    view! {
+        <li class="queue-entry" data-testid="queue-entry">
+            <p class="meta">
+                {move || format!("Waiting {}", waited(since, live.now_ms.get()))}
+                {format!(" · {} · {}", entry.locale, reason_text(entry.reason))}
+            </p>
+            <ul class="preview">
+                {entry.preview.into_iter().map(|line| view! {
+                    <li>
+                        <strong>{match line.from { TranscriptSpeaker::Customer => "Customer: ", TranscriptSpeaker::Bot => "Bot: " }}</strong>
+                        {line.text}
+                    </li>
+                }).collect_view()}
+            </ul>
+            <button
+                data-testid="accept"
+                on:click=move |_| {
+                    live.send(&AgentFrame::Accept { conversation_id: id.clone() });
+                }
+            >
+                "Accept"
+            </button>
+        </li>
+    }
+}
+
+#[component]
+fn Chat(id: ConversationId, live: Live) -> impl IntoView {
+    let chat_id = id.clone();
+    let chat = Memo::new(move |_| {
+        live.chats.with(|chats| chats.iter().find(|c| c.conversation_id == chat_id).cloned())
+    });
+    let draft = RwSignal::new(String::new());
+    let id = StoredValue::new(id);
+    let submit = move || {
+        let text = draft.get_untracked();
+        if let Err(problem) = validate_text(&text) {
+            live.notice.set(Some(problem.to_owned()));
+            return;
+        }
+        let pending =
+            Pending { conversation_id: id.get_value(), client_id: ClientMessageId(client_id()), text };
+        live.outbox.update(|outbox| outbox.push(pending.clone()));
+        live.send(&AgentFrame::Send {
+            conversation_id: pending.conversation_id,
+            client_id: pending.client_id,
+            text: pending.text,
+        });
+        live.send(&AgentFrame::Typing { conversation_id: id.get_value(), typing: false });
+        draft.set(String::new());
+    };
+    let on_input = move |event: web_sys::Event| {
+        let was_empty = draft.with_untracked(String::is_empty);
+        let value = event_target_value(&event);
+        let is_empty = value.is_empty();
+        draft.set(value);
+        if was_empty != is_empty {
+            live.send(&AgentFrame::Typing { conversation_id: id.get_value(), typing: !is_empty });
+        }
+    };
+    let messages = move || chat.with(|chat| chat.as_ref().map(|c| c.messages.clone()).unwrap_or_default());
+    let pending = move || {
+        live.outbox.with(|outbox| {
+            outbox.iter().filter(|p| p.conversation_id == id.get_value()).cloned().collect::<Vec<_>>()
+        })
+    };
+
+    view! {
+        <article class="chat" data-testid="chat" data-conversation=move || id.get_value().0>
+            {move || chat.get().map(|chat| view! {
+                <header class="chat-header">
+                    <p class="page" data-testid="page-url">"Page: " {chat.page_url.clone()}</p>
+                    <p class="meta">{format!("Locale {} · {}", chat.locale, reason_text(chat.reason))}</p>
+                </header>
+                <section class="transcript" aria-label="Before the handoff">
+                    <h3>"Before the handoff"</h3>
+                    {chat.transcript.iter().map(|line| view! {
+                        <p class="transcript-line" data-testid="transcript-line">
+                            <strong>{match line.from { TranscriptSpeaker::Customer => "Customer: ", TranscriptSpeaker::Bot => "Bot: " }}</strong>
+                            {line.text.clone()}
+                        </p>
+                    }).collect_view()}
+                </section>
+            })}
+            <div class="chat-log" role="log" aria-live="polite" data-testid="chat-messages">
+                <For each=messages key=|message| message.seq let:message>
+                    <ChatLine message/>
+                </For>
+                <For each=pending key=|p| p.client_id.0.clone() let:pending>
+                    <p class="line from-agent pending" data-testid="pending-message">
+                        <strong>"You · sending: "</strong>{pending.text}
+                    </p>
+                </For>
+                <Show when=move || live.typing.with(|typing| typing.contains(&id.get_value()))>
+                    <p class="typing" data-testid="customer-typing">"The customer is typing…"</p>
+                </Show>
+            </div>
+            <form
+                class="chat-composer"
+                on:submit=move |event: web_sys::SubmitEvent| {
+                    event.prevent_default();
+                    submit();
+                }
+            >
+                <textarea
+                    aria-label="Reply"
+                    data-testid="chat-input"
+                    rows="2"
+                    maxlength="4000"
+                    prop:value=move || draft.get()
+                    on:input=on_input
+                    on:keydown=move |event: web_sys::KeyboardEvent| {
+                        if event.key() == "Enter" && !event.shift_key() {
+                            event.prevent_default();
+                            submit();
+                        }
+                    }
+                ></textarea>
+                <button type="submit" data-testid="chat-send">"Send"</button>
+            </form>
+            <div class="chat-actions">
+                <button data-testid="requeue" on:click=move |_| {
+                    live.send(&AgentFrame::Requeue { conversation_id: id.get_value() });
+                }>"Put back in queue"</button>
+                <button data-testid="end" on:click=move |_| {
+                    live.send(&AgentFrame::End { conversation_id: id.get_value() });
+                }>"End conversation"</button>
+            </div>
+        </article>
+    }
+}
+
+#[component]
+fn ChatLine(message: ChatMessage) -> impl IntoView {
+    let (class, who) = match &message.author {
+        Author::Customer => ("line from-customer", "Customer".to_owned()),
+        Author::Agent { name } => ("line from-agent", name.clone()),
+    };
+    view! {
+        <p class=class data-testid="message" data-seq=message.seq.to_string()>
+            <strong>{who} ": "</strong>
+            // Text, never markup.
+            {message.text}
+        </p>
+    }
+}

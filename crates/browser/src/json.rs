@@ -1,0 +1,57 @@
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+
+/// Serializes with the browser's JSON.stringify.
+pub fn to_json<T: Serialize>(value: &T) -> Option<String> {
+    let js = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
+    js_sys::JSON::stringify(&js).ok().and_then(|s| s.as_string())
+}
+
+/// Parses with the browser's JSON.parse.
+pub fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
+    let value = js_sys::JSON::parse(text).ok()?;
+    serde_wasm_bindgen::from_value(value).ok()
+}
+
+/// Why a request failed: the network, or the server's answer (status and problem text).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FetchError {
+    Network(String),
+    Status(u16, String),
+    Unreadable,
+}
+
+/// Sends `body` (if any) as JSON with `method` to `url`, with cookies for same-origin requests,
+/// and decodes the JSON answer.
+pub async fn fetch_json<B: Serialize, T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<&B>,
+) -> Result<T, FetchError> {
+    use gloo_net::http::{Method, RequestBuilder};
+    let method = match method {
+        "POST" => Method::POST,
+        _ => Method::GET,
+    };
+    let builder =
+        RequestBuilder::new(url).method(method).credentials(web_sys::RequestCredentials::SameOrigin);
+    let request = match body {
+        Some(body) => {
+            let json = to_json(body).ok_or(FetchError::Unreadable)?;
+            builder.header("content-type", "application/json").body(json)
+        }
+        None => builder.build(),
+    }
+    .map_err(|error| FetchError::Network(error.to_string()))?;
+    let response = request.send().await.map_err(|error| FetchError::Network(error.to_string()))?;
+    let text = response.text().await.unwrap_or_default();
+    if !response.ok() {
+        return Err(FetchError::Status(response.status(), text));
+    }
+    if text.is_empty() {
+        // 204 and friends: decode from null (for `()` answers).
+        return serde_wasm_bindgen::from_value(JsValue::NULL).map_err(|_| FetchError::Unreadable);
+    }
+    from_json(&text).ok_or(FetchError::Unreadable)
+}

@@ -1,0 +1,35 @@
+//! Browser plumbing shared by the widget and the console, so that neither writes it twice.
+//!
+//! - [`LiveSocket`]: a WebSocket that reconnects with exponential backoff and jitter, and at once
+//!   when the browser comes back online or the tab becomes visible again.
+//! - [`to_json`] / [`from_json`]: serde through the browser's own JSON (smaller than serde_json).
+//! - [`client_id`]: random ids for messages, so that resends are recognised.
+//! - [`fetch_json`]: an HTTP request with a JSON body and answer.
+
+mod json;
+mod socket;
+
+pub use json::{FetchError, fetch_json, from_json, to_json};
+pub use socket::{Connection, LiveSocket};
+
+/// A random id (128 bits, hex) from the browser's cryptographic generator.
+pub fn client_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|window| window.crypto().ok())
+        .is_some_and(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        for byte in &mut bytes {
+            // Math.random is weaker, but a client id only has to be unique, not secret.
+            #[allow(clippy::cast_possible_truncation, reason = "0 ≤ value < 256")]
+            let random = (js_sys::Math::random() * 256.0) as u8;
+            *byte = random;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `window.localStorage`, when the browser allows it (private modes and sandboxes may not).
+pub fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|window| window.local_storage().ok().flatten())
+}

@@ -1,0 +1,255 @@
+//! The live handoff to a person, from the customer's side: start, wait, chat, end — and resume
+//! after a reload, a network drop or a server restart without losing or doubling a message.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+use tandem_browser::{
+    Connection, FetchError, LiveSocket, client_id, fetch_json, from_json, local_storage, to_json,
+};
+use tandem_protocol::{
+    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStarted, ConversationStatus,
+    CustomerEvent, CustomerFrame, ErrorCode, HandoffReason, MerchantId, PROTOCOL_VERSION, QueueStatus,
+    StartConversation, TranscriptEntry, validate_text,
+};
+
+/// Where the handoff stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// No person asked for (the bot conversation).
+    Idle,
+    Starting,
+    Waiting(Option<QueueStatus>),
+    Connected {
+        agent: String,
+    },
+    Ended,
+    /// The handoff could not start; the panel offers another way to reach a person.
+    Failed(String),
+}
+
+impl Phase {
+    /// A conversation with a person is under way (the composer talks to them).
+    pub fn is_live(&self) -> bool {
+        matches!(self, Self::Waiting(_) | Self::Connected { .. })
+    }
+}
+
+/// A message typed but not yet acknowledged by the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub client_id: ClientMessageId,
+    pub text: String,
+}
+
+/// What survives a reload: kept in localStorage once the customer has asked for a person.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Saved {
+    conversation_id: ConversationId,
+    token: String,
+}
+
+#[derive(Clone, Copy)]
+pub struct Handoff {
+    pub phase: RwSignal<Phase>,
+    /// Stored messages, in sequence order.
+    pub messages: RwSignal<Vec<ChatMessage>>,
+    pub outbox: RwSignal<Vec<Pending>>,
+    pub agent_typing: RwSignal<bool>,
+    pub connection: RwSignal<Connection>,
+    /// A problem worth telling the customer (e.g. a refused message).
+    pub notice: RwSignal<Option<String>>,
+    saved: StoredValue<Option<Saved>>,
+    socket: StoredValue<Option<LiveSocket>, LocalStorage>,
+    api_origin: StoredValue<String>,
+    merchant: StoredValue<MerchantId>,
+}
+
+fn storage_key(merchant: &MerchantId) -> String {
+    format!("tandem.conversation.{merchant}")
+}
+
+impl Handoff {
+    /// Resumes the conversation this browser already has with the merchant, if any.
+    pub fn new(api_origin: String, merchant: MerchantId) -> Self {
+        let saved = local_storage()
+            .and_then(|storage| storage.get_item(&storage_key(&merchant)).ok().flatten())
+            .and_then(|json| from_json::<Saved>(&json));
+        let resuming = saved.is_some();
+        let handoff = Self {
+            phase: RwSignal::new(if resuming { Phase::Waiting(None) } else { Phase::Idle }),
+            messages: RwSignal::new(Vec::new()),
+            outbox: RwSignal::new(Vec::new()),
+            agent_typing: RwSignal::new(false),
+            connection: RwSignal::new(Connection::Closed),
+            notice: RwSignal::new(None),
+            saved: StoredValue::new(saved),
+            socket: StoredValue::new_local(None),
+            api_origin: StoredValue::new(api_origin),
+            merchant: StoredValue::new(merchant),
+        };
+        if resuming {
+            handoff.connect();
+        }
+        handoff
+    }
+
+    /// Asks for a person, carrying what was said so far.
+    pub fn start(self, transcript: Vec<TranscriptEntry>, reason: HandoffReason) {
+        if matches!(self.phase.get_untracked(), Phase::Starting) || self.phase.get_untracked().is_live() {
+            return;
+        }
+        self.phase.set(Phase::Starting);
+        self.messages.set(Vec::new());
+        let window = web_sys::window();
+        let page_url = window.as_ref().and_then(|w| w.location().href().ok()).unwrap_or_default();
+        let locale = window.and_then(|w| w.navigator().language()).unwrap_or_else(|| "en".into());
+        let request = StartConversation {
+            merchant_id: self.merchant.get_value(),
+            locale,
+            page_url,
+            transcript,
+            reason,
+        };
+        let url = format!("{}/v1/conversations", self.api_origin.get_value());
+        spawn_local(async move {
+            match fetch_json::<_, ConversationStarted>("POST", &url, Some(&request)).await {
+                Ok(started) => {
+                    let saved =
+                        Saved { conversation_id: started.conversation_id, token: started.customer_token };
+                    if let (Some(storage), Some(json)) = (local_storage(), to_json(&saved)) {
+                        let _ = storage.set_item(&storage_key(&self.merchant.get_value()), &json);
+                    }
+                    self.saved.set_value(Some(saved));
+                    self.phase.set(Phase::Waiting(Some(started.queue)));
+                    self.connect();
+                }
+                Err(error) => {
+                    let why = match error {
+                        FetchError::Status(429, _) => "Too many requests just now.",
+                        _ => "We could not reach the chat service.",
+                    };
+                    self.phase.set(Phase::Failed(why.to_owned()));
+                }
+            }
+        });
+    }
+
+    fn connect(self) {
+        let Some(saved) = self.saved.get_value() else { return };
+        let origin = self.api_origin.get_value();
+        let ws_origin = origin.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+        let url = format!("{ws_origin}/v1/conversations/{}/live", saved.conversation_id);
+        let socket = LiveSocket::connect(
+            url,
+            move |()| self.on_open(),
+            move |text| {
+                if let Some(event) = from_json::<CustomerEvent>(&text) {
+                    self.on_event(event);
+                }
+            },
+            move |connection| self.connection.set(connection),
+        );
+        self.socket.set_value(Some(socket));
+    }
+
+    fn send_frame(self, frame: &CustomerFrame) -> bool {
+        let Some(json) = to_json(frame) else { return false };
+        self.socket.with_value(|socket| socket.as_ref().is_some_and(|s| s.send(&json)))
+    }
+
+    fn on_open(self) {
+        let Some(saved) = self.saved.get_value() else { return };
+        // Ask for exactly what this page does not hold yet.
+        let last_seq = self.messages.with_untracked(|messages| messages.last().map_or(0, |m| m.seq));
+        self.send_frame(&CustomerFrame::Hello {
+            version: PROTOCOL_VERSION,
+            conversation_id: saved.conversation_id,
+            token: saved.token,
+            last_seq,
+        });
+        // Unacknowledged messages go again; the server stores each client id once.
+        for pending in self.outbox.get_untracked() {
+            self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
+        }
+    }
+
+    fn acknowledged(self, client_id: &ClientMessageId) {
+        self.outbox.update(|outbox| outbox.retain(|pending| &pending.client_id != client_id));
+    }
+
+    fn on_event(self, event: CustomerEvent) {
+        match event {
+            CustomerEvent::Welcome { status, agent_name, queue } => {
+                self.phase.set(match (status, agent_name) {
+                    (ConversationStatus::Waiting, _) => Phase::Waiting(queue),
+                    (ConversationStatus::Active, Some(agent)) => Phase::Connected { agent },
+                    (ConversationStatus::Active, None) => Phase::Connected { agent: "a person".into() },
+                    (ConversationStatus::Ended, _) => Phase::Ended,
+                });
+            }
+            CustomerEvent::Message { message } => {
+                if message.author == Author::Customer {
+                    self.acknowledged(&message.client_id);
+                } else {
+                    self.agent_typing.set(false);
+                }
+                self.messages.update(|messages| {
+                    if messages.last().is_none_or(|last| last.seq < message.seq) {
+                        messages.push(message);
+                    }
+                });
+            }
+            CustomerEvent::Ack { client_id, .. } => self.acknowledged(&client_id),
+            CustomerEvent::Queue { queue } => self.phase.set(Phase::Waiting(Some(queue))),
+            CustomerEvent::AgentJoined { name } => self.phase.set(Phase::Connected { agent: name }),
+            CustomerEvent::AgentLeft { .. } => {
+                self.agent_typing.set(false);
+                self.phase.set(Phase::Waiting(None));
+            }
+            CustomerEvent::Typing { typing } => self.agent_typing.set(typing),
+            CustomerEvent::Read { .. } => {}
+            CustomerEvent::Closed => self.finish(Phase::Ended),
+            CustomerEvent::Error { code: ErrorCode::Unauthorized, .. } => {
+                self.finish(Phase::Failed("This chat is no longer available.".into()));
+            }
+            CustomerEvent::Error { message, .. } => self.notice.set(Some(message)),
+        }
+    }
+
+    /// The conversation is over: stop reconnecting and forget it in this browser.
+    fn finish(self, phase: Phase) {
+        self.agent_typing.set(false);
+        self.phase.set(phase);
+        self.socket.with_value(|socket| {
+            if let Some(socket) = socket {
+                socket.close();
+            }
+        });
+        if let Some(storage) = local_storage() {
+            let _ = storage.remove_item(&storage_key(&self.merchant.get_value()));
+        }
+        self.saved.set_value(None);
+    }
+
+    /// Queues a message and sends it when the connection allows.
+    pub fn send(self, text: String) -> Result<(), &'static str> {
+        validate_text(&text)?;
+        let pending = Pending { client_id: ClientMessageId(client_id()), text };
+        self.outbox.update(|outbox| outbox.push(pending.clone()));
+        self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
+        self.send_frame(&CustomerFrame::Typing { typing: false });
+        Ok(())
+    }
+
+    pub fn typing(self, typing: bool) {
+        self.send_frame(&CustomerFrame::Typing { typing });
+    }
+
+    /// The customer ends the conversation.
+    pub fn end(self) {
+        if !self.send_frame(&CustomerFrame::Close) {
+            self.finish(Phase::Ended);
+        }
+    }
+}
