@@ -61,6 +61,7 @@ fn test(env: &Env) -> Result<(), String> {
     cargo(env)
         .args(["clippy", "--target", "wasm32-unknown-unknown", "--all-targets", "--locked"])
         .args(["--package", "tandem-widget", "--package", "tandem-console", "--package", "tandem-protocol"])
+        .args(["--package", "tandem-browser", "--package", "tandem-bot"])
         .args(["--", "-D", "warnings"])
         .run()?;
     build_web(env)?;

@@ -82,7 +82,8 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
 #[tokio::test]
 async fn two_agents_accepting_at_once_have_exactly_one_winner() {
     let app = spawn_app().await;
-    for _ in 0..5 {
+    // Four rounds: two sign-ins each stay within the sign-in rate limit.
+    for _ in 0..4 {
         let started = app.start_conversation().await;
         let (mut anna, _, _) = app.agent("anna@shop.example").await;
         let (mut bert, _, _) = app.agent("bert@shop.example").await;
@@ -337,7 +338,28 @@ async fn sending_too_fast_is_rate_limited_and_retry_succeeds_later() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(limited, Some(10), "a burst of 10 is allowed, the 11th is limited");
+    // A burst of 10 passes; the bucket refills at one a second, so a slow machine may fit a
+    // few more before the limit bites.
+    assert!(limited.is_some_and(|sent| sent >= 10), "limited after {limited:?} messages");
+
+    // The refused message, resent with its client id once the bucket refills, is stored once.
+    let refused = limited.expect("limited");
+    let retry = CustomerFrame::Send { client_id: cid(&format!("m{refused}")), text: "spam".into() };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        send(&mut customer, &retry).await;
+        match recv::<CustomerEvent>(&mut customer).await {
+            CustomerEvent::Ack { seq, .. } => {
+                assert_eq!(seq, u64::try_from(refused).expect("small") + 1);
+                break;
+            }
+            CustomerEvent::Error { code: ErrorCode::RateLimited, .. } => {
+                assert!(tokio::time::Instant::now() < deadline, "the limit never lifted");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]

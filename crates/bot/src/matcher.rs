@@ -1,0 +1,157 @@
+//! Ranking intents by TF-IDF over words and character trigrams.
+//!
+//! Why this and not BM25 or embeddings: examples are short (a few words), so length
+//! normalisation matters little and cosine over TF-IDF is simple and predictable; character
+//! trigrams of each word give typo tolerance ("pament" still shares "pay"-less trigrams
+//! `_pa`, `ame`, `men`, `ent`, `nt_` with "payment") and soften inflection ("betalning",
+//! "betalningen"), without a dictionary per language. See `docs/bot-flows.md`.
+
+use std::collections::BTreeMap;
+
+use crate::flow::Intent;
+use crate::normalize::{normalize, words};
+
+/// Weight of a whole-word match relative to one trigram match.
+const WORD_WEIGHT: f32 = 2.0;
+
+/// Function words (normalised) of the shipped languages (en, sv, de). They say little about what a
+/// customer wants, yet would make "do you sell pizza" look like "do you charge interest".
+const STOP_WORDS: [&[&str]; 3] = [
+    &[
+        "a", "an", "the", "i", "me", "my", "you", "your", "we", "our", "it", "is", "are", "was", "be", "do",
+        "does", "did", "can", "could", "would", "will", "to", "of", "in", "on", "for", "and", "or", "with",
+        "this", "that", "what", "how", "when", "why", "where", "there", "have", "has", "please", "hi",
+        "hello", "about", "any",
+    ],
+    &[
+        "jag", "du", "min", "mitt", "mina", "din", "ni", "vi", "det", "den", "en", "ett", "ar", "och", "att",
+        "pa", "med", "for", "om", "kan", "hur", "vad", "nar", "varfor", "var", "har", "ska", "finns", "som",
+        "till", "av", "hej", "tack",
+    ],
+    &[
+        "ich", "mein", "meine", "meinen", "sie", "ihr", "wir", "es", "der", "die", "das", "ein", "eine",
+        "einen", "ist", "und", "zu", "mit", "fur", "auf", "wie", "was", "wann", "warum", "wo", "kann",
+        "habe", "hat", "bitte", "gibt", "hallo", "danke", "von", "im",
+    ],
+];
+
+fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.iter().any(|language| language.contains(&word))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Term {
+    Word(String),
+    Trigram([char; 3]),
+}
+
+/// Term counts of one text.
+type Terms = BTreeMap<Term, f32>;
+
+fn terms(normalized: &str) -> Terms {
+    let mut counts = BTreeMap::new();
+    for word in words(normalized).filter(|word| !is_stop_word(word)) {
+        *counts.entry(Term::Word(word.to_owned())).or_insert(0.0) += WORD_WEIGHT;
+        let padded: Vec<char> =
+            std::iter::once('_').chain(word.chars()).chain(std::iter::once('_')).collect();
+        for window in padded.windows(3) {
+            *counts.entry(Term::Trigram([window[0], window[1], window[2]])).or_insert(0.0) += 1.0;
+        }
+    }
+    counts
+}
+
+/// The examples of one language, indexed.
+#[derive(Debug, Default)]
+struct LanguageIndex {
+    /// term → (example, weight): only the examples that contain the term are visited.
+    postings: BTreeMap<Term, Vec<(usize, f32)>>,
+    idf: BTreeMap<Term, f32>,
+    /// The intent of each example, and its vector's length.
+    examples: Vec<(usize, f32)>,
+}
+
+#[derive(Debug, Default)]
+pub struct Index {
+    languages: BTreeMap<String, LanguageIndex>,
+}
+
+impl Index {
+    pub fn build(intents: &[Intent]) -> Self {
+        // Per language: each example's intent and terms.
+        let mut raw: BTreeMap<String, Vec<(usize, Terms)>> = BTreeMap::new();
+        for (intent_index, intent) in intents.iter().enumerate() {
+            for (language, examples) in &intent.examples {
+                for example in examples {
+                    let counts = terms(&normalize(example));
+                    if !counts.is_empty() {
+                        raw.entry(language.clone()).or_default().push((intent_index, counts));
+                    }
+                }
+            }
+        }
+        let mut languages = BTreeMap::new();
+        for (language, docs) in raw {
+            let mut document_frequency: BTreeMap<&Term, f32> = BTreeMap::new();
+            for (_, counts) in &docs {
+                for term in counts.keys() {
+                    *document_frequency.entry(term).or_insert(0.0) += 1.0;
+                }
+            }
+            let total = docs.len() as f32;
+            let idf: BTreeMap<Term, f32> = document_frequency
+                .into_iter()
+                .map(|(term, df)| (term.clone(), ((1.0 + total) / (1.0 + df)).ln() + 1.0))
+                .collect();
+            let mut index = LanguageIndex { idf, ..LanguageIndex::default() };
+            for (example, (intent, counts)) in docs.iter().enumerate() {
+                let mut norm = 0.0;
+                for (term, count) in counts {
+                    let weight = count * index.idf.get(term).copied().unwrap_or(1.0);
+                    norm += weight * weight;
+                    index.postings.entry(term.clone()).or_default().push((example, weight));
+                }
+                index.examples.push((*intent, norm.sqrt()));
+            }
+            languages.insert(language, index);
+        }
+        Self { languages }
+    }
+
+    /// The best intent for `normalized` text in `language`, and its cosine similarity (0..=1).
+    pub fn best(&self, language: &str, normalized: &str) -> Option<(usize, f32)> {
+        let index = self.languages.get(language)?;
+        let query = terms(normalized);
+        let mut scores = vec![0.0f32; index.examples.len()];
+        let mut query_norm = 0.0;
+        for (term, count) in &query {
+            // Terms no example has carry no signal but still lengthen the query: an
+            // out-of-scope question full of unknown words scores low, as it should.
+            let idf = index.idf.get(term).copied().unwrap_or(1.0);
+            let weight = count * idf;
+            query_norm += weight * weight;
+            if let Some(postings) = index.postings.get(term) {
+                for (example, example_weight) in postings {
+                    scores[*example] += weight * example_weight;
+                }
+            }
+        }
+        let query_norm = query_norm.sqrt();
+        if query_norm == 0.0 {
+            return None;
+        }
+        let mut best: Option<(usize, f32)> = None;
+        for (example, score) in scores.into_iter().enumerate() {
+            let (intent, norm) = index.examples[example];
+            if norm == 0.0 {
+                continue;
+            }
+            let cosine = score / (norm * query_norm);
+            // Strictly greater: ties go to the earlier example, so results are deterministic.
+            if best.is_none_or(|(_, top)| cosine > top) {
+                best = Some((intent, cosine));
+            }
+        }
+        best
+    }
+}
