@@ -4,6 +4,7 @@
 //! - `demo`:  setup, release builds of widget and console, then the server with demo data.
 //! - `test`:  setup, then every check CI runs.
 //! - `size`:  release build of the widget and its download sizes against the budgets.
+//! - `bot-eval`: the demo bot flow against the labelled utterances, per language.
 
 mod budgets;
 mod run;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 
 use run::{Env, cargo};
 
-const USAGE: &str = "usage: cargo xtask <setup | demo | test | size>";
+const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | bot-eval [--misses]>";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -24,6 +25,10 @@ fn main() -> ExitCode {
         Some("demo") => demo(&env),
         Some("test") => test(&env),
         Some("size") => setup::run(&env).and_then(|()| build_web(&env)).and_then(|()| size::report(&env)),
+        Some("bot-eval") => cargo(&env)
+            .args(["run", "--quiet", "--release", "--package", "tandem-bot", "--example", "bot_eval", "--"])
+            .args(std::env::args().skip(2))
+            .run(),
         Some(other) => Err(format!("unknown task {other:?}; {USAGE}")),
         None => Err(USAGE.to_owned()),
     };

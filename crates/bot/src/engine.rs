@@ -9,6 +9,8 @@ use crate::normalize::normalize;
 
 /// Below this similarity the bot says it did not understand rather than guess.
 const CONFIDENCE_THRESHOLD: f32 = 0.42;
+/// Added to an intent's score when the text has one of its keywords.
+const KEYWORD_BOOST: f32 = 0.15;
 /// Longer input is cut here, so that a turn takes bounded time whatever is pasted in.
 const MAX_INPUT_CHARS: usize = 1000;
 
@@ -18,6 +20,8 @@ pub struct Bot {
     flow: Flow,
     index: Index,
     rules: Rules,
+    /// Per intent, per language: normalised keywords.
+    keywords: Vec<BTreeMap<String, Vec<String>>>,
 }
 
 /// What the bot remembers of one conversation between turns.
@@ -55,7 +59,21 @@ impl Bot {
         if !problems.is_empty() {
             return Err(problems);
         }
-        Ok(Self { index: Index::build(&flow.intents), rules: Rules::new(&flow.escalation), flow })
+        let keywords = flow
+            .intents
+            .iter()
+            .map(|intent| {
+                intent
+                    .keywords
+                    .iter()
+                    .map(|(language, words)| {
+                        let words = words.iter().map(|w| normalize(w)).filter(|w| !w.is_empty()).collect();
+                        (language.clone(), words)
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Self { index: Index::build(&flow.intents), rules: Rules::new(&flow.escalation), keywords, flow })
     }
 
     pub fn flow(&self) -> &Flow {
@@ -111,7 +129,7 @@ impl Bot {
             return reply;
         }
 
-        let best = self.index.best(&language, &normalized);
+        let best = self.best_intent(&language, &normalized);
         let mut reply = match best {
             Some((intent, confidence)) if confidence >= CONFIDENCE_THRESHOLD => {
                 state.consecutive_fallbacks = 0;
@@ -136,6 +154,32 @@ impl Bot {
             reply.offer_human = Some(EscalationReason::Frustration);
         }
         reply
+    }
+
+    /// The likeliest intent and its confidence: example similarity, plus a boost for keywords
+    /// (a keyword matches a word it begins, so "delbetalning" also finds "delbetalningen").
+    fn best_intent(&self, language: &str, normalized: &str) -> Option<(usize, f32)> {
+        let mut scores = self.index.scores(language, normalized, self.flow.intents.len());
+        let words: Vec<&str> = normalized.split(' ').collect();
+        for (intent, score) in scores.iter_mut().enumerate() {
+            let keywords = self.keywords.get(intent).and_then(|k| k.get(language));
+            let hit = keywords.is_some_and(|keywords| {
+                keywords.iter().any(|keyword| {
+                    words.iter().any(|word| {
+                        *word == keyword || (keyword.len() >= 4 && word.starts_with(keyword.as_str()))
+                    })
+                })
+            });
+            if hit && *score > 0.0 {
+                *score = (*score + KEYWORD_BOOST).min(1.0);
+            }
+        }
+        // Strictly greater: ties go to the earlier intent, so results are deterministic.
+        scores.into_iter().enumerate().fold(None, |best, (intent, score)| match best {
+            Some((_, top)) if score <= top => best,
+            _ if score > 0.0 => Some((intent, score)),
+            _ => best,
+        })
     }
 
     /// Answers a quick reply the customer clicked.

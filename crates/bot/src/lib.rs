@@ -7,6 +7,7 @@
 
 mod engine;
 mod escalation;
+pub mod evaluation;
 mod flow;
 mod matcher;
 mod normalize;

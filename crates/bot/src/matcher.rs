@@ -118,11 +118,12 @@ impl Index {
         Self { languages }
     }
 
-    /// The best intent for `normalized` text in `language`, and its cosine similarity (0..=1).
-    pub fn best(&self, language: &str, normalized: &str) -> Option<(usize, f32)> {
-        let index = self.languages.get(language)?;
+    /// For each of `intent_count` intents, the best cosine similarity (0..=1) of its examples
+    /// in `language` to `normalized` text; empty when the language has no examples.
+    pub fn scores(&self, language: &str, normalized: &str, intent_count: usize) -> Vec<f32> {
+        let Some(index) = self.languages.get(language) else { return Vec::new() };
         let query = terms(normalized);
-        let mut scores = vec![0.0f32; index.examples.len()];
+        let mut dots = vec![0.0f32; index.examples.len()];
         let mut query_norm = 0.0;
         for (term, count) in &query {
             // Terms no example has carry no signal but still lengthen the query: an
@@ -132,24 +133,21 @@ impl Index {
             query_norm += weight * weight;
             if let Some(postings) = index.postings.get(term) {
                 for (example, example_weight) in postings {
-                    scores[*example] += weight * example_weight;
+                    dots[*example] += weight * example_weight;
                 }
             }
         }
+        let mut best = vec![0.0f32; intent_count];
         let query_norm = query_norm.sqrt();
         if query_norm == 0.0 {
-            return None;
+            return best;
         }
-        let mut best: Option<(usize, f32)> = None;
-        for (example, score) in scores.into_iter().enumerate() {
+        for (example, dot) in dots.into_iter().enumerate() {
             let (intent, norm) = index.examples[example];
-            if norm == 0.0 {
-                continue;
-            }
-            let cosine = score / (norm * query_norm);
-            // Strictly greater: ties go to the earlier example, so results are deterministic.
-            if best.is_none_or(|(_, top)| cosine > top) {
-                best = Some((intent, cosine));
+            if norm > 0.0
+                && let Some(top) = best.get_mut(intent)
+            {
+                *top = top.max(dot / (norm * query_norm));
             }
         }
         best
