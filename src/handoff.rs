@@ -9,8 +9,8 @@ use tandem_browser::{
 };
 use tandem_protocol::{
     Author, ChatMessage, ClientMessageId, ConversationId, ConversationStarted, ConversationStatus,
-    CustomerEvent, CustomerFrame, ErrorCode, HandoffReason, MerchantId, PROTOCOL_VERSION, QueueStatus,
-    StartConversation, TranscriptEntry, validate_text,
+    CustomerEvent, CustomerFrame, ErrorCode, EscalationReason, HandoffReason, MerchantId, PROTOCOL_VERSION,
+    QueueStatus, StartConversation, TranscriptEntry, validate_text,
 };
 
 /// Where the handoff stands.
@@ -95,7 +95,12 @@ impl Handoff {
     }
 
     /// Asks for a person, carrying what was said so far.
-    pub fn start(self, transcript: Vec<TranscriptEntry>, reason: HandoffReason) {
+    pub fn start(
+        self,
+        transcript: Vec<TranscriptEntry>,
+        reason: HandoffReason,
+        escalation: Option<EscalationReason>,
+    ) {
         if matches!(self.phase.get_untracked(), Phase::Starting) || self.phase.get_untracked().is_live() {
             return;
         }
@@ -110,6 +115,7 @@ impl Handoff {
             page_url,
             transcript,
             reason,
+            escalation,
         };
         let url = format!("{}/v1/conversations", self.api_origin.get_value());
         spawn_local(async move {

@@ -6,19 +6,19 @@
 //! in an isolated frame) the widget fills the document body instead.
 
 mod boot;
+mod bot_chat;
 mod handoff;
 mod merchant_config;
 
 use leptos::html;
 use leptos::prelude::*;
 use tandem_browser::Connection;
-use tandem_protocol::{
-    Author, ChatMessage, HandoffReason, MerchantId, QueueStatus, TranscriptEntry, TranscriptSpeaker,
-};
+use tandem_protocol::{Author, ChatMessage, HandoffReason, MerchantId, QueueStatus, TranscriptSpeaker};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
 pub use boot::boot;
+pub use bot_chat::{BotChat, BotLine};
 pub use handoff::{Handoff, Phase};
 pub use merchant_config::{ConfigState, fallback_config};
 
@@ -64,10 +64,11 @@ pub fn Widget(config: MountConfig) -> impl IntoView {
     let merchant_config = merchant_config::load(config.api_origin.clone(), config.merchant.clone());
     // Lives as long as the widget, so closing the panel does not end a conversation.
     let handoff = Handoff::new(config.api_origin.clone(), config.merchant.clone());
+    let bot = BotChat::load(&config.api_origin, &config.merchant);
     match config.layout {
         Layout::FullPage => view! {
             <div class="tandem tandem-full-page">
-                <Panel merchant_config=merchant_config api_origin=config.api_origin on_close=None handoff/>
+                <Panel merchant_config=merchant_config api_origin=config.api_origin on_close=None handoff bot/>
             </div>
         }
         .into_any(),
@@ -77,6 +78,7 @@ pub fn Widget(config: MountConfig) -> impl IntoView {
                 api_origin=config.api_origin
                 open_at_start=open_at_start
                 handoff
+                bot
             />
         }
         .into_any(),
@@ -89,6 +91,7 @@ fn LauncherAndPanel(
     api_origin: String,
     open_at_start: bool,
     handoff: Handoff,
+    bot: BotChat,
 ) -> impl IntoView {
     let (open, set_open) = signal(open_at_start);
     let launcher = NodeRef::<html::Button>::new();
@@ -105,7 +108,7 @@ fn LauncherAndPanel(
     view! {
         <div class="tandem">
             <Show when=panel_shown>
-                <Panel merchant_config=merchant_config api_origin=api_origin.clone() on_close=Some(close) handoff/>
+                <Panel merchant_config=merchant_config api_origin=api_origin.clone() on_close=Some(close) handoff bot/>
             </Show>
             <button
                 node_ref=launcher
@@ -147,6 +150,7 @@ pub fn Panel(
     /// Closes the panel; `None` where it cannot be closed (full page).
     on_close: Option<Callback<()>>,
     handoff: Handoff,
+    bot: BotChat,
 ) -> impl IntoView {
     let human_button = NodeRef::<html::Button>::new();
     let config = move || merchant_config.with(ConfigState::or_fallback);
@@ -167,10 +171,7 @@ pub fn Panel(
             close.run(());
         }
     };
-    let ask_for_person = move |_| {
-        let transcript = vec![TranscriptEntry { from: TranscriptSpeaker::Bot, text: GREETING.to_owned() }];
-        handoff.start(transcript, HandoffReason::Button);
-    };
+    let ask_for_person = move |_| handoff.start(bot.transcript(), HandoffReason::Button, None);
     let agent_name = move || match handoff.phase.get() {
         Phase::Connected { agent } => agent,
         _ => "The agent".to_owned(),
@@ -236,6 +237,16 @@ pub fn Panel(
             </Show>
             <div class="messages" part="messages" role="log" aria-live="polite" data-testid="messages">
                 <p class="message from-bot">{GREETING}</p>
+                <For each=move || bot.lines.get() key=|line| line.id let:line>
+                    <BotLineView line bot handoff/>
+                </For>
+                <Show when=move || bot.offer.get().is_some() && !handoff.phase.get().is_live()>
+                    <p class="message from-bot" data-testid="bot-offer">
+                        <button class="quick-reply" on:click=move |_| bot.accept_offer(handoff)>
+                            "Talk to a person now"
+                        </button>
+                    </p>
+                </Show>
                 <For each=move || handoff.messages.get() key=|message| message.seq let:message>
                     <MessageBubble message/>
                 </For>
@@ -285,9 +296,22 @@ pub fn Panel(
                     <p class="message from-system" data-testid="notice">{notice}</p>
                 })}
             </div>
-            <Show when=move || handoff.phase.get().is_live()>
-                <Composer handoff/>
-            </Show>
+            {move || {
+                if handoff.phase.get().is_live() {
+                    let send = Callback::new(move |text: String| handoff.send(text));
+                    let typing = Callback::new(move |typing| handoff.typing(typing));
+                    Some(view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true/> }.into_any())
+                } else if bot.available() && !matches!(handoff.phase.get(), Phase::Starting) {
+                    let send = Callback::new(move |text: String| {
+                        tandem_protocol::validate_text(&text)?;
+                        bot.say(text, handoff);
+                        Ok(())
+                    });
+                    Some(view! { <Composer send typing=Callback::new(|_| {}) end=None autofocus=false/> }.into_any())
+                } else {
+                    None
+                }
+            }}
         </section>
     }
 }
@@ -326,26 +350,72 @@ fn MessageBubble(message: ChatMessage) -> impl IntoView {
     }
 }
 
-/// Where the customer types to the person.
 #[component]
-fn Composer(handoff: Handoff) -> impl IntoView {
+fn BotLineView(line: BotLine, bot: BotChat, handoff: Handoff) -> impl IntoView {
+    let (class, author) = match line.from {
+        TranscriptSpeaker::Bot => ("message from-bot", "Bot"),
+        TranscriptSpeaker::Customer => ("message from-customer", "You"),
+    };
+    view! {
+        <div class=class data-testid="bot-line" data-from=author>
+            <span class="author">{author}</span>
+            <p class="text">{line.text}</p>
+            {(!line.links.is_empty()).then(|| view! {
+                <ul class="links">
+                    {line.links.into_iter().map(|(label, url)| view! {
+                        <li><a href=url target="_blank" rel="noopener noreferrer nofollow">{label}</a></li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {(!line.quick_replies.is_empty()).then(|| view! {
+                <div class="quick-replies" role="group" aria-label="Suggestions">
+                    {line.quick_replies.into_iter().map(|(label, intent)| {
+                        let text = label.clone();
+                        view! {
+                            <button
+                                class="quick-reply"
+                                data-testid="quick-reply"
+                                on:click=move |_| bot.choose(text.clone(), &intent, handoff)
+                            >
+                                {label}
+                            </button>
+                        }
+                    }).collect_view()}
+                </div>
+            })}
+        </div>
+    }
+}
+
+/// Where the customer types: to the bot, or to the person once one is asked for.
+#[component]
+fn Composer(
+    /// Takes the text; an error says why it was refused.
+    send: Callback<String, Result<(), &'static str>>,
+    /// The customer started (`true`) or stopped typing.
+    typing: Callback<bool>,
+    /// Ends the conversation with the person, where there is one.
+    end: Option<Callback<()>>,
+    /// Take keyboard focus on appearing (when a person was just asked for; with the bot, focus
+    /// stays on the human button).
+    autofocus: bool,
+) -> impl IntoView {
     let draft = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<&'static str>);
     let input = NodeRef::<html::Textarea>::new();
-    // The composer appears when a person is asked for: the customer's next step is to type.
     Effect::new(move |_| {
-        if let Some(input) = input.get() {
+        if let Some(input) = input.get()
+            && autofocus
+        {
             let _ = input.focus();
         }
     });
-    let submit = move || {
-        let text = draft.get_untracked();
-        match handoff.send(text) {
-            Ok(()) => {
-                draft.set(String::new());
-                handoff.notice.set(None);
-            }
-            Err(problem) => handoff.notice.set(Some(problem.to_owned())),
+    let submit = move || match send.run(draft.get_untracked()) {
+        Ok(()) => {
+            draft.set(String::new());
+            problem.set(None);
         }
+        Err(why) => problem.set(Some(why)),
     };
     let on_input = move |event: web_sys::Event| {
         let was_empty = draft.with_untracked(String::is_empty);
@@ -353,7 +423,7 @@ fn Composer(handoff: Handoff) -> impl IntoView {
         let is_empty = value.is_empty();
         draft.set(value);
         if was_empty != is_empty {
-            handoff.typing(!is_empty);
+            typing.run(!is_empty);
         }
     };
     let on_keydown = move |event: web_sys::KeyboardEvent| {
@@ -384,9 +454,12 @@ fn Composer(handoff: Handoff) -> impl IntoView {
             ></textarea>
             <button type="submit" class="composer-send" data-testid="composer-send">"Send"</button>
         </form>
-        <button class="end-chat" data-testid="end-chat" on:click=move |_| handoff.end()>
-            "End chat"
-        </button>
+        {move || problem.get().map(|why| view! { <p class="composer-problem" role="alert">{why}</p> })}
+        {end.map(|end| view! {
+            <button class="end-chat" data-testid="end-chat" on:click=move |_| end.run(())>
+                "End chat"
+            </button>
+        })}
     }
 }
 

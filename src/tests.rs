@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::HtmlElement;
 
-use crate::{ConfigState, Handoff, Layout, MountConfig, Panel, mount};
+use crate::{BotChat, ConfigState, Handoff, Layout, MountConfig, Panel, mount};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -47,8 +47,10 @@ async fn panel_header_shows_merchant_name_and_human_button() {
     let (state, _) = signal(ConfigState::Loaded(config));
     let handle = leptos::mount::mount_to(root.clone(), move || {
         // Nothing listens on port 9: asking for a person fails, and the panel says what else to do.
-        let handoff = Handoff::new("http://127.0.0.1:9".into(), MerchantId::parse("shop").expect("valid id"));
-        view! { <Panel merchant_config=state api_origin="http://127.0.0.1:9".into() on_close=None handoff/> }
+        let shop = MerchantId::parse("shop").expect("valid id");
+        let handoff = Handoff::new("http://127.0.0.1:9".into(), shop.clone());
+        let bot = BotChat::load("http://127.0.0.1:9", &shop);
+        view! { <Panel merchant_config=state api_origin="http://127.0.0.1:9".into() on_close=None handoff bot/> }
     });
 
     let name = wait_for(|| query(&root, "[data-testid=merchant-name]")).await;

@@ -46,15 +46,6 @@ async fn wait_messages(browser: &Browser, script: &str, wanted: &[&str]) {
     .await;
 }
 
-/// Types into the widget's composer and presses Enter.
-async fn customer_says(browser: &Browser, text: &str) {
-    let host = browser.client.find(Locator::Css("tandem-chat")).await.expect("host");
-    let shadow = host.shadow_root().await.expect("shadow root");
-    let input = shadow.find(Locator::Css("[data-testid=composer-input]")).await.expect("composer");
-    input.send_keys(text).await.expect("type");
-    browser.press(Key::Enter).await;
-}
-
 async fn agent_says(browser: &Browser, text: &str) {
     let input = browser.client.find(Locator::Css("[data-testid=chat-input]")).await.expect("reply box");
     input.send_keys(text).await.expect("type");
@@ -72,28 +63,11 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
     let mut server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
 
-    // The agent signs in to the console.
-    agent.client.goto(&server.api_url("/console/")).await.expect("open console");
-    let email = eventually("the sign-in form", || async {
-        agent.client.find(Locator::Css("[data-testid=email]")).await.ok()
-    })
-    .await;
-    email.send_keys("anna@northwind.example").await.expect("email");
-    let password = agent.client.find(Locator::Css("[data-testid=password]")).await.expect("password");
-    password.send_keys(&server.agent_password).await.expect("password");
-    click_console(&agent, "[data-testid=sign-in-submit]").await;
-    eventually("the desk", || async { agent.client.find(Locator::Css("[data-testid=queue]")).await.ok() })
-        .await;
+    agent.sign_in_to_console(&server).await;
 
     // The customer opens the widget and asks for a person.
     customer.client.goto(&server.demo_url()).await.expect("open demo page");
-    eventually("the launcher", || async {
-        let clicked = customer
-            .in_widget("const b = root.querySelector('[data-testid=launcher]'); if (b) b.click(); return !!b || null")
-            .await;
-        (!clicked.is_null()).then_some(())
-    })
-    .await;
+    customer.open_widget().await;
     eventually("the human button", || async {
         let clicked = customer
             .in_widget("const b = root.querySelector('[data-testid=human-button]'); if (b) b.click(); return !!b || null")
@@ -130,7 +104,7 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
     wait_widget_text(&customer, "[data-testid=human-status]", "You're talking to Anna").await;
 
     // Messages both ways, rendered as text.
-    customer_says(&customer, "Where is my <b>order</b>?").await;
+    customer.type_in_widget("Where is my <b>order</b>?").await;
     wait_messages(&agent, CONSOLE_MESSAGES, &["Where is my <b>order</b>?"]).await;
     agent_says(&agent, "Let me check that for you.").await;
     wait_messages(&customer, WIDGET_MESSAGES, &["Where is my <b>order</b>?", "Let me check that for you."])
@@ -146,7 +120,7 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
 
     // A server restart mid-chat: both sides reconnect; nothing is lost or doubled.
     server.restart().await;
-    customer_says(&customer, "Are you still there?").await;
+    customer.type_in_widget("Are you still there?").await;
     let expected = ["Where is my <b>order</b>?", "Let me check that for you.", "Are you still there?"];
     wait_messages(&agent, CONSOLE_MESSAGES, &expected).await;
     agent_says(&agent, "Yes, still here.").await;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use tandem_browser::{Connection, LiveSocket, client_id, from_json, to_json};
 use tandem_protocol::{
     AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ClientMessageId, ConversationDetail,
-    ConversationId, HandoffReason, Presence, QueueEntry, TranscriptSpeaker, validate_text,
+    ConversationId, EscalationReason, HandoffReason, Presence, QueueEntry, TranscriptSpeaker, validate_text,
 };
 
 /// A message the agent sent that the server has not acknowledged yet.
@@ -109,6 +109,15 @@ fn reason_text(reason: HandoffReason) -> &'static str {
     }
 }
 
+fn escalation_text(escalation: Option<EscalationReason>) -> &'static str {
+    match escalation {
+        None => "",
+        Some(EscalationReason::ExplicitRequest) => " · asked the bot for a person",
+        Some(EscalationReason::RepeatedFallback) => " · the bot did not understand twice",
+        Some(EscalationReason::Frustration) => " · seemed upset with the bot",
+    }
+}
+
 fn waited(since_ms: i64, now_ms: f64) -> String {
     #[allow(clippy::cast_possible_truncation, reason = "whole minutes of a wait")]
     let minutes = ((now_ms - since_ms as f64) / 60_000.0).floor().max(0.0) as i64;
@@ -209,7 +218,7 @@ fn QueueItem(entry: QueueEntry, live: Live) -> impl IntoView {
         <li class="queue-entry" data-testid="queue-entry">
             <p class="meta">
                 {move || format!("Waiting {}", waited(since, live.now_ms.get()))}
-                {format!(" · {} · {}", entry.locale, reason_text(entry.reason))}
+                {format!(" · {} · {}{}", entry.locale, reason_text(entry.reason), escalation_text(entry.escalation))}
             </p>
             <ul class="preview">
                 {entry.preview.into_iter().map(|line| view! {
@@ -277,7 +286,9 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
             {move || chat.get().map(|chat| view! {
                 <header class="chat-header">
                     <p class="page" data-testid="page-url">"Page: " {chat.page_url.clone()}</p>
-                    <p class="meta">{format!("Locale {} · {}", chat.locale, reason_text(chat.reason))}</p>
+                    <p class="meta" data-testid="chat-meta">
+                        {format!("Locale {} · {}{}", chat.locale, reason_text(chat.reason), escalation_text(chat.escalation))}
+                    </p>
                 </header>
                 <section class="transcript" aria-label="Before the handoff">
                     <h3>"Before the handoff"</h3>

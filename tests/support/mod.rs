@@ -193,6 +193,50 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Opens the console and signs in as the demo agent; returns once the desk shows.
+    pub async fn sign_in_to_console(&self, server: &TestServer) {
+        use fantoccini::Locator;
+        self.client.goto(&server.api_url("/console/")).await.expect("open console");
+        let email = eventually("the sign-in form", || async {
+            self.client.find(Locator::Css("[data-testid=email]")).await.ok()
+        })
+        .await;
+        email.send_keys("anna@northwind.example").await.expect("email");
+        let password = self.client.find(Locator::Css("[data-testid=password]")).await.expect("password");
+        password.send_keys(&server.agent_password).await.expect("password");
+        let submit = self.client.find(Locator::Css("[data-testid=sign-in-submit]")).await.expect("submit");
+        submit.click().await.expect("sign in");
+        eventually("the desk", || async { self.client.find(Locator::Css("[data-testid=queue]")).await.ok() })
+            .await;
+    }
+
+    /// Opens the widget's panel on the current page.
+    pub async fn open_widget(&self) {
+        eventually("the launcher", || async {
+            let clicked = self
+                .in_widget("const b = root.querySelector('[data-testid=launcher]'); if (b) b.click(); return !!b || null")
+                .await;
+            (!clicked.is_null()).then_some(())
+        })
+        .await;
+    }
+
+    /// Types into the widget's composer and presses Enter.
+    pub async fn type_in_widget(&self, text: &str) {
+        use fantoccini::Locator;
+        let host = self.client.find(Locator::Css("tandem-chat")).await.expect("host");
+        let shadow = host.shadow_root().await.expect("shadow root");
+        let input = eventually("the composer", || {
+            let shadow = shadow.clone();
+            async move { shadow.find(Locator::Css("[data-testid=composer-input]")).await.ok() }
+        })
+        .await;
+        input.send_keys(text).await.expect("type");
+        self.press(fantoccini::key::Key::Enter).await;
+    }
+}
+
 /// Polls `attempt` until it yields a value, for at most 15 seconds.
 pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
 where

@@ -1,23 +1,11 @@
 //! When the customer wants or needs a person.
 
-use std::collections::BTreeMap;
+pub use tandem_protocol::EscalationReason;
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::flow::Escalation;
 use crate::normalize::{normalize, words};
-
-/// Why the bot hands over or offers a person; travels with the handoff to the agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EscalationReason {
-    /// The customer asked for a person.
-    ExplicitRequest,
-    /// The bot did not understand several times in a row.
-    RepeatedFallback,
-    /// The customer sounds upset.
-    Frustration,
-}
 
 /// Built-in phrases asking for a person, normalised, per language. Merchants add their own.
 const HUMAN_PHRASES: &[(&str, &[&str])] = &[

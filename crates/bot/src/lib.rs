@@ -16,3 +16,6 @@ pub use engine::{Bot, Reply, State};
 pub use escalation::EscalationReason;
 pub use flow::{Answer, Flow, FlowProblem, Intent, Link, Localized, QuickReply, Slot, SlotKind};
 pub use normalize::normalize;
+
+/// The demo merchant's flow: a pay-later checkout in English, Swedish and German.
+pub const DEMO_FLOW: &str = include_str!("../flows/demo.json");

@@ -64,6 +64,18 @@ pub enum HandoffReason {
     BotOffer,
 }
 
+/// Why the bot handed over or offered a person; travels with the handoff to the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    /// The customer asked for a person.
+    ExplicitRequest,
+    /// The bot did not understand several times in a row.
+    RepeatedFallback,
+    /// The customer sounded upset.
+    Frustration,
+}
+
 /// Who said a line of the bot conversation that preceded the handoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,6 +100,9 @@ pub struct StartConversation {
     #[serde(default)]
     pub transcript: Vec<TranscriptEntry>,
     pub reason: HandoffReason,
+    /// What the bot noticed, when it took part.
+    #[serde(default)]
+    pub escalation: Option<EscalationReason>,
 }
 
 /// Where a waiting customer stands.
@@ -216,6 +231,7 @@ pub struct QueueEntry {
     pub waiting_since_ms: i64,
     pub locale: String,
     pub reason: HandoffReason,
+    pub escalation: Option<EscalationReason>,
     /// The last lines of the bot conversation.
     pub preview: Vec<TranscriptEntry>,
 }
@@ -228,6 +244,7 @@ pub struct ConversationDetail {
     pub locale: String,
     pub page_url: String,
     pub reason: HandoffReason,
+    pub escalation: Option<EscalationReason>,
     pub transcript: Vec<TranscriptEntry>,
     pub messages: Vec<ChatMessage>,
 }

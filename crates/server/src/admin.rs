@@ -38,7 +38,12 @@ fn check_origin(origin: &str) -> Result<String, String> {
 }
 
 pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
-    let MerchantCommand::Add { id, name, origins, support_email, business_hours, data } = command;
+    let (id, name, origins, support_email, business_hours, data) = match command {
+        MerchantCommand::Add { id, name, origins, support_email, business_hours, data } => {
+            (id, name, origins, support_email, business_hours, data)
+        }
+        MerchantCommand::Flow { id, file, data } => return set_flow(&id, &file, &data.data_dir).await,
+    };
     let merchant = Merchant {
         id: merchant_id(&id)?,
         display_name: name,
@@ -50,6 +55,31 @@ pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
     store.upsert_merchant(&merchant).await.map_err(|error| error.to_string())?;
     println!("merchant {} saved", merchant.id);
     Ok(())
+}
+
+async fn set_flow(id: &str, file: &Path, data_dir: &Path) -> Result<(), String> {
+    let merchant = merchant_id(id)?;
+    let json =
+        std::fs::read_to_string(file).map_err(|error| format!("cannot read {}: {error}", file.display()))?;
+    if let Err(problems) = tandem_server::api::validate_flow(&json) {
+        let listed: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+        return Err(format!(
+            "{} has {} problem(s); fix them and run this again:\n{}",
+            file.display(),
+            problems.len(),
+            listed.join("\n")
+        ));
+    }
+    let store = open(data_dir).await?;
+    match store.set_bot_flow(&merchant, &json).await.map_err(|error| error.to_string())? {
+        true => {
+            println!("bot flow of {merchant} saved");
+            Ok(())
+        }
+        false => {
+            Err(format!("no merchant {merchant}; add it first with `tandem merchant add --id {merchant} …`"))
+        }
+    }
 }
 
 pub async fn agent(command: AgentCommand) -> Result<(), String> {

@@ -54,6 +54,53 @@ pub(crate) async fn widget_config(
     Ok(response)
 }
 
+/// `GET /v1/merchants/{id}/bot-flow`: the merchant's bot flow (validated when it was stored),
+/// for the widget to run in the browser. Cacheable: the ETag is the flow's hash, so a returning
+/// customer's browser revalidates with `If-None-Match` and gets `304` while it is unchanged.
+pub(crate) async fn bot_flow(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let merchant = find_merchant(&state, &raw_id).await?;
+    crate::conversations::check_page_origin(&merchant, &headers)?;
+    let flow = state
+        .store
+        .bot_flow(&merchant.id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("merchant {} has no bot flow", merchant.id)))?;
+    let etag = format!("\"{}\"", &crate::tokens::hash_token(&flow)[..32]);
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
+    let mut response = if unchanged {
+        axum::http::StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], flow).into_response()
+    };
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response_headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        response_headers.insert(header::ETAG, etag);
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        response_headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        response_headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("etag"));
+    }
+    Ok(response)
+}
+
+/// Parses and validates a flow; every problem is listed.
+pub fn validate_flow(json: &str) -> Result<(), Vec<String>> {
+    let flow: tandem_bot::Flow =
+        serde_json::from_str(json).map_err(|error| vec![format!("not a flow document: {error}")])?;
+    tandem_bot::Bot::new(flow)
+        .map(|_| ())
+        .map_err(|problems| problems.iter().map(ToString::to_string).collect())
+}
+
 /// `GET /healthz`: the process is up and its database answers.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
     state.store.ping().await?;

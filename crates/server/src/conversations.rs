@@ -93,6 +93,7 @@ pub(crate) async fn start(
             locale: request.locale,
             page_url: request.page_url,
             reason: request.reason,
+            escalation: request.escalation,
             transcript: request.transcript,
             now_ms: now_ms(),
         })

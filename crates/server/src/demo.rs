@@ -30,6 +30,7 @@ pub async fn seed(store: &dyn Store, demo_origins: Vec<String>) -> Result<DemoAg
             business_hours: None,
         })
         .await?;
+    store.set_bot_flow(&merchant_id, tandem_bot::DEMO_FLOW).await?;
     let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect();
     let password_hash = password::hash(&password).expect("hashing a fresh password cannot fail");
     store

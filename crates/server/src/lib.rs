@@ -13,7 +13,7 @@ pub mod store;
 pub mod tokens;
 
 mod agents;
-mod api;
+pub mod api;
 mod conversations;
 mod limits;
 mod pages;
@@ -223,6 +223,7 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/v1/merchants/{id}/widget-config", get(api::widget_config))
+        .route("/v1/merchants/{id}/bot-flow", get(api::bot_flow))
         .route("/contact/{id}", get(pages::contact))
         .route("/v1/conversations", post(conversations::start).layer(customer_cors()))
         .route("/v1/conversations/{id}/live", get(conversations::live))

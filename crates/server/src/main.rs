@@ -57,6 +57,17 @@ enum MerchantCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Set a merchant's bot flow from a JSON file (see docs/bot-flows.md); an invalid flow is
+    /// refused with every problem listed.
+    Flow {
+        #[arg(long)]
+        id: String,
+        /// The flow document.
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Subcommand)]

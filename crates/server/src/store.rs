@@ -7,8 +7,8 @@ mod sqlite;
 
 use async_trait::async_trait;
 use tandem_protocol::{
-    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, HandoffReason, MerchantId, Seq,
-    TranscriptEntry,
+    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, EscalationReason,
+    HandoffReason, MerchantId, Seq, TranscriptEntry,
 };
 
 pub use sqlite::SqliteStore;
@@ -70,6 +70,7 @@ pub struct NewConversation {
     pub locale: String,
     pub page_url: String,
     pub reason: HandoffReason,
+    pub escalation: Option<EscalationReason>,
     pub transcript: Vec<TranscriptEntry>,
     pub now_ms: i64,
 }
@@ -84,6 +85,7 @@ pub struct Conversation {
     pub locale: String,
     pub page_url: String,
     pub reason: HandoffReason,
+    pub escalation: Option<EscalationReason>,
     pub transcript: Vec<TranscriptEntry>,
     pub queued_at_ms: i64,
 }
@@ -106,6 +108,11 @@ pub trait Store: Send + Sync + 'static {
     async fn merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError>;
     /// Creates the merchant or replaces its name, contact, hours and origins.
     async fn upsert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError>;
+
+    /// The merchant's bot flow (JSON), if it has one.
+    async fn bot_flow(&self, merchant: &MerchantId) -> Result<Option<String>, StoreError>;
+    /// Stores a flow that was validated by the caller; `false` if there is no such merchant.
+    async fn set_bot_flow(&self, merchant: &MerchantId, flow_json: &str) -> Result<bool, StoreError>;
 
     /// Creates the agent or replaces its name and password.
     async fn upsert_agent(&self, agent: &NewAgent) -> Result<(), StoreError>;

@@ -33,6 +33,10 @@ async fn test_app() -> TestApp {
         })
         .await
         .expect("seed merchant");
+    store
+        .set_bot_flow(&MerchantId::parse("shop").expect("valid id"), tandem_bot::DEMO_FLOW)
+        .await
+        .expect("flow");
     let state = AppState::new(Arc::new(store), vec!["http://console.test".into()]);
     let router = app(state, &widget_dir, &dirs.path().join("console"));
     TestApp { router, _dirs: dirs }
@@ -141,4 +145,27 @@ async fn contact_page_escapes_the_merchant_name() {
     assert!(page.contains("Shop &lt;&amp; Co&gt;"));
     assert!(!page.contains("<& Co>"));
     assert!(page.contains(r#"href="mailto:help@shop.example""#));
+}
+
+#[tokio::test]
+async fn bot_flow_is_served_cacheably_to_allowed_origins() {
+    let app = test_app().await;
+    let response = get(&app, "/v1/merchants/shop/bot-flow", Some(SHOP_ORIGIN)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let etag = response.headers().get(header::ETAG).expect("etag").to_str().expect("ascii").to_owned();
+    assert_eq!(response.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-cache"));
+    let flow: tandem_bot::Flow = serde_json::from_slice(&body_bytes(response).await).expect("a flow");
+    assert_eq!(flow.languages, ["en", "sv", "de"]);
+
+    let request = Request::get("/v1/merchants/shop/bot-flow")
+        .header(header::ORIGIN, SHOP_ORIGIN)
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .expect("request");
+    let revalidated = app.router.clone().oneshot(request).await.expect("response");
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    assert!(body_bytes(revalidated).await.is_empty());
+
+    let foreign = get(&app, "/v1/merchants/shop/bot-flow", Some("https://evil.example")).await;
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
 }

@@ -151,3 +151,42 @@ fn admin_mistakes_are_one_line_with_the_fix() {
         .expect("run tandem");
     assert_one_line_failure(&in_argv, &["--password"]);
 }
+
+#[test]
+fn a_bot_flow_is_validated_before_it_is_stored() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let add = admin(
+        data.path(),
+        &["merchant", "add", "--id", "shop", "--name", "Shop", "--origin", "https://shop.example"],
+        None,
+    );
+    assert!(add.status.success());
+
+    let bad = data.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"version": 1, "languages": ["en"], "fallback": {}, "offer_human": {"en": "?"}, "intents": []}"#,
+    )
+    .expect("write");
+    let refused = admin(
+        data.path(),
+        &["merchant", "flow", "--id", "shop", "--file", bad.to_str().expect("utf-8")],
+        None,
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("2 problem(s)"), "{stderr}");
+    assert!(
+        stderr.contains("fallback.en: missing") && stderr.contains("intents: define at least one intent"),
+        "{stderr}"
+    );
+
+    let good = data.path().join("good.json");
+    std::fs::write(&good, tandem_bot::DEMO_FLOW).expect("write");
+    let saved = admin(
+        data.path(),
+        &["merchant", "flow", "--id", "shop", "--file", good.to_str().expect("utf-8")],
+        None,
+    );
+    assert!(saved.status.success(), "{}", String::from_utf8_lossy(&saved.stderr));
+}

@@ -6,7 +6,7 @@ mod common;
 use common::{OTHER_ORIGIN, SHOP_ORIGIN, TestApp, closed, recv, send, send_binary, send_raw, spawn_app};
 use tandem_protocol::{
     AgentEvent, AgentFrame, Author, ClientMessageId, ConversationStatus, CustomerEvent, CustomerFrame,
-    ErrorCode, Problem, ProblemCode, QueueStatus,
+    ErrorCode, EscalationReason, HandoffReason, Problem, ProblemCode, QueueStatus,
 };
 
 fn cid(id: &str) -> ClientMessageId {
@@ -30,11 +30,16 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
     let AgentEvent::Queue { entries } = queue else { panic!("{queue:?}") };
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].preview.len(), 2, "the bot transcript is previewed");
+    assert_eq!(entries[0].escalation, Some(EscalationReason::RepeatedFallback), "why the bot handed over");
 
     send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
     let accepted: AgentEvent = recv(&mut agent).await;
     let AgentEvent::Accepted { conversation } = accepted else { panic!("{accepted:?}") };
     assert_eq!(conversation.transcript.len(), 2);
+    assert_eq!(
+        (conversation.reason, conversation.escalation),
+        (HandoffReason::BotOffer, Some(EscalationReason::RepeatedFallback))
+    );
     assert_eq!(conversation.page_url, "https://shop.example/checkout");
     let joined: CustomerEvent = recv(&mut customer).await;
     assert_eq!(joined, CustomerEvent::AgentJoined { name: "Anna".into() });

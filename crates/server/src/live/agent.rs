@@ -30,6 +30,7 @@ pub async fn detail(state: &AppState, conversation: Conversation) -> Result<Conv
         locale: conversation.locale,
         page_url: conversation.page_url,
         reason: conversation.reason,
+        escalation: conversation.escalation,
         transcript: conversation.transcript,
         messages,
     })
@@ -142,6 +143,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 waiting_since_ms: c.queued_at_ms,
                 locale: c.locale,
                 reason: c.reason,
+                escalation: c.escalation,
             })
             .collect();
         send(&mut self.tx, &AgentEvent::Queue { entries }).await

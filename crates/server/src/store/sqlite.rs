@@ -6,7 +6,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use tandem_protocol::{
-    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, HandoffReason, MerchantId, Seq,
+    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, EscalationReason,
+    HandoffReason, MerchantId, Seq,
 };
 
 use super::{
@@ -129,6 +130,23 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn bot_flow(&self, merchant: &MerchantId) -> Result<Option<String>, StoreError> {
+        let flow: Option<Option<String>> = sqlx::query_scalar("SELECT bot_flow FROM merchants WHERE id = ?")
+            .bind(merchant.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(flow.flatten())
+    }
+
+    async fn set_bot_flow(&self, merchant: &MerchantId, flow_json: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("UPDATE merchants SET bot_flow = ? WHERE id = ?")
+            .bind(flow_json)
+            .bind(merchant.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
         let row = sqlx::query(&format!("{AGENT_COLUMNS} WHERE email = ?"))
             .bind(email)
@@ -190,9 +208,9 @@ impl Store for SqliteStore {
         let transcript = serde_json::to_string(&conversation.transcript)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO conversations (id, merchant_id, token_hash, status, locale, page_url, reason, transcript,
-                                        created_at_ms, queued_at_ms)
-             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO conversations (id, merchant_id, token_hash, status, locale, page_url, reason, escalation,
+                                        transcript, created_at_ms, queued_at_ms)
+             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&conversation.id.0)
         .bind(conversation.merchant_id.as_str())
@@ -200,6 +218,7 @@ impl Store for SqliteStore {
         .bind(&conversation.locale)
         .bind(&conversation.page_url)
         .bind(reason_str(conversation.reason))
+        .bind(conversation.escalation.map(escalation_str))
         .bind(transcript)
         .bind(conversation.now_ms)
         .bind(conversation.now_ms)
@@ -339,7 +358,7 @@ impl Store for SqliteStore {
 
 const AGENT_COLUMNS: &str = "SELECT id, merchant_id, email, display_name, password_hash FROM agents";
 const CONVERSATION_COLUMNS: &str =
-    "SELECT id, merchant_id, token_hash, status, agent_id, locale, page_url, reason,
+    "SELECT id, merchant_id, token_hash, status, agent_id, locale, page_url, reason, escalation,
     transcript, queued_at_ms FROM conversations";
 const MESSAGE_COLUMNS: &str =
     "SELECT seq, author_kind, author_name, client_id, text, sent_at_ms FROM messages";
@@ -375,6 +394,13 @@ fn conversation_from_row(row: &SqliteRow) -> Result<Conversation, StoreError> {
         "bot_offer" => HandoffReason::BotOffer,
         other => return Err(corrupt(format!("handoff reason {other:?}"))),
     };
+    let escalation = match row.try_get::<Option<&str>, _>("escalation")? {
+        None => None,
+        Some("explicit_request") => Some(EscalationReason::ExplicitRequest),
+        Some("repeated_fallback") => Some(EscalationReason::RepeatedFallback),
+        Some("frustration") => Some(EscalationReason::Frustration),
+        Some(other) => return Err(corrupt(format!("escalation {other:?}"))),
+    };
     Ok(Conversation {
         id: ConversationId(row.try_get("id")?),
         merchant_id: merchant_id_column(row)?,
@@ -384,6 +410,7 @@ fn conversation_from_row(row: &SqliteRow) -> Result<Conversation, StoreError> {
         locale: row.try_get("locale")?,
         page_url: row.try_get("page_url")?,
         reason,
+        escalation,
         transcript: serde_json::from_str(row.try_get("transcript")?).map_err(corrupt)?,
         queued_at_ms: row.try_get("queued_at_ms")?,
     })
@@ -413,6 +440,14 @@ fn author_columns(author: &Author) -> (&'static str, Option<&str>) {
     match author {
         Author::Customer => ("customer", None),
         Author::Agent { name } => ("agent", Some(name)),
+    }
+}
+
+fn escalation_str(escalation: EscalationReason) -> &'static str {
+    match escalation {
+        EscalationReason::ExplicitRequest => "explicit_request",
+        EscalationReason::RepeatedFallback => "repeated_fallback",
+        EscalationReason::Frustration => "frustration",
     }
 }
 
@@ -485,6 +520,7 @@ mod tests {
                 locale: "en".into(),
                 page_url: "https://shop.example/cart".into(),
                 reason: HandoffReason::Button,
+                escalation: None,
                 transcript: vec![],
                 now_ms: 1,
             })

@@ -8,8 +8,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::{
-    AgentEvent, ConversationStarted, CustomerEvent, CustomerFrame, HandoffReason, MerchantId,
-    PROTOCOL_VERSION, Seq, StartConversation, TranscriptEntry, TranscriptSpeaker,
+    AgentEvent, ConversationStarted, CustomerEvent, CustomerFrame, EscalationReason, HandoffReason,
+    MerchantId, PROTOCOL_VERSION, Seq, StartConversation, TranscriptEntry, TranscriptSpeaker,
 };
 use tandem_server::store::{Merchant, NewAgent, SqliteStore, Store};
 use tandem_server::{Config, Server, password};
@@ -112,7 +112,8 @@ impl TestApp {
                 TranscriptEntry { from: TranscriptSpeaker::Customer, text: "my payment failed".into() },
                 TranscriptEntry { from: TranscriptSpeaker::Bot, text: "Sorry! Want a person?".into() },
             ],
-            reason: HandoffReason::Button,
+            reason: HandoffReason::BotOffer,
+            escalation: Some(EscalationReason::RepeatedFallback),
         }
     }
 

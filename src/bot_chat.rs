@@ -1,0 +1,128 @@
+//! The bot conversation in the browser: the merchant's flow, fetched from the server, answered
+//! by `tandem-bot` locally. Nothing typed here leaves the page until the customer asks for a
+//! person; then the transcript travels with the handoff.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use tandem_bot::{Bot, Flow, Reply, State};
+use tandem_browser::fetch_json;
+use tandem_protocol::{EscalationReason, HandoffReason, MerchantId, TranscriptEntry, TranscriptSpeaker};
+
+use crate::GREETING;
+use crate::handoff::Handoff;
+
+/// One line of the bot conversation, with what the customer can click next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotLine {
+    pub id: usize,
+    pub from: TranscriptSpeaker,
+    pub text: String,
+    /// (label, intent id).
+    pub quick_replies: Vec<(String, String)>,
+    /// (label, https URL).
+    pub links: Vec<(String, String)>,
+}
+
+#[derive(Clone, Copy)]
+pub struct BotChat {
+    bot: RwSignal<Option<Arc<Bot>>>,
+    pub lines: RwSignal<Vec<BotLine>>,
+    /// The bot offers a person, and why.
+    pub offer: RwSignal<Option<EscalationReason>>,
+    state: StoredValue<State>,
+    locale: StoredValue<String>,
+}
+
+impl BotChat {
+    /// Starts fetching the merchant's flow; until it arrives (or if there is none) the panel
+    /// still offers a person.
+    pub fn load(api_origin: &str, merchant: &MerchantId) -> Self {
+        let locale = web_sys::window().and_then(|w| w.navigator().language()).unwrap_or_else(|| "en".into());
+        let chat = Self {
+            bot: RwSignal::new(None),
+            lines: RwSignal::new(Vec::new()),
+            offer: RwSignal::new(None),
+            state: StoredValue::new(State::default()),
+            locale: StoredValue::new(locale),
+        };
+        let url = format!("{api_origin}/v1/merchants/{merchant}/bot-flow");
+        spawn_local(async move {
+            // The server validated the flow when it was stored; a flow that still fails here
+            // leaves the widget without a bot, never without a person.
+            let flow = fetch_json::<(), Flow>("GET", &url, None).await;
+            let bot = flow.ok().and_then(|flow| Bot::new(flow).ok());
+            chat.bot.set(bot.map(Arc::new));
+        });
+        chat
+    }
+
+    pub fn available(self) -> bool {
+        self.bot.with(Option::is_some)
+    }
+
+    fn push(self, from: TranscriptSpeaker, reply: Option<&Reply>, text: String) {
+        self.lines.update(|lines| {
+            let id = lines.len();
+            lines.push(BotLine {
+                id,
+                from,
+                text,
+                quick_replies: reply.map(|r| r.quick_replies.clone()).unwrap_or_default(),
+                links: reply.map(|r| r.links.clone()).unwrap_or_default(),
+            });
+        });
+    }
+
+    /// Everything said so far, for the agent.
+    pub fn transcript(self) -> Vec<TranscriptEntry> {
+        let mut transcript =
+            vec![TranscriptEntry { from: TranscriptSpeaker::Bot, text: GREETING.to_owned() }];
+        self.lines.with_untracked(|lines| {
+            transcript.extend(
+                lines.iter().map(|line| TranscriptEntry { from: line.from, text: line.text.clone() }),
+            );
+        });
+        transcript
+    }
+
+    /// The customer typed to the bot.
+    pub fn say(self, text: String, handoff: Handoff) {
+        let Some(bot) = self.bot.get_untracked() else { return };
+        let locale = self.locale.get_value();
+        let reply = self.state.try_update_value(|state| bot.turn(state, &locale, &text));
+        self.push(TranscriptSpeaker::Customer, None, text);
+        if let Some(reply) = reply {
+            self.answer(&reply, handoff);
+        }
+    }
+
+    /// The customer clicked a quick reply.
+    pub fn choose(self, label: String, intent: &str, handoff: Handoff) {
+        let Some(bot) = self.bot.get_untracked() else { return };
+        let locale = self.locale.get_value();
+        let reply = self.state.try_update_value(|state| bot.choose(state, &locale, intent));
+        self.push(TranscriptSpeaker::Customer, None, label);
+        if let Some(reply) = reply {
+            self.answer(&reply, handoff);
+        }
+    }
+
+    fn answer(self, reply: &Reply, handoff: Handoff) {
+        self.push(TranscriptSpeaker::Bot, Some(reply), reply.text.clone());
+        if let Some(reason) = reply.handoff {
+            self.offer.set(None);
+            handoff.start(self.transcript(), HandoffReason::TypedRequest, Some(reason));
+        } else {
+            self.offer.set(reply.offer_human);
+        }
+    }
+
+    /// The customer took the bot's offer of a person.
+    pub fn accept_offer(self, handoff: Handoff) {
+        let reason = self.offer.get_untracked();
+        self.offer.set(None);
+        handoff.start(self.transcript(), HandoffReason::BotOffer, reason);
+    }
+}
