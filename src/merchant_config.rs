@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use tandem_browser::fetch_json;
 use tandem_protocol::{MerchantId, WidgetConfig, widget_config_path};
-use wasm_bindgen::JsValue;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigState {
@@ -37,28 +37,16 @@ pub fn load(api_origin: String, merchant: MerchantId) -> ReadSignal<ConfigState>
     let (state, set_state) = signal(ConfigState::Loading(merchant.clone()));
     spawn_local(async move {
         let url = format!("{api_origin}{}", widget_config_path(&merchant));
-        let loaded = match fetch(&url).await {
+        let loaded = match fetch_json::<(), WidgetConfig>("GET", &url, None).await {
             Ok(config) => ConfigState::Loaded(config),
             Err(error) => {
-                web_sys::console::warn_2(&"Tandem: could not load the chat settings:".into(), &error);
+                web_sys::console::warn_1(
+                    &format!("Tandem: could not load the chat settings: {error:?}").into(),
+                );
                 ConfigState::Unavailable(merchant)
             }
         };
         set_state.set(loaded);
     });
     state
-}
-
-/// Fetches and decodes JSON with the browser's own parser (smaller than serde_json in wasm).
-async fn fetch(url: &str) -> Result<WidgetConfig, JsValue> {
-    let response = gloo_net::http::Request::get(url)
-        .send()
-        .await
-        .map_err(|error| JsValue::from_str(&error.to_string()))?;
-    if !response.ok() {
-        return Err(JsValue::from_str(&format!("HTTP {}", response.status())));
-    }
-    let text = response.text().await.map_err(|error| JsValue::from_str(&error.to_string()))?;
-    let value = js_sys::JSON::parse(&text)?;
-    serde_wasm_bindgen::from_value(value).map_err(Into::into)
 }

@@ -59,6 +59,17 @@ impl Bot {
         if !problems.is_empty() {
             return Err(problems);
         }
+        Ok(Self::prepare(flow))
+    }
+
+    /// Prepares a flow that was validated where it was stored (the server refuses invalid
+    /// ones), sparing the browser the validator's code. An invalid flow still never panics:
+    /// missing texts read as empty and unknown intents are skipped.
+    pub fn trusted(flow: Flow) -> Self {
+        Self::prepare(flow)
+    }
+
+    fn prepare(flow: Flow) -> Self {
         let keywords = flow
             .intents
             .iter()
@@ -73,7 +84,7 @@ impl Bot {
                     .collect()
             })
             .collect();
-        Ok(Self { index: Index::build(&flow.intents), rules: Rules::new(&flow.escalation), keywords, flow })
+        Self { index: Index::build(&flow.intents), rules: Rules::new(&flow.escalation), keywords, flow }
     }
 
     pub fn flow(&self) -> &Flow {
@@ -269,7 +280,7 @@ impl Bot {
 
     fn capture(&self, intent: usize, slot: usize, input: &str) -> Option<String> {
         let kind = self.flow.intents.get(intent)?.slots.get(slot)?.kind;
-        input.split(|c: char| c.is_whitespace() || c == ',' || c == ';').find_map(|token| match kind {
+        input.split(|c: char| c.is_ascii_whitespace() || c == ',' || c == ';').find_map(|token| match kind {
             SlotKind::OrderNumber { min_digits, max_digits } => {
                 let digits = token.trim_start_matches('#').trim_end_matches(['.', '!', '?']);
                 let ok = !digits.is_empty()
@@ -278,7 +289,7 @@ impl Bot {
                 ok.then(|| digits.to_owned())
             }
             SlotKind::Email => {
-                let candidate = token.trim_matches(|c: char| !c.is_alphanumeric() && c != '@' && c != '.');
+                let candidate = token.trim_matches(|c: char| !crate::normalize::is_word_char(c) && c != '.');
                 let (local, domain) = candidate.split_once('@')?;
                 let ok = !local.is_empty()
                     && domain.contains('.')

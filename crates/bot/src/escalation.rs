@@ -210,9 +210,11 @@ impl Rules {
             return true;
         }
         let exclamations = raw.chars().filter(|c| *c == '!').count();
-        let letters: Vec<char> = raw.chars().filter(|c| c.is_alphabetic()).collect();
+        let letters: Vec<char> =
+            raw.chars().filter(|c| c.is_ascii_alphabetic() || ('À'..='ÿ').contains(c)).collect();
+        let upper = |c: &&char| c.is_ascii_uppercase() || ('À'..='Þ').contains(*c);
         let shouting = letters.len() >= 8
-            && letters.iter().filter(|c| c.is_uppercase()).count() * 10 >= letters.len() * 8
+            && letters.iter().filter(upper).count() * 10 >= letters.len() * 8
             && words(normalized).count() >= 2;
         exclamations >= 3 || shouting
     }

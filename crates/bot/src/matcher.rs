@@ -39,11 +39,10 @@ fn is_stop_word(word: &str) -> bool {
     STOP_WORDS.iter().any(|language| language.contains(&word))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Term {
-    Word(String),
-    Trigram([char; 3]),
-}
+/// A whole word, or a character trigram written as `#` and its three characters (`#` never
+/// occurs in normalised words). Plain strings rather than an enum keep one map type in the
+/// widget's wasm instead of two.
+type Term = String;
 
 /// Term counts of one text.
 type Terms = BTreeMap<Term, f32>;
@@ -51,11 +50,12 @@ type Terms = BTreeMap<Term, f32>;
 fn terms(normalized: &str) -> Terms {
     let mut counts = BTreeMap::new();
     for word in words(normalized).filter(|word| !is_stop_word(word)) {
-        *counts.entry(Term::Word(word.to_owned())).or_insert(0.0) += WORD_WEIGHT;
+        *counts.entry(word.to_owned()).or_insert(0.0) += WORD_WEIGHT;
         let padded: Vec<char> =
             std::iter::once('_').chain(word.chars()).chain(std::iter::once('_')).collect();
         for window in padded.windows(3) {
-            *counts.entry(Term::Trigram([window[0], window[1], window[2]])).or_insert(0.0) += 1.0;
+            let trigram: String = ['#', window[0], window[1], window[2]].iter().collect();
+            *counts.entry(trigram).or_insert(0.0) += 1.0;
         }
     }
     counts

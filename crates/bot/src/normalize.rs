@@ -1,11 +1,37 @@
 //! Text normalisation shared by flows and customer input, so that both meet on equal terms.
 
+/// Lowercase for ASCII and Latin-1, the letters of the shipped languages. Deliberately not
+/// `char::to_lowercase`, whose Unicode tables would add kilobytes to the widget's download.
+fn lower(c: char) -> char {
+    match c {
+        'A'..='Z' | 'À'..='Ö' | 'Ø'..='Þ' => char::from_u32(u32::from(c) + 32).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// Whether `c` belongs in a word: ASCII letters and digits, `@`, and letters beyond ASCII —
+/// approximated as everything from U+00C0 except common punctuation and symbol blocks (again to
+/// keep Unicode property tables out of the widget).
+pub(crate) fn is_word_char(c: char) -> bool {
+    let code = u32::from(c);
+    c.is_ascii_alphanumeric()
+        || c == '@'
+        || (code >= 0xC0
+            && c != '×'
+            && c != '÷'
+            && !(0x2000..=0x2BFF).contains(&code)
+            && !(0x3000..=0x303F).contains(&code)
+            && !(0xFE30..=0xFE4F).contains(&code)
+            && !(0xFF00..=0xFF0F).contains(&code)
+            && !(0x1F000..=0x1FAFF).contains(&code))
+}
+
 /// Lowercases, folds diacritics (`människa` → `manniska`, `ß` → `ss`), turns punctuation into
 /// spaces and collapses whitespace.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
-    for c in text.chars().flat_map(char::to_lowercase) {
+    for c in text.chars().map(lower) {
         let folded: &str = match c {
             'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' => "a",
             'æ' => "ae",
@@ -27,7 +53,7 @@ pub fn normalize(text: &str) -> String {
             }
             pending_space = false;
             out.push_str(folded);
-        } else if c.is_alphanumeric() || c == '@' {
+        } else if is_word_char(c) {
             if pending_space && !out.is_empty() {
                 out.push(' ');
             }
