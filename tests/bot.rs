@@ -52,16 +52,7 @@ async fn the_bot_answers_offers_choices_and_hands_over_with_the_transcript() {
         text.as_str().filter(|t| t.contains("in line")).map(str::to_owned)
     })
     .await;
-    let entry = eventually("the queue entry in the console", || async {
-        let text = agent
-            .js(
-                "const e = document.querySelector('[data-testid=queue-entry]'); return e && e.textContent",
-                vec![],
-            )
-            .await;
-        text.as_str().map(str::to_owned)
-    })
-    .await;
+    let entry = agent.page_text("[data-testid=queue-entry]").await;
     assert!(entry.contains("asked for a person") && entry.contains("asked the bot for a person"), "{entry}");
     assert!(entry.contains("I want to talk to a real person"), "the preview shows the last lines: {entry}");
 

@@ -78,28 +78,10 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
     wait_widget_text(&customer, "[data-testid=queue-status]", "next in line").await;
 
     // The agent sees the waiting customer with what the bot said, and accepts.
-    let preview = eventually("the queue entry", || async {
-        let text = agent
-            .js(
-                "const e = document.querySelector('[data-testid=queue-entry]'); return e && e.textContent",
-                vec![],
-            )
-            .await;
-        text.as_str().map(str::to_owned)
-    })
-    .await;
+    let preview = agent.page_text("[data-testid=queue-entry]").await;
     assert!(preview.contains("Ask us anything"), "the preview shows the bot transcript: {preview}");
     click_console(&agent, "[data-testid=accept]").await;
-    let page_url = eventually("the chat", || async {
-        let text = agent
-            .js(
-                "const e = document.querySelector('[data-testid=page-url]'); return e && e.textContent",
-                vec![],
-            )
-            .await;
-        text.as_str().map(str::to_owned)
-    })
-    .await;
+    let page_url = agent.page_text("[data-testid=page-url]").await;
     assert!(page_url.contains(&server.demo_url()), "{page_url}");
     wait_widget_text(&customer, "[data-testid=human-status]", "You're talking to Anna").await;
 

@@ -211,6 +211,12 @@ impl Browser {
             .await;
     }
 
+    /// Waits for an element matching `selector` in the page (not the widget) and returns its text.
+    pub async fn page_text(&self, selector: &str) -> String {
+        let script = format!("const e = document.querySelector({selector:?}); return e && e.textContent");
+        eventually(selector, || async { self.js(&script, vec![]).await.as_str().map(str::to_owned) }).await
+    }
+
     /// Opens the widget's panel on the current page.
     pub async fn open_widget(&self) {
         eventually("the launcher", || async {
