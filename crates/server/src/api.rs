@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use tandem_protocol::{MerchantId, WidgetConfig};
 
 use crate::AppState;
+use crate::conversations::check_page_origin;
 use crate::error::AppError;
 use crate::store::Merchant;
 
@@ -32,26 +33,25 @@ pub(crate) async fn widget_config(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let merchant = find_merchant(&state, &raw_id).await?;
-    let origin = headers.get(header::ORIGIN);
-    if let Some(origin) = origin {
-        let origin_text = origin.to_str().unwrap_or_default();
-        if !merchant.allows_origin(origin_text) {
-            return Err(AppError::OriginNotAllowed(String::from_utf8_lossy(origin.as_bytes()).into_owned()));
-        }
-    }
+    check_page_origin(&merchant, &headers)?;
     let config = WidgetConfig {
         merchant_id: merchant.id,
         display_name: merchant.display_name,
         support_email: merchant.support_email,
     };
-    let mut response = Json(config).into_response();
-    let response_headers = response.headers_mut();
-    response_headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Some(origin) = origin {
-        response_headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    Ok(readable_by_page(Json(config).into_response(), &headers))
+}
+
+/// Lets the (already checked) page origin read a merchant's public data, revalidating caches.
+fn readable_by_page(mut response: Response, request: &HeaderMap) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(origin) = request.get(header::ORIGIN) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("etag"));
     }
-    Ok(response)
+    response
 }
 
 /// `GET /v1/merchants/{id}/bot-flow`: the merchant's bot flow (validated when it was stored),
@@ -63,7 +63,7 @@ pub(crate) async fn bot_flow(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let merchant = find_merchant(&state, &raw_id).await?;
-    crate::conversations::check_page_origin(&merchant, &headers)?;
+    check_page_origin(&merchant, &headers)?;
     let flow = state
         .store
         .bot_flow(&merchant.id)
@@ -79,17 +79,10 @@ pub(crate) async fn bot_flow(
     } else {
         ([(header::CONTENT_TYPE, "application/json")], flow).into_response()
     };
-    let response_headers = response.headers_mut();
-    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response_headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     if let Ok(etag) = HeaderValue::from_str(&etag) {
-        response_headers.insert(header::ETAG, etag);
+        response.headers_mut().insert(header::ETAG, etag);
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        response_headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-        response_headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("etag"));
-    }
-    Ok(response)
+    Ok(readable_by_page(response, &headers))
 }
 
 /// Parses and validates a flow; every problem is listed.
