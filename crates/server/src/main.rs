@@ -174,6 +174,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     if !widget_dir.join("tandem.js").is_file() {
         tracing::warn!(dir = %widget_dir.display(), "no widget build found; run `cargo xtask demo` or `trunk build --release`");
     }
+    let shutdown = shutdown_signal();
     if let Ok(addr) = server.local_addr() {
         tracing::info!(%addr, "listening");
         println!("Agent console:  http://{addr}/console/");
@@ -184,7 +185,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     if let Some(agent) = server.demo_agent() {
         println!("Demo agent:     {} / {}", agent.email, agent.password);
     }
-    match server.run(shutdown_signal()).await {
+    match server.run(shutdown).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -197,24 +198,39 @@ async fn serve(args: ServeArgs) -> ExitCode {
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+///
+/// The handlers are installed here, before the caller prints the address line, not when the
+/// returned future is first polled: a supervisor (or a test) that sends SIGTERM as soon as it
+/// reads that line must get a graceful stop, not the default "killed by signal".
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let terminate = signal(SignalKind::terminate()).ok();
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            tokio::select! {
+                () = next_signal(terminate) => {},
+                () = next_signal(interrupt) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
+            tracing::info!("shutting down");
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
-    tracing::info!("shutting down");
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
+}
+
+/// Waits for one delivery of an installed handler; a handler that could not be installed
+/// never fires.
+#[cfg(unix)]
+async fn next_signal(handler: Option<tokio::signal::unix::Signal>) {
+    match handler {
+        Some(mut signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
