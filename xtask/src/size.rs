@@ -1,4 +1,5 @@
-//! `cargo xtask size`: what the widget costs a customer, file by file, against the budgets.
+//! `cargo xtask size`: what the widget costs a customer, file by file, against the budgets,
+//! and which crates the wasm's code comes from (so a change that grows it can be traced).
 
 use std::io::Write;
 
@@ -24,6 +25,7 @@ pub fn report(env: &Env) -> Result<(), String> {
     println!("{:<10} {:<24} {:>9} {:>9} {:>9}", "part", "file", "raw", "gzip", "brotli");
     let mut opened = 0;
     let mut loader = 0;
+    let mut wasm_brotli = 0;
     for (part, file) in FILES {
         let bytes = std::fs::read(dist.join(file)).map_err(|error| {
             format!("cannot read dist/{file} ({error}); build with `trunk build --release`")
@@ -31,8 +33,10 @@ pub fn report(env: &Env) -> Result<(), String> {
         let sizes = measure(&bytes)?;
         println!("{part:<10} {file:<24} {:>9} {:>9} {:>9}", sizes.raw, sizes.gzip, sizes.brotli);
         opened += sizes.brotli;
-        if file == "tandem.js" {
-            loader = sizes.brotli;
+        match file {
+            "tandem.js" => loader = sizes.brotli,
+            "tandem-widget_bg.wasm" => wasm_brotli = sizes.brotli,
+            _ => {}
         }
     }
     println!("{:<35} {:>29}", "opened total (brotli)", opened);
@@ -49,6 +53,7 @@ pub fn report(env: &Env) -> Result<(), String> {
         budgets::LOADER_BROTLI,
         budgets::OPENED_TOTAL_BROTLI
     );
+    code_by_crate(&env.root.join("target/wasm32-unknown-unknown/release/tandem-widget.wasm"), wasm_brotli)?;
     if over.is_empty() { Ok(()) } else { Err(format!("over budget: {}", over.join(", "))) }
 }
 
@@ -62,4 +67,183 @@ fn measure(bytes: &[u8]) -> Result<Sizes, String> {
     brotli::BrotliCompress(&mut &bytes[..], &mut brotli, &params).map_err(|error| error.to_string())?;
 
     Ok(Sizes { raw: bytes.len() as u64, gzip: gzip as u64, brotli: brotli.len() as u64 })
+}
+
+/// Prints the wasm's function bodies grouped by the crate they come from.
+///
+/// The shipped wasm has no function names (wasm-opt drops them), so this reads the release
+/// build cargo produced before wasm-bindgen and wasm-opt, whose name section is intact. A
+/// generic function goes to the Tandem crate whose types it is instantiated with, if any: a
+/// serde deserialiser for a bot flow is code the bot engine brings in. Inlining moves bytes
+/// between crates, so the shares are estimates; the totals above are the measured truth.
+fn code_by_crate(release_wasm: &std::path::Path, shipped_brotli: u64) -> Result<(), String> {
+    let bytes = std::fs::read(release_wasm)
+        .map_err(|error| format!("cannot read {} ({error})", release_wasm.display()))?;
+    let (body_sizes, names) =
+        function_sizes_and_names(&bytes).map_err(|error| format!("{}: {error}", release_wasm.display()))?;
+    let mut by_crate: std::collections::BTreeMap<&'static str, u64> = std::collections::BTreeMap::new();
+    for (index, size) in &body_sizes {
+        let name = names.get(index).map_or("", String::as_str);
+        // wasm-bindgen runs its type-description functions at build time and removes them.
+        if name.starts_with("__wbindgen_describe") || name.contains("WasmDescribe") {
+            continue;
+        }
+        let group = if name.is_empty() { "unnamed" } else { crate_group(name) };
+        *by_crate.entry(group).or_default() += size;
+    }
+    let total: u64 = by_crate.values().sum();
+    let mut rows: Vec<_> = by_crate.into_iter().collect();
+    rows.sort_by_key(|row| std::cmp::Reverse(row.1));
+    println!();
+    println!(
+        "wasm code by crate (release build before wasm-opt, {total} B of function bodies kept by wasm-bindgen):"
+    );
+    for (group, size) in &rows {
+        let share = percent(*size, total);
+        println!("  {group:<34} {size:>9} B {share:>5.1} %");
+    }
+    let bot = rows.iter().find(|(group, _)| *group == BOT).map_or(0, |(_, size)| *size);
+    // A lower bound: code the engine shares with the widget (strings, collections, its serde
+    // instantiations through protocol types) is counted under those rows.
+    println!(
+        "bot engine: {:.1} % of the code, at least {} B of the {shipped_brotli} B wasm download (brotli)",
+        percent(bot, total),
+        (bot * shipped_brotli).checked_div(total).unwrap_or(0),
+    );
+    Ok(())
+}
+
+const BOT: &str = "bot engine (tandem-bot)";
+
+#[allow(clippy::cast_precision_loss)] // byte counts far below 2^52
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 }
+}
+
+type FunctionNames = std::collections::HashMap<u32, String>;
+
+/// Body size of every defined function (by function index) and the demangled names.
+fn function_sizes_and_names(bytes: &[u8]) -> wasmparser::Result<(Vec<(u32, u64)>, FunctionNames)> {
+    use wasmparser::{KnownCustom, Name, Payload, TypeRef};
+    let mut imported_functions = 0u32;
+    let mut sizes = Vec::new();
+    let mut names = std::collections::HashMap::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::ImportSection(imports) => {
+                for import in imports.into_imports() {
+                    if matches!(import?.ty, TypeRef::Func(_)) {
+                        imported_functions += 1;
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let index = imported_functions + u32::try_from(sizes.len()).unwrap_or(u32::MAX);
+                sizes.push((index, body.range().len() as u64));
+            }
+            Payload::CustomSection(section) => {
+                if let KnownCustom::Name(reader) = section.as_known() {
+                    for subsection in reader {
+                        if let Name::Function(map) = subsection? {
+                            for naming in map {
+                                let naming = naming?;
+                                names.insert(
+                                    naming.index,
+                                    format!("{:#}", rustc_demangle::demangle(naming.name)),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((sizes, names))
+}
+
+/// The row a demangled function name is counted under.
+fn crate_group(name: &str) -> &'static str {
+    // Our crates first: a generic instantiated with a Tandem type is that crate's cost.
+    if name.contains("tandem_bot::") {
+        return BOT;
+    }
+    if name.contains("tandem_widget::") || name.contains("tandem_browser::") || name == "main" {
+        return "widget (tandem-widget, -browser)";
+    }
+    if name.contains("tandem_protocol::") {
+        return "protocol (tandem-protocol)";
+    }
+    match owning_crate(name) {
+        "leptos" | "leptos_dom" | "reactive_graph" | "tachys" | "any_spawner" | "or_poisoned"
+        | "throw_error" | "send_wrapper" | "slotmap" | "oco_ref" | "guardian" => {
+            "Leptos and its reactive system"
+        }
+        "serde" | "serde_core" | "serde_json" | "serde_wasm_bindgen" => "serde",
+        "wasm_bindgen"
+        | "wasm_bindgen_futures"
+        | "js_sys"
+        | "web_sys"
+        | "gloo_net"
+        | "gloo_utils"
+        | "gloo_timers"
+        | "glue" => "wasm-bindgen, js-sys, web-sys, gloo",
+        "core" | "alloc" | "std" | "hashbrown" | "indexmap" | "dlmalloc" | "compiler_builtins"
+        | "__rustc" | "primitive" => "Rust core, alloc, std",
+        _ => "other",
+    }
+}
+
+/// The crate a function is accounted to: its path's first segment; for a trait method
+/// (`<Type as Trait>::method`) the type's crate, or the trait's when the type is a generic
+/// parameter or a primitive. wasm-bindgen's exported glue is named by prefix (`__wbg_…`).
+fn owning_crate(name: &str) -> &str {
+    const GLUE: [&str; 4] = ["__wbg", "__wbindgen", "__externref", "intounderlying"];
+    if GLUE.iter().any(|prefix| name.starts_with(prefix)) {
+        return "glue";
+    }
+    let path = match name.strip_prefix('<') {
+        Some(rest) => match rest.split_once(" as ") {
+            Some((self_type, _)) if self_type.contains("::") => self_type,
+            Some((_, trait_path)) => trait_path,
+            None => rest,
+        },
+        None => name,
+    };
+    let path = path
+        .trim_start_matches(['&', '*', '<', '(', '['])
+        .trim_start_matches("mut ")
+        .trim_start_matches("dyn ");
+    let first = path.split([':', '<', ' ', '>', ',', ')', ']', '.']).next().unwrap_or_default();
+    let integer = first.len() > 1
+        && first.starts_with(['u', 'i'])
+        && (first[1..].bytes().all(|byte| byte.is_ascii_digit()) || &first[1..] == "size");
+    if integer || matches!(first, "char" | "str" | "bool" | "f32" | "f64") { "primitive" } else { first }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BOT, crate_group};
+
+    #[test]
+    fn functions_are_counted_under_the_crate_that_brings_them_in() {
+        let cases = [
+            ("tandem_bot::matcher::Index::rank", BOT),
+            ("core::ptr::drop_in_place<tandem_bot::engine::Bot>", BOT),
+            (
+                "<serde_core::de::impls::VecVisitor<tandem_bot::flow::Intent> as serde_core::de::Visitor>::visit_seq",
+                BOT,
+            ),
+            ("<T as tachys::view::any_view::IntoAny>::into_any", "Leptos and its reactive system"),
+            ("<alloc::vec::Vec<T> as core::clone::Clone>::clone", "Rust core, alloc, std"),
+            ("<u16 as core::fmt::Debug>::fmt", "Rust core, alloc, std"),
+            ("<char>::escape_debug_ext", "Rust core, alloc, std"),
+            ("__wbg_set_1a2b", "wasm-bindgen, js-sys, web-sys, gloo"),
+            ("main", "widget (tandem-widget, -browser)"),
+            ("futures_util::abortable::AbortHandle::abort", "other"),
+        ];
+        for (name, group) in cases {
+            assert_eq!(crate_group(name), group, "{name}");
+        }
+    }
 }
