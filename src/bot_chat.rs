@@ -10,8 +10,8 @@ use tandem_bot::{Bot, Flow, Reply, State};
 use tandem_browser::fetch_json;
 use tandem_protocol::{EscalationReason, HandoffReason, MerchantId, TranscriptEntry, TranscriptSpeaker};
 
-use crate::GREETING;
 use crate::handoff::Handoff;
+use crate::i18n::I18n;
 
 /// One line of the bot conversation, with what the customer can click next.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,20 +32,19 @@ pub struct BotChat {
     /// The bot offers a person, and why.
     pub offer: RwSignal<Option<EscalationReason>>,
     state: StoredValue<State>,
-    locale: StoredValue<String>,
+    i18n: I18n,
 }
 
 impl BotChat {
     /// Starts fetching the merchant's flow; until it arrives (or if there is none) the panel
     /// still offers a person.
-    pub fn load(api_origin: &str, merchant: &MerchantId) -> Self {
-        let locale = web_sys::window().and_then(|w| w.navigator().language()).unwrap_or_else(|| "en".into());
+    pub fn load(api_origin: &str, merchant: &MerchantId, i18n: I18n) -> Self {
         let chat = Self {
             bot: RwSignal::new(None),
             lines: RwSignal::new(Vec::new()),
             offer: RwSignal::new(None),
             state: StoredValue::new(State::default()),
-            locale: StoredValue::new(locale),
+            i18n,
         };
         let url = format!("{api_origin}/v1/merchants/{merchant}/bot-flow");
         spawn_local(async move {
@@ -77,8 +76,8 @@ impl BotChat {
 
     /// Everything said so far, for the agent.
     pub fn transcript(self) -> Vec<TranscriptEntry> {
-        let mut transcript =
-            vec![TranscriptEntry { from: TranscriptSpeaker::Bot, text: GREETING.to_owned() }];
+        let greeting = self.i18n.locale_untracked().text("bot.greeting").to_owned();
+        let mut transcript = vec![TranscriptEntry { from: TranscriptSpeaker::Bot, text: greeting }];
         self.lines.with_untracked(|lines| {
             transcript.extend(
                 lines.iter().map(|line| TranscriptEntry { from: line.from, text: line.text.clone() }),
@@ -90,8 +89,8 @@ impl BotChat {
     /// The customer typed to the bot.
     pub fn say(self, text: String, handoff: Handoff) {
         let Some(bot) = self.bot.get_untracked() else { return };
-        let locale = self.locale.get_value();
-        let reply = self.state.try_update_value(|state| bot.turn(state, &locale, &text));
+        let locale = self.i18n.locale_untracked().language();
+        let reply = self.state.try_update_value(|state| bot.turn(state, locale, &text));
         self.push(TranscriptSpeaker::Customer, None, text);
         if let Some(reply) = reply {
             self.answer(&reply, handoff);
@@ -101,8 +100,8 @@ impl BotChat {
     /// The customer clicked a quick reply.
     pub fn choose(self, label: String, intent: &str, handoff: Handoff) {
         let Some(bot) = self.bot.get_untracked() else { return };
-        let locale = self.locale.get_value();
-        let reply = self.state.try_update_value(|state| bot.choose(state, &locale, intent));
+        let locale = self.i18n.locale_untracked().language();
+        let reply = self.state.try_update_value(|state| bot.choose(state, locale, intent));
         self.push(TranscriptSpeaker::Customer, None, label);
         if let Some(reply) = reply {
             self.answer(&reply, handoff);

@@ -1,6 +1,7 @@
 //! The live handoff to a person, from the customer's side: start, wait, chat, end — and resume
 //! after a reload, a network drop or a server restart without losing or doubling a message.
 
+use crate::i18n::I18n;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,27 @@ pub enum Phase {
     },
     Ended,
     /// The handoff could not start; the panel offers another way to reach a person.
-    Failed(String),
+    Failed(Failure),
+}
+
+/// Why asking for a person failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Unreachable,
+    RateLimited,
+    /// The stored conversation is gone or its token no longer valid.
+    Gone,
+}
+
+impl Failure {
+    /// Its catalogue key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Unreachable => "failed.unreachable",
+            Self::RateLimited => "failed.busy",
+            Self::Gone => "failed.gone",
+        }
+    }
 }
 
 impl Phase {
@@ -63,6 +84,7 @@ pub struct Handoff {
     socket: StoredValue<Option<LiveSocket>, LocalStorage>,
     api_origin: StoredValue<String>,
     merchant: StoredValue<MerchantId>,
+    i18n: I18n,
 }
 
 fn storage_key(merchant: &MerchantId) -> String {
@@ -71,7 +93,7 @@ fn storage_key(merchant: &MerchantId) -> String {
 
 impl Handoff {
     /// Resumes the conversation this browser already has with the merchant, if any.
-    pub fn new(api_origin: String, merchant: MerchantId) -> Self {
+    pub fn new(api_origin: String, merchant: MerchantId, i18n: I18n) -> Self {
         let saved = local_storage()
             .and_then(|storage| storage.get_item(&storage_key(&merchant)).ok().flatten())
             .and_then(|json| from_json::<Saved>(&json));
@@ -87,6 +109,7 @@ impl Handoff {
             socket: StoredValue::new_local(None),
             api_origin: StoredValue::new(api_origin),
             merchant: StoredValue::new(merchant),
+            i18n,
         };
         if resuming {
             handoff.connect();
@@ -108,7 +131,7 @@ impl Handoff {
         self.messages.set(Vec::new());
         let window = web_sys::window();
         let page_url = window.as_ref().and_then(|w| w.location().href().ok()).unwrap_or_default();
-        let locale = window.and_then(|w| w.navigator().language()).unwrap_or_else(|| "en".into());
+        let locale = self.i18n.locale_untracked().tag().to_owned();
         let request = StartConversation {
             merchant_id: self.merchant.get_value(),
             locale,
@@ -132,10 +155,10 @@ impl Handoff {
                 }
                 Err(error) => {
                     let why = match error {
-                        FetchError::Status(429, _) => "Too many requests just now.",
-                        _ => "We could not reach the chat service.",
+                        FetchError::Status(429, _) => Failure::RateLimited,
+                        _ => Failure::Unreachable,
                     };
-                    self.phase.set(Phase::Failed(why.to_owned()));
+                    self.phase.set(Phase::Failed(why));
                 }
             }
         });
@@ -190,7 +213,9 @@ impl Handoff {
                 self.phase.set(match (status, agent_name) {
                     (ConversationStatus::Waiting, _) => Phase::Waiting(queue),
                     (ConversationStatus::Active, Some(agent)) => Phase::Connected { agent },
-                    (ConversationStatus::Active, None) => Phase::Connected { agent: "a person".into() },
+                    (ConversationStatus::Active, None) => {
+                        Phase::Connected { agent: self.i18n.locale_untracked().text("human.someone").into() }
+                    }
                     (ConversationStatus::Ended, _) => Phase::Ended,
                 });
             }
@@ -217,7 +242,7 @@ impl Handoff {
             CustomerEvent::Read { .. } => {}
             CustomerEvent::Closed => self.finish(Phase::Ended),
             CustomerEvent::Error { code: ErrorCode::Unauthorized, .. } => {
-                self.finish(Phase::Failed("This chat is no longer available.".into()));
+                self.finish(Phase::Failed(Failure::Gone));
             }
             CustomerEvent::Error { message, .. } => self.notice.set(Some(message)),
         }
@@ -238,9 +263,10 @@ impl Handoff {
         self.saved.set_value(None);
     }
 
-    /// Queues a message and sends it when the connection allows.
+    /// Queues a message and sends it when the connection allows; an error is the catalogue key
+    /// of why the text was refused.
     pub fn send(self, text: String) -> Result<(), &'static str> {
-        validate_text(&text)?;
+        validate_text(&text).map_err(|_| crate::text_problem(&text))?;
         let pending = Pending { client_id: ClientMessageId(client_id()), text };
         self.outbox.update(|outbox| outbox.push(pending.clone()));
         self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });

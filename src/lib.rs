@@ -8,6 +8,7 @@
 mod boot;
 mod bot_chat;
 mod handoff;
+mod i18n;
 mod merchant_config;
 
 use leptos::html;
@@ -19,7 +20,8 @@ use web_sys::HtmlElement;
 
 pub use boot::boot;
 pub use bot_chat::{BotChat, BotLine};
-pub use handoff::{Handoff, Phase};
+pub use handoff::{Failure, Handoff, Phase};
+pub use i18n::{I18n, Locale, use_i18n};
 pub use merchant_config::{ConfigState, fallback_config};
 
 /// How the widget is placed on the page.
@@ -61,13 +63,15 @@ pub fn mount(root: &HtmlElement, config: MountConfig) {
 /// The whole widget: the launcher and, when open, the panel.
 #[component]
 pub fn Widget(config: MountConfig) -> impl IntoView {
+    let i18n = I18n::new();
+    provide_context(i18n);
     let merchant_config = merchant_config::load(config.api_origin.clone(), config.merchant.clone());
     // Lives as long as the widget, so closing the panel does not end a conversation.
-    let handoff = Handoff::new(config.api_origin.clone(), config.merchant.clone());
-    let bot = BotChat::load(&config.api_origin, &config.merchant);
+    let handoff = Handoff::new(config.api_origin.clone(), config.merchant.clone(), i18n);
+    let bot = BotChat::load(&config.api_origin, &config.merchant, i18n);
     match config.layout {
         Layout::FullPage => view! {
-            <div class="tandem tandem-full-page">
+            <div class="tandem tandem-full-page" lang=move || i18n.locale().tag() dir=move || i18n.locale().dir()>
                 <Panel merchant_config=merchant_config api_origin=config.api_origin on_close=None handoff bot/>
             </div>
         }
@@ -93,6 +97,7 @@ fn LauncherAndPanel(
     handoff: Handoff,
     bot: BotChat,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let (open, set_open) = signal(open_at_start);
     let launcher = NodeRef::<html::Button>::new();
     // The panel shows once the merchant's name is known (or known to be unavailable), so that
@@ -106,7 +111,7 @@ fn LauncherAndPanel(
     });
 
     view! {
-        <div class="tandem">
+        <div class="tandem" lang=move || i18n.locale().tag() dir=move || i18n.locale().dir()>
             <Show when=panel_shown>
                 <Panel merchant_config=merchant_config api_origin=api_origin.clone() on_close=Some(close) handoff bot/>
             </Show>
@@ -122,7 +127,7 @@ fn LauncherAndPanel(
                 on:click=move |_| set_open.update(|open| *open = !*open)
             >
                 <LauncherIcon/>
-                <span>{move || if open.get() { "Close chat" } else { "Chat with us" }}</span>
+                <span>{move || i18n.t(if open.get() { "launcher.close" } else { "launcher.open" })}</span>
             </button>
         </div>
     }
@@ -137,9 +142,6 @@ fn LauncherIcon() -> impl IntoView {
     }
 }
 
-/// The bot's first words, also carried to the agent as the start of the transcript.
-pub const GREETING: &str = "Hi! Ask us anything here. You can talk to a person at any time.";
-
 /// The chat panel. Its header always carries the merchant's name and the "Talk to a human"
 /// button (or, once a person is on the way, where that stands): a customer is never more than
 /// one click from a person.
@@ -152,6 +154,7 @@ pub fn Panel(
     handoff: Handoff,
     bot: BotChat,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let human_button = NodeRef::<html::Button>::new();
     let config = move || merchant_config.with(ConfigState::or_fallback);
     // A stored value is `Copy`, so the closures below can share it.
@@ -174,7 +177,7 @@ pub fn Panel(
     let ask_for_person = move |_| handoff.start(bot.transcript(), HandoffReason::Button, None);
     let agent_name = move || match handoff.phase.get() {
         Phase::Connected { agent } => agent,
-        _ => "The agent".to_owned(),
+        _ => i18n.t("human.the-agent").to_owned(),
     };
 
     view! {
@@ -189,18 +192,21 @@ pub fn Panel(
         >
             <header class="header" part="header">
                 <h2 id="tandem-title" class="title" data-testid="merchant-name">
-                    {move || config().display_name}
+                    {move || {
+                        let name = config().display_name;
+                        if name.is_empty() { i18n.t("panel.fallback-name").to_owned() } else { name }
+                    }}
                 </h2>
                 {move || match handoff.phase.get() {
                     Phase::Connected { agent } => view! {
                         <p class="human-status" part="human-status" data-testid="human-status">
-                            {format!("You're talking to {agent}")}
+                            {move || i18n.f("human.talking-to", &[("agent", &agent)])}
                         </p>
                     }
                     .into_any(),
                     Phase::Starting | Phase::Waiting(_) => view! {
                         <p class="human-status" part="human-status" data-testid="human-status">
-                            "A person is on the way"
+                            {move || i18n.t("human.on-the-way")}
                         </p>
                     }
                     .into_any(),
@@ -212,7 +218,7 @@ pub fn Panel(
                             data-testid="human-button"
                             on:click=ask_for_person
                         >
-                            "Talk to a human"
+                            {move || i18n.t("human.button")}
                         </button>
                     }
                     .into_any(),
@@ -221,7 +227,7 @@ pub fn Panel(
                     <button
                         class="close"
                         data-testid="close"
-                        aria-label="Close chat"
+                        aria-label=move || i18n.t("panel.close")
                         on:click=move |_| close.run(())
                     >
                         <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
@@ -232,18 +238,18 @@ pub fn Panel(
             </header>
             <Show when=move || handoff.phase.get().is_live() && handoff.connection.get() == Connection::Reconnecting>
                 <p class="banner" role="status" data-testid="reconnecting">
-                    "Connection lost. Reconnecting… your messages are kept."
+                    {move || i18n.t("reconnecting")}
                 </p>
             </Show>
             <div class="messages" part="messages" role="log" aria-live="polite" data-testid="messages">
-                <p class="message from-bot">{GREETING}</p>
+                <p class="message from-bot">{move || i18n.t("bot.greeting")}</p>
                 <For each=move || bot.lines.get() key=|line| line.id let:line>
                     <BotLineView line bot handoff/>
                 </For>
                 <Show when=move || bot.offer.get().is_some() && !handoff.phase.get().is_live()>
                     <p class="message from-bot" data-testid="bot-offer">
                         <button class="quick-reply" on:click=move |_| bot.accept_offer(handoff)>
-                            "Talk to a person now"
+                            {move || i18n.t("bot.offer")}
                         </button>
                     </p>
                 </Show>
@@ -252,35 +258,38 @@ pub fn Panel(
                 </For>
                 <For each=move || handoff.outbox.get() key=|pending| pending.client_id.0.clone() let:pending>
                     <div class="message from-customer pending" data-testid="pending-message">
-                        <span class="author">"You · sending"</span>
+                        <span class="author">{move || i18n.t("you.sending")}</span>
                         <p class="text">{pending.text}</p>
                     </div>
                 </For>
                 {move || match handoff.phase.get() {
                     Phase::Starting => Some(view! {
-                        <p class="message from-system" data-testid="queue-status">"Finding a person…"</p>
+                        <p class="message from-system" data-testid="queue-status">{i18n.t("queue.finding")}</p>
                     }.into_any()),
                     Phase::Waiting(queue) => Some(view! {
-                        <p class="message from-system" data-testid="queue-status">{queue_text(queue)}</p>
+                        <p class="message from-system" data-testid="queue-status">{queue_text(i18n.locale(), queue)}</p>
                     }.into_any()),
                     Phase::Ended => Some(view! {
                         <p class="message from-system" data-testid="chat-ended">
-                            "The chat has ended. Ask for a person again at any time."
+                            {i18n.t("ended")}
                         </p>
                     }.into_any()),
                     Phase::Failed(why) => Some(view! {
                         <p class="message from-system" data-testid="human-contact">
-                            {why} " "
+                            {i18n.t(why.key())} " "
                             {match config().support_email {
-                                Some(email) => view! {
-                                    "Email "
-                                    <a href=format!("mailto:{email}")>{email.clone()}</a>
-                                    " and a person will answer."
+                                Some(email) => {
+                                    let (before, after) = i18n.locale().around("contact.email", "email");
+                                    view! {
+                                        {before}
+                                        <a href=format!("mailto:{email}")>{email.clone()}</a>
+                                        {after}
+                                    }
+                                    .into_any()
                                 }
-                                .into_any(),
                                 None => view! {
                                     <a href=contact_url() target="_blank" rel="noopener noreferrer">
-                                        "Contact a person"
+                                        {i18n.t("contact.page")}
                                     </a>
                                 }
                                 .into_any(),
@@ -290,7 +299,7 @@ pub fn Panel(
                     Phase::Idle | Phase::Connected { .. } => None,
                 }}
                 <Show when=move || handoff.agent_typing.get()>
-                    <p class="typing" data-testid="agent-typing">{move || format!("{} is typing…", agent_name())}</p>
+                    <p class="typing" data-testid="agent-typing">{move || i18n.f("typing", &[("agent", &agent_name())])}</p>
                 </Show>
                 {move || handoff.notice.get().map(|notice| view! {
                     <p class="message from-system" data-testid="notice">{notice}</p>
@@ -303,7 +312,7 @@ pub fn Panel(
                     Some(view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true/> }.into_any())
                 } else if bot.available() && !matches!(handoff.phase.get(), Phase::Starting) {
                     let send = Callback::new(move |text: String| {
-                        tandem_protocol::validate_text(&text)?;
+                        tandem_protocol::validate_text(&text).map_err(|_| text_problem(&text))?;
                         bot.say(text, handoff);
                         Ok(())
                     });
@@ -316,29 +325,36 @@ pub fn Panel(
     }
 }
 
-fn queue_text(queue: Option<QueueStatus>) -> String {
+fn queue_text(locale: Locale, queue: Option<QueueStatus>) -> String {
     match queue {
         Some(QueueStatus { position: 1, estimated_wait_secs }) => {
-            format!("You're next in line. About {}.", minutes(estimated_wait_secs))
+            locale.format("queue.next", &[("wait", &minutes(locale, estimated_wait_secs))])
         }
-        Some(QueueStatus { position, estimated_wait_secs }) => {
-            format!("You're number {position} in line. About {}.", minutes(estimated_wait_secs))
-        }
-        None => "Waiting for a person…".to_owned(),
+        Some(QueueStatus { position, estimated_wait_secs }) => locale.format(
+            "queue.position",
+            &[("position", &position.to_string()), ("wait", &minutes(locale, estimated_wait_secs))],
+        ),
+        None => locale.text("queue.waiting").to_owned(),
     }
 }
 
-fn minutes(secs: u32) -> String {
+fn minutes(locale: Locale, secs: u32) -> String {
     match secs.div_ceil(60) {
-        0 | 1 => "a minute".to_owned(),
-        n => format!("{n} minutes"),
+        0 | 1 => locale.text("wait.minute").to_owned(),
+        n => locale.format("wait.minutes", &[("n", &n.to_string())]),
     }
+}
+
+/// The catalogue key for why a message was refused (the rule itself is shared with the
+/// server in `tandem_protocol::validate_text`).
+fn text_problem(text: &str) -> &'static str {
+    if text.trim().is_empty() { "composer.empty" } else { "composer.too-long" }
 }
 
 #[component]
 fn MessageBubble(message: ChatMessage) -> impl IntoView {
     let (class, author) = match &message.author {
-        Author::Customer => ("message from-customer", "You".to_owned()),
+        Author::Customer => ("message from-customer", use_i18n().t("you").to_owned()),
         Author::Agent { name } => ("message from-agent", name.clone()),
     };
     view! {
@@ -352,13 +368,15 @@ fn MessageBubble(message: ChatMessage) -> impl IntoView {
 
 #[component]
 fn BotLineView(line: BotLine, bot: BotChat, handoff: Handoff) -> impl IntoView {
-    let (class, author) = match line.from {
-        TranscriptSpeaker::Bot => ("message from-bot", "Bot"),
-        TranscriptSpeaker::Customer => ("message from-customer", "You"),
+    let i18n = use_i18n();
+    // `data-from` names the speaker for scripts and tests, whatever the language.
+    let (class, from, author) = match line.from {
+        TranscriptSpeaker::Bot => ("message from-bot", "Bot", "bot.name"),
+        TranscriptSpeaker::Customer => ("message from-customer", "You", "you"),
     };
     view! {
-        <div class=class data-testid="bot-line" data-from=author>
-            <span class="author">{author}</span>
+        <div class=class data-testid="bot-line" data-from=from>
+            <span class="author">{move || i18n.t(author)}</span>
             <p class="text">{line.text}</p>
             {(!line.links.is_empty()).then(|| view! {
                 <ul class="links">
@@ -368,7 +386,7 @@ fn BotLineView(line: BotLine, bot: BotChat, handoff: Handoff) -> impl IntoView {
                 </ul>
             })}
             {(!line.quick_replies.is_empty()).then(|| view! {
-                <div class="quick-replies" role="group" aria-label="Suggestions">
+                <div class="quick-replies" role="group" aria-label=move || i18n.t("bot.suggestions")>
                     {line.quick_replies.into_iter().map(|(label, intent)| {
                         let text = label.clone();
                         view! {
@@ -390,7 +408,7 @@ fn BotLineView(line: BotLine, bot: BotChat, handoff: Handoff) -> impl IntoView {
 /// Where the customer types: to the bot, or to the person once one is asked for.
 #[component]
 fn Composer(
-    /// Takes the text; an error says why it was refused.
+    /// Takes the text; an error is the catalogue key of why it was refused.
     send: Callback<String, Result<(), &'static str>>,
     /// The customer started (`true`) or stopped typing.
     typing: Callback<bool>,
@@ -400,6 +418,7 @@ fn Composer(
     /// stays on the human button).
     autofocus: bool,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let draft = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<&'static str>);
     let input = NodeRef::<html::Textarea>::new();
@@ -445,19 +464,19 @@ fn Composer(
                 node_ref=input
                 class="composer-input"
                 data-testid="composer-input"
-                aria-label="Message"
+                aria-label=move || i18n.t("composer.label")
                 rows="2"
                 maxlength="4000"
                 prop:value=move || draft.get()
                 on:input=on_input
                 on:keydown=on_keydown
             ></textarea>
-            <button type="submit" class="composer-send" data-testid="composer-send">"Send"</button>
+            <button type="submit" class="composer-send" data-testid="composer-send">{move || i18n.t("composer.send")}</button>
         </form>
-        {move || problem.get().map(|why| view! { <p class="composer-problem" role="alert">{why}</p> })}
+        {move || problem.get().map(|why| view! { <p class="composer-problem" role="alert">{i18n.t(why)}</p> })}
         {end.map(|end| view! {
             <button class="end-chat" data-testid="end-chat" on:click=move |_| end.run(())>
-                "End chat"
+                {move || i18n.t("end-chat")}
             </button>
         })}
     }

@@ -27,9 +27,10 @@ impl ConfigState {
     }
 }
 
-/// The header shown when the merchant's configuration cannot be loaded.
+/// The configuration used when the merchant's cannot be loaded; its empty name makes the
+/// header say "Customer support" in the customer's language.
 pub fn fallback_config(merchant_id: MerchantId) -> WidgetConfig {
-    WidgetConfig { merchant_id, display_name: "Customer support".to_owned(), support_email: None }
+    WidgetConfig { merchant_id, display_name: String::new(), support_email: None }
 }
 
 /// Starts loading the configuration and returns its state, which settles once.

@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::HtmlElement;
 
-use crate::{BotChat, ConfigState, Handoff, Layout, MountConfig, Panel, mount};
+use crate::{BotChat, ConfigState, Handoff, I18n, Layout, MountConfig, Panel, mount};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -45,11 +45,14 @@ async fn panel_header_shows_merchant_name_and_human_button() {
         support_email: Some("help@shop.example".into()),
     };
     let (state, _) = signal(ConfigState::Loaded(config));
+    let i18n = I18n::new();
+    i18n.requested.set(Some("en-GB".into()));
     let handle = leptos::mount::mount_to(root.clone(), move || {
         // Nothing listens on port 9: asking for a person fails, and the panel says what else to do.
         let shop = MerchantId::parse("shop").expect("valid id");
-        let handoff = Handoff::new("http://127.0.0.1:9".into(), shop.clone());
-        let bot = BotChat::load("http://127.0.0.1:9", &shop);
+        provide_context(i18n);
+        let handoff = Handoff::new("http://127.0.0.1:9".into(), shop.clone(), i18n);
+        let bot = BotChat::load("http://127.0.0.1:9", &shop, i18n);
         view! { <Panel merchant_config=state api_origin="http://127.0.0.1:9".into() on_close=None handoff bot/> }
     });
 
@@ -63,6 +66,15 @@ async fn panel_header_shows_merchant_name_and_human_button() {
     human.click();
     let contact = wait_for(|| query(&root, "[data-testid=human-contact] a")).await;
     assert_eq!(contact.get_attribute("href").as_deref(), Some("mailto:help@shop.example"));
+
+    // The page switches the language (Tandem.setLocale): every word follows at once.
+    i18n.requested.set(Some("sv-SE".into()));
+    let panel = query(&root, "[data-testid=panel]").expect("panel");
+    wait_for(|| panel.text_content().filter(|text| text.contains("så svarar en person")).map(|_| ())).await;
+    assert_eq!(
+        query(&root, "[data-testid=human-button]").and_then(|b| b.text_content()).as_deref(),
+        Some("Prata med en människa")
+    );
     drop(handle);
 }
 
