@@ -1,10 +1,6 @@
-/*! Tandem chat loader. Embed with one tag:
- *  <script src="https://YOUR-TANDEM-SERVER/widget/tandem.js" data-merchant="YOUR-ID" async></script>
- *  Optional: data-preload="idle" loads the chat when the browser is idle after page load.
- *
- *  At page load this draws only the launcher, in a shadow root, and fetches and stores nothing.
- *  The chat app (wasm) and its styles are fetched once the customer shows intent: pointer over,
- *  focus on, or a click on the launcher. See docs/embedding.md. */
+/*! Tandem chat loader: draws the launcher, loads the app on intent. See docs/embedding.md. */
+// Every page with the widget downloads this file: keep it small (budget: 3 KB brotli) and
+// keep explanations in docs/embedding.md and docs/theming.md.
 (function () {
   'use strict';
   var TAG = 'tandem-chat';
@@ -12,23 +8,68 @@
   if (!script || customElements.get(TAG)) return;
   var merchant = script.getAttribute('data-merchant');
   if (!merchant) {
-    console.warn('Tandem: the chat is not shown: add data-merchant="<your merchant id>" to the tandem.js script tag.');
+    console.warn('Tandem: add data-merchant="<your merchant id>" to the tandem.js script tag.');
     return;
   }
   var base = script.src.replace(/[^/]*$/, '');
-  var api = new URL(base).origin;
+  var apiOrigin = new URL(base).origin;
   var preloadWhenIdle = script.getAttribute('data-preload') === 'idle';
+  // The catalogues' launcher.open (a test compares them).
+  var LABELS = { en: 'Chat with us', sv: 'Chatta med oss', de: 'Chatten Sie mit uns' };
+  var pageLang = (document.documentElement.lang || navigator.language || 'en').slice(0, 2).toLowerCase();
 
-  // The launcher's look. `all: initial` on the host keeps the page's inherited styles out
-  // (an !important rule inside the shadow root beats the page's own !important rules);
-  // custom properties still inherit, which is how designers theme the widget.
+  // The JS API: calls wait in `queue` until the app attaches (src/page_api.rs).
+  var EVENTS = ['handoff', 'agent-joined', 'message', 'closed'];
+  var queue = [];
+  var app = null;
+  var hostElement = null;
+  var requestLoad = function () {};
+  function call(method, opens) {
+    return function () {
+      var args = [].slice.call(arguments);
+      if (app) return app[method].apply(null, args);
+      queue.push([method, args]);
+      if (opens) requestLoad();
+    };
+  }
+  window.Tandem = {
+    open: call('open', true),
+    close: call('close', false),
+    toggle: call('toggle', true),
+    identify: call('identify', false),
+    setLocale: call('setLocale', false),
+    on: function (event, fn) {
+      if (EVENTS.indexOf(event) < 0 || typeof fn !== 'function') {
+        console.warn('Tandem.on: events are ' + EVENTS);
+        return;
+      }
+      listeners.push([event, fn]);
+      if (hostElement) listen(event, fn);
+    }
+  };
+  var listeners = [];
+  function listen(event, fn) {
+    hostElement.addEventListener('tandem:' + event, function (e) { fn(e.detail); });
+  }
+
+  // `all:initial` keeps the page's styles out; theme defaults sit on :host, where the page's
+  // own `tandem-chat` rule wins (docs/theming.md).
+  var DARK = '--tandem-accent:#8ab4ff;--tandem-on-accent:#0b1530;--tandem-surface:#17191e;--tandem-text:#e8eaed;' +
+    '--tandem-muted:#b4bac4;--tandem-bubble:#272b33;--tandem-border:#5b6472;--tandem-link:#9cc0ff;--tandem-focus:#ffbf47;';
   var CSS =
-    ':host{all:initial!important}' +
-    '.launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:inline-flex;align-items:center;gap:8px;' +
+    ':host{all:initial!important;--tandem-accent:#1f4fd1;--tandem-on-accent:#fff;--tandem-surface:#fff;' +
+    '--tandem-text:#1b1f24;--tandem-muted:#4b5563;--tandem-bubble:#eef1f6;--tandem-border:#6b7280;--tandem-link:#1f4fd1;' +
+    '--tandem-focus:#111;--tandem-radius:14px;--tandem-offset-x:20px;--tandem-offset-y:20px;' +
+    '--tandem-font:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}' +
+    ':host([theme=dark]){' + DARK + '}' +
+    '@media (prefers-color-scheme:dark){:host(:not([theme=light])){' + DARK + '}}' +
+    '.launcher{position:fixed;right:var(--tandem-offset-x);bottom:var(--tandem-offset-y);z-index:2147483000;' +
+    'display:inline-flex;align-items:center;gap:8px;' +
     'min-height:48px;padding:0 18px;border:0;border-radius:999px;box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer;' +
-    'background:var(--tandem-accent,#1f4fd1);color:var(--tandem-on-accent,#fff);text-decoration:none;letter-spacing:normal;' +
-    'font:600 15px/1.2 var(--tandem-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif)}' +
-    '.launcher:focus-visible{outline:3px solid var(--tandem-focus,#111);outline-offset:3px}' +
+    'background:var(--tandem-accent);color:var(--tandem-on-accent);text-decoration:none;letter-spacing:normal;' +
+    'font:600 15px/1.2 var(--tandem-font)}' +
+    ':host([position=left]) .launcher{right:auto;left:var(--tandem-offset-x)}' +
+    '.launcher:focus-visible{outline:3px solid var(--tandem-focus);outline-offset:3px}' +
     '.launcher[aria-busy=true]{cursor:progress}' +
     '.launcher svg{width:20px;height:20px;flex:none}';
   var ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z';
@@ -55,19 +96,33 @@
   class TandemChat extends HTMLElement {
     connectedCallback() {
       if (this.shadowRoot) return;
+      var host = hostElement = this;
+      // Script-tag options, unless set on the element.
+      ['position', 'theme', 'label'].forEach(function (name) {
+        var value = script.getAttribute('data-' + name);
+        if (value && !host.hasAttribute(name)) host.setAttribute(name, value);
+      });
+      listeners.forEach(function (l) { listen(l[0], l[1]); });
       var root = this.attachShadow({ mode: 'open' });
-      var app = el('div', { class: 'app' });
+      var mountPoint = el('div', { class: 'app' });
+      var label = host.getAttribute('label') || LABELS[pageLang] || LABELS.en;
       var launcher = el('button', {
         class: 'launcher', part: 'launcher', 'data-testid': 'launcher',
         'aria-haspopup': 'dialog', 'aria-expanded': 'false'
-      }, [icon(), el('span', {}, ['Chat with us'])]);
-      root.append(el('style', {}, [CSS]), launcher, app);
+      }, [icon(), el('span', {}, [label])]);
+      root.append(el('style', {}, [CSS]), launcher, mountPoint);
 
       var handover = null;
       function load() {
         if (handover) return;
-        // Read by the app's `boot` when its module starts (src/boot.rs).
-        handover = window.__tandem_boot = { root: app, merchant: merchant, api: api, placeholder: launcher, open: false };
+        // Read by src/boot.rs.
+        handover = window.__tandem_boot = {
+          root: mountPoint, merchant: merchant, api: apiOrigin, placeholder: launcher, open: false,
+          attach: function (implementation) {
+            app = implementation;
+            queue.splice(0).forEach(function (c) { app[c[0]].apply(null, c[1]); });
+          }
+        };
         root.append(el('link', { rel: 'stylesheet', href: base + 'widget.css' }));
         import(base + 'tandem-widget.js')
           .then(function (m) { return m.default({ module_or_path: base + 'tandem-widget_bg.wasm' }); })
@@ -78,12 +133,16 @@
         var hadFocus = launcher.matches(':focus');
         var fallback = el('a', {
           class: 'launcher', part: 'launcher', 'data-testid': 'launcher-fallback',
-          href: api + '/contact/' + encodeURIComponent(merchant), target: '_blank', rel: 'noopener'
+          href: apiOrigin + '/contact/' + encodeURIComponent(merchant), target: '_blank', rel: 'noopener'
         }, [icon(), el('span', {}, ['Chat unavailable: contact a person'])]);
         launcher.replaceWith(fallback);
         if (hadFocus) fallback.focus();
       }
 
+      requestLoad = function () {
+        load();
+        launcher.setAttribute('aria-busy', 'true');
+      };
       ['pointerenter', 'focus', 'touchstart'].forEach(function (type) {
         launcher.addEventListener(type, load, { once: true, passive: true });
       });
@@ -92,13 +151,14 @@
         handover.open = true;
         launcher.setAttribute('aria-busy', 'true');
       });
-      // A conversation with a person already under way (a reload, the next page of the
-      // checkout) is intent enough: reopen it at once.
+      // An ongoing conversation (reload, next checkout page) reopens at once.
       var ongoing = false;
       try { ongoing = !!localStorage.getItem('tandem.conversation.' + merchant); } catch (e) { /* storage blocked */ }
       if (ongoing) {
         load();
         handover.open = true;
+      } else if (queue.some(function (c) { return c[0] === 'open' || c[0] === 'toggle'; })) {
+        requestLoad();
       } else if (preloadWhenIdle) {
         var idle = window.requestIdleCallback || function (fn) { setTimeout(fn, 1); };
         if (document.readyState === 'complete') idle(load);

@@ -46,7 +46,8 @@ fn from_handover(handover: &JsValue) -> Result<(HtmlElement, MountConfig), Strin
     }
     let open_at_start = get("open").as_bool().unwrap_or(false);
     let layout = Layout::Launcher { open_at_start, focus_launcher };
-    Ok((root, MountConfig { merchant, api_origin, layout }))
+    let attach_api = get("attach").dyn_into::<js_sys::Function>().ok();
+    Ok((root, MountConfig { merchant, api_origin, layout, attach_api }))
 }
 
 fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), String> {
@@ -56,7 +57,7 @@ fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), Str
     let merchant = parse_merchant(&params.get("merchant").unwrap_or_default())?;
     let api_origin = location.origin().map_err(|_| "unreadable page origin")?;
     let body = window.document().and_then(|document| document.body()).ok_or("the page has no body")?;
-    Ok((body, MountConfig { merchant, api_origin, layout: Layout::FullPage }))
+    Ok((body, MountConfig { merchant, api_origin, layout: Layout::FullPage, attach_api: None }))
 }
 
 fn parse_merchant(raw: &str) -> Result<MerchantId, String> {

@@ -2,16 +2,18 @@
 //! after a reload, a network drop or a server restart without losing or doubling a message.
 
 use crate::i18n::I18n;
+use crate::page_api::{PageEvent, PageEvents};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use tandem_browser::{
     Connection, FetchError, LiveSocket, client_id, fetch_json, from_json, local_storage, to_json,
 };
+use tandem_protocol::{AskEmail, Availability, validate_email};
 use tandem_protocol::{
     Author, ChatMessage, ClientMessageId, ConversationId, ConversationStarted, ConversationStatus,
-    CustomerEvent, CustomerFrame, ErrorCode, EscalationReason, HandoffReason, MerchantId, PROTOCOL_VERSION,
-    QueueStatus, StartConversation, TranscriptEntry, validate_text,
+    CustomerEvent, CustomerFrame, ErrorCode, EscalationReason, HandoffReason, Identity, LeaveMessage,
+    MerchantId, PROTOCOL_VERSION, QueueStatus, Rating, StartConversation, TranscriptEntry, validate_text,
 };
 
 /// Where the handoff stands.
@@ -27,6 +29,19 @@ pub enum Phase {
     Ended,
     /// The handoff could not start; the panel offers another way to reach a person.
     Failed(Failure),
+    /// The merchant asks for an email before the handoff (`required`: no skipping).
+    Details {
+        required: bool,
+    },
+    /// Nobody can answer now: the customer can leave a message, answered by email.
+    Offline {
+        reply_within_hours: u32,
+    },
+    /// The message was left; a person replies by email.
+    MessageLeft {
+        email: String,
+        reply_within_hours: u32,
+    },
 }
 
 /// Why asking for a person failed.
@@ -54,6 +69,11 @@ impl Phase {
     pub fn is_live(&self) -> bool {
         matches!(self, Self::Waiting(_) | Self::Connected { .. })
     }
+
+    /// Asking for a person is in progress (no second request starts).
+    pub fn is_busy(&self) -> bool {
+        self.is_live() || matches!(self, Self::Starting | Self::Details { .. })
+    }
 }
 
 /// A message typed but not yet acknowledged by the server.
@@ -63,9 +83,17 @@ pub struct Pending {
     pub text: String,
 }
 
+/// A request for a person waiting for the customer's details.
+#[derive(Debug, Clone)]
+struct Request {
+    transcript: Vec<TranscriptEntry>,
+    reason: HandoffReason,
+    escalation: Option<EscalationReason>,
+}
+
 /// What survives a reload: kept in localStorage once the customer has asked for a person.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Saved {
+pub struct Saved {
     conversation_id: ConversationId,
     token: String,
 }
@@ -85,6 +113,14 @@ pub struct Handoff {
     api_origin: StoredValue<String>,
     merchant: StoredValue<MerchantId>,
     i18n: I18n,
+    events: StoredValue<PageEvents, LocalStorage>,
+    identity: RwSignal<Option<Identity>>,
+    /// The merchant's setting, from its widget configuration.
+    pub ask_email: RwSignal<AskEmail>,
+    request: StoredValue<Option<Request>>,
+    /// The conversation just ended with a person, which the customer may rate.
+    pub rateable: RwSignal<Option<Saved>>,
+    pub rated: RwSignal<bool>,
 }
 
 fn storage_key(merchant: &MerchantId) -> String {
@@ -93,7 +129,13 @@ fn storage_key(merchant: &MerchantId) -> String {
 
 impl Handoff {
     /// Resumes the conversation this browser already has with the merchant, if any.
-    pub fn new(api_origin: String, merchant: MerchantId, i18n: I18n) -> Self {
+    pub fn new(
+        api_origin: String,
+        merchant: MerchantId,
+        i18n: I18n,
+        events: PageEvents,
+        identity: RwSignal<Option<Identity>>,
+    ) -> Self {
         let saved = local_storage()
             .and_then(|storage| storage.get_item(&storage_key(&merchant)).ok().flatten())
             .and_then(|json| from_json::<Saved>(&json));
@@ -110,6 +152,12 @@ impl Handoff {
             api_origin: StoredValue::new(api_origin),
             merchant: StoredValue::new(merchant),
             i18n,
+            events: StoredValue::new_local(events),
+            identity,
+            ask_email: RwSignal::new(AskEmail::Off),
+            request: StoredValue::new(None),
+            rateable: RwSignal::new(None),
+            rated: RwSignal::new(false),
         };
         if resuming {
             handoff.connect();
@@ -117,17 +165,97 @@ impl Handoff {
         handoff
     }
 
-    /// Asks for a person, carrying what was said so far.
+    /// Asks for a person, carrying what was said so far: first whether anyone can answer
+    /// (else the customer may leave a message), then the details the merchant asks for, then
+    /// the queue.
     pub fn start(
         self,
         transcript: Vec<TranscriptEntry>,
         reason: HandoffReason,
         escalation: Option<EscalationReason>,
     ) {
-        if matches!(self.phase.get_untracked(), Phase::Starting) || self.phase.get_untracked().is_live() {
+        if self.phase.get_untracked().is_busy() {
             return;
         }
         self.phase.set(Phase::Starting);
+        self.rateable.set(None);
+        self.request.set_value(Some(Request { transcript, reason, escalation }));
+        let url = format!(
+            "{}/v1/merchants/{}/availability",
+            self.api_origin.get_value(),
+            self.merchant.get_value()
+        );
+        spawn_local(async move {
+            // If availability cannot be read, try the queue: the server decides.
+            let availability = fetch_json::<(), Availability>("GET", &url, None).await.ok();
+            match availability {
+                Some(Availability { agents_online: false, reply_within_hours }) => {
+                    self.phase.set(Phase::Offline { reply_within_hours });
+                }
+                _ => match self.ask_email.get_untracked() {
+                    AskEmail::Off => self.join_queue(None),
+                    AskEmail::Optional => self.phase.set(Phase::Details { required: false }),
+                    AskEmail::Required => self.phase.set(Phase::Details { required: true }),
+                },
+            }
+        });
+    }
+
+    /// The customer gave (or skipped) the details asked before the handoff.
+    pub fn give_details(self, email: Option<String>) -> Result<(), &'static str> {
+        let required = matches!(self.phase.get_untracked(), Phase::Details { required: true });
+        match &email {
+            Some(email) => validate_email(email).map_err(|_| "details.email-invalid")?,
+            None if required => return Err("details.email-required"),
+            None => {}
+        }
+        self.phase.set(Phase::Starting);
+        self.join_queue(email);
+        Ok(())
+    }
+
+    /// Leaves a message for the merchant's agents when nobody is online.
+    pub fn leave_message(self, email: String, text: String) -> Result<(), &'static str> {
+        validate_email(&email).map_err(|_| "details.email-invalid")?;
+        validate_text(&text).map_err(|_| crate::text_problem(&text))?;
+        let Phase::Offline { reply_within_hours } = self.phase.get_untracked() else { return Ok(()) };
+        let transcript = self.request.get_value().map(|r| r.transcript).unwrap_or_default();
+        let window = web_sys::window();
+        let message = LeaveMessage {
+            email: email.clone(),
+            text,
+            locale: self.i18n.locale_untracked().tag().to_owned(),
+            page_url: window.and_then(|w| w.location().href().ok()).unwrap_or_default(),
+            transcript,
+        };
+        let url =
+            format!("{}/v1/merchants/{}/messages", self.api_origin.get_value(), self.merchant.get_value());
+        self.phase.set(Phase::Starting);
+        spawn_local(async move {
+            match fetch_json::<_, serde::de::IgnoredAny>("POST", &url, Some(&message)).await {
+                Ok(_) => self.phase.set(Phase::MessageLeft { email, reply_within_hours }),
+                Err(FetchError::Status(429, _)) => self.phase.set(Phase::Failed(Failure::RateLimited)),
+                Err(_) => self.phase.set(Phase::Failed(Failure::Unreachable)),
+            }
+        });
+        Ok(())
+    }
+
+    /// The customer rates the conversation that just ended.
+    pub fn rate(self, rating: Rating) {
+        let Some(saved) = self.rateable.get_untracked() else { return };
+        let url =
+            format!("{}/v1/conversations/{}/rating", self.api_origin.get_value(), saved.conversation_id);
+        self.rated.set(true);
+        spawn_local(async move {
+            let _ =
+                tandem_browser::fetch_json_with_bearer::<_, ()>("POST", &url, &saved.token, Some(&rating))
+                    .await;
+        });
+    }
+
+    fn join_queue(self, email: Option<String>) {
+        let Some(Request { transcript, reason, escalation }) = self.request.get_value() else { return };
         self.messages.set(Vec::new());
         let window = web_sys::window();
         let page_url = window.as_ref().and_then(|w| w.location().href().ok()).unwrap_or_default();
@@ -139,11 +267,26 @@ impl Handoff {
             transcript,
             reason,
             escalation,
+            identity: self.identity.get_untracked(),
+            email,
         };
         let url = format!("{}/v1/conversations", self.api_origin.get_value());
         spawn_local(async move {
-            match fetch_json::<_, ConversationStarted>("POST", &url, Some(&request)).await {
+            let mut answer = fetch_json::<_, ConversationStarted>("POST", &url, Some(&request)).await;
+            if let Err(FetchError::Status(422, problem)) = &answer
+                && problem.contains("identity_unverified")
+            {
+                // The merchant's signature is wrong: tell their developers, and still put the
+                // customer through to a person, as an anonymous visitor.
+                web_sys::console::warn_1(
+                    &"Tandem.identify: the server refused the identity (wrong hash); the chat continues without it".into(),
+                );
+                let anonymous = StartConversation { identity: None, ..request };
+                answer = fetch_json::<_, ConversationStarted>("POST", &url, Some(&anonymous)).await;
+            }
+            match answer {
                 Ok(started) => {
+                    self.emit(&PageEvent::Handoff { conversation_id: started.conversation_id.to_string() });
                     let saved =
                         Saved { conversation_id: started.conversation_id, token: started.customer_token };
                     if let (Some(storage), Some(json)) = (local_storage(), to_json(&saved)) {
@@ -212,7 +355,10 @@ impl Handoff {
             CustomerEvent::Welcome { status, agent_name, queue } => {
                 self.phase.set(match (status, agent_name) {
                     (ConversationStatus::Waiting, _) => Phase::Waiting(queue),
-                    (ConversationStatus::Active, Some(agent)) => Phase::Connected { agent },
+                    (ConversationStatus::Active, Some(agent)) => {
+                        self.had_agent();
+                        Phase::Connected { agent }
+                    }
                     (ConversationStatus::Active, None) => {
                         Phase::Connected { agent: self.i18n.locale_untracked().text("human.someone").into() }
                     }
@@ -220,6 +366,12 @@ impl Handoff {
                 });
             }
             CustomerEvent::Message { message } => {
+                let from = if message.author == Author::Customer { "customer" } else { "agent" };
+                let is_new =
+                    self.messages.with_untracked(|m| m.last().is_none_or(|last| last.seq < message.seq));
+                if is_new {
+                    self.emit(&PageEvent::Message { from, text: message.text.clone(), seq: message.seq });
+                }
                 if message.author == Author::Customer {
                     self.acknowledged(&message.client_id);
                 } else {
@@ -233,19 +385,36 @@ impl Handoff {
             }
             CustomerEvent::Ack { client_id, .. } => self.acknowledged(&client_id),
             CustomerEvent::Queue { queue } => self.phase.set(Phase::Waiting(Some(queue))),
-            CustomerEvent::AgentJoined { name } => self.phase.set(Phase::Connected { agent: name }),
+            CustomerEvent::AgentJoined { name } => {
+                self.had_agent();
+                self.emit(&PageEvent::AgentJoined { name: name.clone() });
+                self.phase.set(Phase::Connected { agent: name });
+            }
             CustomerEvent::AgentLeft { .. } => {
                 self.agent_typing.set(false);
                 self.phase.set(Phase::Waiting(None));
             }
             CustomerEvent::Typing { typing } => self.agent_typing.set(typing),
             CustomerEvent::Read { .. } => {}
-            CustomerEvent::Closed => self.finish(Phase::Ended),
+            CustomerEvent::Closed => {
+                self.emit(&PageEvent::Closed);
+                self.finish(Phase::Ended);
+            }
             CustomerEvent::Error { code: ErrorCode::Unauthorized, .. } => {
                 self.finish(Phase::Failed(Failure::Gone));
             }
             CustomerEvent::Error { message, .. } => self.notice.set(Some(message)),
         }
+    }
+
+    /// A person took part: once it ends, the customer may rate the conversation.
+    fn had_agent(self) {
+        self.rateable.set(self.saved.get_value());
+        self.rated.set(false);
+    }
+
+    fn emit(self, event: &PageEvent) {
+        self.events.with_value(|events| events.emit(event));
     }
 
     /// The conversation is over: stop reconnecting and forget it in this browser.

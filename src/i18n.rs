@@ -144,6 +144,12 @@ impl I18n {
         self.locale().text(key)
     }
 
+    /// `key` as a signal, for views: one boxed closure type for every text, rather than a
+    /// closure type (and its rendering code) per call site, which keeps the wasm small.
+    pub fn tr(self, key: &'static str) -> Signal<&'static str> {
+        Signal::derive(move || self.t(key))
+    }
+
     pub fn f(self, key: &str, args: &[(&str, &str)]) -> String {
         self.locale().format(key, args)
     }
@@ -230,6 +236,17 @@ mod tests {
                 entries(Locale::En.catalogue()).any(|(candidate, _)| candidate == key),
                 "the code uses {key:?}, which no catalogue has"
             );
+        }
+    }
+
+    /// The loader draws the launcher before the app (and these catalogues) load, with its own
+    /// copy of the label: it must say the same.
+    #[test]
+    fn the_loaders_launcher_labels_match_the_catalogues() {
+        let loader = include_str!("../loader/tandem.js");
+        for locale in [Locale::En, Locale::Sv, Locale::De] {
+            let entry = format!("{}: '{}'", locale.tag(), locale.text("launcher.open"));
+            assert!(loader.contains(&entry), "loader/tandem.js lacks {entry}");
         }
     }
 

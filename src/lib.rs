@@ -10,6 +10,8 @@ mod bot_chat;
 mod handoff;
 mod i18n;
 mod merchant_config;
+mod page_api;
+mod states;
 
 use leptos::html;
 use leptos::prelude::*;
@@ -23,6 +25,7 @@ pub use bot_chat::{BotChat, BotLine};
 pub use handoff::{Failure, Handoff, Phase};
 pub use i18n::{I18n, Locale, use_i18n};
 pub use merchant_config::{ConfigState, fallback_config};
+pub use page_api::{Controls, PageEvent, PageEvents};
 
 /// How the widget is placed on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,12 +48,15 @@ pub struct MountConfig {
     /// Origin of the Tandem server, e.g. `https://chat.example.com`.
     pub api_origin: String,
     pub layout: Layout,
+    /// The loader's hook for the page's `window.Tandem` calls (see [`page_api`]).
+    pub attach_api: Option<js_sys::Function>,
 }
 
 /// Renders the widget into `root` for as long as the page lives.
 pub fn mount(root: &HtmlElement, config: MountConfig) {
     let take_focus = matches!(config.layout, Layout::Launcher { focus_launcher: true, .. });
-    let handle = leptos::mount::mount_to(root.clone(), move || view! { <Widget config/> });
+    let events = PageEvents::for_root(root);
+    let handle = leptos::mount::mount_to(root.clone(), move || view! { <Widget config events/> });
     // Dropping the handle would unmount the widget; it lives as long as the page.
     handle.forget();
     // Rendering is synchronous: move focus now, so that no keystroke falls between the
@@ -62,12 +68,25 @@ pub fn mount(root: &HtmlElement, config: MountConfig) {
 
 /// The whole widget: the launcher and, when open, the panel.
 #[component]
-pub fn Widget(config: MountConfig) -> impl IntoView {
+pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
     let i18n = I18n::new();
     provide_context(i18n);
+    let open_at_start = matches!(config.layout, Layout::Launcher { open_at_start: true, .. });
+    let controls = Controls { open: RwSignal::new(open_at_start), i18n, identity: RwSignal::new(None) };
     let merchant_config = merchant_config::load(config.api_origin.clone(), config.merchant.clone());
     // Lives as long as the widget, so closing the panel does not end a conversation.
-    let handoff = Handoff::new(config.api_origin.clone(), config.merchant.clone(), i18n);
+    let handoff =
+        Handoff::new(config.api_origin.clone(), config.merchant.clone(), i18n, events, controls.identity);
+    if let Some(attach) = &config.attach_api {
+        page_api::attach(attach, controls);
+    }
+    // The merchant's settings apply once its configuration has loaded.
+    Effect::new(move |_| {
+        if let ConfigState::Loaded(loaded) = merchant_config.get() {
+            i18n.merchant.set(loaded.locale.clone());
+            handoff.ask_email.set(loaded.ask_email);
+        }
+    });
     let bot = BotChat::load(&config.api_origin, &config.merchant, i18n);
     match config.layout {
         Layout::FullPage => view! {
@@ -76,11 +95,11 @@ pub fn Widget(config: MountConfig) -> impl IntoView {
             </div>
         }
         .into_any(),
-        Layout::Launcher { open_at_start, .. } => view! {
+        Layout::Launcher { .. } => view! {
             <LauncherAndPanel
                 merchant_config=merchant_config
                 api_origin=config.api_origin
-                open_at_start=open_at_start
+                open=controls.open
                 handoff
                 bot
             />
@@ -93,18 +112,18 @@ pub fn Widget(config: MountConfig) -> impl IntoView {
 fn LauncherAndPanel(
     merchant_config: ReadSignal<ConfigState>,
     api_origin: String,
-    open_at_start: bool,
+    /// Also opened and closed by the page's `Tandem.open()` / `close()` / `toggle()`.
+    open: RwSignal<bool>,
     handoff: Handoff,
     bot: BotChat,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let (open, set_open) = signal(open_at_start);
     let launcher = NodeRef::<html::Button>::new();
     // The panel shows once the merchant's name is known (or known to be unavailable), so that
     // its first frame already has the header; until then the launcher reports that it is busy.
     let panel_shown = move || open.get() && merchant_config.with(|state| !state.is_loading());
     let close = Callback::new(move |()| {
-        set_open.set(false);
+        open.set(false);
         if let Some(button) = launcher.get_untracked() {
             let _ = button.focus();
         }
@@ -124,7 +143,7 @@ fn LauncherAndPanel(
                 aria-controls="tandem-panel"
                 aria-expanded=move || open.get().to_string()
                 aria-busy=move || (open.get() && !panel_shown()).to_string()
-                on:click=move |_| set_open.update(|open| *open = !*open)
+                on:click=move |_| open.update(|open| *open = !*open)
             >
                 <LauncherIcon/>
                 <span>{move || i18n.t(if open.get() { "launcher.close" } else { "launcher.open" })}</span>
@@ -200,17 +219,24 @@ pub fn Panel(
                 {move || match handoff.phase.get() {
                     Phase::Connected { agent } => view! {
                         <p class="human-status" part="human-status" data-testid="human-status">
+                            <span class="initials" part="agent-initials" aria-hidden="true" data-testid="agent-initials">
+                                {states::initials(&agent)}
+                            </span>
                             {move || i18n.f("human.talking-to", &[("agent", &agent)])}
                         </p>
                     }
                     .into_any(),
-                    Phase::Starting | Phase::Waiting(_) => view! {
+                    Phase::Starting | Phase::Waiting(_) | Phase::Details { .. } => view! {
                         <p class="human-status" part="human-status" data-testid="human-status">
-                            {move || i18n.t("human.on-the-way")}
+                            {i18n.tr("human.on-the-way")}
                         </p>
                     }
                     .into_any(),
-                    Phase::Idle | Phase::Ended | Phase::Failed(_) => view! {
+                    Phase::Idle
+                    | Phase::Ended
+                    | Phase::Failed(_)
+                    | Phase::Offline { .. }
+                    | Phase::MessageLeft { .. } => view! {
                         <button
                             node_ref=human_button
                             class="human-button"
@@ -218,7 +244,7 @@ pub fn Panel(
                             data-testid="human-button"
                             on:click=ask_for_person
                         >
-                            {move || i18n.t("human.button")}
+                            {i18n.tr("human.button")}
                         </button>
                     }
                     .into_any(),
@@ -227,7 +253,7 @@ pub fn Panel(
                     <button
                         class="close"
                         data-testid="close"
-                        aria-label=move || i18n.t("panel.close")
+                        aria-label=i18n.tr("panel.close")
                         on:click=move |_| close.run(())
                     >
                         <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
@@ -238,18 +264,18 @@ pub fn Panel(
             </header>
             <Show when=move || handoff.phase.get().is_live() && handoff.connection.get() == Connection::Reconnecting>
                 <p class="banner" role="status" data-testid="reconnecting">
-                    {move || i18n.t("reconnecting")}
+                    {i18n.tr("reconnecting")}
                 </p>
             </Show>
             <div class="messages" part="messages" role="log" aria-live="polite" data-testid="messages">
-                <p class="message from-bot">{move || i18n.t("bot.greeting")}</p>
+                <p class="message from-bot">{i18n.tr("bot.greeting")}</p>
                 <For each=move || bot.lines.get() key=|line| line.id let:line>
                     <BotLineView line bot handoff/>
                 </For>
                 <Show when=move || bot.offer.get().is_some() && !handoff.phase.get().is_live()>
                     <p class="message from-bot" data-testid="bot-offer">
                         <button class="quick-reply" on:click=move |_| bot.accept_offer(handoff)>
-                            {move || i18n.t("bot.offer")}
+                            {i18n.tr("bot.offer")}
                         </button>
                     </p>
                 </Show>
@@ -258,7 +284,7 @@ pub fn Panel(
                 </For>
                 <For each=move || handoff.outbox.get() key=|pending| pending.client_id.0.clone() let:pending>
                     <div class="message from-customer pending" data-testid="pending-message">
-                        <span class="author">{move || i18n.t("you.sending")}</span>
+                        <span class="author">{i18n.tr("you.sending")}</span>
                         <p class="text">{pending.text}</p>
                     </div>
                 </For>
@@ -272,6 +298,18 @@ pub fn Panel(
                     Phase::Ended => Some(view! {
                         <p class="message from-system" data-testid="chat-ended">
                             {i18n.t("ended")}
+                        </p>
+                        <Show when=move || handoff.rateable.with(Option::is_some)>
+                            <states::RatingForm handoff/>
+                        </Show>
+                    }.into_any()),
+                    Phase::Details { required } => Some(view! { <states::DetailsForm handoff required/> }.into_any()),
+                    Phase::Offline { reply_within_hours } => {
+                        Some(view! { <states::LeaveMessageForm handoff reply_within_hours/> }.into_any())
+                    }
+                    Phase::MessageLeft { email, reply_within_hours } => Some(view! {
+                        <p class="message from-system" role="status" data-testid="message-left">
+                            {i18n.f("offline.sent", &[("email", &email), ("hours", &reply_within_hours.to_string())])}
                         </p>
                     }.into_any()),
                     Phase::Failed(why) => Some(view! {
@@ -310,7 +348,9 @@ pub fn Panel(
                     let send = Callback::new(move |text: String| handoff.send(text));
                     let typing = Callback::new(move |typing| handoff.typing(typing));
                     Some(view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true/> }.into_any())
-                } else if bot.available() && !matches!(handoff.phase.get(), Phase::Starting) {
+                } else if bot.available()
+                    && matches!(handoff.phase.get(), Phase::Idle | Phase::Ended | Phase::Failed(_) | Phase::MessageLeft { .. })
+                {
                     let send = Callback::new(move |text: String| {
                         tandem_protocol::validate_text(&text).map_err(|_| text_problem(&text))?;
                         bot.say(text, handoff);
@@ -376,7 +416,7 @@ fn BotLineView(line: BotLine, bot: BotChat, handoff: Handoff) -> impl IntoView {
     };
     view! {
         <div class=class data-testid="bot-line" data-from=from>
-            <span class="author">{move || i18n.t(author)}</span>
+            <span class="author">{i18n.tr(author)}</span>
             <p class="text">{line.text}</p>
             {(!line.links.is_empty()).then(|| view! {
                 <ul class="links">
@@ -386,7 +426,7 @@ fn BotLineView(line: BotLine, bot: BotChat, handoff: Handoff) -> impl IntoView {
                 </ul>
             })}
             {(!line.quick_replies.is_empty()).then(|| view! {
-                <div class="quick-replies" role="group" aria-label=move || i18n.t("bot.suggestions")>
+                <div class="quick-replies" role="group" aria-label=i18n.tr("bot.suggestions")>
                     {line.quick_replies.into_iter().map(|(label, intent)| {
                         let text = label.clone();
                         view! {
@@ -464,19 +504,19 @@ fn Composer(
                 node_ref=input
                 class="composer-input"
                 data-testid="composer-input"
-                aria-label=move || i18n.t("composer.label")
+                aria-label=i18n.tr("composer.label")
                 rows="2"
                 maxlength="4000"
                 prop:value=move || draft.get()
                 on:input=on_input
                 on:keydown=on_keydown
             ></textarea>
-            <button type="submit" class="composer-send" data-testid="composer-send">{move || i18n.t("composer.send")}</button>
+            <button type="submit" class="composer-send" data-testid="composer-send">{i18n.tr("composer.send")}</button>
         </form>
         {move || problem.get().map(|why| view! { <p class="composer-problem" role="alert">{i18n.t(why)}</p> })}
         {end.map(|end| view! {
             <button class="end-chat" data-testid="end-chat" on:click=move |_| end.run(())>
-                {move || i18n.t("end-chat")}
+                {i18n.tr("end-chat")}
             </button>
         })}
     }

@@ -30,7 +30,13 @@ impl ConfigState {
 /// The configuration used when the merchant's cannot be loaded; its empty name makes the
 /// header say "Customer support" in the customer's language.
 pub fn fallback_config(merchant_id: MerchantId) -> WidgetConfig {
-    WidgetConfig { merchant_id, display_name: String::new(), support_email: None }
+    WidgetConfig {
+        merchant_id,
+        display_name: String::new(),
+        support_email: None,
+        locale: None,
+        ask_email: tandem_protocol::AskEmail::Off,
+    }
 }
 
 /// Starts loading the configuration and returns its state, which settles once.

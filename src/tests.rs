@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::HtmlElement;
 
-use crate::{BotChat, ConfigState, Handoff, I18n, Layout, MountConfig, Panel, mount};
+use crate::{BotChat, ConfigState, Handoff, I18n, Layout, MountConfig, PageEvents, Panel, mount};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -43,6 +43,8 @@ async fn panel_header_shows_merchant_name_and_human_button() {
         merchant_id: merchant,
         display_name: "Shop & <Co>".into(),
         support_email: Some("help@shop.example".into()),
+        locale: None,
+        ask_email: tandem_protocol::AskEmail::Off,
     };
     let (state, _) = signal(ConfigState::Loaded(config));
     let i18n = I18n::new();
@@ -51,7 +53,13 @@ async fn panel_header_shows_merchant_name_and_human_button() {
         // Nothing listens on port 9: asking for a person fails, and the panel says what else to do.
         let shop = MerchantId::parse("shop").expect("valid id");
         provide_context(i18n);
-        let handoff = Handoff::new("http://127.0.0.1:9".into(), shop.clone(), i18n);
+        let handoff = Handoff::new(
+            "http://127.0.0.1:9".into(),
+            shop.clone(),
+            i18n,
+            PageEvents::none(),
+            RwSignal::new(None),
+        );
         let bot = BotChat::load("http://127.0.0.1:9", &shop, i18n);
         view! { <Panel merchant_config=state api_origin="http://127.0.0.1:9".into() on_close=None handoff bot/> }
     });
@@ -88,6 +96,7 @@ async fn launcher_opens_panel_even_when_the_server_cannot_be_reached() {
             // Nothing listens on port 9: the configuration fails to load.
             api_origin: "http://127.0.0.1:9".into(),
             layout: Layout::Launcher { open_at_start: false, focus_launcher: false },
+            attach_api: None,
         },
     );
     let launcher = wait_for(|| query(&root, "[data-testid=launcher]")).await;

@@ -124,6 +124,10 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
     // The agent ends the conversation; the customer is told.
     click_console(&agent, "[data-testid=end]").await;
     wait_widget_text(&customer, "[data-testid=chat-ended]", "The chat has ended").await;
+    // The ended chat stays on the desk (for the customer's rating) until the agent closes it.
+    let ended = agent.page_text("[data-testid=chat-ended]").await;
+    assert!(ended.contains("Conversation ended"), "{ended}");
+    click_console(&agent, "[data-testid=close-chat]").await;
     eventually("the chat to leave the desk", || async {
         let gone =
             agent.js("return document.querySelector('[data-testid=chat]') === null || null", vec![]).await;

@@ -103,15 +103,14 @@ async fn customer_opens_the_launcher_by_keyboard_and_reaches_the_human_button() 
     let shot = browser.screenshot("launcher-open.png").await;
     assert!(std::fs::metadata(&shot).expect("screenshot").len() > 0);
 
-    // Enter on the human button asks for a person: the customer joins the queue and the
-    // keyboard lands in the composer.
+    // Enter on the human button asks for a person. Nobody is online in this test, so the
+    // customer is offered to leave a message, and the keyboard lands in its first field.
     browser.press(Key::Enter).await;
-    eventually("the queue position", || {
+    eventually("the leave-a-message form", || {
         widget_query(
             &browser,
-            "const q = root.querySelector('[data-testid=queue-status]'); \
-             return q && q.textContent.includes('next in line') \
-                    && root.activeElement && root.activeElement.dataset.testid === 'composer-input' || null",
+            "return root.querySelector('[data-testid=leave-message-form]') \
+                    && root.activeElement && root.activeElement.dataset.testid === 'leave-message-email' || null",
         )
     })
     .await;

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use tandem_browser::{Connection, LiveSocket, client_id, from_json, to_json};
 use tandem_protocol::{
     AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ClientMessageId, ConversationDetail,
-    ConversationId, EscalationReason, HandoffReason, Presence, QueueEntry, TranscriptSpeaker, validate_text,
+    ConversationId, ConversationStatus, CustomerProfile, EscalationReason, HandoffReason, Presence,
+    QueueEntry, Rating, TranscriptSpeaker, validate_text,
 };
 
 /// A message the agent sent that the server has not acknowledged yet.
@@ -24,6 +25,8 @@ struct Live {
     typing: RwSignal<Vec<ConversationId>>,
     outbox: RwSignal<Vec<Pending>>,
     connection: RwSignal<Connection>,
+    /// The server has welcomed this session: the agent counts as online for customers.
+    ready: RwSignal<bool>,
     notice: RwSignal<Option<String>>,
     /// Milliseconds since the epoch, refreshed so waiting times move.
     now_ms: RwSignal<f64>,
@@ -39,6 +42,7 @@ impl Live {
     fn on_event(self, event: AgentEvent) {
         match event {
             AgentEvent::Welcome { presence, chats, .. } => {
+                self.ready.set(true);
                 self.presence.set(presence);
                 self.chats.set(chats);
                 // After a reconnect: what was not acknowledged goes again (stored once).
@@ -76,13 +80,32 @@ impl Live {
                 }
             }),
             AgentEvent::Read { .. } => {}
+            // The chat stays on the desk, ended, until the agent closes it: the customer's
+            // rating may still come.
             AgentEvent::Ended { conversation_id } => {
-                self.chats.update(|chats| chats.retain(|chat| chat.conversation_id != conversation_id));
+                self.update_chat(&conversation_id, |chat| chat.status = ConversationStatus::Ended);
                 self.outbox.update(|outbox| outbox.retain(|p| p.conversation_id != conversation_id));
+                self.typing.update(|typing| typing.retain(|id| id != &conversation_id));
+            }
+            AgentEvent::Rated { conversation_id, rating } => {
+                self.update_chat(&conversation_id, |chat| chat.rating = Some(rating));
             }
             AgentEvent::Presence { presence } => self.presence.set(presence),
             AgentEvent::Error { message, .. } => self.notice.set(Some(message)),
         }
+    }
+
+    fn update_chat(self, id: &ConversationId, change: impl FnOnce(&mut ConversationDetail)) {
+        self.chats.update(|chats| {
+            if let Some(chat) = chats.iter_mut().find(|chat| &chat.conversation_id == id) {
+                change(chat);
+            }
+        });
+    }
+
+    /// Takes a chat off the desk (closed after it ended, or put back in the queue).
+    fn remove_chat(self, id: &ConversationId) {
+        self.chats.update(|chats| chats.retain(|chat| &chat.conversation_id != id));
     }
 
     fn acknowledged(self, client_id: &ClientMessageId) {
@@ -137,6 +160,7 @@ pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
         typing: RwSignal::new(Vec::new()),
         outbox: RwSignal::new(Vec::new()),
         connection: RwSignal::new(Connection::Connecting),
+        ready: RwSignal::new(false),
         notice: RwSignal::new(None),
         now_ms: RwSignal::new(now()),
         socket: StoredValue::new_local(None),
@@ -170,7 +194,7 @@ pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
     };
 
     view! {
-        <div class="desk-bar">
+        <div class="desk-bar" data-testid="desk-bar" data-ready=move || live.ready.get().to_string()>
             <span data-testid="agent-name">{profile.display_name}</span>
             <button
                 class="presence"
@@ -206,6 +230,7 @@ pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
                     <Chat id=chat.conversation_id live/>
                 </For>
             </section>
+            <crate::messages::LeftMessages/>
         </main>
     }
 }
@@ -275,6 +300,8 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
         }
     };
     let messages = move || chat.with(|chat| chat.as_ref().map(|c| c.messages.clone()).unwrap_or_default());
+    let ended =
+        move || chat.with(|chat| chat.as_ref().is_some_and(|c| c.status == ConversationStatus::Ended));
     let pending = move || {
         live.outbox.with(|outbox| {
             outbox.iter().filter(|p| p.conversation_id == id.get_value()).cloned().collect::<Vec<_>>()
@@ -285,6 +312,7 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
         <article class="chat" data-testid="chat" data-conversation=move || id.get_value().0>
             {move || chat.get().map(|chat| view! {
                 <header class="chat-header">
+                    <p class="customer" data-testid="customer">{customer_text(&chat.customer)}</p>
                     <p class="page" data-testid="page-url">"Page: " {chat.page_url.clone()}</p>
                     <p class="meta" data-testid="chat-meta">
                         {format!("Locale {} · {}{}", chat.locale, reason_text(chat.reason), escalation_text(chat.escalation))}
@@ -313,6 +341,17 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
                     <p class="typing" data-testid="customer-typing">"The customer is typing…"</p>
                 </Show>
             </div>
+            <Show when=ended>
+                <p class="ended" role="status" data-testid="chat-ended">
+                    "Conversation ended. "
+                    {move || match chat.with(|chat| chat.as_ref().and_then(|c| c.rating.clone())) {
+                        Some(rating) => rating_text(&rating),
+                        None => "No rating yet.".to_owned(),
+                    }}
+                </p>
+                <button data-testid="close-chat" on:click=move |_| live.remove_chat(&id.get_value())>"Close"</button>
+            </Show>
+            <Show when=move || !ended()>
             <form
                 class="chat-composer"
                 on:submit=move |event: web_sys::SubmitEvent| {
@@ -338,13 +377,41 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
             </form>
             <div class="chat-actions">
                 <button data-testid="requeue" on:click=move |_| {
-                    live.send(&AgentFrame::Requeue { conversation_id: id.get_value() });
+                    if live.send(&AgentFrame::Requeue { conversation_id: id.get_value() }) {
+                        live.remove_chat(&id.get_value());
+                    }
                 }>"Put back in queue"</button>
                 <button data-testid="end" on:click=move |_| {
                     live.send(&AgentFrame::End { conversation_id: id.get_value() });
                 }>"End conversation"</button>
             </div>
+            </Show>
         </article>
+    }
+}
+
+/// Who the customer is, as far as the agent can trust it.
+fn customer_text(customer: &CustomerProfile) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    if let Some(name) = &customer.name {
+        parts.push(name);
+    }
+    if let Some(email) = &customer.email {
+        parts.push(email);
+    }
+    let who = if parts.is_empty() { "Anonymous visitor".to_owned() } else { parts.join(" · ") };
+    match (&customer.id, customer.verified) {
+        (Some(id), true) => format!("{who} · verified customer {id}"),
+        _ if customer.email.is_some() => format!("{who} (given by the customer, not verified)"),
+        _ => who,
+    }
+}
+
+fn rating_text(rating: &Rating) -> String {
+    let stars = format!("Rated {} of 5", rating.score);
+    match &rating.comment {
+        Some(comment) if !comment.trim().is_empty() => format!("{stars}: “{comment}”"),
+        _ => format!("{stars}."),
     }
 }
 

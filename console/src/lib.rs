@@ -5,6 +5,7 @@
 //! acknowledged; the server's welcome frame restores every open chat.
 
 mod desk;
+mod messages;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;

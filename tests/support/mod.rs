@@ -93,6 +93,27 @@ impl TestServer {
         self.run().await;
     }
 
+    /// Changes the demo merchant's settings in the running server's database, as
+    /// `tandem merchant add` would.
+    pub async fn configure_demo(&self, change: impl FnOnce(&mut tandem_server::store::Merchant)) {
+        use tandem_server::store::{SqliteStore, Store};
+        let store = SqliteStore::open(&self.data.path().join("tandem.sqlite3")).await.expect("store");
+        let id = tandem_protocol::MerchantId::parse("demo").expect("id");
+        let mut merchant = store.merchant(&id).await.expect("read").expect("demo merchant");
+        change(&mut merchant);
+        store.upsert_merchant(&merchant).await.expect("update");
+    }
+
+    /// Gives the demo merchant a secret for `Tandem.identify` and returns it.
+    pub async fn demo_identity_secret(&self) -> String {
+        use tandem_server::store::{SqliteStore, Store};
+        let store = SqliteStore::open(&self.data.path().join("tandem.sqlite3")).await.expect("store");
+        let secret = tandem_server::tokens::new_token();
+        let id = tandem_protocol::MerchantId::parse("demo").expect("id");
+        assert!(store.set_identity_secret(&id, &secret).await.expect("secret"));
+        secret
+    }
+
     pub fn api_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.api)
     }
@@ -207,8 +228,11 @@ impl Browser {
         password.send_keys(&server.agent_password).await.expect("password");
         let submit = self.client.find(Locator::Css("[data-testid=sign-in-submit]")).await.expect("submit");
         submit.click().await.expect("sign in");
-        eventually("the desk", || async { self.client.find(Locator::Css("[data-testid=queue]")).await.ok() })
-            .await;
+        // Welcomed by the server: from here on, customers see an agent online.
+        eventually("the desk, connected", || async {
+            self.client.find(Locator::Css("[data-testid=desk-bar][data-ready=true]")).await.ok()
+        })
+        .await;
     }
 
     /// Waits for an element matching `selector` in the page (not the widget) and returns its text.

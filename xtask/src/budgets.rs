@@ -5,7 +5,10 @@
 pub const LOADER_BROTLI: u64 = 3 * 1024;
 /// Everything fetched once the customer opens the widget: loader, app JS, wasm and CSS.
 ///
-/// Raised from 150 KB when the bot engine moved into the browser: it adds about 36 KB (the
-/// widget was 119 KB without it, 155 KB with it). Bringing it back under 150 KB is open work:
-/// the largest parts are the data section (string tables) and generic (de)serialisation code.
-pub const OPENED_TOTAL_BROTLI: u64 = 160 * 1024;
+/// History: 150 KB at first; 160 KB when the bot engine moved into the browser (+36 KB: 119 →
+/// 155 KB); 192 KB with the full customer experience (+33 KB: the details, leave-a-message and
+/// rating states, three language catalogues and the page's JS API). Bringing it down is open
+/// work, and `cargo xtask size` shows where to look: serde's code for internally tagged enums
+/// (deserialising `CustomerEvent` alone is 25 KB of code), float formatting (11 KB), and the
+/// rendering code Leptos generates per view.
+pub const OPENED_TOTAL_BROTLI: u64 = 192 * 1024;

@@ -29,13 +29,35 @@ pub async fn fetch_json<B: Serialize, T: DeserializeOwned>(
     url: &str,
     body: Option<&B>,
 ) -> Result<T, FetchError> {
+    fetch_json_with(method, url, None, body).await
+}
+
+/// [`fetch_json`] with a bearer token in the `Authorization` header (never in the URL).
+pub async fn fetch_json_with_bearer<B: Serialize, T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    token: &str,
+    body: Option<&B>,
+) -> Result<T, FetchError> {
+    fetch_json_with(method, url, Some(token), body).await
+}
+
+async fn fetch_json_with<B: Serialize, T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<&B>,
+) -> Result<T, FetchError> {
     use gloo_net::http::{Method, RequestBuilder};
     let method = match method {
         "POST" => Method::POST,
         _ => Method::GET,
     };
-    let builder =
+    let mut builder =
         RequestBuilder::new(url).method(method).credentials(web_sys::RequestCredentials::SameOrigin);
+    if let Some(token) = bearer {
+        builder = builder.header("authorization", &format!("Bearer {token}"));
+    }
     let request = match body {
         Some(body) => {
             let json = to_json(body).ok_or(FetchError::Unreadable)?;

@@ -9,7 +9,7 @@
 mod json;
 mod socket;
 
-pub use json::{FetchError, fetch_json, from_json, to_json};
+pub use json::{FetchError, fetch_json, fetch_json_with_bearer, from_json, to_json};
 pub use socket::{Connection, LiveSocket};
 
 /// A random id (128 bits, hex) from the browser's cryptographic generator.

@@ -103,6 +103,137 @@ pub struct StartConversation {
     /// What the bot noticed, when it took part.
     #[serde(default)]
     pub escalation: Option<EscalationReason>,
+    /// Who the merchant's page says the customer is (`Tandem.identify`), signed by the
+    /// merchant's server; refused with `identity_unverified` when the signature is wrong.
+    #[serde(default)]
+    pub identity: Option<Identity>,
+    /// The email the customer gave before the handoff, where the merchant asks for one.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A plausible email address: one `@` with text on both sides and a dot in the domain, at most
+/// 254 bytes, no spaces. Deliverability is for the mail server to judge.
+pub fn validate_email(email: &str) -> Result<(), &'static str> {
+    let plausible = email.len() <= 254
+        && !email.contains(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        });
+    if plausible { Ok(()) } else { Err("enter an email address such as name@example.com") }
+}
+
+/// Who the customer is, as far as the agent can know.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerProfile {
+    /// The merchant's id for the customer; present only when the merchant's signature was valid.
+    pub id: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// The fields came from a signed `Tandem.identify` (otherwise the customer typed the email).
+    pub verified: bool,
+}
+
+/// The customer's rating of a conversation with a person, given when it ended:
+/// `POST /v1/conversations/{id}/rating` with the customer token as a bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    /// 1 (bad) to 5 (great).
+    pub score: u8,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+impl Rating {
+    pub const MAX_COMMENT_CHARS: usize = 1000;
+
+    pub fn validate(&self) -> Result<(), &'static str> {
+        if !(1..=5).contains(&self.score) {
+            return Err("score is 1 to 5");
+        }
+        if self.comment.as_ref().is_some_and(|c| c.chars().count() > Self::MAX_COMMENT_CHARS) {
+            return Err("a comment has at most 1000 characters");
+        }
+        Ok(())
+    }
+}
+
+/// Whether a person can answer now: `GET /v1/merchants/{id}/availability`. When nobody can,
+/// the widget offers to leave a message instead of a queue with no end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Availability {
+    pub agents_online: bool,
+    /// What the merchant promises for messages left: a reply by email within this many hours.
+    pub reply_within_hours: u32,
+}
+
+/// A message left when no person could answer: `POST /v1/merchants/{id}/messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaveMessage {
+    pub email: String,
+    pub text: String,
+    pub locale: String,
+    pub page_url: String,
+    #[serde(default)]
+    pub transcript: Vec<TranscriptEntry>,
+}
+
+/// A stored [`LeaveMessage`], as agents see it: `GET /v1/agent/messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftMessage {
+    pub id: i64,
+    pub email: String,
+    pub text: String,
+    pub locale: String,
+    pub page_url: String,
+    pub transcript: Vec<TranscriptEntry>,
+    pub created_at_ms: i64,
+}
+
+/// A customer identified by the merchant's page. `hash` is the lowercase hex HMAC-SHA256 of
+/// `id` under the merchant's identity secret, computed on the merchant's server, so that a page
+/// script cannot claim to be another customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub hash: String,
+}
+
+impl Identity {
+    pub const MAX_ID_CHARS: usize = 256;
+    pub const MAX_NAME_CHARS: usize = 100;
+    pub const MAX_EMAIL_CHARS: usize = 254;
+
+    /// Checks the shape (lengths, a 64-digit hex hash); the signature is the server's to check.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        if self.id.trim().is_empty() || self.id.chars().count() > Self::MAX_ID_CHARS {
+            return Err("identity.id must have 1 to 256 characters");
+        }
+        if self.name.as_ref().is_some_and(|name| name.chars().count() > Self::MAX_NAME_CHARS) {
+            return Err("identity.name has at most 100 characters");
+        }
+        if self
+            .email
+            .as_ref()
+            .is_some_and(|email| email.len() > Self::MAX_EMAIL_CHARS || !email.contains('@'))
+        {
+            return Err("identity.email must be an email address");
+        }
+        if self.hash.len() != 64
+            || !self.hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err("identity.hash must be 64 lowercase hex digits (HMAC-SHA256 of id)");
+        }
+        Ok(())
+    }
 }
 
 /// Where a waiting customer stands.
@@ -247,6 +378,11 @@ pub struct ConversationDetail {
     pub escalation: Option<EscalationReason>,
     pub transcript: Vec<TranscriptEntry>,
     pub messages: Vec<ChatMessage>,
+    #[serde(default)]
+    pub customer: CustomerProfile,
+    /// The customer's rating, once they gave one.
+    #[serde(default)]
+    pub rating: Option<Rating>,
 }
 
 /// Frames the agent console sends. The agent is known from the session cookie of the upgrade.
@@ -328,6 +464,11 @@ pub enum AgentEvent {
     },
     Presence {
         presence: Presence,
+    },
+    /// The customer rated a conversation this agent handled.
+    Rated {
+        conversation_id: ConversationId,
+        rating: Rating,
     },
     Error {
         code: ErrorCode,

@@ -8,7 +8,7 @@ mod merchant;
 mod problem;
 
 pub use chat::*;
-pub use merchant::{InvalidMerchantId, MerchantId, WidgetConfig};
+pub use merchant::{AskEmail, InvalidMerchantId, MerchantId, WidgetConfig};
 pub use problem::{Problem, ProblemCode};
 
 /// Path of the widget configuration for a merchant, relative to the server origin.

@@ -84,6 +84,43 @@ pub struct WidgetConfig {
     pub display_name: String,
     /// Where a customer reaches a person when live chat cannot be used.
     pub support_email: Option<String>,
+    /// The merchant's language for the widget (a BCP 47 tag); the page's and the browser's
+    /// languages apply when unset.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Whether to ask for the customer's email before the handoff.
+    #[serde(default)]
+    pub ask_email: AskEmail,
+}
+
+/// Whether the widget asks for an email before putting the customer through to a person.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AskEmail {
+    #[default]
+    Off,
+    /// Asked, and the customer may skip it.
+    Optional,
+    Required,
+}
+
+impl AskEmail {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Optional => "optional",
+            Self::Required => "required",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "off" => Some(Self::Off),
+            "optional" => Some(Self::Optional),
+            "required" => Some(Self::Required),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,10 @@ pub enum ProblemCode {
     Forbidden,
     RateLimited,
     Internal,
+    /// `Tandem.identify` was given a hash that is not the merchant's signature of the id.
+    IdentityUnverified,
+    /// The request does not fit the resource's current state (e.g. rating a chat still going on).
+    Conflict,
 }
 
 /// An HTTP error body in the shape of RFC 9457 ("problem details"),

@@ -3,9 +3,9 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use tandem_protocol::MerchantId;
+use tandem_protocol::{AskEmail, MerchantId};
 use tandem_server::password;
-use tandem_server::store::{Merchant, NewAgent, SqliteStore, Store};
+use tandem_server::store::{Merchant, NewAgent, SqliteStore, Store, WidgetSettings};
 
 use crate::{AgentCommand, MerchantCommand};
 
@@ -38,11 +38,30 @@ fn check_origin(origin: &str) -> Result<String, String> {
 }
 
 pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
-    let (id, name, origins, support_email, business_hours, data) = match command {
-        MerchantCommand::Add { id, name, origins, support_email, business_hours, data } => {
-            (id, name, origins, support_email, business_hours, data)
+    let (id, name, origins, support_email, business_hours, settings, data) = match command {
+        MerchantCommand::Add {
+            id,
+            name,
+            origins,
+            support_email,
+            business_hours,
+            locale,
+            ask_email,
+            reply_within_hours,
+            data,
+        } => {
+            if let Some(locale) = &locale
+                && !["en", "sv", "de"].contains(&locale.split('-').next().unwrap_or_default())
+            {
+                return Err(format!("unsupported --locale {locale:?}: the widget speaks en, sv and de"));
+            }
+            let ask_email = AskEmail::parse(&ask_email)
+                .ok_or_else(|| format!("invalid --ask-email {ask_email:?}: use off, optional or required"))?;
+            let settings = WidgetSettings { locale, ask_email, reply_within_hours };
+            (id, name, origins, support_email, business_hours, settings, data)
         }
         MerchantCommand::Flow { id, file, data } => return set_flow(&id, &file, &data.data_dir).await,
+        MerchantCommand::IdentitySecret { id, data } => return identity_secret(&id, &data.data_dir).await,
     };
     let merchant = Merchant {
         id: merchant_id(&id)?,
@@ -50,11 +69,28 @@ pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
         support_email,
         allowed_origins: origins.iter().map(|o| check_origin(o)).collect::<Result<_, _>>()?,
         business_hours,
+        settings,
+        identity_secret: None,
     };
     let store = open(&data.data_dir).await?;
     store.upsert_merchant(&merchant).await.map_err(|error| error.to_string())?;
     println!("merchant {} saved", merchant.id);
     Ok(())
+}
+
+async fn identity_secret(id: &str, data_dir: &Path) -> Result<(), String> {
+    let merchant = merchant_id(id)?;
+    let store = open(data_dir).await?;
+    let secret = tandem_server::tokens::new_token();
+    match store.set_identity_secret(&merchant, &secret).await.map_err(|error| error.to_string())? {
+        true => {
+            println!("{secret}");
+            Ok(())
+        }
+        false => {
+            Err(format!("no merchant {merchant}; add it first with `tandem merchant add --id {merchant} …`"))
+        }
+    }
 }
 
 async fn set_flow(id: &str, file: &Path, data_dir: &Path) -> Result<(), String> {

@@ -129,6 +129,16 @@ pub(crate) async fn conversation(
     Ok(Json(agent_session::detail(&state, conversation).await?))
 }
 
+/// `GET /v1/agent/messages`: messages customers left for the agent's merchant when nobody was
+/// online, newest first.
+pub(crate) async fn left_messages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<tandem_protocol::LeftMessage>>, AppError> {
+    let agent = signed_in(&state, &headers).await?;
+    Ok(Json(state.store.left_messages(&agent.merchant_id).await?))
+}
+
 /// `GET /v1/agent/live`: the console's WebSocket.
 pub(crate) async fn live(
     State(state): State<AppState>,

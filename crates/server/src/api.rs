@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use tandem_protocol::{MerchantId, WidgetConfig};
+use tandem_protocol::{Availability, LeaveMessage, MerchantId, WidgetConfig, validate_email, validate_text};
 
 use crate::AppState;
 use crate::conversations::check_page_origin;
@@ -38,6 +38,8 @@ pub(crate) async fn widget_config(
         merchant_id: merchant.id,
         display_name: merchant.display_name,
         support_email: merchant.support_email,
+        locale: merchant.settings.locale,
+        ask_email: merchant.settings.ask_email,
     };
     Ok(readable_by_page(Json(config).into_response(), &headers))
 }
@@ -98,4 +100,47 @@ pub fn validate_flow(json: &str) -> Result<(), Vec<String>> {
 pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
     state.store.ping().await?;
     Ok(Json(serde_json::json!({ "status": "ok" })))
+}
+
+/// `GET /v1/merchants/{id}/availability`: whether a person can answer now. Asked when the
+/// customer asks for a person, so the answer is never stale by more than a click.
+pub(crate) async fn availability(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let merchant = find_merchant(&state, &raw_id).await?;
+    check_page_origin(&merchant, &headers)?;
+    let availability = Availability {
+        agents_online: state.hub.online_agents(&merchant.id) > 0,
+        reply_within_hours: merchant.settings.reply_within_hours,
+    };
+    Ok(readable_by_page(Json(availability).into_response(), &headers))
+}
+
+/// `POST /v1/merchants/{id}/messages`: a message left when nobody could answer; agents read
+/// them in the console and reply by email.
+pub(crate) async fn leave_message(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    crate::error::JsonBody(message): crate::error::JsonBody<LeaveMessage>,
+) -> Result<Response, AppError> {
+    let merchant = find_merchant(&state, &raw_id).await?;
+    check_page_origin(&merchant, &headers)?;
+    if !state.limits.allow_new_conversation(crate::conversations::client_ip(&extensions)) {
+        return Err(AppError::RateLimited);
+    }
+    validate_email(&message.email)
+        .map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
+    validate_text(&message.text).map_err(|problem| AppError::InvalidRequest(format!("text: {problem}")))?;
+    crate::conversations::validate_locale_and_url(&message.locale, &message.page_url)?;
+    crate::conversations::validate_transcript(&message.transcript)?;
+    let id = state.store.leave_message(&merchant.id, &message, crate::live::now_ms()).await?;
+    tracing::info!(merchant = %merchant.id, id, "message left");
+    Ok(readable_by_page(
+        (axum::http::StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response(),
+        &headers,
+    ))
 }

@@ -9,8 +9,8 @@ use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tandem_protocol::{
-    ConversationId, ConversationStarted, MAX_TRANSCRIPT_ENTRIES, QueueStatus, StartConversation,
-    validate_text,
+    ConversationId, ConversationStarted, CustomerProfile, MAX_TRANSCRIPT_ENTRIES, QueueStatus, Rating,
+    StartConversation, TranscriptEntry, validate_email, validate_text,
 };
 
 use crate::AppState;
@@ -47,25 +47,60 @@ pub(crate) fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 }
 
 fn validate(request: &StartConversation) -> Result<(), AppError> {
-    let locale_ok = (1..=35).contains(&request.locale.len())
-        && request.locale.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    validate_locale_and_url(&request.locale, &request.page_url)?;
+    validate_transcript(&request.transcript)?;
+    if let Some(email) = &request.email {
+        validate_email(email).map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
+    }
+    if let Some(identity) = &request.identity {
+        identity.validate().map_err(|problem| AppError::InvalidRequest(problem.into()))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn validate_locale_and_url(locale: &str, page_url: &str) -> Result<(), AppError> {
+    let locale_ok =
+        (1..=35).contains(&locale.len()) && locale.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !locale_ok {
         return Err(AppError::InvalidRequest("locale must be a language tag such as en or sv-SE".into()));
     }
-    let url_ok = request.page_url.len() <= 2048
-        && (request.page_url.starts_with("https://") || request.page_url.starts_with("http://"));
+    let url_ok =
+        page_url.len() <= 2048 && (page_url.starts_with("https://") || page_url.starts_with("http://"));
     if !url_ok {
         return Err(AppError::InvalidRequest("page_url must be an http(s) URL of at most 2048 bytes".into()));
     }
-    if request.transcript.len() > MAX_TRANSCRIPT_ENTRIES {
+    Ok(())
+}
+
+pub(crate) fn validate_transcript(transcript: &[TranscriptEntry]) -> Result<(), AppError> {
+    if transcript.len() > MAX_TRANSCRIPT_ENTRIES {
         let message = format!("a transcript has at most {MAX_TRANSCRIPT_ENTRIES} entries");
         return Err(AppError::InvalidRequest(message));
     }
-    for (index, entry) in request.transcript.iter().enumerate() {
+    for (index, entry) in transcript.iter().enumerate() {
         validate_text(&entry.text)
             .map_err(|problem| AppError::InvalidRequest(format!("transcript entry {index}: {problem}")))?;
     }
     Ok(())
+}
+
+/// Who the customer is: a signed identity (checked against the merchant's secret), else the
+/// email they typed, else nobody in particular.
+fn customer_profile(merchant: &Merchant, request: &StartConversation) -> Result<CustomerProfile, AppError> {
+    let Some(identity) = &request.identity else {
+        return Ok(CustomerProfile { email: request.email.clone(), ..CustomerProfile::default() });
+    };
+    let verified =
+        merchant.identity_secret.as_deref().is_some_and(|secret| crate::identity::verify(secret, identity));
+    if !verified {
+        return Err(AppError::IdentityUnverified);
+    }
+    Ok(CustomerProfile {
+        id: Some(identity.id.clone()),
+        email: identity.email.clone().or_else(|| request.email.clone()),
+        name: identity.name.clone(),
+        verified: true,
+    })
 }
 
 /// `POST /v1/conversations`: a customer asks for a person and joins the queue.
@@ -81,6 +116,7 @@ pub(crate) async fn start(
         return Err(AppError::RateLimited);
     }
     validate(&request)?;
+    let customer = customer_profile(&merchant, &request)?;
 
     let id = ConversationId(new_id());
     let token = new_token();
@@ -95,6 +131,7 @@ pub(crate) async fn start(
             reason: request.reason,
             escalation: request.escalation,
             transcript: request.transcript,
+            customer,
             now_ms: now_ms(),
         })
         .await?;
@@ -127,4 +164,34 @@ pub(crate) async fn live(
         let (tx, rx) = socket.split();
         customer::run(state, id, ip, tx, rx)
     }))
+}
+
+/// `POST /v1/conversations/{id}/rating`: the customer rates a conversation that ended,
+/// authenticated by its token as a bearer token. The agent who handled it sees the rating.
+pub(crate) async fn rate(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(rating): JsonBody<Rating>,
+) -> Result<StatusCode, AppError> {
+    let unauthorized =
+        || AppError::Unauthorized("the customer token does not match this conversation".into());
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(unauthorized)?;
+    let id = ConversationId(raw_id.chars().take(64).collect());
+    let conversation = state.store.conversation(&id).await?.ok_or_else(unauthorized)?;
+    if conversation.token_hash != hash_token(token) {
+        return Err(unauthorized());
+    }
+    let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(unauthorized)?;
+    check_page_origin(&merchant, &headers)?;
+    rating.validate().map_err(|problem| AppError::InvalidRequest(problem.into()))?;
+    if !state.store.rate(&id, &rating).await? {
+        return Err(AppError::Conflict("a conversation can be rated once it has ended".into()));
+    }
+    state.hub.publish(&id, crate::live::LiveEvent::Rated(rating));
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,7 @@ use rand::distributions::Alphanumeric;
 use tandem_protocol::MerchantId;
 
 use crate::password;
-use crate::store::{Merchant, NewAgent, Store, StoreError};
+use crate::store::{Merchant, NewAgent, Store, StoreError, WidgetSettings};
 
 pub const MERCHANT_ID: &str = "demo";
 pub const AGENT_EMAIL: &str = "anna@northwind.example";
@@ -28,6 +28,8 @@ pub async fn seed(store: &dyn Store, demo_origins: Vec<String>) -> Result<DemoAg
             support_email: Some("support@northwind.example".to_owned()),
             allowed_origins: demo_origins,
             business_hours: None,
+            settings: WidgetSettings::default(),
+            identity_secret: None,
         })
         .await?;
     store.set_bot_flow(&merchant_id, tandem_bot::DEMO_FLOW).await?;

@@ -27,6 +27,12 @@ pub enum AppError {
     Forbidden(String),
     #[error("too many requests; wait a minute and try again")]
     RateLimited,
+    #[error(
+        "the identity's hash is not this merchant's HMAC-SHA256 of its id; sign ids on your server with the identity secret from `tandem merchant identity-secret`"
+    )]
+    IdentityUnverified,
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -50,6 +56,10 @@ impl AppError {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ProblemCode::Unauthorized, "Unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Forbidden"),
             Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, ProblemCode::RateLimited, "Rate limited"),
+            Self::IdentityUnverified => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::IdentityUnverified, "Identity not verified")
+            }
+            Self::Conflict(_) => (StatusCode::CONFLICT, ProblemCode::Conflict, "Conflict"),
             Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, ProblemCode::Internal, "Internal error"),
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod demo;
 pub mod error;
+pub mod identity;
 pub mod live;
 pub mod password;
 pub mod store;
@@ -227,6 +228,10 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
         .route("/contact/{id}", get(pages::contact))
         .route("/v1/conversations", post(conversations::start).layer(customer_cors()))
         .route("/v1/conversations/{id}/live", get(conversations::live))
+        .route("/v1/conversations/{id}/rating", post(conversations::rate).layer(customer_cors()))
+        .route("/v1/merchants/{id}/availability", get(api::availability))
+        .route("/v1/merchants/{id}/messages", post(api::leave_message).layer(customer_cors()))
+        .route("/v1/agent/messages", get(agents::left_messages))
         .route("/v1/agent/login", post(agents::login))
         .route("/v1/agent/logout", post(agents::logout))
         .route("/v1/agent/me", get(agents::me))
@@ -254,7 +259,7 @@ fn customer_cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
         .allow_methods([Method::POST])
-        .allow_headers([header::CONTENT_TYPE])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
         .max_age(std::time::Duration::from_secs(600))
 }
 

@@ -54,6 +54,23 @@ enum MerchantCommand {
         /// Staffed hours as shown to people, e.g. "Mon-Fri 09:00-17:00 CET".
         #[arg(long)]
         business_hours: Option<String>,
+        /// The widget's language (en, sv, de); unset: the page's, then the browser's.
+        #[arg(long)]
+        locale: Option<String>,
+        /// Ask for the customer's email before the handoff: off, optional or required.
+        #[arg(long, default_value = "off")]
+        ask_email: String,
+        /// The reply time promised for messages left when nobody is online, in hours.
+        #[arg(long, default_value_t = 24)]
+        reply_within_hours: u32,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Generate a new secret for signing `Tandem.identify` ids (replacing any old one) and
+    /// print it once; keep it on your server (see docs/embedding.md).
+    IdentitySecret {
+        #[arg(long)]
+        id: String,
         #[command(flatten)]
         data: DataDir,
     },

@@ -7,8 +7,8 @@ mod sqlite;
 
 use async_trait::async_trait;
 use tandem_protocol::{
-    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, EscalationReason,
-    HandoffReason, MerchantId, Seq, TranscriptEntry,
+    AskEmail, Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, CustomerProfile,
+    EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Rating, Seq, TranscriptEntry,
 };
 
 pub use sqlite::SqliteStore;
@@ -34,6 +34,26 @@ pub struct Merchant {
     pub allowed_origins: Vec<String>,
     /// Staffed hours as shown to people, e.g. "Mon–Fri 09:00–17:00 CET"; `None`: always.
     pub business_hours: Option<String>,
+    pub settings: WidgetSettings,
+    /// Key (hex) of the HMAC-SHA256 signing `Tandem.identify` ids; set on its own with
+    /// [`Store::set_identity_secret`], never by an upsert.
+    pub identity_secret: Option<String>,
+}
+
+/// How the merchant's widget behaves for customers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WidgetSettings {
+    /// BCP 47 tag; unset: the page's and the browser's language.
+    pub locale: Option<String>,
+    pub ask_email: AskEmail,
+    /// The reply time promised for messages left when nobody is online.
+    pub reply_within_hours: u32,
+}
+
+impl Default for WidgetSettings {
+    fn default() -> Self {
+        Self { locale: None, ask_email: AskEmail::Off, reply_within_hours: 24 }
+    }
 }
 
 impl Merchant {
@@ -72,6 +92,7 @@ pub struct NewConversation {
     pub reason: HandoffReason,
     pub escalation: Option<EscalationReason>,
     pub transcript: Vec<TranscriptEntry>,
+    pub customer: CustomerProfile,
     pub now_ms: i64,
 }
 
@@ -88,6 +109,8 @@ pub struct Conversation {
     pub escalation: Option<EscalationReason>,
     pub transcript: Vec<TranscriptEntry>,
     pub queued_at_ms: i64,
+    pub customer: CustomerProfile,
+    pub rating: Option<Rating>,
 }
 
 /// A message to store; the store assigns its sequence number.
@@ -109,6 +132,8 @@ pub trait Store: Send + Sync + 'static {
     /// Creates the merchant or replaces its name, contact, hours and origins.
     async fn upsert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError>;
 
+    /// Sets the key that signs `Tandem.identify` ids; `false` if there is no such merchant.
+    async fn set_identity_secret(&self, merchant: &MerchantId, secret: &str) -> Result<bool, StoreError>;
     /// The merchant's bot flow (JSON), if it has one.
     async fn bot_flow(&self, merchant: &MerchantId) -> Result<Option<String>, StoreError>;
     /// Stores a flow that was validated by the caller; `false` if there is no such merchant.
@@ -150,4 +175,17 @@ pub trait Store: Send + Sync + 'static {
     async fn append_message(&self, message: &NewMessage) -> Result<ChatMessage, StoreError>;
     /// Messages with a sequence number above `after`, in order.
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Records the customer's rating of an ended conversation (a second rating replaces the
+    /// first); `false` if the conversation has not ended.
+    async fn rate(&self, id: &ConversationId, rating: &Rating) -> Result<bool, StoreError>;
+
+    /// Stores a message left when nobody could answer, returning its id.
+    async fn leave_message(
+        &self,
+        merchant: &MerchantId,
+        message: &LeaveMessage,
+        now_ms: i64,
+    ) -> Result<i64, StoreError>;
+    /// A merchant's left messages, newest first.
+    async fn left_messages(&self, merchant: &MerchantId) -> Result<Vec<LeftMessage>, StoreError>;
 }

@@ -1,4 +1,5 @@
-//! Bearer secrets (customer tokens, agent session cookies): random, and stored only as hashes.
+//! Bearer secrets (customer tokens, agent session cookies, identity secrets): random; the
+//! bearer ones are stored only as hashes.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -7,24 +8,20 @@ use sha2::{Digest, Sha256};
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    hex(&bytes)
+    hex::encode(bytes)
 }
 
 /// SHA-256 of a token. A fast hash is right here: tokens carry 256 bits of entropy, so there is
 /// nothing to guess, unlike passwords (argon2id, see `password`).
 pub fn hash_token(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A random id for URLs (128 bits).
 pub fn new_id() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
-    hex(&bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
-use tandem_protocol::{MerchantId, Problem, ProblemCode, WidgetConfig};
-use tandem_server::store::{Merchant, SqliteStore, Store};
+use tandem_protocol::{AskEmail, MerchantId, Problem, ProblemCode, WidgetConfig};
+use tandem_server::store::{Merchant, SqliteStore, Store, WidgetSettings};
 use tandem_server::{AppState, app};
 use tower::ServiceExt;
 
@@ -30,6 +30,12 @@ async fn test_app() -> TestApp {
             support_email: Some("help@shop.example".into()),
             allowed_origins: vec![SHOP_ORIGIN.into()],
             business_hours: None,
+            settings: WidgetSettings {
+                locale: Some("sv".into()),
+                ask_email: AskEmail::Optional,
+                reply_within_hours: 12,
+            },
+            identity_secret: None,
         })
         .await
         .expect("seed merchant");
@@ -83,6 +89,8 @@ async fn widget_config_is_readable_from_an_allowed_origin() {
     let config: WidgetConfig = serde_json::from_slice(&body_bytes(response).await).expect("config");
     assert_eq!(config.display_name, "Shop <& Co>");
     assert_eq!(config.support_email.as_deref(), Some("help@shop.example"));
+    assert_eq!(config.locale.as_deref(), Some("sv"), "the merchant's language for the widget");
+    assert_eq!(config.ask_email, AskEmail::Optional);
 }
 
 #[tokio::test]

@@ -33,6 +33,8 @@ pub async fn detail(state: &AppState, conversation: Conversation) -> Result<Conv
         escalation: conversation.escalation,
         transcript: conversation.transcript,
         messages,
+        customer: conversation.customer,
+        rating: conversation.rating,
     })
 }
 
@@ -239,9 +241,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 if let Err(error) = self.state.store.end(&conversation_id, now_ms()).await {
                     return self.internal(&error).await;
                 }
-                self.unfollow(&conversation_id);
+                // Still followed: `Ended` comes back through the hub like the customer's end,
+                // and the customer's rating after it.
                 self.state.hub.publish(&conversation_id, LiveEvent::Ended);
-                send(&mut self.tx, &AgentEvent::Ended { conversation_id }).await
+                true
             }
             AgentFrame::Requeue { conversation_id } => {
                 match self.handles(&conversation_id).await {
@@ -326,9 +329,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 AgentEvent::Typing { conversation_id: id, typing }
             }
             LiveEvent::Read { from: Side::Customer, seq } => AgentEvent::Read { conversation_id: id, seq },
-            LiveEvent::Ended => {
+            // Still followed after it ends, for the customer's rating; then let go.
+            LiveEvent::Ended => AgentEvent::Ended { conversation_id: id },
+            LiveEvent::Rated(rating) => {
                 self.unfollow(&id);
-                AgentEvent::Ended { conversation_id: id }
+                AgentEvent::Rated { conversation_id: id, rating }
             }
             LiveEvent::Typing { from: Side::Agent, .. }
             | LiveEvent::Read { from: Side::Agent, .. }

@@ -242,7 +242,9 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             LiveEvent::Typing { from: Side::Agent, typing } => CustomerEvent::Typing { typing },
             LiveEvent::Read { from: Side::Agent, seq } => CustomerEvent::Read { seq },
-            LiveEvent::Typing { from: Side::Customer, .. } | LiveEvent::Read { from: Side::Customer, .. } => {
+            LiveEvent::Typing { from: Side::Customer, .. }
+            | LiveEvent::Read { from: Side::Customer, .. }
+            | LiveEvent::Rated(_) => {
                 return true;
             }
             LiveEvent::AgentJoined { name } => {

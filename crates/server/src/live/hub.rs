@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use tandem_protocol::{ChatMessage, ConversationId, MerchantId, Presence, Seq};
+use tandem_protocol::{ChatMessage, ConversationId, MerchantId, Presence, Rating, Seq};
 use tokio::sync::{broadcast, watch};
 
 use crate::store::AgentId;
@@ -33,6 +33,8 @@ pub enum LiveEvent {
         name: String,
     },
     Ended,
+    /// The customer rated the conversation after it ended.
+    Rated(Rating),
 }
 
 /// Room for events a slow session has not read yet; past it the session is told it lagged and

@@ -6,12 +6,13 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use tandem_protocol::{
-    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, EscalationReason,
-    HandoffReason, MerchantId, Seq,
+    AskEmail, Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, CustomerProfile,
+    EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Rating, Seq,
 };
 
 use super::{
     Agent, AgentId, Conversation, Merchant, NewAgent, NewConversation, NewMessage, Store, StoreError,
+    WidgetSettings,
 };
 
 /// The embedded default: one SQLite file in WAL mode.
@@ -59,11 +60,13 @@ impl Store for SqliteStore {
     }
 
     async fn merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
-        let Some(row) =
-            sqlx::query("SELECT display_name, support_email, business_hours FROM merchants WHERE id = ?")
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?
+        let Some(row) = sqlx::query(
+            "SELECT display_name, support_email, business_hours, locale, ask_email, reply_within_hours,
+                         identity_secret FROM merchants WHERE id = ?",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
         else {
             return Ok(None);
         };
@@ -78,6 +81,12 @@ impl Store for SqliteStore {
             support_email: row.try_get("support_email")?,
             business_hours: row.try_get("business_hours")?,
             allowed_origins,
+            settings: WidgetSettings {
+                locale: row.try_get("locale")?,
+                ask_email: AskEmail::parse(row.try_get("ask_email")?).ok_or_else(|| corrupt("ask_email"))?,
+                reply_within_hours: row.try_get("reply_within_hours")?,
+            },
+            identity_secret: row.try_get("identity_secret")?,
         }))
     }
 
@@ -85,15 +94,22 @@ impl Store for SqliteStore {
         // One transaction: a reader never sees the merchant with half its origins.
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO merchants (id, display_name, support_email, business_hours) VALUES (?, ?, ?, ?)
+            "INSERT INTO merchants (id, display_name, support_email, business_hours, locale, ask_email,
+                                    reply_within_hours) VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
                                             support_email = excluded.support_email,
-                                            business_hours = excluded.business_hours",
+                                            business_hours = excluded.business_hours,
+                                            locale = excluded.locale,
+                                            ask_email = excluded.ask_email,
+                                            reply_within_hours = excluded.reply_within_hours",
         )
         .bind(merchant.id.as_str())
         .bind(&merchant.display_name)
         .bind(&merchant.support_email)
         .bind(&merchant.business_hours)
+        .bind(&merchant.settings.locale)
+        .bind(merchant.settings.ask_email.as_str())
+        .bind(merchant.settings.reply_within_hours)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM merchant_origins WHERE merchant_id = ?")
@@ -128,6 +144,73 @@ impl Store for SqliteStore {
             return Err(StoreError::UnknownMerchant(agent.merchant_id.clone()));
         }
         Ok(())
+    }
+
+    async fn set_identity_secret(&self, merchant: &MerchantId, secret: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("UPDATE merchants SET identity_secret = ? WHERE id = ?")
+            .bind(secret)
+            .bind(merchant.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn rate(&self, id: &ConversationId, rating: &Rating) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE conversations SET rating = ?, rating_comment = ? WHERE id = ? AND status = 'ended'",
+        )
+        .bind(i64::from(rating.score))
+        .bind(&rating.comment)
+        .bind(&id.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn leave_message(
+        &self,
+        merchant: &MerchantId,
+        message: &LeaveMessage,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let transcript = serde_json::to_string(&message.transcript).map_err(corrupt)?;
+        let result = sqlx::query(
+            "INSERT INTO left_messages (merchant_id, email, text, locale, page_url, transcript, created_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(merchant.as_str())
+        .bind(&message.email)
+        .bind(&message.text)
+        .bind(&message.locale)
+        .bind(&message.page_url)
+        .bind(transcript)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.last_insert_rowid())
+    }
+
+    async fn left_messages(&self, merchant: &MerchantId) -> Result<Vec<LeftMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, email, text, locale, page_url, transcript, created_at_ms FROM left_messages
+             WHERE merchant_id = ? ORDER BY created_at_ms DESC, id DESC",
+        )
+        .bind(merchant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LeftMessage {
+                    id: row.try_get("id")?,
+                    email: row.try_get("email")?,
+                    text: row.try_get("text")?,
+                    locale: row.try_get("locale")?,
+                    page_url: row.try_get("page_url")?,
+                    transcript: serde_json::from_str(row.try_get("transcript")?).map_err(corrupt)?,
+                    created_at_ms: row.try_get("created_at_ms")?,
+                })
+            })
+            .collect()
     }
 
     async fn bot_flow(&self, merchant: &MerchantId) -> Result<Option<String>, StoreError> {
@@ -209,8 +292,9 @@ impl Store for SqliteStore {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO conversations (id, merchant_id, token_hash, status, locale, page_url, reason, escalation,
-                                        transcript, created_at_ms, queued_at_ms)
-             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?)",
+                                        transcript, created_at_ms, queued_at_ms, customer_id, customer_email,
+                                        customer_name)
+             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&conversation.id.0)
         .bind(conversation.merchant_id.as_str())
@@ -222,6 +306,10 @@ impl Store for SqliteStore {
         .bind(transcript)
         .bind(conversation.now_ms)
         .bind(conversation.now_ms)
+        // Only a verified identity's id is kept: an unverified one could be anybody's.
+        .bind(conversation.customer.id.as_ref().filter(|_| conversation.customer.verified))
+        .bind(&conversation.customer.email)
+        .bind(&conversation.customer.name)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -359,7 +447,8 @@ impl Store for SqliteStore {
 const AGENT_COLUMNS: &str = "SELECT id, merchant_id, email, display_name, password_hash FROM agents";
 const CONVERSATION_COLUMNS: &str =
     "SELECT id, merchant_id, token_hash, status, agent_id, locale, page_url, reason, escalation,
-    transcript, queued_at_ms FROM conversations";
+    transcript, queued_at_ms, customer_id, customer_email, customer_name, rating, rating_comment
+    FROM conversations";
 const MESSAGE_COLUMNS: &str =
     "SELECT seq, author_kind, author_name, client_id, text, sent_at_ms FROM messages";
 
@@ -413,6 +502,22 @@ fn conversation_from_row(row: &SqliteRow) -> Result<Conversation, StoreError> {
         escalation,
         transcript: serde_json::from_str(row.try_get("transcript")?).map_err(corrupt)?,
         queued_at_ms: row.try_get("queued_at_ms")?,
+        customer: {
+            let id: Option<String> = row.try_get("customer_id")?;
+            CustomerProfile {
+                verified: id.is_some(),
+                id,
+                email: row.try_get("customer_email")?,
+                name: row.try_get("customer_name")?,
+            }
+        },
+        rating: match row.try_get::<Option<i64>, _>("rating")? {
+            Some(score) => Some(Rating {
+                score: u8::try_from(score).map_err(corrupt)?,
+                comment: row.try_get("rating_comment")?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -470,6 +575,8 @@ mod tests {
             support_email: Some("help@demo.example".into()),
             allowed_origins: vec!["https://shop.example".into()],
             business_hours: None,
+            settings: WidgetSettings::default(),
+            identity_secret: None,
         }
     }
 
@@ -522,6 +629,7 @@ mod tests {
                 reason: HandoffReason::Button,
                 escalation: None,
                 transcript: vec![],
+                customer: CustomerProfile::default(),
                 now_ms: 1,
             })
             .await

@@ -11,7 +11,7 @@ use tandem_protocol::{
     AgentEvent, ConversationStarted, CustomerEvent, CustomerFrame, EscalationReason, HandoffReason,
     MerchantId, PROTOCOL_VERSION, Seq, StartConversation, TranscriptEntry, TranscriptSpeaker,
 };
-use tandem_server::store::{Merchant, NewAgent, SqliteStore, Store};
+use tandem_server::store::{Merchant, NewAgent, SqliteStore, Store, WidgetSettings};
 use tandem_server::{Config, Server, password};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -23,6 +23,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub const SHOP_ORIGIN: &str = "https://shop.example";
 pub const OTHER_ORIGIN: &str = "https://other.example";
 pub const PASSWORD: &str = "correct horse battery";
+/// The shop's key for signing `Tandem.identify` ids (hex).
+pub const IDENTITY_SECRET: &str = "8f1c2e4d6a7b9c0d1e2f3a4b5c6d7e8f8f1c2e4d6a7b9c0d1e2f3a4b5c6d7e8f";
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -50,10 +52,14 @@ async fn seed(store: &SqliteStore) {
                 support_email: None,
                 allowed_origins: vec![origin.into()],
                 business_hours: None,
+                settings: WidgetSettings::default(),
+                identity_secret: None,
             })
             .await
             .expect("merchant");
     }
+    let shop = MerchantId::parse("shop").expect("id");
+    assert!(store.set_identity_secret(&shop, IDENTITY_SECRET).await.expect("secret"));
     let hash = password::hash(PASSWORD).expect("hash");
     for (merchant, email, name) in [
         ("shop", "anna@shop.example", "Anna"),
@@ -114,6 +120,8 @@ impl TestApp {
             ],
             reason: HandoffReason::BotOffer,
             escalation: Some(EscalationReason::RepeatedFallback),
+            identity: None,
+            email: None,
         }
     }
 

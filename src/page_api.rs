@@ -1,0 +1,124 @@
+//! The merchant page's side of the widget: the `window.Tandem` calls it makes and the DOM
+//! events it listens to (see docs/embedding.md).
+//!
+//! The loader owns `window.Tandem` and queues calls made before the app loaded; here the app
+//! hands the loader its implementation, which replays the queue. Events go out as
+//! `CustomEvent`s named `tandem:<event>` on the host element, bubbling and composed, and the
+//! loader's `Tandem.on` forwards them.
+
+use leptos::prelude::*;
+use serde::Serialize;
+use tandem_protocol::Identity;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{CustomEvent, CustomEventInit, Element};
+
+use crate::i18n::I18n;
+
+/// What the page's calls act on.
+#[derive(Clone, Copy)]
+pub struct Controls {
+    /// The panel is open (launcher layout only).
+    pub open: RwSignal<bool>,
+    pub i18n: I18n,
+    /// Who `Tandem.identify` says the customer is; sent with the next handoff.
+    pub identity: RwSignal<Option<Identity>>,
+}
+
+/// Gives the loader the implementation of `window.Tandem`; it replays queued calls at once.
+pub fn attach(attach: &js_sys::Function, controls: Controls) {
+    let api = js_sys::Object::new();
+    let set = |name: &str, function: &JsValue| {
+        let _ = js_sys::Reflect::set(&api, &JsValue::from_str(name), function);
+    };
+    // Each closure lives as long as the page, like the widget: `into_js_value` hands it to JS.
+    set("open", &Closure::<dyn Fn()>::new(move || controls.open.set(true)).into_js_value());
+    set("close", &Closure::<dyn Fn()>::new(move || controls.open.set(false)).into_js_value());
+    set(
+        "toggle",
+        &Closure::<dyn Fn()>::new(move || controls.open.update(|open| *open = !*open)).into_js_value(),
+    );
+    set(
+        "setLocale",
+        &Closure::<dyn Fn(JsValue)>::new(move |tag: JsValue| match tag.as_string() {
+            Some(tag) if crate::Locale::from_tag(&tag).is_some() => controls.i18n.requested.set(Some(tag)),
+            _ => warn("Tandem.setLocale: unsupported locale; the widget speaks en, sv and de"),
+        })
+        .into_js_value(),
+    );
+    set(
+        "identify",
+        &Closure::<dyn Fn(JsValue)>::new(move |value: JsValue| {
+            match serde_wasm_bindgen::from_value::<Identity>(value) {
+                Ok(identity) => match identity.validate() {
+                    Ok(()) => controls.identity.set(Some(identity)),
+                    Err(problem) => warn(&format!("Tandem.identify: {problem}")),
+                },
+                Err(_) => warn("Tandem.identify: pass {id, email, name, hash} (id and hash required)"),
+            }
+        })
+        .into_js_value(),
+    );
+    let _ = attach.call1(&JsValue::NULL, &api);
+}
+
+fn warn(problem: &str) {
+    web_sys::console::warn_1(&problem.into());
+}
+
+/// Where the widget's events go: the `tandem-chat` host element (or the mount root when
+/// there is none, full page).
+#[derive(Clone)]
+pub struct PageEvents {
+    target: Option<Element>,
+}
+
+/// An event the page can listen to.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum PageEvent {
+    /// A person was asked for and the conversation is queued.
+    Handoff {
+        conversation_id: String,
+    },
+    AgentJoined {
+        name: String,
+    },
+    /// A stored message, from `customer` or `agent`.
+    Message {
+        from: &'static str,
+        text: String,
+        seq: u64,
+    },
+    Closed,
+}
+
+impl PageEvents {
+    pub fn for_root(root: &Element) -> Self {
+        let host = root.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok().map(|shadow| shadow.host());
+        Self { target: host.or_else(|| Some(root.clone())) }
+    }
+
+    /// Nowhere (component tests).
+    pub fn none() -> Self {
+        Self { target: None }
+    }
+
+    pub fn emit(&self, event: &PageEvent) {
+        let Some(target) = &self.target else { return };
+        let name = match event {
+            PageEvent::Handoff { .. } => "tandem:handoff",
+            PageEvent::AgentJoined { .. } => "tandem:agent-joined",
+            PageEvent::Message { .. } => "tandem:message",
+            PageEvent::Closed => "tandem:closed",
+        };
+        let detail = serde_wasm_bindgen::to_value(event).unwrap_or(JsValue::NULL);
+        let init = CustomEventInit::new();
+        init.set_detail(&detail);
+        init.set_bubbles(true);
+        init.set_composed(true);
+        if let Ok(custom) = CustomEvent::new_with_event_init_dict(name, &init) {
+            let _ = target.dispatch_event(&custom);
+        }
+    }
+}
