@@ -52,24 +52,20 @@
     hostElement.addEventListener('tandem:' + event, function (e) { fn(e.detail); });
   }
 
-  // `all:initial` keeps the page's styles out; theme defaults sit on :host, where the page's
-  // own `tandem-chat` rule wins (docs/theming.md).
-  var DARK = '--tandem-accent:#8ab4ff;--tandem-on-accent:#0b1530;--tandem-surface:#17191e;--tandem-text:#e8eaed;' +
-    '--tandem-muted:#b4bac4;--tandem-bubble:#272b33;--tandem-border:#5b6472;--tandem-link:#9cc0ff;--tandem-focus:#ffbf47;';
+  // `all:initial` keeps the page's styles out. The theme's defaults (style/widget.css) sit on
+  // :host, where the page's own `tandem-chat` rule wins; the launcher needs its two colours
+  // (light and dark) before that file loads.
+  var DARK = '{--tandem-accent:#8ab4ff;--tandem-on-accent:#0b1530}';
   var CSS =
-    ':host{all:initial!important;--tandem-accent:#1f4fd1;--tandem-on-accent:#fff;--tandem-surface:#fff;' +
-    '--tandem-text:#1b1f24;--tandem-muted:#4b5563;--tandem-bubble:#eef1f6;--tandem-border:#6b7280;--tandem-link:#1f4fd1;' +
-    '--tandem-focus:#111;--tandem-radius:14px;--tandem-offset-x:20px;--tandem-offset-y:20px;' +
-    '--tandem-font:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}' +
-    ':host([theme=dark]){' + DARK + '}' +
-    '@media (prefers-color-scheme:dark){:host(:not([theme=light])){' + DARK + '}}' +
-    '.launcher{position:fixed;right:var(--tandem-offset-x);bottom:var(--tandem-offset-y);z-index:2147483000;' +
+    ':host{all:initial!important}' +
+    ':host([theme=dark])' + DARK + '@media (prefers-color-scheme:dark){:host(:not([theme=light]))' + DARK + '}' +
+    '.launcher{position:fixed;right:var(--tandem-offset-x,20px);bottom:var(--tandem-offset-y,20px);z-index:2147483000;' +
     'display:inline-flex;align-items:center;gap:8px;' +
     'min-height:48px;padding:0 18px;border:0;border-radius:999px;box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer;' +
-    'background:var(--tandem-accent);color:var(--tandem-on-accent);text-decoration:none;letter-spacing:normal;' +
-    'font:600 15px/1.2 var(--tandem-font)}' +
-    ':host([position=left]) .launcher{right:auto;left:var(--tandem-offset-x)}' +
-    '.launcher:focus-visible{outline:3px solid var(--tandem-focus);outline-offset:3px}' +
+    'background:var(--tandem-accent,#1f4fd1);color:var(--tandem-on-accent,#fff);text-decoration:none;letter-spacing:normal;' +
+    'font:600 15px/1.2 var(--tandem-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif)}' +
+    ':host([position=left]) .launcher{right:auto;left:var(--tandem-offset-x,20px)}' +
+    '.launcher:focus-visible{outline:3px solid var(--tandem-launcher-focus,#111);outline-offset:3px}' +
     '.launcher[aria-busy=true]{cursor:progress}' +
     '.launcher svg{width:20px;height:20px;flex:none}';
   var ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z';

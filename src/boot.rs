@@ -47,7 +47,13 @@ fn from_handover(handover: &JsValue) -> Result<(HtmlElement, MountConfig), Strin
     let open_at_start = get("open").as_bool().unwrap_or(false);
     let layout = Layout::Launcher { open_at_start, focus_launcher };
     let attach_api = get("attach").dyn_into::<js_sys::Function>().ok();
-    Ok((root, MountConfig { merchant, api_origin, layout, attach_api }))
+    let launcher_label = root
+        .get_root_node()
+        .dyn_into::<web_sys::ShadowRoot>()
+        .ok()
+        .and_then(|shadow| shadow.host().get_attribute("label"))
+        .filter(|label| !label.trim().is_empty());
+    Ok((root, MountConfig { merchant, api_origin, layout, attach_api, launcher_label }))
 }
 
 fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), String> {
@@ -57,7 +63,16 @@ fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), Str
     let merchant = parse_merchant(&params.get("merchant").unwrap_or_default())?;
     let api_origin = location.origin().map_err(|_| "unreadable page origin")?;
     let body = window.document().and_then(|document| document.body()).ok_or("the page has no body")?;
-    Ok((body, MountConfig { merchant, api_origin, layout: Layout::FullPage, attach_api: None }))
+    Ok((
+        body,
+        MountConfig {
+            merchant,
+            api_origin,
+            layout: Layout::FullPage,
+            attach_api: None,
+            launcher_label: None,
+        },
+    ))
 }
 
 fn parse_merchant(raw: &str) -> Result<MerchantId, String> {

@@ -12,6 +12,7 @@ mod i18n;
 mod merchant_config;
 mod page_api;
 mod states;
+mod theme;
 
 use leptos::html;
 use leptos::prelude::*;
@@ -50,12 +51,22 @@ pub struct MountConfig {
     pub layout: Layout,
     /// The loader's hook for the page's `window.Tandem` calls (see [`page_api`]).
     pub attach_api: Option<js_sys::Function>,
+    /// The merchant's own launcher text (`label` on `tandem-chat`), instead of "Chat with us".
+    pub launcher_label: Option<String>,
 }
 
 /// Renders the widget into `root` for as long as the page lives.
 pub fn mount(root: &HtmlElement, config: MountConfig) {
     let take_focus = matches!(config.layout, Layout::Launcher { focus_launcher: true, .. });
     let events = PageEvents::for_root(root);
+    // The host element on a merchant's page; the body full page.
+    let host = root
+        .get_root_node()
+        .dyn_into::<web_sys::ShadowRoot>()
+        .ok()
+        .and_then(|shadow| shadow.host().dyn_into::<HtmlElement>().ok())
+        .unwrap_or_else(|| root.clone());
+    theme::follow_visual_viewport(&host);
     let handle = leptos::mount::mount_to(root.clone(), move || view! { <Widget config events/> });
     // Dropping the handle would unmount the widget; it lives as long as the page.
     handle.forget();
@@ -99,6 +110,7 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
             <LauncherAndPanel
                 merchant_config=merchant_config
                 api_origin=config.api_origin
+                label=config.launcher_label
                 open=controls.open
                 handoff
                 bot
@@ -114,6 +126,7 @@ fn LauncherAndPanel(
     api_origin: String,
     /// Also opened and closed by the page's `Tandem.open()` / `close()` / `toggle()`.
     open: RwSignal<bool>,
+    label: Option<String>,
     handoff: Handoff,
     bot: BotChat,
 ) -> impl IntoView {
@@ -146,7 +159,12 @@ fn LauncherAndPanel(
                 on:click=move |_| open.update(|open| *open = !*open)
             >
                 <LauncherIcon/>
-                <span>{move || i18n.t(if open.get() { "launcher.close" } else { "launcher.open" })}</span>
+                <span>
+                    {move || match (open.get(), &label) {
+                        (false, Some(label)) => label.clone(),
+                        (open, _) => i18n.t(if open { "launcher.close" } else { "launcher.open" }).to_owned(),
+                    }}
+                </span>
             </button>
         </div>
     }
@@ -179,6 +197,12 @@ pub fn Panel(
     // A stored value is `Copy`, so the closures below can share it.
     let api_origin = StoredValue::new(api_origin);
     let contact_url = move || format!("{}/contact/{}", api_origin.read_value(), config().merchant_id);
+    let panel = NodeRef::<html::Section>::new();
+    Effect::new(move |_| {
+        if let Some(panel) = panel.get() {
+            theme::warn_on_low_contrast(&panel.parent_element().unwrap_or_else(|| panel.clone().into()));
+        }
+    });
     // Keyboard users land on the one control that always matters.
     Effect::new(move |_| {
         if let Some(button) = human_button.get() {
@@ -201,6 +225,7 @@ pub fn Panel(
 
     view! {
         <section
+            node_ref=panel
             id="tandem-panel"
             class="panel"
             part="panel"
@@ -210,7 +235,7 @@ pub fn Panel(
             on:keydown=on_keydown
         >
             <header class="header" part="header">
-                <h2 id="tandem-title" class="title" data-testid="merchant-name">
+                <h2 id="tandem-title" class="title" part="title" data-testid="merchant-name">
                     {move || {
                         let name = config().display_name;
                         if name.is_empty() { i18n.t("panel.fallback-name").to_owned() } else { name }
@@ -398,7 +423,7 @@ fn MessageBubble(message: ChatMessage) -> impl IntoView {
         Author::Agent { name } => ("message from-agent", name.clone()),
     };
     view! {
-        <div class=class data-testid="message" data-seq=message.seq.to_string()>
+        <div class=class part="message" data-testid="message" data-seq=message.seq.to_string()>
             <span class="author">{author}</span>
             // Text, never markup.
             <p class="text">{message.text}</p>
@@ -415,7 +440,7 @@ fn BotLineView(line: BotLine, bot: BotChat, handoff: Handoff) -> impl IntoView {
         TranscriptSpeaker::Customer => ("message from-customer", "You", "you"),
     };
     view! {
-        <div class=class data-testid="bot-line" data-from=from>
+        <div class=class part="message" data-testid="bot-line" data-from=from>
             <span class="author">{i18n.tr(author)}</span>
             <p class="text">{line.text}</p>
             {(!line.links.is_empty()).then(|| view! {
@@ -432,6 +457,7 @@ fn BotLineView(line: BotLine, bot: BotChat, handoff: Handoff) -> impl IntoView {
                         view! {
                             <button
                                 class="quick-reply"
+                                part="quick-reply"
                                 data-testid="quick-reply"
                                 on:click=move |_| bot.choose(text.clone(), &intent, handoff)
                             >
@@ -503,6 +529,7 @@ fn Composer(
             <textarea
                 node_ref=input
                 class="composer-input"
+                part="composer-input"
                 data-testid="composer-input"
                 aria-label=i18n.tr("composer.label")
                 rows="2"
@@ -511,7 +538,7 @@ fn Composer(
                 on:input=on_input
                 on:keydown=on_keydown
             ></textarea>
-            <button type="submit" class="composer-send" data-testid="composer-send">{i18n.tr("composer.send")}</button>
+            <button type="submit" class="composer-send" part="send-button" data-testid="composer-send">{i18n.tr("composer.send")}</button>
         </form>
         {move || problem.get().map(|why| view! { <p class="composer-problem" role="alert">{i18n.t(why)}</p> })}
         {end.map(|end| view! {

@@ -97,6 +97,7 @@ async fn launcher_opens_panel_even_when_the_server_cannot_be_reached() {
             api_origin: "http://127.0.0.1:9".into(),
             layout: Layout::Launcher { open_at_start: false, focus_launcher: false },
             attach_api: None,
+            launcher_label: None,
         },
     );
     let launcher = wait_for(|| query(&root, "[data-testid=launcher]")).await;

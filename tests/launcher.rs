@@ -20,12 +20,8 @@ async fn widget_query(browser: &Browser, script: &str) -> Option<Value> {
     (!value.is_null()).then_some(value)
 }
 
-/// `getComputedStyle(el)[property]` for the widget element matching `selector`.
 async fn style(browser: &Browser, selector: &str, property: &str) -> String {
-    let script = format!(
-        "const el = root.querySelector({selector:?}); return el && getComputedStyle(el)[{property:?}];"
-    );
-    browser.in_widget(&script).await.as_str().unwrap_or_default().to_owned()
+    browser.widget_style(selector, property).await
 }
 
 #[tokio::test]

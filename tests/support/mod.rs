@@ -194,6 +194,15 @@ impl Browser {
         self.js(&body, vec![]).await
     }
 
+    /// `getComputedStyle(el)[property]` for the widget element matching `selector` (empty when
+    /// there is none).
+    pub async fn widget_style(&self, selector: &str, property: &str) -> String {
+        let script = format!(
+            "const el = root.querySelector({selector:?}); return el && getComputedStyle(el)[{property:?}];"
+        );
+        self.in_widget(&script).await.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Presses and releases one key, sent to whatever has focus.
     pub async fn press(&self, key: fantoccini::key::Key) {
         use fantoccini::actions::{InputSource, KeyAction, KeyActions};

@@ -284,10 +284,23 @@ fn widget_files(widget_dir: &Path) -> Router {
         ))
 }
 
-/// The demo checkout page, on its own listener so that it is a different origin.
+/// The demo checkout page and the theme gallery, on their own listener so that they are a
+/// different origin from the server's.
 pub fn demo_app(widget_script_url: &str) -> Router {
     let page = pages::demo_checkout(widget_script_url);
-    Router::new().route("/", get(move || async move { Html(page) })).layer(TraceLayer::new_for_http())
+    let script = widget_script_url.to_owned();
+    Router::new()
+        .route("/", get(move || async move { Html(page) }))
+        .route("/themes", get(|| async { Html(pages::theme_gallery()) }))
+        .route(
+            "/themes/{slug}",
+            get(move |axum::extract::Path(slug): axum::extract::Path<String>| async move {
+                pages::theme_page(&script, &slug)
+                    .map(Html)
+                    .ok_or_else(|| error::AppError::NotFound(format!("there is no theme {slug:?}")))
+            }),
+        )
+        .layer(TraceLayer::new_for_http())
 }
 
 /// The origin a browser uses to reach `addr` (loopback when bound to every interface).

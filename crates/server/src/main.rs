@@ -198,6 +198,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     }
     if let Some(demo_addr) = server.demo_addr() {
         println!("Demo checkout:  http://{demo_addr}/");
+        println!("Theme gallery:  http://{demo_addr}/themes");
     }
     if let Some(agent) = server.demo_agent() {
         println!("Demo agent:     {} / {}", agent.email, agent.password);

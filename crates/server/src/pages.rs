@@ -9,6 +9,104 @@ use crate::error::AppError;
 
 const CONTACT_TEMPLATE: &str = include_str!("../assets/contact.html");
 const DEMO_CHECKOUT_TEMPLATE: &str = include_str!("../assets/demo-checkout.html");
+const THEME_TEMPLATE: &str = include_str!("../assets/theme-demo.html");
+const GALLERY_TEMPLATE: &str = include_str!("../assets/themes.html");
+
+/// A theme of the gallery: what a designer writes, and the page around it.
+pub struct Theme {
+    pub slug: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Options on the script tag (`data-theme`, `data-position`, `data-label`).
+    pub script_attributes: &'static str,
+    pub css: &'static str,
+    pub page_background: &'static str,
+    pub page_text: &'static str,
+}
+
+/// Three deliberately different themes, built only from the theming contract.
+pub const THEMES: [Theme; 3] = [
+    Theme {
+        slug: "forest",
+        name: "Forest",
+        description: "A serif, square-cornered shop: green accent, sharp corners, launcher on the left.",
+        script_attributes: r#"data-position="left" data-label="Ask Forest""#,
+        css: "tandem-chat {
+  --tandem-accent: #0b5d3b;
+  --tandem-surface: #fbfaf5;
+  --tandem-bubble: #e6efe8;
+  --tandem-link: #0b5d3b;
+  --tandem-radius: 2px;
+  --tandem-font: Georgia, \"Times New Roman\", serif;
+}
+tandem-chat::part(human-button) { border-radius: 2px; }",
+        page_background: "#f3f1e8",
+        page_text: "#1f2a22",
+    },
+    Theme {
+        slug: "midnight",
+        name: "Midnight",
+        description: "Dark whatever the visitor's system says, with a gold accent.",
+        script_attributes: r#"data-theme="dark""#,
+        css: "tandem-chat {
+  --tandem-accent: #f5c542;
+  --tandem-on-accent: #1a1400;
+  --tandem-surface: #0f1319;
+  --tandem-bubble: #1e2530;
+  --tandem-link: #f5c542;
+  --tandem-focus-inner: #f5c542;
+}",
+        page_background: "#05070a",
+        page_text: "#e8eaed",
+    },
+    Theme {
+        slug: "candy",
+        name: "Candy",
+        description: "Round and playful: magenta accent, pill-shaped panel corners, a bolder header.",
+        script_attributes: "",
+        css: "tandem-chat {
+  --tandem-accent: #b0105a;
+  --tandem-bubble: #fde4ee;
+  --tandem-link: #b0105a;
+  --tandem-radius: 24px;
+  --tandem-offset-y: 32px;
+}
+tandem-chat::part(header) { padding-block: 18px; }
+tandem-chat::part(launcher) { box-shadow: 0 6px 20px rgba(176, 16, 90, 0.45); }",
+        page_background: "#fff6fa",
+        page_text: "#3a0d22",
+    },
+];
+
+/// A demo page in one of the gallery's themes, with the panel opened through the JS API.
+pub(crate) fn theme_page(widget_script_url: &str, slug: &str) -> Option<String> {
+    let theme = THEMES.iter().find(|theme| theme.slug == slug)?;
+    Some(
+        THEME_TEMPLATE
+            .replace("{{THEME_CSS_TEXT}}", &escape_html(theme.css))
+            .replace("{{THEME_CSS}}", theme.css)
+            .replace("{{NAME}}", theme.name)
+            .replace("{{DESCRIPTION}}", theme.description)
+            .replace("{{PAGE_BACKGROUND}}", theme.page_background)
+            .replace("{{PAGE_TEXT}}", theme.page_text)
+            .replace("{{SCRIPT_ATTRIBUTES}}", theme.script_attributes)
+            .replace("{{WIDGET_SCRIPT_URL}}", &escape_html(widget_script_url)),
+    )
+}
+
+/// The gallery: each theme in its own frame (one widget per page).
+pub(crate) fn theme_gallery() -> String {
+    let frames: String = THEMES
+        .iter()
+        .map(|theme| {
+            format!(
+                "<figure><figcaption>{0}</figcaption><iframe src=\"/themes/{1}\" title=\"{0} theme\" data-testid=\"theme-{1}\"></iframe></figure>\n",
+                theme.name, theme.slug
+            )
+        })
+        .collect();
+    GALLERY_TEMPLATE.replace("{{FRAMES}}", &frames)
+}
 
 /// `GET /contact/{merchant}`: where the widget sends a customer when the chat itself cannot
 /// load (blocked script, failed download), so that a person is always reachable.
@@ -55,6 +153,16 @@ fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn theme_pages_exist_for_the_gallery_only() {
+        for theme in &THEMES {
+            let page = theme_page("https://tandem.example/widget/tandem.js", theme.slug).expect("page");
+            assert!(page.contains(theme.css) && page.contains("Tandem.open()"));
+            assert!(theme_gallery().contains(&format!("/themes/{}", theme.slug)));
+        }
+        assert!(theme_page("https://tandem.example/widget/tandem.js", "../etc").is_none());
+    }
 
     #[test]
     fn escapes_markup() {
