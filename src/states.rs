@@ -136,11 +136,23 @@ pub fn RatingForm(handoff: Handoff) -> impl IntoView {
     let score = RwSignal::new(None::<u8>);
     let comment = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<&'static str>);
+    // The composer just went away with the chat: keep the keyboard in the conversation.
+    let first_choice = NodeRef::<html::Input>::new();
+    focus_on_mount(first_choice);
+    let thanks = NodeRef::<html::P>::new();
+    Effect::new(move |_| {
+        if let Some(thanks) = thanks.get() {
+            let _ = thanks.focus();
+        }
+    });
     view! {
         <Show
             when=move || !handoff.rated.get()
             fallback=move || view! {
-                <p class="message from-system" role="status" data-testid="rating-thanks">{i18n.tr("rating.thanks")}</p>
+                // Takes the focus from the send button that just went away.
+                <p node_ref=thanks tabindex="-1" class="message from-system" role="status" data-testid="rating-thanks">
+                    {i18n.tr("rating.thanks")}
+                </p>
             }
         >
             <form
@@ -161,6 +173,7 @@ pub fn RatingForm(handoff: Handoff) -> impl IntoView {
                     {(1..=5u8).map(|n| view! {
                         <label class="rating-choice">
                             <input
+                                node_ref=if n == 1 { first_choice } else { NodeRef::new() }
                                 type="radio"
                                 name="tandem-rating"
                                 value=n.to_string()

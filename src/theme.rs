@@ -13,7 +13,9 @@ pub const MIN_TEXT_CONTRAST: f64 = 4.5;
 pub fn parse_rgb(computed: &str) -> Option<[f64; 3]> {
     let inner = computed.trim().strip_prefix("rgba(").or_else(|| computed.trim().strip_prefix("rgb("))?;
     let mut parts = inner.trim_end_matches(')').split([',', ' ', '/']).filter(|p| !p.is_empty());
-    let mut channel = || parts.next()?.parse::<f64>().ok();
+    // Whole numbers, as browsers compute sRGB colours; parsing floats would cost the download
+    // a float parser.
+    let mut channel = || parts.next()?.parse::<u8>().ok().map(f64::from);
     Some([channel()?, channel()?, channel()?])
 }
 
@@ -51,9 +53,13 @@ pub fn warn_on_low_contrast(root: &Element) {
         if let (Some(color), Some(background)) = (color, background) {
             let ratio = contrast(color, background);
             if ratio < MIN_TEXT_CONTRAST {
+                // Two decimals without float formatting, which would cost the download ~10 KB.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "1.00 to 21.00")]
+                let hundredths = (ratio * 100.0).round() as u32;
+                let ratio = format!("{}.{:02}", hundredths / 100, hundredths % 100);
                 web_sys::console::warn_1(
                     &format!(
-                        "Tandem theme: {what} has a contrast of {ratio:.2}:1, below the 4.5:1 that WCAG 2.2 AA asks for; adjust the custom properties on tandem-chat (docs/theming.md)"
+                        "Tandem theme: {what} has a contrast of {ratio}:1, below the 4.5:1 that WCAG 2.2 AA asks for; adjust the custom properties on tandem-chat (docs/theming.md)"
                     )
                     .into(),
                 );
@@ -71,7 +77,8 @@ pub fn follow_visual_viewport(target: &HtmlElement) {
     let update = {
         let viewport = viewport.clone();
         move || {
-            let height = format!("{}px", viewport.height().round());
+            #[allow(clippy::cast_possible_truncation, reason = "a viewport's height in CSS pixels")]
+            let height = format!("{}px", viewport.height().round() as i32);
             let _ = target.style().set_property("--tandem-viewport-height", &height);
         }
     };
@@ -100,6 +107,7 @@ mod tests {
     fn computed_colours_parse() {
         assert_eq!(parse_rgb("rgb(31, 79, 209)"), Some([31.0, 79.0, 209.0]));
         assert_eq!(parse_rgb("rgba(0, 0, 0, 0.5)"), Some([0.0, 0.0, 0.0]));
+        assert_eq!(parse_rgb("rgb(300, 0, 0)"), None);
         assert_eq!(parse_rgb("color(srgb 1 0 0)"), None);
     }
 

@@ -84,12 +84,21 @@ impl TestServer {
     /// Stops the server (closing every connection) and starts it again on the same ports and
     /// database, as an operator's restart would.
     pub async fn restart(&mut self) {
+        self.stop().await;
+        self.run().await;
+    }
+
+    /// Stops the server and waits until it has; [`Self::start_again`] brings it back.
+    pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.expect("server task").expect("server stopped cleanly");
         }
+    }
+
+    pub async fn start_again(&mut self) {
         self.run().await;
     }
 
@@ -174,6 +183,14 @@ impl Browser {
             }
         })
         .await;
+        // No webdriver call may hang a test run: scripts (axe-core's promise) and page loads
+        // fail after 30 s instead.
+        let timeouts = fantoccini::wd::TimeoutConfiguration::new(
+            Some(Duration::from_secs(30)),
+            Some(Duration::from_secs(30)),
+            Some(Duration::ZERO),
+        );
+        client.update_timeouts(timeouts).await.expect("webdriver timeouts");
         Self { client, _driver: driver, _profile: profile }
     }
 
@@ -203,6 +220,34 @@ impl Browser {
         self.in_widget(&script).await.as_str().unwrap_or_default().to_owned()
     }
 
+    /// Runs axe-core (from `tools/node_modules`, installed by `cargo xtask setup`) on the
+    /// widget, with the WCAG 2.x A and AA rules, and returns one line per violation.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let loaded = self.js("return !!window.axe", vec![]).await;
+        if loaded != Value::Bool(true) {
+            let path = repo_root().join("tools/node_modules/axe-core/axe.min.js");
+            let source = std::fs::read_to_string(&path)
+                .unwrap_or_else(|error| panic!("{} ({error}): run `cargo xtask setup`", path.display()));
+            self.js(&source, vec![]).await;
+        }
+        let script = "
+            const done = arguments[arguments.length - 1];
+            const options = {
+                runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+                resultTypes: ['violations'],
+            };
+            // Judge the settled page: the panel's 120 ms opening fade lowers contrast meanwhile.
+            const host = document.querySelector('tandem-chat');
+            const animations = host.shadowRoot ? host.shadowRoot.getAnimations() : [];
+            Promise.all(animations.map(a => a.finished.catch(() => null)))
+                .then(() => axe.run(host, options))
+                .then(r => done(r.violations.map(v =>
+                    v.id + ': ' + v.help + ' at ' + v.nodes.map(n => JSON.stringify(n.target)).join(', '))))
+                .catch(e => done(['axe failed: ' + e]));";
+        let result = self.client.execute_async(script, vec![]).await.expect("axe.run");
+        serde_json::from_value(result).unwrap_or_default()
+    }
+
     /// Presses and releases one key, sent to whatever has focus.
     pub async fn press(&self, key: fantoccini::key::Key) {
         use fantoccini::actions::{InputSource, KeyAction, KeyActions};
@@ -210,6 +255,19 @@ impl Browser {
         let actions = KeyActions::new("keyboard".into())
             .then(KeyAction::Down { value: key })
             .then(KeyAction::Up { value: key });
+        self.client.perform_actions(actions).await.expect("key press");
+    }
+
+    /// Shift+Tab: focus moves backwards.
+    pub async fn press_shift_tab(&self) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let (shift, tab): (char, char) = (Key::Shift.into(), Key::Tab.into());
+        let actions = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: shift })
+            .then(KeyAction::Down { value: tab })
+            .then(KeyAction::Up { value: tab })
+            .then(KeyAction::Up { value: shift });
         self.client.perform_actions(actions).await.expect("key press");
     }
 
