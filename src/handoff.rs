@@ -33,9 +33,11 @@ pub enum Phase {
     Details {
         required: bool,
     },
-    /// Nobody can answer now: the customer can leave a message, answered by email.
+    /// Nobody can answer now: the customer can leave a message, answered by email. `closed`
+    /// holds the business hours when it is outside them.
     Offline {
         reply_within_hours: u32,
+        closed: Option<String>,
     },
     /// The message was left; a person replies by email.
     MessageLeft {
@@ -189,8 +191,11 @@ impl Handoff {
             // If availability cannot be read, try the queue: the server decides.
             let availability = fetch_json::<(), Availability>("GET", &url, None).await.ok();
             match availability {
-                Some(Availability { agents_online: false, reply_within_hours }) => {
-                    self.phase.set(Phase::Offline { reply_within_hours });
+                Some(Availability { open: false, business_hours, reply_within_hours, .. }) => {
+                    self.phase.set(Phase::Offline { reply_within_hours, closed: business_hours });
+                }
+                Some(Availability { agents_online: false, reply_within_hours, .. }) => {
+                    self.phase.set(Phase::Offline { reply_within_hours, closed: None });
                 }
                 _ => match self.ask_email.get_untracked() {
                     AskEmail::Off => self.join_queue(None),
@@ -218,7 +223,7 @@ impl Handoff {
     pub fn leave_message(self, email: String, text: String) -> Result<(), &'static str> {
         validate_email(&email).map_err(|_| "details.email-invalid")?;
         validate_text(&text).map_err(|_| crate::text_problem(&text))?;
-        let Phase::Offline { reply_within_hours } = self.phase.get_untracked() else { return Ok(()) };
+        let Phase::Offline { reply_within_hours, .. } = self.phase.get_untracked() else { return Ok(()) };
         let transcript = self.request.get_value().map(|r| r.transcript).unwrap_or_default();
         let window = web_sys::window();
         let message = LeaveMessage {

@@ -329,8 +329,8 @@ pub fn Panel(
                         </Show>
                     }.into_any()),
                     Phase::Details { required } => Some(view! { <states::DetailsForm handoff required/> }.into_any()),
-                    Phase::Offline { reply_within_hours } => {
-                        Some(view! { <states::LeaveMessageForm handoff reply_within_hours/> }.into_any())
+                    Phase::Offline { reply_within_hours, closed } => {
+                        Some(view! { <states::LeaveMessageForm handoff reply_within_hours closed/> }.into_any())
                     }
                     Phase::MessageLeft { email, reply_within_hours } => Some(view! {
                         <p class="message from-system" role="status" data-testid="message-left">

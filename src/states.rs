@@ -77,7 +77,12 @@ pub fn DetailsForm(handoff: Handoff, required: bool) -> impl IntoView {
 }
 
 #[component]
-pub fn LeaveMessageForm(handoff: Handoff, reply_within_hours: u32) -> impl IntoView {
+pub fn LeaveMessageForm(
+    handoff: Handoff,
+    reply_within_hours: u32,
+    /// The business hours, when it is outside them.
+    closed: Option<String>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let email = RwSignal::new(String::new());
     let text = RwSignal::new(String::new());
@@ -97,7 +102,14 @@ pub fn LeaveMessageForm(handoff: Handoff, reply_within_hours: u32) -> impl IntoV
                 }
             }
         >
-            <p><strong>{i18n.tr("offline.title")}</strong></p>
+            <p>
+                <strong>
+                    {move || match &closed {
+                        Some(hours) => i18n.f("offline.closed", &[("hours", hours)]),
+                        None => i18n.t("offline.title").to_owned(),
+                    }}
+                </strong>
+            </p>
             <p>{move || i18n.f("offline.prompt", &[("hours", &hours)])}</p>
             <label class="field">
                 <span>{i18n.tr("details.email")}</span>

@@ -102,3 +102,23 @@ async fn details_first_then_the_agents_name_and_a_rating_the_agent_sees() {
     .await;
     assert!(ended.contains("Rated 4 of 5") && ended.contains("Friendly and fast"), "{ended}");
 }
+
+#[tokio::test]
+async fn outside_business_hours_the_customer_leaves_a_message_even_with_agents_online() {
+    let server = TestServer::start(&widget_dist()).await;
+    // A one-hour window six hours from now (UTC): closed at the time of the test.
+    let now_hour =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() / 3600
+            % 24;
+    let opens = (now_hour + 6) % 24;
+    let hours = format!("Mon-Sun {opens:02}:00-{:02}:00 +00:00", opens + 1);
+    let shown = hours.clone();
+    server.configure_demo(move |merchant| merchant.business_hours = Some(hours)).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    agent.sign_in_to_console(&server).await;
+    customer.client.goto(&server.demo_url()).await.expect("open demo page");
+    customer.open_widget().await;
+    click(&customer, "[data-testid=human-button]").await;
+    let form = widget_text(&customer, "[data-testid=leave-message-form]").await;
+    assert!(form.contains("We're closed right now") && form.contains(&shown), "{form}");
+}

@@ -164,11 +164,21 @@ impl Rating {
 
 /// Whether a person can answer now: `GET /v1/merchants/{id}/availability`. When nobody can,
 /// the widget offers to leave a message instead of a queue with no end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Availability {
     pub agents_online: bool,
+    /// Inside the merchant's business hours (always, when it has none).
+    #[serde(default = "always")]
+    pub open: bool,
+    /// The hours as the merchant wrote them, e.g. `Mon-Fri 09:00-17:00 +01:00`.
+    #[serde(default)]
+    pub business_hours: Option<String>,
     /// What the merchant promises for messages left: a reply by email within this many hours.
     pub reply_within_hours: u32,
+}
+
+fn always() -> bool {
+    true
 }
 
 /// A message left when no person could answer: `POST /v1/merchants/{id}/messages`.

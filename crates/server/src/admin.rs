@@ -55,6 +55,10 @@ pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
             {
                 return Err(format!("unsupported --locale {locale:?}: the widget speaks en, sv and de"));
             }
+            if let Some(hours) = &business_hours {
+                tandem_server::hours::BusinessHours::parse(hours)
+                    .map_err(|error| format!("invalid --business-hours: {error}"))?;
+            }
             let ask_email = AskEmail::parse(&ask_email)
                 .ok_or_else(|| format!("invalid --ask-email {ask_email:?}: use off, optional or required"))?;
             let settings = WidgetSettings { locale, ask_email, reply_within_hours };

@@ -111,8 +111,17 @@ pub(crate) async fn availability(
 ) -> Result<Response, AppError> {
     let merchant = find_merchant(&state, &raw_id).await?;
     check_page_origin(&merchant, &headers)?;
+    // Hours that no longer parse (stored before they were checked) count as always open:
+    // a customer is never turned away by a typo.
+    let open = merchant
+        .business_hours
+        .as_deref()
+        .and_then(|text| crate::hours::BusinessHours::parse(text).ok())
+        .is_none_or(|hours| hours.is_open(crate::live::now_ms()));
     let availability = Availability {
         agents_online: state.hub.online_agents(&merchant.id) > 0,
+        open,
+        business_hours: merchant.business_hours.clone(),
         reply_within_hours: merchant.settings.reply_within_hours,
     };
     Ok(readable_by_page(Json(availability).into_response(), &headers))

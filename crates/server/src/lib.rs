@@ -7,6 +7,7 @@
 
 pub mod demo;
 pub mod error;
+pub mod hours;
 pub mod identity;
 pub mod live;
 pub mod password;

@@ -51,7 +51,8 @@ enum MerchantCommand {
         origins: Vec<String>,
         #[arg(long)]
         support_email: Option<String>,
-        /// Staffed hours as shown to people, e.g. "Mon-Fri 09:00-17:00 CET".
+        /// When people answer: days, hours and UTC offset, e.g. "Mon-Fri 09:00-17:00 +01:00".
+        /// Outside them the widget offers to leave a message. Unset: always.
         #[arg(long)]
         business_hours: Option<String>,
         /// The widget's language (en, sv, de); unset: the page's, then the browser's.

@@ -144,6 +144,23 @@ fn admin_mistakes_are_one_line_with_the_fix() {
     );
     assert_one_line_failure(&bad_origin, &["invalid origin", "https://shop.example"]);
 
+    let merchant = ["merchant", "add", "--id", "shop", "--name", "Shop", "--origin", "https://shop.example"];
+    let bad_hours =
+        admin(data.path(), &[&merchant[..], &["--business-hours", "weekdays 9 to 5"]].concat(), None);
+    assert_one_line_failure(&bad_hours, &["invalid --business-hours", "Mon-Fri 09:00-17:00 +01:00"]);
+    let bad_ask = admin(data.path(), &[&merchant[..], &["--ask-email", "sometimes"]].concat(), None);
+    assert_one_line_failure(&bad_ask, &["invalid --ask-email", "off, optional or required"]);
+    let bad_locale = admin(data.path(), &[&merchant[..], &["--locale", "fr"]].concat(), None);
+    assert_one_line_failure(&bad_locale, &["unsupported --locale", "en, sv and de"]);
+
+    // The identity secret is generated, printed once, and needs the merchant first.
+    let no_secret = admin(data.path(), &["merchant", "identity-secret", "--id", "shop"], None);
+    assert_one_line_failure(&no_secret, &["no merchant shop", "tandem merchant add"]);
+    assert!(admin(data.path(), &merchant, None).status.success());
+    let secret = admin(data.path(), &["merchant", "identity-secret", "--id", "shop"], None);
+    let printed = String::from_utf8_lossy(&secret.stdout).trim().to_owned();
+    assert!(secret.status.success() && printed.len() == 64, "{printed:?}");
+
     // The password is never an argument.
     let in_argv = tandem()
         .args(["agent", "add", "--merchant", "shop", "--email", "a@b.c", "--name", "A", "--password", "x"])

@@ -148,7 +148,10 @@ async fn availability_follows_agents_going_online() {
             .await
             .expect("json")
     };
-    assert_eq!(availability().await, Availability { agents_online: false, reply_within_hours: 24 });
+    assert_eq!(
+        availability().await,
+        Availability { agents_online: false, open: true, business_hours: None, reply_within_hours: 24 }
+    );
     let (_agent, _, _) = app.agent("anna@shop.example").await;
     assert!(availability().await.agents_online);
 }
