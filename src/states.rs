@@ -25,13 +25,33 @@ fn Problem(problem: RwSignal<Option<&'static str>>) -> impl IntoView {
     move || problem.get().map(|key| view! { <p class="form-problem" role="alert">{i18n.t(key)}</p> })
 }
 
+/// The labelled email field both forms open with; it takes the focus when it appears.
+#[component]
+fn EmailField(email: RwSignal<String>, required: bool, testid: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    let input = NodeRef::<html::Input>::new();
+    focus_on_mount(input);
+    view! {
+        <label class="field">
+            <span>{i18n.tr("details.email")}</span>
+            <input
+                node_ref=input
+                type="email"
+                autocomplete="email"
+                required=required
+                data-testid=testid
+                prop:value=move || email.get()
+                on:input=move |event| email.set(event_target_value(&event))
+            />
+        </label>
+    }
+}
+
 #[component]
 pub fn DetailsForm(handoff: Handoff, required: bool) -> impl IntoView {
     let i18n = use_i18n();
     let email = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<&'static str>);
-    let input = NodeRef::<html::Input>::new();
-    focus_on_mount(input);
     let submit = move |skip: bool| {
         let typed = email.get_untracked().trim().to_owned();
         let given = (!skip && !typed.is_empty()).then_some(typed);
@@ -51,18 +71,7 @@ pub fn DetailsForm(handoff: Handoff, required: bool) -> impl IntoView {
             }
         >
             <p>{i18n.tr(if required { "details.prompt-required" } else { "details.prompt-optional" })}</p>
-            <label class="field">
-                <span>{i18n.tr("details.email")}</span>
-                <input
-                    node_ref=input
-                    type="email"
-                    autocomplete="email"
-                    required=required
-                    data-testid="details-email"
-                    prop:value=move || email.get()
-                    on:input=move |event| email.set(event_target_value(&event))
-                />
-            </label>
+            <EmailField email required testid="details-email"/>
             <Problem problem/>
             <div class="form-actions">
                 <button type="submit" class="primary" data-testid="details-continue">{i18n.tr("details.continue")}</button>
@@ -87,8 +96,6 @@ pub fn LeaveMessageForm(
     let email = RwSignal::new(String::new());
     let text = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<&'static str>);
-    let input = NodeRef::<html::Input>::new();
-    focus_on_mount(input);
     let hours = reply_within_hours.to_string();
     view! {
         <form
@@ -111,18 +118,7 @@ pub fn LeaveMessageForm(
                 </strong>
             </p>
             <p>{move || i18n.f("offline.prompt", &[("hours", &hours)])}</p>
-            <label class="field">
-                <span>{i18n.tr("details.email")}</span>
-                <input
-                    node_ref=input
-                    type="email"
-                    autocomplete="email"
-                    required=true
-                    data-testid="leave-message-email"
-                    prop:value=move || email.get()
-                    on:input=move |event| email.set(event_target_value(&event))
-                />
-            </label>
+            <EmailField email required=true testid="leave-message-email"/>
             <label class="field">
                 <span>{i18n.tr("offline.message")}</span>
                 <textarea

@@ -19,16 +19,6 @@ async fn no_violations_in(browser: &Browser, state: &str, selector: &str) {
     assert!(violations.is_empty(), "{state}: {violations:#?}");
 }
 
-async fn click(browser: &Browser, selector: &str) {
-    let script = format!("const e = root.querySelector({selector:?}); if (e) e.click(); return !!e || null");
-    eventually(selector, || async { browser.in_widget(&script).await.as_bool() }).await;
-}
-
-async fn fill(browser: &Browser, selector: &str, text: &str) {
-    browser.in_widget(&format!("root.querySelector({selector:?}).focus(); return true")).await;
-    browser.client.active_element().await.expect("focused").send_keys(text).await.expect("type");
-}
-
 #[tokio::test]
 async fn every_state_of_a_conversation_with_a_person_passes_axe() {
     let mut server = TestServer::start(&widget_dist()).await;
@@ -46,13 +36,13 @@ async fn every_state_of_a_conversation_with_a_person_passes_axe() {
     no_violations_in(&customer, "the bot panel, dark", "[data-testid=quick-reply]").await;
     customer.js("document.querySelector('tandem-chat').removeAttribute('theme')", vec![]).await;
 
-    click(&customer, "[data-testid=human-button]").await;
+    customer.click_in_widget("[data-testid=human-button]").await;
     no_violations_in(&customer, "the details form", "[data-testid=details-form]").await;
-    fill(&customer, "[data-testid=details-email]", "kim").await;
-    click(&customer, "[data-testid=details-continue]").await;
+    customer.fill_in_widget("[data-testid=details-email]", "kim").await;
+    customer.click_in_widget("[data-testid=details-continue]").await;
     no_violations_in(&customer, "the details form with its error", "[data-testid=details-form] [role=alert]")
         .await;
-    click(&customer, "[data-testid=details-skip]").await;
+    customer.click_in_widget("[data-testid=details-skip]").await;
     no_violations_in(&customer, "waiting in the queue", "[data-testid=queue-status]").await;
 
     agent
@@ -90,11 +80,11 @@ async fn every_state_of_a_conversation_with_a_person_passes_axe() {
     })
     .await;
     no_violations_in(&customer, "ended, with the rating form", "[data-testid=rating-form]").await;
-    click(&customer, "[data-testid=rating-send]").await;
+    customer.click_in_widget("[data-testid=rating-send]").await;
     no_violations_in(&customer, "the rating form with its error", "[data-testid=rating-form] [role=alert]")
         .await;
-    click(&customer, "[data-testid=rating-choice][value='5']").await;
-    click(&customer, "[data-testid=rating-send]").await;
+    customer.click_in_widget("[data-testid=rating-choice][value='5']").await;
+    customer.click_in_widget("[data-testid=rating-send]").await;
     no_violations_in(&customer, "rated", "[data-testid=rating-thanks]").await;
 }
 
@@ -104,7 +94,7 @@ async fn leaving_a_message_and_a_failed_start_pass_axe() {
     let customer = Browser::start().await;
     customer.client.goto(&server.demo_url()).await.expect("open demo page");
     customer.open_widget().await;
-    click(&customer, "[data-testid=human-button]").await;
+    customer.click_in_widget("[data-testid=human-button]").await;
     no_violations_in(&customer, "leave a message", "[data-testid=leave-message-form]").await;
     // The check can fail: axe sees inside the shadow root.
     customer.in_widget("const b = document.createElement('button'); b.id = 'unlabelled'; root.querySelector('[data-testid=panel]').append(b); return true").await;
@@ -114,21 +104,21 @@ async fn leaving_a_message_and_a_failed_start_pass_axe() {
         "{violations:?}"
     );
     customer.in_widget("root.getElementById('unlabelled').remove(); return true").await;
-    click(&customer, "[data-testid=leave-message-send]").await;
+    customer.click_in_widget("[data-testid=leave-message-send]").await;
     no_violations_in(
         &customer,
         "leave a message, with its error",
         "[data-testid=leave-message-form] [role=alert]",
     )
     .await;
-    fill(&customer, "[data-testid=leave-message-email]", "kim@example.com").await;
-    fill(&customer, "[data-testid=leave-message-text]", "Please call me").await;
-    click(&customer, "[data-testid=leave-message-send]").await;
+    customer.fill_in_widget("[data-testid=leave-message-email]", "kim@example.com").await;
+    customer.fill_in_widget("[data-testid=leave-message-text]", "Please call me").await;
+    customer.click_in_widget("[data-testid=leave-message-send]").await;
     no_violations_in(&customer, "message left", "[data-testid=message-left]").await;
 
     // The server going away: the widget says how else to reach a person.
     drop(server);
-    click(&customer, "[data-testid=human-button]").await;
+    customer.click_in_widget("[data-testid=human-button]").await;
     no_violations_in(&customer, "could not start", "[data-testid=human-contact]").await;
 }
 

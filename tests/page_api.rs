@@ -76,13 +76,7 @@ async fn queued_calls_replay_identity_reaches_the_agent_and_the_page_hears_event
     })
     .await;
     customer.js("Tandem.toggle()", vec![]).await;
-    eventually("the human button again", || async {
-        let clicked = customer
-            .in_widget("const b = root.querySelector('[data-testid=human-button]'); if (b) b.click(); return !!b || null")
-            .await;
-        clicked.as_bool()
-    })
-    .await;
+    customer.click_in_widget("[data-testid=human-button]").await;
     let handoff = heard_event(&customer, "handoff").await;
     assert!(handoff[0][2]["conversation_id"].as_str().is_some_and(|id| id.len() == 32), "{handoff:?}");
 
@@ -127,13 +121,7 @@ async fn a_forged_identity_is_dropped_and_the_customer_still_reaches_a_person() 
     customer
         .js("Tandem.identify({ id: 'someone-else', hash: '00'.repeat(32) }); Tandem.open();", vec![])
         .await;
-    eventually("the human button", || async {
-        let clicked = customer
-            .in_widget("const b = root.querySelector('[data-testid=human-button]'); if (b) b.click(); return !!b || null")
-            .await;
-        clicked.as_bool()
-    })
-    .await;
+    customer.click_in_widget("[data-testid=human-button]").await;
     eventually("the queue entry", || async {
         agent.client.find(Locator::Css("[data-testid=accept]")).await.ok()
     })

@@ -11,45 +11,28 @@ use serde_json::json;
 use support::{Browser, TestServer, eventually, widget_dist};
 use tandem_protocol::AskEmail;
 
-/// Waits for an element in the widget and returns its text.
-async fn widget_text(browser: &Browser, selector: &str) -> String {
-    let script = format!("const e = root.querySelector({selector:?}); return e && e.textContent");
-    eventually(selector, || async { browser.in_widget(&script).await.as_str().map(str::to_owned) }).await
-}
-
-/// Types into a field of the widget (through the page's keyboard, like a customer).
-async fn fill(browser: &Browser, selector: &str, text: &str) {
-    browser.in_widget(&format!("root.querySelector({selector:?}).focus(); return true")).await;
-    browser.client.active_element().await.expect("focused").send_keys(text).await.expect("type");
-}
-
-async fn click(browser: &Browser, selector: &str) {
-    let script = format!("const e = root.querySelector({selector:?}); if (e) e.click(); return !!e || null");
-    eventually(selector, || async { browser.in_widget(&script).await.as_bool() }).await;
-}
-
 #[tokio::test]
 async fn with_nobody_online_the_customer_leaves_a_message_that_agents_then_read() {
     let server = TestServer::start(&widget_dist()).await;
     let customer = Browser::start().await;
     customer.client.goto(&server.demo_url()).await.expect("open demo page");
     customer.open_widget().await;
-    click(&customer, "[data-testid=human-button]").await;
+    customer.click_in_widget("[data-testid=human-button]").await;
 
-    let prompt = widget_text(&customer, "[data-testid=leave-message-form]").await;
+    let prompt = customer.widget_text("[data-testid=leave-message-form]").await;
     assert!(prompt.contains("No one is online") && prompt.contains("within 24 hours"), "{prompt}");
     // Bad input is explained and nothing is sent.
-    fill(&customer, "[data-testid=leave-message-email]", "kim").await;
-    fill(&customer, "[data-testid=leave-message-text]", "Where is my refund?").await;
-    click(&customer, "[data-testid=leave-message-send]").await;
-    let problem = widget_text(&customer, "[data-testid=leave-message-form] [role=alert]").await;
+    customer.fill_in_widget("[data-testid=leave-message-email]", "kim").await;
+    customer.fill_in_widget("[data-testid=leave-message-text]", "Where is my refund?").await;
+    customer.click_in_widget("[data-testid=leave-message-send]").await;
+    let problem = customer.widget_text("[data-testid=leave-message-form] [role=alert]").await;
     assert!(problem.contains("name@example.com"), "{problem}");
-    fill(&customer, "[data-testid=leave-message-email]", "@example.com").await;
-    click(&customer, "[data-testid=leave-message-send]").await;
-    let sent = widget_text(&customer, "[data-testid=message-left]").await;
+    customer.fill_in_widget("[data-testid=leave-message-email]", "@example.com").await;
+    customer.click_in_widget("[data-testid=leave-message-send]").await;
+    let sent = customer.widget_text("[data-testid=message-left]").await;
     assert!(sent.contains("kim@example.com") && sent.contains("24 hours"), "{sent}");
     // The human button is still one click away.
-    widget_text(&customer, "[data-testid=human-button]").await;
+    customer.widget_text("[data-testid=human-button]").await;
 
     let agent = Browser::start().await;
     agent.sign_in_to_console(&server).await;
@@ -65,14 +48,14 @@ async fn details_first_then_the_agents_name_and_a_rating_the_agent_sees() {
     agent.sign_in_to_console(&server).await;
     customer.client.goto(&server.demo_url()).await.expect("open demo page");
     customer.open_widget().await;
-    click(&customer, "[data-testid=human-button]").await;
+    customer.click_in_widget("[data-testid=human-button]").await;
 
-    widget_text(&customer, "[data-testid=details-form]").await;
+    customer.widget_text("[data-testid=details-form]").await;
     let focused = customer.in_widget("return root.activeElement && root.activeElement.dataset.testid").await;
     assert_eq!(focused, json!("details-email"), "the form takes focus");
-    fill(&customer, "[data-testid=details-email]", "kim@example.com").await;
-    click(&customer, "[data-testid=details-continue]").await;
-    widget_text(&customer, "[data-testid=queue-status]").await;
+    customer.fill_in_widget("[data-testid=details-email]", "kim@example.com").await;
+    customer.click_in_widget("[data-testid=details-continue]").await;
+    customer.widget_text("[data-testid=queue-status]").await;
 
     agent
         .client
@@ -84,16 +67,16 @@ async fn details_first_then_the_agents_name_and_a_rating_the_agent_sees() {
         .expect("click");
     let who = agent.page_text("[data-testid=customer]").await;
     assert!(who.contains("kim@example.com") && who.contains("not verified"), "{who}");
-    let status = widget_text(&customer, "[data-testid=human-status]").await;
+    let status = customer.widget_text("[data-testid=human-status]").await;
     assert!(status.contains("You're talking to Anna"), "{status}");
-    assert_eq!(widget_text(&customer, "[data-testid=agent-initials]").await, "A");
+    assert_eq!(customer.widget_text("[data-testid=agent-initials]").await, "A");
 
     agent.client.find(Locator::Css("[data-testid=end]")).await.expect("end").click().await.expect("click");
-    widget_text(&customer, "[data-testid=rating-form]").await;
-    click(&customer, "[data-testid=rating-choice][value='4']").await;
-    fill(&customer, "[data-testid=rating-comment]", "Friendly and fast").await;
-    click(&customer, "[data-testid=rating-send]").await;
-    widget_text(&customer, "[data-testid=rating-thanks]").await;
+    customer.widget_text("[data-testid=rating-form]").await;
+    customer.click_in_widget("[data-testid=rating-choice][value='4']").await;
+    customer.fill_in_widget("[data-testid=rating-comment]", "Friendly and fast").await;
+    customer.click_in_widget("[data-testid=rating-send]").await;
+    customer.widget_text("[data-testid=rating-thanks]").await;
 
     let ended = eventually("the rating in the console", || async {
         let text = agent.page_text("[data-testid=chat-ended]").await;
@@ -118,7 +101,7 @@ async fn outside_business_hours_the_customer_leaves_a_message_even_with_agents_o
     agent.sign_in_to_console(&server).await;
     customer.client.goto(&server.demo_url()).await.expect("open demo page");
     customer.open_widget().await;
-    click(&customer, "[data-testid=human-button]").await;
-    let form = widget_text(&customer, "[data-testid=leave-message-form]").await;
+    customer.click_in_widget("[data-testid=human-button]").await;
+    let form = customer.widget_text("[data-testid=leave-message-form]").await;
     assert!(form.contains("We're closed right now") && form.contains(&shown), "{form}");
 }

@@ -258,6 +258,25 @@ impl Browser {
         self.client.perform_actions(actions).await.expect("key press");
     }
 
+    /// Waits for an element in the widget and returns its text.
+    pub async fn widget_text(&self, selector: &str) -> String {
+        let script = format!("const e = root.querySelector({selector:?}); return e && e.textContent");
+        eventually(selector, || async { self.in_widget(&script).await.as_str().map(str::to_owned) }).await
+    }
+
+    /// Waits for an element in the widget and clicks it.
+    pub async fn click_in_widget(&self, selector: &str) {
+        let script =
+            format!("const e = root.querySelector({selector:?}); if (e) e.click(); return !!e || null");
+        eventually(selector, || async { self.in_widget(&script).await.as_bool() }).await;
+    }
+
+    /// Types into a field of the widget through the keyboard, like a customer.
+    pub async fn fill_in_widget(&self, selector: &str, text: &str) {
+        self.in_widget(&format!("root.querySelector({selector:?}).focus(); return true")).await;
+        self.client.active_element().await.expect("focused").send_keys(text).await.expect("type");
+    }
+
     /// Shift+Tab: focus moves backwards.
     pub async fn press_shift_tab(&self) {
         use fantoccini::actions::{InputSource, KeyAction, KeyActions};
