@@ -107,6 +107,18 @@ async fn the_customer_rates_an_ended_chat_and_the_agent_sees_it() {
 
     send(&mut agent, &AgentFrame::End { conversation_id: started.conversation_id.clone() }).await;
     assert!(matches!(common::recv_agent(&mut agent).await, AgentEvent::Ended { .. }));
+    // Still followed for the rating, but closed to messages.
+    let late = AgentFrame::Send {
+        conversation_id: started.conversation_id.clone(),
+        client_id: tandem_protocol::ClientMessageId("late".into()),
+        text: "one more thing".into(),
+    };
+    send(&mut agent, &late).await;
+    let refused = common::recv_agent(&mut agent).await;
+    assert!(
+        matches!(refused, AgentEvent::Error { code: tandem_protocol::ErrorCode::ConversationEnded, .. }),
+        "{refused:?}"
+    );
 
     assert_eq!(rate(&app, &started, &"0".repeat(64), &rating).await.status(), 401, "another token");
     let out_of_range = Rating { score: 6, comment: None };

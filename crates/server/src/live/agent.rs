@@ -46,6 +46,9 @@ struct Session<W> {
     chats: StreamMap<ConversationId, BroadcastStream<LiveEvent>>,
     /// Per conversation, the highest sequence delivered on this connection.
     sent_up_to: HashMap<ConversationId, Seq>,
+    /// Ended conversations still followed for the customer's rating: nothing more may be done
+    /// in them.
+    ended: std::collections::HashSet<ConversationId>,
     tx: W,
 }
 
@@ -57,7 +60,15 @@ where
     let presence = state.hub.agent_connected(agent.id, &agent.merchant_id);
     let mut queue_changes = state.hub.watch_queue(&agent.merchant_id);
     let mut shutdown = state.shutting_down();
-    let mut session = Session { state, agent, ip, chats: StreamMap::new(), sent_up_to: HashMap::new(), tx };
+    let mut session = Session {
+        state,
+        agent,
+        ip,
+        chats: StreamMap::new(),
+        sent_up_to: HashMap::new(),
+        ended: std::collections::HashSet::new(),
+        tx,
+    };
 
     if session.welcome(presence).await && session.send_queue().await {
         loop {
@@ -109,6 +120,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     fn unfollow(&mut self, id: &ConversationId) {
         self.chats.remove(id);
         self.sent_up_to.remove(id);
+        self.ended.remove(id);
     }
 
     async fn welcome(&mut self, presence: Presence) -> bool {
@@ -168,6 +180,13 @@ impl<W: Sink<Message> + Unpin> Session<W> {
 
     /// Whether this agent handles `id` now; answers the client with an error when not.
     async fn handles(&mut self, id: &ConversationId) -> Option<bool> {
+        if self.ended.contains(id) {
+            let message = "this conversation has ended";
+            return self
+                .error(ErrorCode::ConversationEnded, message, Some(id.clone()))
+                .await
+                .then_some(false);
+        }
         if self.chats.contains_key(id) {
             return Some(true);
         }
@@ -238,8 +257,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     Some(false) => return true,
                     None => return false,
                 }
-                if let Err(error) = self.state.store.end(&conversation_id, now_ms()).await {
-                    return self.internal(&error).await;
+                match self.state.store.end(&conversation_id, now_ms()).await {
+                    Ok(true) => {}
+                    // Already ended (by the customer, a moment ago): their `ended` is on its way.
+                    Ok(false) => return true,
+                    Err(error) => return self.internal(&error).await,
                 }
                 // Still followed: `Ended` comes back through the hub like the customer's end,
                 // and the customer's rating after it.
@@ -330,7 +352,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             LiveEvent::Read { from: Side::Customer, seq } => AgentEvent::Read { conversation_id: id, seq },
             // Still followed after it ends, for the customer's rating; then let go.
-            LiveEvent::Ended => AgentEvent::Ended { conversation_id: id },
+            LiveEvent::Ended => {
+                self.ended.insert(id.clone());
+                AgentEvent::Ended { conversation_id: id }
+            }
             LiveEvent::Rated(rating) => {
                 self.unfollow(&id);
                 AgentEvent::Rated { conversation_id: id, rating }
