@@ -73,7 +73,9 @@ fn test(env: &Env) -> Result<(), String> {
     env.step("download sizes against the budgets");
     size::report(env)?;
     env.step("unit, integration and browser end-to-end tests (native)");
-    cargo(env).args(["test", "--workspace", "--locked"]).run()?;
+    // At most two tests of a binary at once: each browser test drives up to two Chromiums, and
+    // CI has 2 cores.
+    cargo(env).args(["test", "--workspace", "--locked", "--", "--test-threads=2"]).run()?;
     env.step("widget component tests in headless Chromium (wasm-bindgen-test)");
     cargo(env)
         .args([
