@@ -45,14 +45,7 @@ async fn every_state_of_a_conversation_with_a_person_passes_axe() {
     customer.click_in_widget("[data-testid=details-skip]").await;
     no_violations_in(&customer, "waiting in the queue", "[data-testid=queue-status]").await;
 
-    agent
-        .client
-        .find(Locator::Css("[data-testid=accept]"))
-        .await
-        .expect("accept")
-        .click()
-        .await
-        .expect("click");
+    agent.click_page("[data-testid=accept]").await;
     let input = eventually("the agent's input", || async {
         agent.client.find(Locator::Css("[data-testid=chat-input]")).await.ok()
     })
@@ -195,14 +188,7 @@ async fn the_whole_customer_path_works_with_the_keyboard_alone() {
     customer.press(Key::Enter).await;
     focused("composer-input").await;
 
-    agent
-        .client
-        .find(Locator::Css("[data-testid=accept]"))
-        .await
-        .expect("accept")
-        .click()
-        .await
-        .expect("click");
+    agent.click_page("[data-testid=accept]").await;
     eventually("connected", || async {
         customer
             .in_widget("return !!root.querySelector('[data-testid=human-status] .initials') || null")
@@ -214,7 +200,7 @@ async fn the_whole_customer_path_works_with_the_keyboard_alone() {
     let line = agent.page_text("[data-testid=message]").await;
     assert!(line.contains("Hello Anna"), "{line}");
 
-    agent.client.find(Locator::Css("[data-testid=end]")).await.expect("end").click().await.expect("click");
+    agent.click_page("[data-testid=end]").await;
     // The rating takes focus; arrows choose, Tab moves on, Enter sends.
     focused("rating-choice").await;
     customer.press(Key::Right).await;

@@ -52,12 +52,6 @@ async fn agent_says(browser: &Browser, text: &str) {
     browser.press(Key::Enter).await;
 }
 
-async fn click_console(browser: &Browser, selector: &str) {
-    let element =
-        eventually(selector, || async { browser.client.find(Locator::Css(selector)).await.ok() }).await;
-    element.click().await.expect("click");
-}
-
 #[tokio::test]
 async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart() {
     let mut server = TestServer::start(&widget_dist()).await;
@@ -80,7 +74,7 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
     // The agent sees the waiting customer with what the bot said, and accepts.
     let preview = agent.page_text("[data-testid=queue-entry]").await;
     assert!(preview.contains("Ask us anything"), "the preview shows the bot transcript: {preview}");
-    click_console(&agent, "[data-testid=accept]").await;
+    agent.click_page("[data-testid=accept]").await;
     let page_url = agent.page_text("[data-testid=page-url]").await;
     assert!(page_url.contains(&server.demo_url()), "{page_url}");
     wait_widget_text(&customer, "[data-testid=human-status]", "You're talking to Anna").await;
@@ -122,12 +116,12 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
     assert_eq!(sequences, json!([1, 2, 3, 4]), "each message once, in order");
 
     // The agent ends the conversation; the customer is told.
-    click_console(&agent, "[data-testid=end]").await;
+    agent.click_page("[data-testid=end]").await;
     wait_widget_text(&customer, "[data-testid=chat-ended]", "The chat has ended").await;
     // The ended chat stays on the desk (for the customer's rating) until the agent closes it.
     let ended = agent.page_text("[data-testid=chat-ended]").await;
     assert!(ended.contains("Conversation ended"), "{ended}");
-    click_console(&agent, "[data-testid=close-chat]").await;
+    agent.click_page("[data-testid=close-chat]").await;
     eventually("the chat to leave the desk", || async {
         let gone =
             agent.js("return document.querySelector('[data-testid=chat]') === null || null", vec![]).await;

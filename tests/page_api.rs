@@ -80,14 +80,7 @@ async fn queued_calls_replay_identity_reaches_the_agent_and_the_page_hears_event
     let handoff = heard_event(&customer, "handoff").await;
     assert!(handoff[0][2]["conversation_id"].as_str().is_some_and(|id| id.len() == 32), "{handoff:?}");
 
-    agent
-        .client
-        .find(Locator::Css("[data-testid=accept]"))
-        .await
-        .expect("accept")
-        .click()
-        .await
-        .expect("click");
+    agent.click_page("[data-testid=accept]").await;
     let who = agent.page_text("[data-testid=customer]").await;
     assert!(
         who.contains("Kim Berg")
@@ -103,7 +96,7 @@ async fn queued_calls_replay_identity_reaches_the_agent_and_the_page_hears_event
     let message = heard_event(&customer, "message").await;
     assert_eq!((&message[0][2]["from"], &message[0][2]["text"]), (&json!("agent"), &json!("Hallo Kim!")));
 
-    agent.client.find(Locator::Css("[data-testid=end]")).await.expect("end").click().await.expect("click");
+    agent.click_page("[data-testid=end]").await;
     heard_event(&customer, "closed").await;
 }
 

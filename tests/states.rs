@@ -6,7 +6,6 @@
 
 mod support;
 
-use fantoccini::Locator;
 use serde_json::json;
 use support::{Browser, TestServer, eventually, widget_dist};
 use tandem_protocol::AskEmail;
@@ -57,21 +56,14 @@ async fn details_first_then_the_agents_name_and_a_rating_the_agent_sees() {
     customer.click_in_widget("[data-testid=details-continue]").await;
     customer.widget_text("[data-testid=queue-status]").await;
 
-    agent
-        .client
-        .find(Locator::Css("[data-testid=accept]"))
-        .await
-        .expect("accept")
-        .click()
-        .await
-        .expect("click");
+    agent.click_page("[data-testid=accept]").await;
     let who = agent.page_text("[data-testid=customer]").await;
     assert!(who.contains("kim@example.com") && who.contains("not verified"), "{who}");
     let status = customer.widget_text("[data-testid=human-status]").await;
     assert!(status.contains("You're talking to Anna"), "{status}");
     assert_eq!(customer.widget_text("[data-testid=agent-initials]").await, "A");
 
-    agent.client.find(Locator::Css("[data-testid=end]")).await.expect("end").click().await.expect("click");
+    agent.click_page("[data-testid=end]").await;
     customer.widget_text("[data-testid=rating-form]").await;
     customer.click_in_widget("[data-testid=rating-choice][value='4']").await;
     customer.fill_in_widget("[data-testid=rating-comment]", "Friendly and fast").await;

@@ -258,6 +258,15 @@ impl Browser {
         self.client.perform_actions(actions).await.expect("key press");
     }
 
+    /// Waits for an element in the page (not the widget) and clicks it.
+    pub async fn click_page(&self, selector: &str) {
+        let element = eventually(selector, || async {
+            self.client.find(fantoccini::Locator::Css(selector)).await.ok()
+        })
+        .await;
+        element.click().await.expect("click");
+    }
+
     /// Waits for an element in the widget and returns its text.
     pub async fn widget_text(&self, selector: &str) -> String {
         let script = format!("const e = root.querySelector({selector:?}); return e && e.textContent");

@@ -67,6 +67,31 @@ impl Cmd {
         if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
     }
 
+    /// Like [`Self::run`], but stops the command and everything it started when it takes longer
+    /// than `limit`, so that a stuck tool fails the run instead of hanging it.
+    pub fn run_within(mut self, limit: std::time::Duration) -> Result<(), String> {
+        let shown = self.describe();
+        // Its own process group: the whole tree (cargo, the test runner, chromedriver, the
+        // browser) can be stopped together.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut self.0, 0);
+        let mut child = self.0.spawn().map_err(|error| format!("cannot run `{shown}`: {error}"))?;
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().map_err(|error| error.to_string())? {
+                return if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) };
+            }
+            if std::time::Instant::now() >= deadline {
+                let group = format!("-{}", child.id());
+                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("`{shown}` did not finish within {} s and was stopped", limit.as_secs()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
     /// Runs quietly and returns stdout, or `None` when the command is missing or fails.
     pub fn output(mut self) -> Option<String> {
         let output = self.0.stderr(Stdio::null()).output().ok()?;
