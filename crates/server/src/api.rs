@@ -21,6 +21,17 @@ pub(crate) async fn find_merchant(state: &AppState, raw_id: &str) -> Result<Merc
         .ok_or_else(|| AppError::NotFound(format!("there is no merchant with id {id}")))
 }
 
+/// The merchant a page's request names, refused unless the page is on one of its origins.
+async fn merchant_for_page(
+    state: &AppState,
+    raw_id: &str,
+    headers: &HeaderMap,
+) -> Result<Merchant, AppError> {
+    let merchant = find_merchant(state, raw_id).await?;
+    check_page_origin(&merchant, headers)?;
+    Ok(merchant)
+}
+
 /// `GET /v1/merchants/{id}/widget-config`: what the widget shows before any conversation.
 ///
 /// A cross-origin request (the widget on a merchant's page) must come from one of the
@@ -32,8 +43,7 @@ pub(crate) async fn widget_config(
     Path(raw_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let merchant = find_merchant(&state, &raw_id).await?;
-    check_page_origin(&merchant, &headers)?;
+    let merchant = merchant_for_page(&state, &raw_id, &headers).await?;
     let config = WidgetConfig {
         merchant_id: merchant.id,
         display_name: merchant.display_name,
@@ -64,8 +74,7 @@ pub(crate) async fn bot_flow(
     Path(raw_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let merchant = find_merchant(&state, &raw_id).await?;
-    check_page_origin(&merchant, &headers)?;
+    let merchant = merchant_for_page(&state, &raw_id, &headers).await?;
     let flow = state
         .store
         .bot_flow(&merchant.id)
@@ -109,8 +118,7 @@ pub(crate) async fn availability(
     Path(raw_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let merchant = find_merchant(&state, &raw_id).await?;
-    check_page_origin(&merchant, &headers)?;
+    let merchant = merchant_for_page(&state, &raw_id, &headers).await?;
     // Hours that no longer parse (stored before they were checked) count as always open:
     // a customer is never turned away by a typo.
     let open = merchant
@@ -136,8 +144,7 @@ pub(crate) async fn leave_message(
     extensions: axum::http::Extensions,
     crate::error::JsonBody(message): crate::error::JsonBody<LeaveMessage>,
 ) -> Result<Response, AppError> {
-    let merchant = find_merchant(&state, &raw_id).await?;
-    check_page_origin(&merchant, &headers)?;
+    let merchant = merchant_for_page(&state, &raw_id, &headers).await?;
     if !state.limits.allow_new_conversation(crate::conversations::client_ip(&extensions)) {
         return Err(AppError::RateLimited);
     }
