@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use run::{Env, cargo};
 
-const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | bot-eval [--misses]>";
+const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | bot-eval [--misses] | sim [--agents N --customers N --hours H --seed S --offer-timeout SECS]>";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -27,6 +27,10 @@ fn main() -> ExitCode {
         Some("size") => setup::run(&env).and_then(|()| build_web(&env)).and_then(|()| size::report(&env)),
         Some("bot-eval") => cargo(&env)
             .args(["run", "--quiet", "--release", "--package", "tandem-bot", "--example", "bot_eval", "--"])
+            .args(std::env::args().skip(2))
+            .run(),
+        Some("sim") => cargo(&env)
+            .args(["run", "--quiet", "--package", "tandem-dispatch", "--example", "simulate", "--"])
             .args(std::env::args().skip(2))
             .run(),
         Some(other) => Err(format!("unknown task {other:?}; {USAGE}")),
