@@ -274,6 +274,7 @@ impl Handoff {
             escalation,
             identity: self.identity.get_untracked(),
             email,
+            skill: None,
         };
         let url = format!("{}/v1/conversations", self.api_origin.get_value());
         spawn_local(async move {
@@ -404,6 +405,13 @@ impl Handoff {
             CustomerEvent::Closed => {
                 self.emit(&PageEvent::Closed);
                 self.finish(Phase::Ended);
+            }
+            CustomerEvent::BackToBot => {
+                // Not rated: the person passed the customer back rather than finishing.
+                self.rateable.set(None);
+                self.emit(&PageEvent::Closed);
+                self.notice.set(Some(self.i18n.locale_untracked().text("human.back-to-bot").into()));
+                self.finish(Phase::Idle);
             }
             CustomerEvent::Error { code: ErrorCode::Unauthorized, .. } => {
                 self.finish(Phase::Failed(Failure::Gone));

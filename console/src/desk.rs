@@ -1,12 +1,22 @@
 //! The signed-in agent's desk: presence, the queue and the open chats, kept live.
 
 use leptos::prelude::*;
-use tandem_browser::{Connection, LiveSocket, client_id, from_json, to_json};
+use leptos::task::spawn_local;
+use tandem_browser::{Connection, LiveSocket, client_id, fetch_json, from_json, to_json};
 use tandem_protocol::{
     AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ClientMessageId, ConversationDetail,
-    ConversationId, ConversationStatus, CustomerProfile, EscalationReason, HandoffReason, Presence,
-    QueueEntry, Rating, TranscriptSpeaker, validate_text,
+    ConversationId, ConversationStatus, CustomerProfile, EscalationReason, HandoffReason, OfferEnd, Presence,
+    QueueEntry, Rating, TeamMember, TranscriptEntry, TranscriptSpeaker, validate_text,
 };
+
+/// A customer offered to this agent alone, until the local deadline.
+#[derive(Debug, Clone, PartialEq)]
+struct Offer {
+    entry: QueueEntry,
+    /// Local clock: the server's timeout counted from when the offer arrived, so clocks that
+    /// disagree do not matter.
+    deadline_ms: f64,
+}
 
 /// A message the agent sent that the server has not acknowledged yet.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +29,8 @@ struct Pending {
 /// Live state of the desk, shared by its components (every field is `Copy`).
 #[derive(Clone, Copy)]
 struct Live {
+    /// The signed-in agent's id.
+    me: i64,
     presence: RwSignal<Presence>,
     queue: RwSignal<Vec<QueueEntry>>,
     chats: RwSignal<Vec<ConversationDetail>>,
@@ -28,6 +40,7 @@ struct Live {
     /// The server has welcomed this session: the agent counts as online for customers.
     ready: RwSignal<bool>,
     notice: RwSignal<Option<String>>,
+    offer: RwSignal<Option<Offer>>,
     /// Milliseconds since the epoch, refreshed so waiting times move.
     now_ms: RwSignal<f64>,
     socket: StoredValue<Option<LiveSocket>, LocalStorage>,
@@ -55,10 +68,39 @@ impl Live {
                 }
             }
             AgentEvent::Queue { entries } => self.queue.set(entries),
-            AgentEvent::Accepted { conversation } => self.chats.update(|chats| {
-                chats.retain(|chat| chat.conversation_id != conversation.conversation_id);
-                chats.push(conversation);
-            }),
+            AgentEvent::Accepted { conversation } => {
+                self.offer.update(|offer| {
+                    if offer.as_ref().is_some_and(|o| o.entry.conversation_id == conversation.conversation_id)
+                    {
+                        *offer = None;
+                    }
+                });
+                self.chats.update(|chats| {
+                    chats.retain(|chat| chat.conversation_id != conversation.conversation_id);
+                    chats.push(conversation);
+                });
+            }
+            AgentEvent::Offer { offer, timeout_secs, .. } => {
+                let deadline_ms = now() + f64::from(timeout_secs) * 1000.0;
+                self.now_ms.set(now());
+                self.offer.set(Some(Offer { entry: offer, deadline_ms }));
+            }
+            AgentEvent::OfferEnded { conversation_id, reason } => {
+                let was_shown = self.offer.with_untracked(|offer| {
+                    offer.as_ref().is_some_and(|o| o.entry.conversation_id == conversation_id)
+                });
+                if was_shown {
+                    self.offer.set(None);
+                    if reason == OfferEnd::Expired {
+                        self.notice.set(Some("The offer expired and went to the next agent.".into()));
+                    }
+                }
+            }
+            AgentEvent::SetAway { missed_offers } => {
+                self.notice.set(Some(format!(
+                    "You let {missed_offers} offers in a row expire, so you are now Away. Switch to Online to be offered customers again."
+                )));
+            }
             AgentEvent::Message { conversation_id, message } => {
                 self.acknowledged(&message.client_id);
                 if message.author == Author::Customer {
@@ -154,6 +196,7 @@ fn waited(since_ms: i64, now_ms: f64) -> String {
 #[component]
 pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
     let live = Live {
+        me: profile.id,
         presence: RwSignal::new(Presence::Online),
         queue: RwSignal::new(Vec::new()),
         chats: RwSignal::new(Vec::new()),
@@ -162,6 +205,7 @@ pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
         connection: RwSignal::new(Connection::Connecting),
         ready: RwSignal::new(false),
         notice: RwSignal::new(None),
+        offer: RwSignal::new(None),
         now_ms: RwSignal::new(now()),
         socket: StoredValue::new_local(None),
     };
@@ -217,6 +261,7 @@ pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
             <p class="notice" role="alert" data-testid="notice">{notice}</p>
         })}
         <main class="desk">
+            {move || live.offer.get().map(|offer| view! { <OfferCard offer live/> })}
             <section class="queue" aria-labelledby="queue-title" data-testid="queue">
                 <h2 id="queue-title">{move || format!("Waiting ({})", live.queue.with(Vec::len))}</h2>
                 <ul>
@@ -235,6 +280,64 @@ pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
     }
 }
 
+/// The end of the bot conversation, as the queue and an offer show it.
+#[component]
+fn Preview(lines: Vec<TranscriptEntry>) -> impl IntoView {
+    view! {
+        <ul class="preview">
+            {lines.into_iter().map(|line| view! {
+                <li>
+                    <strong>{match line.from { TranscriptSpeaker::Customer => "Customer: ", TranscriptSpeaker::Bot => "Bot: " }}</strong>
+                    {line.text}
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// A customer offered to this agent alone: accept or decline before the countdown ends.
+#[component]
+fn OfferCard(offer: Offer, live: Live) -> impl IntoView {
+    let id = StoredValue::new(offer.entry.conversation_id.clone());
+    let deadline = offer.deadline_ms;
+    // A second hand for the countdown, stopped with the card.
+    let tick =
+        set_interval_with_handle(move || live.now_ms.set(now()), std::time::Duration::from_secs(1)).ok();
+    on_cleanup(move || {
+        if let Some(tick) = tick {
+            tick.clear();
+        }
+    });
+    let seconds_left = move || {
+        #[allow(clippy::cast_possible_truncation, reason = "whole seconds of a short countdown")]
+        let left = ((deadline - live.now_ms.get()) / 1000.0).ceil().max(0.0) as i64;
+        left
+    };
+    let entry = offer.entry;
+    view! {
+        <section class="offer" role="region" aria-labelledby="offer-title" data-testid="offer">
+            <h2 id="offer-title">"A customer for you"</h2>
+            <p class="meta">
+                {format!("{} · {}{}", entry.locale, reason_text(entry.reason), escalation_text(entry.escalation))}
+            </p>
+            <Preview lines=entry.preview/>
+            <p class="countdown" aria-live="off" data-testid="offer-countdown">
+                {move || format!("{} s to answer", seconds_left())}
+            </p>
+            <div class="offer-actions">
+                <button class="accept" data-testid="offer-accept" on:click=move |_| {
+                    live.send(&AgentFrame::Accept { conversation_id: id.get_value() });
+                }>"Accept"</button>
+                <button data-testid="offer-decline" on:click=move |_| {
+                    if live.send(&AgentFrame::Decline { conversation_id: id.get_value() }) {
+                        live.offer.set(None);
+                    }
+                }>"Decline"</button>
+            </div>
+        </section>
+    }
+}
+
 #[component]
 fn QueueItem(entry: QueueEntry, live: Live) -> impl IntoView {
     let id = entry.conversation_id.clone();
@@ -245,14 +348,7 @@ fn QueueItem(entry: QueueEntry, live: Live) -> impl IntoView {
                 {move || format!("Waiting {}", waited(since, live.now_ms.get()))}
                 {format!(" · {} · {}{}", entry.locale, reason_text(entry.reason), escalation_text(entry.escalation))}
             </p>
-            <ul class="preview">
-                {entry.preview.into_iter().map(|line| view! {
-                    <li>
-                        <strong>{match line.from { TranscriptSpeaker::Customer => "Customer: ", TranscriptSpeaker::Bot => "Bot: " }}</strong>
-                        {line.text}
-                    </li>
-                }).collect_view()}
-            </ul>
+            <Preview lines=entry.preview/>
             <button
                 data-testid="accept"
                 on:click=move |_| {
@@ -381,12 +477,64 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
                         live.remove_chat(&id.get_value());
                     }
                 }>"Put back in queue"</button>
+                <button data-testid="to-bot" on:click=move |_| {
+                    if live.send(&AgentFrame::HandToBot { conversation_id: id.get_value() }) {
+                        live.remove_chat(&id.get_value());
+                    }
+                }>"Back to the bot"</button>
+                <Transfer id=id.get_value() live/>
                 <button data-testid="end" on:click=move |_| {
                     live.send(&AgentFrame::End { conversation_id: id.get_value() });
                 }>"End conversation"</button>
             </div>
             </Show>
         </article>
+    }
+}
+
+/// Hands the chat to a colleague who is online with room: they are offered it first.
+#[component]
+fn Transfer(id: ConversationId, live: Live) -> impl IntoView {
+    let colleagues = RwSignal::new(None::<Vec<TeamMember>>);
+    let id = StoredValue::new(id);
+    let open = move |_| {
+        spawn_local(async move {
+            match fetch_json::<(), Vec<TeamMember>>("GET", "/v1/agent/team", None).await {
+                Ok(team) => colleagues.set(Some(
+                    team.into_iter()
+                        .filter(|m| {
+                            m.id != live.me
+                                && m.active
+                                && m.connected
+                                && m.presence == Presence::Online
+                                && m.chats < m.capacity
+                        })
+                        .collect(),
+                )),
+                Err(_) => live.notice.set(Some("Could not load your colleagues; try again.".into())),
+            }
+        });
+    };
+    view! {
+        <button data-testid="transfer" aria-expanded=move || colleagues.with(Option::is_some).to_string() on:click=open>
+            "Transfer…"
+        </button>
+        {move || colleagues.get().map(|list| view! {
+            <div class="transfer" role="group" aria-label="Transfer to" data-testid="transfer-list">
+                {if list.is_empty() { Some(view! { <p>"Nobody else is online with room right now."</p> }) } else { None }}
+                {list.into_iter().map(|member| {
+                    let to_agent = member.id;
+                    view! {
+                        <button data-testid="transfer-to" on:click=move |_| {
+                            if live.send(&AgentFrame::Transfer { conversation_id: id.get_value(), to_agent }) {
+                                live.remove_chat(&id.get_value());
+                            }
+                        }>{member.display_name}</button>
+                    }
+                }).collect_view()}
+                <button on:click=move |_| colleagues.set(None)>"Cancel"</button>
+            </div>
+        })}
     }
 }
 

@@ -6,11 +6,12 @@
 
 mod desk;
 mod messages;
+mod team;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_browser::{FetchError, fetch_json};
-use tandem_protocol::{AgentLogin, AgentProfile};
+use tandem_protocol::{AgentLogin, AgentProfile, AgentRole};
 
 pub use desk::Desk;
 
@@ -19,6 +20,8 @@ pub use desk::Desk;
 pub fn Console() -> impl IntoView {
     // `None` until the server has said whether this browser is signed in.
     let agent = RwSignal::new(None::<Option<AgentProfile>>);
+    // An invite link opens the form that creates the account instead.
+    let invite = RwSignal::new(team::take_invite_token());
     spawn_local(async move {
         let me = fetch_json::<(), AgentProfile>("GET", "/v1/agent/me", None).await.ok();
         agent.set(Some(me));
@@ -34,10 +37,26 @@ pub fn Console() -> impl IntoView {
         <header class="console-header">
             <h1>"Tandem agent console"</h1>
         </header>
-        {move || match agent.get() {
+        {move || match (invite.get(), agent.get()) {
+            (Some(token), _) => {
+                let on_joined = Callback::new(move |profile| {
+                    invite.set(None);
+                    agent.set(Some(Some(profile)));
+                });
+                view! { <team::Join token on_joined/> }.into_any()
+            }
+            (None, signed_in) => match signed_in {
             None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
             Some(None) => view! { <SignIn on_signed_in=Callback::new(move |profile| agent.set(Some(Some(profile))))/> }.into_any(),
-            Some(Some(profile)) => view! { <Desk profile sign_out/> }.into_any(),
+            Some(Some(profile)) => {
+                let admin = profile.role == AgentRole::Admin;
+                let me = profile.id;
+                view! {
+                    <Desk profile sign_out/>
+                    {admin.then(|| view! { <team::Supervisor me/> })}
+                }.into_any()
+            }
+            },
         }}
     }
 }

@@ -110,6 +110,19 @@ pub struct StartConversation {
     /// The email the customer gave before the handoff, where the merchant asks for one.
     #[serde(default)]
     pub email: Option<String>,
+    /// A skill the answering agent needs (e.g. `billing`); agents who have it are offered the
+    /// conversation first.
+    #[serde(default)]
+    pub skill: Option<String>,
+}
+
+/// A skill or language name: 1 to 32 ASCII letters, digits or hyphens.
+pub fn validate_tag(tag: &str) -> Result<(), &'static str> {
+    if (1..=32).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        Ok(())
+    } else {
+        Err("a skill or language is 1 to 32 letters, digits or hyphens")
+    }
 }
 
 /// A plausible email address: one `@` with text on both sides and a dot in the domain, at most
@@ -351,6 +364,8 @@ pub enum CustomerEvent {
         seq: Seq,
     },
     Closed,
+    /// The agent handed the customer back to the bot; the conversation with a person ended.
+    BackToBot,
     Error {
         code: ErrorCode,
         message: String,
@@ -431,6 +446,29 @@ pub enum AgentFrame {
         conversation_id: ConversationId,
         last_seq: Seq,
     },
+    /// Says no to an offer; it moves on to the next agent.
+    Decline {
+        conversation_id: ConversationId,
+    },
+    /// Hands an active chat to a colleague: it is offered to them first.
+    Transfer {
+        conversation_id: ConversationId,
+        to_agent: i64,
+    },
+    /// Gives the customer back to the bot; the chat ends for the agent.
+    HandToBot {
+        conversation_id: ConversationId,
+    },
+}
+
+/// Why an offer is no longer open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferEnd {
+    /// Not answered in time; offered to the next agent.
+    Expired,
+    /// Taken by another agent, left by the customer, or withdrawn when the agent went away.
+    Withdrawn,
 }
 
 /// Frames the server sends the agent console.
@@ -480,6 +518,21 @@ pub enum AgentEvent {
         conversation_id: ConversationId,
         rating: Rating,
     },
+    /// A waiting customer offered to this agent alone, until `expires_at_ms` (server clock).
+    Offer {
+        offer: QueueEntry,
+        expires_at_ms: i64,
+        /// The offer timeout, so the console can count down without trusting clocks to agree.
+        timeout_secs: u32,
+    },
+    OfferEnded {
+        conversation_id: ConversationId,
+        reason: OfferEnd,
+    },
+    /// The agent let `missed_offers` offers in a row expire and is now away.
+    SetAway {
+        missed_offers: u32,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -510,6 +563,10 @@ pub enum ErrorCode {
     NotAllowed,
     /// The conversation has ended.
     ConversationEnded,
+    /// The agent already has as many chats as their capacity allows.
+    AtCapacity,
+    /// The colleague to transfer to is not online with room for another chat.
+    Unavailable,
     Internal,
 }
 
@@ -523,9 +580,39 @@ pub struct AgentLogin {
 /// The signed-in agent (`POST /v1/agent/login`, `GET /v1/agent/me`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentProfile {
+    #[serde(default)]
+    pub id: i64,
     pub merchant_id: MerchantId,
     pub email: String,
     pub display_name: String,
+    #[serde(default)]
+    pub role: AgentRole,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentRole {
+    #[default]
+    Agent,
+    /// Invites and deactivates agents, and sees the supervisor view.
+    Admin,
+}
+
+impl AgentRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(role: &str) -> Option<Self> {
+        match role {
+            "agent" => Some(Self::Agent),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
 }
 
 /// Checks message text against the shared limits; the same rule runs in widget and server.

@@ -6,10 +6,12 @@
 mod chat;
 mod merchant;
 mod problem;
+mod team;
 
 pub use chat::*;
 pub use merchant::{AskEmail, InvalidMerchantId, MerchantId, WidgetConfig};
 pub use problem::{Problem, ProblemCode};
+pub use team::*;
 
 /// Path of the widget configuration for a merchant, relative to the server origin.
 ///

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use tandem_protocol::{AskEmail, MerchantId};
 use tandem_server::password;
-use tandem_server::store::{Merchant, NewAgent, SqliteStore, Store, WidgetSettings};
+use tandem_server::store::{
+    AgentRole, DispatchSettings, Merchant, NewAgent, SqliteStore, Staffing, Store, WidgetSettings,
+};
 
 use crate::{AgentCommand, MerchantCommand};
 
@@ -38,7 +40,7 @@ fn check_origin(origin: &str) -> Result<String, String> {
 }
 
 pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
-    let (id, name, origins, support_email, business_hours, settings, data) = match command {
+    let (id, name, origins, support_email, business_hours, settings, dispatch, data) = match command {
         MerchantCommand::Add {
             id,
             name,
@@ -48,6 +50,9 @@ pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
             locale,
             ask_email,
             reply_within_hours,
+            offer_timeout,
+            missed_offers_before_away,
+            grace,
             data,
         } => {
             if let Some(locale) = &locale
@@ -62,7 +67,12 @@ pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
             let ask_email = AskEmail::parse(&ask_email)
                 .ok_or_else(|| format!("invalid --ask-email {ask_email:?}: use off, optional or required"))?;
             let settings = WidgetSettings { locale, ask_email, reply_within_hours };
-            (id, name, origins, support_email, business_hours, settings, data)
+            let dispatch = DispatchSettings {
+                offer_timeout_secs: offer_timeout,
+                missed_offers_before_away,
+                grace_secs: grace,
+            };
+            (id, name, origins, support_email, business_hours, settings, dispatch, data)
         }
         MerchantCommand::Flow { id, file, data } => return set_flow(&id, &file, &data.data_dir).await,
         MerchantCommand::IdentitySecret { id, data } => return identity_secret(&id, &data.data_dir).await,
@@ -74,6 +84,7 @@ pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
         allowed_origins: origins.iter().map(|o| check_origin(o)).collect::<Result<_, _>>()?,
         business_hours,
         settings,
+        dispatch,
         identity_secret: None,
     };
     let store = open(&data.data_dir).await?;
@@ -124,15 +135,25 @@ async fn set_flow(id: &str, file: &Path, data_dir: &Path) -> Result<(), String> 
 
 pub async fn agent(command: AgentCommand) -> Result<(), String> {
     match command {
-        AgentCommand::Add { merchant, email, name, data } => {
+        AgentCommand::Add { merchant, email, name, languages, skills, capacity, admin, data } => {
             let merchant_id = merchant_id(&merchant)?;
             if !email.contains('@') {
                 return Err(format!("invalid email {email:?}"));
             }
+            for tag in languages.iter().chain(&skills) {
+                tandem_protocol::validate_tag(tag)
+                    .map_err(|problem| format!("invalid --languages or --skills {tag:?}: {problem}"))?;
+            }
+            if languages.is_empty() {
+                return Err("--languages needs at least one language, e.g. en".into());
+            }
+            let role = if admin { AgentRole::Admin } else { AgentRole::Agent };
+            let staffing = Staffing { languages, skills, capacity, role };
             let password = read_password()?;
             let store = open(&data.data_dir).await?;
             let password_hash = password::hash(&password).map_err(|error| error.to_string())?;
-            let agent = NewAgent { merchant_id, email: email.clone(), display_name: name, password_hash };
+            let agent =
+                NewAgent { merchant_id, email: email.clone(), display_name: name, password_hash, staffing };
             store.upsert_agent(&agent).await.map_err(|error| match error {
                 tandem_server::store::StoreError::UnknownMerchant(id) => {
                     format!("no merchant {id}; add it first with `tandem merchant add --id {id} …`")
@@ -147,7 +168,15 @@ pub async fn agent(command: AgentCommand) -> Result<(), String> {
             let store = open(&data.data_dir).await?;
             let agents = store.agents(merchant.as_ref()).await.map_err(|error| error.to_string())?;
             for agent in agents {
-                println!("{}\t{}\t{}", agent.merchant_id, agent.email, agent.display_name);
+                let state = if agent.active { agent.staffing.role.as_str() } else { "deactivated" };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    agent.merchant_id,
+                    agent.email,
+                    agent.display_name,
+                    agent.staffing.languages.join(","),
+                    state
+                );
             }
             Ok(())
         }

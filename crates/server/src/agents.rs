@@ -19,10 +19,12 @@ use crate::store::Agent;
 use crate::tokens::{hash_token, new_token};
 
 const COOKIE: &str = "tandem_session";
-const SESSION_SECS: i64 = 12 * 60 * 60;
+pub(crate) const SESSION_SECS: i64 = 12 * 60 * 60;
 
-fn profile(agent: &Agent) -> AgentProfile {
+pub(crate) fn profile(agent: &Agent) -> AgentProfile {
     AgentProfile {
+        id: agent.id,
+        role: agent.staffing.role,
         merchant_id: agent.merchant_id.clone(),
         email: agent.email.clone(),
         display_name: agent.display_name.clone(),
@@ -30,7 +32,7 @@ fn profile(agent: &Agent) -> AgentProfile {
 }
 
 /// CSRF defence: a state-changing request from a browser must come from the console's origin.
-fn check_console_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+pub(crate) fn check_console_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     match headers.get(header::ORIGIN) {
         Some(origin) if !state.console_origins.iter().any(|o| o.as_bytes() == origin.as_bytes()) => {
             Err(AppError::OriginNotAllowed(String::from_utf8_lossy(origin.as_bytes()).into_owned()))
@@ -49,13 +51,13 @@ fn session_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The signed-in agent, or 401.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Agent, AppError> {
+pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Agent, AppError> {
     let unauthorized = || AppError::Unauthorized("sign in first".into());
     let token = session_token(headers).ok_or_else(unauthorized)?;
     state.store.session_agent(&hash_token(token), now_ms()).await?.ok_or_else(unauthorized)
 }
 
-fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+pub(crate) fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let cookie = format!("{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -85,6 +87,9 @@ pub(crate) async fn login(
     let Some(agent) = agent.filter(|_| verified) else {
         return Err(AppError::Unauthorized("wrong email or password".into()));
     };
+    if !agent.active {
+        return Err(AppError::Forbidden("this account was deactivated; ask your admin".into()));
+    }
     let token = new_token();
     state.store.create_session(&hash_token(&token), agent.id, now_ms() + SESSION_SECS * 1000).await?;
     let mut response = Json(profile(&agent)).into_response();

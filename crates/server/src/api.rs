@@ -127,7 +127,7 @@ pub(crate) async fn availability(
         .and_then(|text| crate::hours::BusinessHours::parse(text).ok())
         .is_none_or(|hours| hours.is_open(crate::live::now_ms()));
     let availability = Availability {
-        agents_online: state.hub.online_agents(&merchant.id) > 0,
+        agents_online: state.dispatch.read(&state, &merchant.id, |d, _| d.anyone_available()).await?,
         open,
         business_hours: merchant.business_hours.clone(),
         reply_within_hours: merchant.settings.reply_within_hours,

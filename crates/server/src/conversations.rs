@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tandem_protocol::{
     ConversationId, ConversationStarted, CustomerProfile, MAX_TRANSCRIPT_ENTRIES, QueueStatus, Rating,
-    StartConversation, TranscriptEntry, validate_email, validate_text,
+    StartConversation, TranscriptEntry, validate_email, validate_tag, validate_text,
 };
 
 use crate::AppState;
@@ -51,6 +51,9 @@ fn validate(request: &StartConversation) -> Result<(), AppError> {
     validate_transcript(&request.transcript)?;
     if let Some(email) = &request.email {
         validate_email(email).map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
+    }
+    if let Some(skill) = &request.skill {
+        validate_tag(skill).map_err(|problem| AppError::InvalidRequest(format!("skill: {problem}")))?;
     }
     if let Some(identity) = &request.identity {
         identity.validate().map_err(|problem| AppError::InvalidRequest(problem.into()))?;
@@ -120,22 +123,26 @@ pub(crate) async fn start(
 
     let id = ConversationId(new_id());
     let token = new_token();
+    let locale = request.locale.clone();
     state
         .store
         .create_conversation(&NewConversation {
             id: id.clone(),
             merchant_id: merchant.id.clone(),
             token_hash: hash_token(&token),
-            locale: request.locale,
+            locale: locale.clone(),
             page_url: request.page_url,
             reason: request.reason,
             escalation: request.escalation,
             transcript: request.transcript,
             customer,
+            skill: request.skill.clone(),
             now_ms: now_ms(),
         })
         .await?;
-    state.hub.queue_changed(&merchant.id);
+    let need = tandem_dispatch::Need::for_locale(&locale, request.skill);
+    let queued = id.clone();
+    state.dispatch.change(&state, &merchant.id, |d, now| ((), d.enqueue(queued, need, now))).await?;
     let queue = customer::queue_status(&state, &merchant.id, &id)
         .await
         .unwrap_or(QueueStatus { position: 1, estimated_wait_secs: 0 });

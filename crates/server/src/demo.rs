@@ -5,15 +5,21 @@ use rand::distributions::Alphanumeric;
 use tandem_protocol::MerchantId;
 
 use crate::password;
-use crate::store::{Merchant, NewAgent, Store, StoreError, WidgetSettings};
+use crate::store::{
+    AgentRole, DispatchSettings, Merchant, NewAgent, Staffing, Store, StoreError, WidgetSettings,
+};
 
 pub const MERCHANT_ID: &str = "demo";
 pub const AGENT_EMAIL: &str = "anna@northwind.example";
+/// A second agent, so that two consoles can be offered customers one at a time.
+pub const SECOND_AGENT_EMAIL: &str = "ben@northwind.example";
 
-/// Credentials of the seeded demo agent, printed once at start.
+/// Credentials of the seeded demo agents (Anna, an admin, and Ben), printed once at start.
 #[derive(Debug, Clone)]
 pub struct DemoAgent {
     pub email: String,
+    pub second_email: String,
+    /// Both agents' password.
     pub password: String,
 }
 
@@ -29,19 +35,35 @@ pub async fn seed(store: &dyn Store, demo_origins: Vec<String>) -> Result<DemoAg
             allowed_origins: demo_origins,
             business_hours: None,
             settings: WidgetSettings::default(),
+            dispatch: DispatchSettings::default(),
             identity_secret: None,
         })
         .await?;
     store.set_bot_flow(&merchant_id, tandem_bot::DEMO_FLOW).await?;
     let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect();
     let password_hash = password::hash(&password).expect("hashing a fresh password cannot fail");
+    let languages = |tags: &[&str]| tags.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+    store
+        .upsert_agent(&NewAgent {
+            merchant_id: merchant_id.clone(),
+            email: AGENT_EMAIL.to_owned(),
+            display_name: "Anna".to_owned(),
+            password_hash: password_hash.clone(),
+            staffing: Staffing {
+                languages: languages(&["en", "sv", "de"]),
+                role: AgentRole::Admin,
+                ..Staffing::default()
+            },
+        })
+        .await?;
     store
         .upsert_agent(&NewAgent {
             merchant_id,
-            email: AGENT_EMAIL.to_owned(),
-            display_name: "Anna".to_owned(),
+            email: SECOND_AGENT_EMAIL.to_owned(),
+            display_name: "Ben".to_owned(),
             password_hash,
+            staffing: Staffing { languages: languages(&["en", "de"]), ..Staffing::default() },
         })
         .await?;
-    Ok(DemoAgent { email: AGENT_EMAIL.to_owned(), password })
+    Ok(DemoAgent { email: AGENT_EMAIL.to_owned(), second_email: SECOND_AGENT_EMAIL.to_owned(), password })
 }

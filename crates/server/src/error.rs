@@ -35,6 +35,9 @@ pub enum AppError {
     Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Something outside storage failed (a worker thread, an encoder); details are logged.
+    #[error("the server could not complete this; try again shortly")]
+    Internal,
 }
 
 impl AppError {
@@ -60,7 +63,9 @@ impl AppError {
                 (StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::IdentityUnverified, "Identity not verified")
             }
             Self::Conflict(_) => (StatusCode::CONFLICT, ProblemCode::Conflict, "Conflict"),
-            Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, ProblemCode::Internal, "Internal error"),
+            Self::Store(_) | Self::Internal => {
+                (StatusCode::INTERNAL_SERVER_ERROR, ProblemCode::Internal, "Internal error")
+            }
         }
     }
 }

@@ -17,8 +17,10 @@ pub mod tokens;
 mod agents;
 pub mod api;
 mod conversations;
+pub mod dispatch;
 mod limits;
 mod pages;
+pub mod team;
 
 use std::future::Future;
 use std::io;
@@ -63,6 +65,7 @@ pub struct Config {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hub: Arc<live::Hub>,
+    pub dispatch: Arc<dispatch::Dispatch>,
     limits: Arc<limits::Limits>,
     /// Origins the agent console is served from: the only ones allowed to sign in and to open
     /// the agent WebSocket (the CSRF defence).
@@ -77,20 +80,31 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, console_origins: Vec<String>) -> Self {
         let (begin_shutdown, shutdown) = watch::channel(false);
         let secure_cookies = console_origins.iter().all(|origin| origin.starts_with("https://"));
-        Self {
+        let state = Self {
             store,
             hub: Arc::default(),
+            dispatch: Arc::default(),
             limits: Arc::default(),
             console_origins: Arc::new(console_origins),
             secure_cookies,
             shutdown,
             begin_shutdown: Arc::new(begin_shutdown),
+        };
+        // Outside a runtime (some unit tests) there is nothing to time.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            dispatch::spawn_timer(state.clone());
         }
+        state
     }
 
     /// Tells every live session to close, so that a graceful shutdown does not wait on them.
     pub fn shut_down(&self) {
         let _ = self.begin_shutdown.send(true);
+    }
+
+    /// The origin the console is served from, for links people open (invites).
+    pub fn console_origin(&self) -> &str {
+        self.console_origins.first().map_or("", String::as_str)
     }
 
     /// Changes once, when the server begins to shut down.
@@ -238,6 +252,13 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
         .route("/v1/agent/me", get(agents::me))
         .route("/v1/agent/live", get(agents::live))
         .route("/v1/agent/conversations/{id}", get(agents::conversation))
+        .route("/v1/agent/conversations.csv", get(team::export_csv))
+        .route("/v1/agent/team", get(team::team))
+        .route("/v1/agent/supervisor", get(team::supervisor))
+        .route("/v1/agent/invites", post(team::create_invite))
+        .route("/v1/agent/agents/{id}/deactivate", post(team::deactivate))
+        .route("/v1/invites/lookup", post(team::lookup_invite))
+        .route("/v1/invites/accept", post(team::accept_invite))
         .layer(DefaultBodyLimit::max(256 * 1024))
         .nest_service("/widget", widget_files(widget_dir))
         .nest_service(

@@ -10,16 +10,7 @@ pub mod customer;
 mod hub;
 mod wire;
 
-pub use hub::{Hub, LiveEvent, Side};
-
-/// Average time an agent spends on a conversation, for wait estimates until dispatch learns it.
-const AVERAGE_HANDLE_SECS: u32 = 180;
-
-/// A rough wait for the customer at `position` when `online_agents` are taking chats.
-pub fn estimated_wait_secs(position: u32, online_agents: usize) -> u32 {
-    let agents = u32::try_from(online_agents.max(1)).unwrap_or(u32::MAX);
-    position.saturating_mul(AVERAGE_HANDLE_SECS) / agents
-}
+pub use hub::{AgentNotice, Hub, LiveEvent, Side};
 
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

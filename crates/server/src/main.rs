@@ -64,6 +64,15 @@ enum MerchantCommand {
         /// The reply time promised for messages left when nobody is online, in hours.
         #[arg(long, default_value_t = 24)]
         reply_within_hours: u32,
+        /// Seconds an agent has to accept or decline an offered customer.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=600))]
+        offer_timeout: u32,
+        /// Offers an agent may let expire in a row before being set away.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+        missed_offers_before_away: u32,
+        /// Seconds an agent's chats wait for them after their console disconnects.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=3600))]
+        grace: u32,
         #[command(flatten)]
         data: DataDir,
     },
@@ -100,6 +109,18 @@ enum AgentCommand {
         /// Name customers see, e.g. "Anna".
         #[arg(long)]
         name: String,
+        /// Languages they answer in, comma-separated primary subtags.
+        #[arg(long, default_value = "en", value_delimiter = ',')]
+        languages: Vec<String>,
+        /// Skills customers may ask for, comma-separated (e.g. billing).
+        #[arg(long, value_delimiter = ',')]
+        skills: Vec<String>,
+        /// Chats at once.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+        capacity: u32,
+        /// Admins invite and deactivate agents and see the supervisor view.
+        #[arg(long)]
+        admin: bool,
         #[command(flatten)]
         data: DataDir,
     },
@@ -202,7 +223,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
         println!("Theme gallery:  http://{demo_addr}/themes");
     }
     if let Some(agent) = server.demo_agent() {
-        println!("Demo agent:     {} / {}", agent.email, agent.password);
+        println!(
+            "Demo agents:    {} (admin) and {}, password {}",
+            agent.email, agent.second_email, agent.password
+        );
     }
     match server.run(shutdown).await {
         Ok(()) => {

@@ -35,6 +35,7 @@ pub struct Merchant {
     /// Staffed hours as shown to people, e.g. "Mon–Fri 09:00–17:00 CET"; `None`: always.
     pub business_hours: Option<String>,
     pub settings: WidgetSettings,
+    pub dispatch: DispatchSettings,
     /// Key (hex) of the HMAC-SHA256 signing `Tandem.identify` ids; set on its own with
     /// [`Store::set_identity_secret`], never by an upsert.
     pub identity_secret: Option<String>,
@@ -56,6 +57,33 @@ impl Default for WidgetSettings {
     }
 }
 
+/// How the merchant's customers are offered to agents (see `tandem_dispatch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DispatchSettings {
+    /// Seconds an agent has to accept or decline an offer.
+    pub offer_timeout_secs: u32,
+    /// Offers an agent may let expire in a row before being set away.
+    pub missed_offers_before_away: u32,
+    /// Seconds an agent's chats wait for them after their console disconnects.
+    pub grace_secs: u32,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self { offer_timeout_secs: 20, missed_offers_before_away: 3, grace_secs: 60 }
+    }
+}
+
+impl DispatchSettings {
+    pub fn rules(self) -> tandem_dispatch::Settings {
+        tandem_dispatch::Settings {
+            offer_timeout_ms: i64::from(self.offer_timeout_secs) * 1000,
+            missed_offers_before_away: self.missed_offers_before_away,
+            grace_ms: i64::from(self.grace_secs) * 1000,
+        }
+    }
+}
+
 impl Merchant {
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|allowed| allowed == origin)
@@ -71,7 +99,27 @@ pub struct NewAgent {
     pub display_name: String,
     /// An argon2id PHC string (see `crate::password`).
     pub password_hash: String,
+    pub staffing: Staffing,
 }
+
+/// What an agent can take on, and may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staffing {
+    /// Primary language subtags, e.g. `en`, `sv`.
+    pub languages: Vec<String>,
+    pub skills: Vec<String>,
+    /// Chats at once.
+    pub capacity: u32,
+    pub role: AgentRole,
+}
+
+impl Default for Staffing {
+    fn default() -> Self {
+        Self { languages: vec!["en".into()], skills: Vec::new(), capacity: 3, role: AgentRole::Agent }
+    }
+}
+
+pub use tandem_protocol::AgentRole;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agent {
@@ -80,6 +128,33 @@ pub struct Agent {
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
+    pub staffing: Staffing,
+    /// Deactivated agents cannot sign in.
+    pub active: bool,
+}
+
+impl Agent {
+    pub fn dispatch_profile(&self) -> tandem_dispatch::AgentProfile {
+        tandem_dispatch::AgentProfile {
+            id: self.id,
+            languages: self.staffing.languages.clone(),
+            skills: self.staffing.skills.clone(),
+            capacity: self.staffing.capacity,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.staffing.role == AgentRole::Admin
+    }
+}
+
+/// What redeeming an invite did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    Agent(AgentId),
+    /// Unknown, used or expired.
+    InvalidInvite,
+    EmailTaken,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +168,8 @@ pub struct NewConversation {
     pub escalation: Option<EscalationReason>,
     pub transcript: Vec<TranscriptEntry>,
     pub customer: CustomerProfile,
+    /// A skill the answering agent needs, if the page asked for one.
+    pub skill: Option<String>,
     pub now_ms: i64,
 }
 
@@ -111,6 +188,21 @@ pub struct Conversation {
     pub queued_at_ms: i64,
     pub customer: CustomerProfile,
     pub rating: Option<Rating>,
+    pub skill: Option<String>,
+    pub created_at_ms: i64,
+    /// When a person first accepted it.
+    pub answered_at_ms: Option<i64>,
+    /// When its current agent accepted it.
+    pub accepted_at_ms: Option<i64>,
+    pub ended_at_ms: Option<i64>,
+    /// Returned to the queue by an agent: waits ahead of those not yet answered.
+    pub front: bool,
+}
+
+impl Conversation {
+    pub fn need(&self) -> tandem_dispatch::Need {
+        tandem_dispatch::Need::for_locale(&self.locale, self.skill.clone())
+    }
 }
 
 /// A message to store; the store assigns its sequence number.
@@ -139,8 +231,37 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a flow that was validated by the caller; `false` if there is no such merchant.
     async fn set_bot_flow(&self, merchant: &MerchantId, flow_json: &str) -> Result<bool, StoreError>;
 
-    /// Creates the agent or replaces its name and password.
+    /// Creates the agent or replaces its name, password and staffing (and reactivates it).
     async fn upsert_agent(&self, agent: &NewAgent) -> Result<(), StoreError>;
+    /// Deactivates (or reactivates) an agent of `merchant`; deactivating deletes their sessions.
+    /// `false` if the merchant has no such agent.
+    async fn set_agent_active(
+        &self,
+        merchant: &MerchantId,
+        agent: AgentId,
+        active: bool,
+    ) -> Result<bool, StoreError>;
+    async fn create_invite(
+        &self,
+        token_hash: &str,
+        merchant: &MerchantId,
+        role: AgentRole,
+        created_by: Option<AgentId>,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Uses an unused, unexpired invite to create the agent, in one transaction.
+    async fn redeem_invite(
+        &self,
+        token_hash: &str,
+        agent: &NewAgent,
+        now_ms: i64,
+    ) -> Result<Redeemed, StoreError>;
+    /// The merchant and role an invite is for, if it is still usable.
+    async fn invite(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<(MerchantId, AgentRole)>, StoreError>;
     async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError>;
     async fn agent(&self, id: AgentId) -> Result<Option<Agent>, StoreError>;
     /// All agents, or those of one merchant, by email.
@@ -158,14 +279,24 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_conversation(&self, conversation: &NewConversation) -> Result<(), StoreError>;
     async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError>;
-    /// Waiting conversations of a merchant, longest-waiting first.
+    /// Waiting conversations of a merchant in queue order: returned ones first, then
+    /// longest-waiting first.
     async fn queue(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError>;
+    /// Active conversations of a merchant, with any agent.
+    async fn active_conversations(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError>;
+    /// Conversations of a merchant created in `[from_ms, to_ms)`, oldest first.
+    async fn conversations_created(
+        &self,
+        merchant: &MerchantId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Conversation>, StoreError>;
     /// Active conversations handled by an agent.
     async fn agent_conversations(&self, agent: AgentId) -> Result<Vec<Conversation>, StoreError>;
     /// Gives a waiting conversation to `agent`. Atomic: of concurrent callers exactly one gets
     /// `true`; it is `false` when the conversation is no longer waiting.
-    async fn accept(&self, id: &ConversationId, agent: AgentId) -> Result<bool, StoreError>;
-    /// Puts an active conversation of `agent` back at the end of the queue.
+    async fn accept(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError>;
+    /// Puts an active conversation of `agent` back at the front of the queue.
     async fn requeue(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError>;
     /// Ends a conversation that has not ended; `false` if it already had.
     async fn end(&self, id: &ConversationId, now_ms: i64) -> Result<bool, StoreError>;

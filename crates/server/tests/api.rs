@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use tandem_protocol::{AskEmail, MerchantId, Problem, ProblemCode, WidgetConfig};
-use tandem_server::store::{Merchant, SqliteStore, Store, WidgetSettings};
+use tandem_server::store::{DispatchSettings, Merchant, SqliteStore, Store, WidgetSettings};
 use tandem_server::{AppState, app};
 use tower::ServiceExt;
 
@@ -35,6 +35,7 @@ async fn test_app() -> TestApp {
                 ask_email: AskEmail::Optional,
                 reply_within_hours: 12,
             },
+            dispatch: DispatchSettings::default(),
             identity_secret: None,
         })
         .await

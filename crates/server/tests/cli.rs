@@ -111,13 +111,57 @@ fn merchants_and_agents_are_managed_from_the_command_line() {
 
     let add_agent = admin(
         data.path(),
-        &["agent", "add", "--merchant", "shop", "--email", "anna@shop.example", "--name", "Anna"],
+        &["agent", "add", "--merchant", "shop", "--email", "anna@shop.example", "--name", "Anna", "--admin"],
+        Some("a long enough password"),
+    );
+    assert!(add_agent.status.success(), "{}", String::from_utf8_lossy(&add_agent.stderr));
+    let add_agent = admin(
+        data.path(),
+        &[
+            "agent",
+            "add",
+            "--merchant",
+            "shop",
+            "--email",
+            "bo@shop.example",
+            "--name",
+            "Bo",
+            "--languages",
+            "sv,en",
+        ],
         Some("a long enough password"),
     );
     assert!(add_agent.status.success(), "{}", String::from_utf8_lossy(&add_agent.stderr));
 
     let list = admin(data.path(), &["agent", "list", "--merchant", "shop"], None);
-    assert_eq!(String::from_utf8_lossy(&list.stdout), "shop\tanna@shop.example\tAnna\n");
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout),
+        "shop\tanna@shop.example\tAnna\ten\tadmin\nshop\tbo@shop.example\tBo\tsv,en\tagent\n"
+    );
+
+    let bad = admin(
+        data.path(),
+        &[
+            "agent",
+            "add",
+            "--merchant",
+            "shop",
+            "--email",
+            "c@shop.example",
+            "--name",
+            "C",
+            "--languages",
+            "en us",
+        ],
+        Some("a long enough password"),
+    );
+    assert_one_line_failure(&bad, &["--languages", "en us"]);
+    let bad = admin(
+        data.path(),
+        &["merchant", "add", "--id", "shop", "--name", "Shop", "--offer-timeout", "0"],
+        None,
+    );
+    assert_one_line_failure(&bad, &["--offer-timeout"]);
 }
 
 #[test]

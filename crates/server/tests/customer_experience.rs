@@ -55,7 +55,7 @@ async fn a_signed_identity_reaches_the_agent_and_a_forged_one_is_refused() {
     let started: ConversationStarted = response.json().await.expect("started");
     let _queue: AgentEvent = recv(&mut agent).await;
     send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
-    let accepted: AgentEvent = recv(&mut agent).await;
+    let accepted: AgentEvent = common::recv_agent(&mut agent).await;
     let AgentEvent::Accepted { conversation } = accepted else { panic!("{accepted:?}") };
     assert!(conversation.customer.verified);
     assert_eq!(conversation.customer.id.as_deref(), Some("customer-42"));
@@ -72,7 +72,7 @@ async fn an_email_given_before_the_handoff_is_kept_and_a_bad_one_refused() {
     let started: ConversationStarted = start(&app, &good).await.json().await.expect("started");
     let (mut agent, _, _) = app.agent("anna@shop.example").await;
     send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
-    let AgentEvent::Accepted { conversation } = recv::<AgentEvent>(&mut agent).await else { panic!() };
+    let AgentEvent::Accepted { conversation } = common::recv_agent(&mut agent).await else { panic!() };
     assert_eq!(conversation.customer.email.as_deref(), Some("kim@example.com"));
     assert!(!conversation.customer.verified, "typed by the customer, not signed");
 }
@@ -99,7 +99,7 @@ async fn the_customer_rates_an_ended_chat_and_the_agent_sees_it() {
     let started = app.start_conversation().await;
     let (mut agent, _, _) = app.agent("anna@shop.example").await;
     send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
-    let _accepted: AgentEvent = recv(&mut agent).await;
+    let _accepted: AgentEvent = common::recv_agent(&mut agent).await;
     let rating = Rating { score: 5, comment: Some("Quick and kind".into()) };
 
     let too_early = rate(&app, &started, &started.customer_token, &rating).await;

@@ -32,8 +32,13 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
     assert_eq!(entries[0].preview.len(), 2, "the bot transcript is previewed");
     assert_eq!(entries[0].escalation, Some(EscalationReason::RepeatedFallback), "why the bot handed over");
 
+    // Dispatch offers the waiting customer to the only agent online.
+    let offer = common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Offer { .. })).await;
+    assert!(
+        matches!(offer, AgentEvent::Offer { ref offer, timeout_secs: 20, .. } if offer.conversation_id == started.conversation_id)
+    );
     send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
-    let accepted: AgentEvent = recv(&mut agent).await;
+    let accepted = common::recv_agent(&mut agent).await;
     let AgentEvent::Accepted { conversation } = accepted else { panic!("{accepted:?}") };
     assert_eq!(conversation.transcript.len(), 2);
     assert_eq!(
@@ -41,7 +46,9 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
         (HandoffReason::BotOffer, Some(EscalationReason::RepeatedFallback))
     );
     assert_eq!(conversation.page_url, "https://shop.example/checkout");
-    let joined: CustomerEvent = recv(&mut customer).await;
+    // Queue updates come first: the estimate fell when Anna came online.
+    let joined =
+        common::recv_customer_until(&mut customer, |e| !matches!(e, CustomerEvent::Queue { .. })).await;
     assert_eq!(joined, CustomerEvent::AgentJoined { name: "Anna".into() });
 
     send(&mut customer, &CustomerFrame::Send { client_id: cid("c1"), text: "Hej!".into() }).await;
@@ -105,6 +112,9 @@ async fn two_agents_accepting_at_once_have_exactly_one_winner() {
         }
         outcomes.sort_unstable();
         assert_eq!(outcomes, ["lost", "won"]);
+        // The winner finishes, so that nobody reaches their capacity over the rounds.
+        let end = AgentFrame::End { conversation_id: started.conversation_id.clone() };
+        tokio::join!(send(&mut anna, &end), send(&mut bert, &end));
     }
 }
 
@@ -380,20 +390,20 @@ async fn queue_positions_move_for_the_customers_behind() {
 
     let (mut agent, _, _) = app.agent("anna@shop.example").await;
     send(&mut agent, &AgentFrame::Accept { conversation_id: first.conversation_id.clone() }).await;
-    let moved: CustomerEvent = recv(&mut second_ws).await;
-    assert!(matches!(moved, CustomerEvent::Queue { queue: QueueStatus { position: 1, .. } }), "{moved:?}");
-    let moved: CustomerEvent = recv(&mut third_ws).await;
-    assert!(matches!(moved, CustomerEvent::Queue { queue: QueueStatus { position: 2, .. } }), "{moved:?}");
+    let at = |position: u32| move |e: &CustomerEvent| matches!(e, CustomerEvent::Queue { queue } if queue.position == position);
+    common::recv_customer_until(&mut second_ws, at(1)).await;
+    common::recv_customer_until(&mut third_ws, at(2)).await;
 
-    // Putting a conversation back sends it to the end of the queue.
+    // Putting a conversation back sends it to the front of the queue: that customer waited.
     send(&mut agent, &AgentFrame::Requeue { conversation_id: first.conversation_id.clone() }).await;
+    common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Ended { .. })).await;
     let (_, welcome) = app.customer(&first, 0).await;
     assert!(
         matches!(
             welcome,
             CustomerEvent::Welcome {
                 status: ConversationStatus::Waiting,
-                queue: Some(QueueStatus { position: 3, .. }),
+                queue: Some(QueueStatus { position: 1, .. }),
                 ..
             }
         ),

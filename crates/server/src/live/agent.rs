@@ -13,8 +13,11 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
+use tandem_dispatch::Refusal;
+use tokio::sync::broadcast::error::RecvError;
+
 use super::wire::{Incoming, close, next_frame, send};
-use super::{LiveEvent, Side, now_ms};
+use super::{AgentNotice, LiveEvent, Side, now_ms};
 use crate::AppState;
 use crate::store::{Agent, Conversation, NewMessage, StoreError};
 
@@ -38,6 +41,17 @@ pub async fn detail(state: &AppState, conversation: Conversation) -> Result<Conv
     })
 }
 
+fn queue_entry(c: Conversation) -> QueueEntry {
+    QueueEntry {
+        preview: c.transcript[c.transcript.len().saturating_sub(PREVIEW_LINES)..].to_vec(),
+        conversation_id: c.id,
+        waiting_since_ms: c.queued_at_ms,
+        locale: c.locale,
+        reason: c.reason,
+        escalation: c.escalation,
+    }
+}
+
 struct Session<W> {
     state: AppState,
     agent: Agent,
@@ -49,6 +63,9 @@ struct Session<W> {
     /// Ended conversations still followed for the customer's rating: nothing more may be done
     /// in them.
     ended: std::collections::HashSet<ConversationId>,
+    /// The offer shown on this connection, so that the notice of one already shown at connect
+    /// is not shown twice.
+    shown_offer: Option<(ConversationId, i64)>,
     tx: W,
 }
 
@@ -57,7 +74,24 @@ where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let presence = state.hub.agent_connected(agent.id, &agent.merchant_id);
+    // Subscribed before connecting, so that an offer made at once is not missed.
+    let mut notices = state.hub.agent_notices(agent.id);
+    let profile = agent.dispatch_profile();
+    let connected = state
+        .dispatch
+        .change(&state, &agent.merchant_id, |d, now| {
+            let notices = d.connect(profile, now);
+            let presence = d.presence(agent.id).unwrap_or(Presence::Online);
+            ((presence, d.offer_of(agent.id)), notices)
+        })
+        .await;
+    let (presence, offer) = match connected {
+        Ok(connected) => connected,
+        Err(error) => {
+            tracing::error!(%error, "agent could not join dispatch");
+            (Presence::Online, None)
+        }
+    };
     let mut queue_changes = state.hub.watch_queue(&agent.merchant_id);
     let mut shutdown = state.shutting_down();
     let mut session = Session {
@@ -67,10 +101,15 @@ where
         chats: StreamMap::new(),
         sent_up_to: HashMap::new(),
         ended: std::collections::HashSet::new(),
+        shown_offer: None,
         tx,
     };
 
-    if session.welcome(presence).await && session.send_queue().await {
+    let mut ready = session.welcome(presence).await && session.send_queue().await;
+    if ready && let Some((conversation, expires_at_ms)) = offer {
+        ready = session.offer(conversation, expires_at_ms).await;
+    }
+    if ready {
         loop {
             let carry_on = tokio::select! {
                 incoming = next_frame::<_, AgentFrame>(&mut rx) => match incoming {
@@ -83,6 +122,12 @@ where
                     Err(BroadcastStreamRecvError::Lagged(_)) => session.catch_up(&id).await,
                 },
                 Ok(()) = queue_changes.changed() => session.send_queue().await,
+                notice = notices.recv() => match notice {
+                    Ok(notice) => session.notice(notice).await,
+                    // Missed notices: the queue snapshot still shows every waiting customer.
+                    Err(RecvError::Lagged(_)) => session.send_queue().await,
+                    Err(RecvError::Closed) => false,
+                },
                 _ = shutdown.changed() => false,
             };
             if !carry_on {
@@ -91,7 +136,14 @@ where
         }
     }
     close(&mut session.tx).await;
-    session.state.hub.agent_disconnected(session.agent.id, &session.agent.merchant_id);
+    let (state, agent) = (&session.state, session.agent.id);
+    if let Err(error) = state
+        .dispatch
+        .change(state, &session.agent.merchant_id, |d, now| ((), d.disconnect(agent, now)))
+        .await
+    {
+        tracing::error!(%error, "agent could not leave dispatch");
+    }
 }
 
 impl<W: Sink<Message> + Unpin> Session<W> {
@@ -149,17 +201,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             Ok(queue) => queue,
             Err(error) => return self.internal(&error).await,
         };
-        let entries = queue
-            .into_iter()
-            .map(|c| QueueEntry {
-                preview: c.transcript[c.transcript.len().saturating_sub(PREVIEW_LINES)..].to_vec(),
-                conversation_id: c.id,
-                waiting_since_ms: c.queued_at_ms,
-                locale: c.locale,
-                reason: c.reason,
-                escalation: c.escalation,
-            })
-            .collect();
+        let entries = queue.into_iter().map(queue_entry).collect();
         send(&mut self.tx, &AgentEvent::Queue { entries }).await
     }
 
@@ -197,9 +239,29 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     async fn handle(&mut self, frame: AgentFrame) -> bool {
         match frame {
             AgentFrame::SetPresence { presence } => {
-                self.state.hub.set_presence(self.agent.id, &self.agent.merchant_id, presence);
+                let agent = self.agent.id;
+                let changed = self.state.dispatch.change(&self.state, &self.agent.merchant_id, |d, now| {
+                    ((), d.set_presence(agent, presence, now))
+                });
+                if let Err(error) = changed.await {
+                    return self.internal(&error).await;
+                }
                 send(&mut self.tx, &AgentEvent::Presence { presence }).await
             }
+            AgentFrame::Decline { conversation_id } => {
+                let agent = self.agent.id;
+                let declined = self.state.dispatch.change(&self.state, &self.agent.merchant_id, |d, now| {
+                    ((), d.decline(agent, &conversation_id, now))
+                });
+                match declined.await {
+                    Ok(()) => true,
+                    Err(error) => self.internal(&error).await,
+                }
+            }
+            AgentFrame::Transfer { conversation_id, to_agent } => {
+                self.give_back(conversation_id, Some(to_agent)).await
+            }
+            AgentFrame::HandToBot { conversation_id } => self.hand_to_bot(conversation_id).await,
             AgentFrame::Accept { conversation_id } => self.accept(conversation_id).await,
             AgentFrame::Send { conversation_id, client_id, text } => {
                 match self.handles(&conversation_id).await {
@@ -263,27 +325,20 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     Ok(false) => return true,
                     Err(error) => return self.internal(&error).await,
                 }
+                let id = conversation_id.clone();
+                let ended = self
+                    .state
+                    .dispatch
+                    .change(&self.state, &self.agent.merchant_id, |d, now| ((), d.end(&id, now)));
+                if let Err(error) = ended.await {
+                    return self.internal(&error).await;
+                }
                 // Still followed: `Ended` comes back through the hub like the customer's end,
                 // and the customer's rating after it.
                 self.state.hub.publish(&conversation_id, LiveEvent::Ended);
                 true
             }
-            AgentFrame::Requeue { conversation_id } => {
-                match self.handles(&conversation_id).await {
-                    Some(true) => {}
-                    Some(false) => return true,
-                    None => return false,
-                }
-                match self.state.store.requeue(&conversation_id, self.agent.id, now_ms()).await {
-                    Ok(_) => {}
-                    Err(error) => return self.internal(&error).await,
-                }
-                self.unfollow(&conversation_id);
-                let name = self.agent.display_name.clone();
-                self.state.hub.publish(&conversation_id, LiveEvent::AgentLeft { name });
-                self.state.hub.queue_changed(&self.agent.merchant_id);
-                send(&mut self.tx, &AgentEvent::Ended { conversation_id }).await
-            }
+            AgentFrame::Requeue { conversation_id } => self.give_back(conversation_id, None).await,
             AgentFrame::Resume { conversation_id, last_seq } => {
                 match self.handles(&conversation_id).await {
                     Some(true) => {}
@@ -296,6 +351,142 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         }
     }
 
+    /// Shows the agent a customer offered to them alone.
+    async fn offer(&mut self, id: ConversationId, expires_at_ms: i64) -> bool {
+        let shown = Some((id.clone(), expires_at_ms));
+        if self.shown_offer == shown {
+            return true;
+        }
+        self.shown_offer = shown;
+        let conversation = match self.state.store.conversation(&id).await {
+            Ok(Some(conversation)) => conversation,
+            Ok(None) => return true,
+            Err(error) => return self.internal(&error).await,
+        };
+        // A notice read late (after the agent answered, or after the offer moved on) is stale.
+        let agent = self.agent.id;
+        let current = self
+            .state
+            .dispatch
+            .read(&self.state, &self.agent.merchant_id, |d, _| (d.offer_of(agent), d.settings()))
+            .await;
+        let timeout_secs = match current {
+            Ok((Some((offered, _)), settings)) if offered == id => {
+                u32::try_from(settings.offer_timeout_ms / 1000).unwrap_or(u32::MAX)
+            }
+            Ok(_) => return true,
+            Err(error) => return self.internal(&error).await,
+        };
+        let offer = queue_entry(conversation);
+        send(&mut self.tx, &AgentEvent::Offer { offer, expires_at_ms, timeout_secs }).await
+    }
+
+    async fn notice(&mut self, notice: AgentNotice) -> bool {
+        match notice {
+            AgentNotice::Offered { conversation, expires_at_ms } => {
+                self.offer(conversation, expires_at_ms).await
+            }
+            AgentNotice::OfferEnded { conversation, reason } => {
+                send(&mut self.tx, &AgentEvent::OfferEnded { conversation_id: conversation, reason }).await
+            }
+            AgentNotice::WentAway => {
+                let read =
+                    self.state.dispatch.read(&self.state, &self.agent.merchant_id, |d, _| d.settings());
+                let missed_offers = read.await.map(|s| s.missed_offers_before_away).unwrap_or_default();
+                send(&mut self.tx, &AgentEvent::SetAway { missed_offers }).await
+                    && send(&mut self.tx, &AgentEvent::Presence { presence: Presence::Away }).await
+            }
+            AgentNotice::ChatReturned { conversation } => {
+                self.unfollow(&conversation);
+                send(&mut self.tx, &AgentEvent::Ended { conversation_id: conversation }).await
+            }
+            AgentNotice::Deactivated => {
+                let message = "an admin deactivated your account";
+                self.error(ErrorCode::Unauthorized, message, None).await;
+                false
+            }
+        }
+    }
+
+    /// Puts the agent's chat back at the front of the queue, or hands it to a colleague (who is
+    /// offered it first). The database changes before dispatch offers it, so whoever accepts
+    /// finds it waiting.
+    async fn give_back(&mut self, id: ConversationId, to: Option<i64>) -> bool {
+        match self.handles(&id).await {
+            Some(true) => {}
+            Some(false) => return true,
+            None => return false,
+        }
+        let me = self.agent.id;
+        if let Some(target) = to {
+            let free = self
+                .state
+                .dispatch
+                .read(&self.state, &self.agent.merchant_id, |d, _| {
+                    target != me
+                        && d.snapshot(0).agents.iter().any(|a| {
+                            a.id == target
+                                && a.connected
+                                && a.presence == Presence::Online
+                                && a.chats < a.capacity
+                        })
+                })
+                .await;
+            match free {
+                Ok(true) => {}
+                Ok(false) => {
+                    let message = "that colleague is not online with room for another chat";
+                    return self.error(ErrorCode::Unavailable, message, Some(id)).await;
+                }
+                Err(error) => return self.internal(&error).await,
+            }
+        }
+        match self.state.store.requeue(&id, me, now_ms()).await {
+            Ok(_) => {}
+            Err(error) => return self.internal(&error).await,
+        }
+        let given = self.state.dispatch.change(&self.state, &self.agent.merchant_id, |d, now| {
+            let (result, mut notices) = d.give_back(me, &id, to, now);
+            if result == Err(Refusal::TargetUnavailable) {
+                // The colleague became busy a moment ago: the customer waits at the front instead.
+                let (_, more) = d.give_back(me, &id, None, now);
+                notices.extend(more);
+            }
+            ((), notices)
+        });
+        if let Err(error) = given.await {
+            return self.internal(&error).await;
+        }
+        self.unfollow(&id);
+        let name = self.agent.display_name.clone();
+        self.state.hub.publish(&id, LiveEvent::AgentLeft { name });
+        self.state.hub.queue_changed(&self.agent.merchant_id);
+        send(&mut self.tx, &AgentEvent::Ended { conversation_id: id }).await
+    }
+
+    /// The customer goes back to the bot: the conversation with a person ends, unrated.
+    async fn hand_to_bot(&mut self, id: ConversationId) -> bool {
+        match self.handles(&id).await {
+            Some(true) => {}
+            Some(false) => return true,
+            None => return false,
+        }
+        match self.state.store.end(&id, now_ms()).await {
+            Ok(_) => {}
+            Err(error) => return self.internal(&error).await,
+        }
+        let released = self
+            .state
+            .dispatch
+            .change(&self.state, &self.agent.merchant_id, |d, now| ((), d.release(&id, now)));
+        if let Err(error) = released.await {
+            return self.internal(&error).await;
+        }
+        self.unfollow(&id);
+        self.state.hub.publish(&id, LiveEvent::BackToBot);
+        send(&mut self.tx, &AgentEvent::Ended { conversation_id: id }).await
+    }
+
     async fn accept(&mut self, id: ConversationId) -> bool {
         let conversation = match self.state.store.conversation(&id).await {
             Ok(Some(conversation)) if conversation.merchant_id == self.agent.merchant_id => conversation,
@@ -306,9 +497,38 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             Err(error) => return self.internal(&error).await,
         };
-        match self.state.store.accept(&id, self.agent.id).await {
+        // Dispatch decides first (one winner per process, capacity respected); the database's
+        // compare-and-set then records it.
+        let agent = self.agent.id;
+        let claimed = self
+            .state
+            .dispatch
+            .change(&self.state, &self.agent.merchant_id, |d, now| d.accept(agent, &id, now));
+        match claimed.await {
+            Ok(Ok(())) => {}
+            Ok(Err(Refusal::AtCapacity)) => {
+                let message = "you already have as many chats as you can take; end one first";
+                return self.error(ErrorCode::AtCapacity, message, Some(id)).await;
+            }
+            Ok(Err(_)) => {
+                let message = match conversation.status {
+                    ConversationStatus::Ended => "the customer has left",
+                    _ => "another agent took this conversation first",
+                };
+                return self.error(ErrorCode::AlreadyTaken, message, Some(id)).await;
+            }
+            Err(error) => return self.internal(&error).await,
+        }
+        match self.state.store.accept(&id, self.agent.id, now_ms()).await {
             Ok(true) => {}
             Ok(false) => {
+                let forget = self
+                    .state
+                    .dispatch
+                    .change(&self.state, &self.agent.merchant_id, |d, now| ((), d.end(&id, now)));
+                if let Err(error) = forget.await {
+                    return self.internal(&error).await;
+                }
                 let message = match conversation.status {
                     ConversationStatus::Ended => "the customer has left",
                     _ => "another agent took this conversation first",
@@ -361,6 +581,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 AgentEvent::Rated { conversation_id: id, rating }
             }
             LiveEvent::Typing { from: Side::Agent, .. }
+            | LiveEvent::BackToBot
             | LiveEvent::Read { from: Side::Agent, .. }
             | LiveEvent::AgentJoined { .. }
             | LiveEvent::AgentLeft { .. } => return true,

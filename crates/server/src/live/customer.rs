@@ -15,7 +15,7 @@ use tandem_protocol::{
 use tokio::sync::broadcast::error::RecvError;
 
 use super::wire::{Incoming, close, next_frame, send};
-use super::{LiveEvent, Side, estimated_wait_secs, now_ms};
+use super::{LiveEvent, Side, now_ms};
 use crate::AppState;
 use crate::store::{NewMessage, StoreError};
 use crate::tokens::hash_token;
@@ -28,13 +28,12 @@ pub async fn queue_status(
     merchant: &MerchantId,
     id: &ConversationId,
 ) -> Option<QueueStatus> {
-    let queue = state.store.queue(merchant).await.ok()?;
-    let index = queue.iter().position(|c| &c.id == id)?;
-    let position = u32::try_from(index + 1).unwrap_or(u32::MAX);
-    Some(QueueStatus {
-        position,
-        estimated_wait_secs: estimated_wait_secs(position, state.hub.online_agents(merchant)),
-    })
+    let read =
+        state.dispatch.read(state, merchant, |d, now| Some((d.position(id)?, d.estimated_wait(id, now)?)));
+    let (position, wait_ms) = read.await.ok()??;
+    // Rounded up to whole seconds: an estimate never promises less than it means.
+    let estimated_wait_secs = u32::try_from((wait_ms.max(0) + 999) / 1000).unwrap_or(u32::MAX);
+    Some(QueueStatus { position, estimated_wait_secs })
 }
 
 struct Session<W> {
@@ -213,7 +212,14 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 match self.state.store.end(&self.id, now_ms()).await {
                     Ok(true) => {
                         self.state.hub.publish(&self.id, LiveEvent::Ended);
-                        self.state.hub.queue_changed(&self.merchant);
+                        let id = self.id.clone();
+                        let ended = self
+                            .state
+                            .dispatch
+                            .change(&self.state, &self.merchant, |d, now| ((), d.end(&id, now)));
+                        if let Err(error) = ended.await {
+                            tracing::error!(%error, "dispatch could not forget an ended conversation");
+                        }
                     }
                     Ok(false) => {}
                     Err(error) => {
@@ -256,6 +262,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 self.status = ConversationStatus::Waiting;
                 let left = send(&mut self.tx, &CustomerEvent::AgentLeft { name }).await;
                 return left && self.send_queue_if_moved().await;
+            }
+            LiveEvent::BackToBot => {
+                self.status = ConversationStatus::Ended;
+                CustomerEvent::BackToBot
             }
             LiveEvent::Ended => {
                 if self.status == ConversationStatus::Ended {

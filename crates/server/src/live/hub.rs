@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use tandem_protocol::{ChatMessage, ConversationId, MerchantId, Presence, Rating, Seq};
+use tandem_protocol::{ChatMessage, ConversationId, MerchantId, OfferEnd, Rating, Seq};
 use tokio::sync::{broadcast, watch};
 
 use crate::store::AgentId;
@@ -33,9 +33,35 @@ pub enum LiveEvent {
         name: String,
     },
     Ended,
+    /// The agent handed the customer back to the bot.
+    BackToBot,
     /// The customer rated the conversation after it ended.
     Rated(Rating),
 }
+
+/// What dispatch tells one agent, on every console they have open.
+#[derive(Debug, Clone)]
+pub enum AgentNotice {
+    Offered {
+        conversation: ConversationId,
+        expires_at_ms: i64,
+    },
+    OfferEnded {
+        conversation: ConversationId,
+        reason: OfferEnd,
+    },
+    /// Set away after missing offers in a row.
+    WentAway,
+    /// Their chat went back to the queue (they were disconnected too long, or removed).
+    ChatReturned {
+        conversation: ConversationId,
+    },
+    /// An admin deactivated them: every console closes now.
+    Deactivated,
+}
+
+/// Notices an agent's console has not read yet; offers are rare, so a few suffice.
+const NOTICES_PER_AGENT: usize = 16;
 
 /// Room for events a slow session has not read yet; past it the session is told it lagged and
 /// reloads from the database.
@@ -49,8 +75,8 @@ pub struct Hub {
     conversations: Mutex<HashMap<ConversationId, broadcast::Sender<LiveEvent>>>,
     /// Bumped whenever a merchant's queue (or the agents serving it) changes.
     queues: Mutex<HashMap<MerchantId, watch::Sender<u64>>>,
-    /// Connected agents: merchant, presence, and how many consoles they have open.
-    agents: Mutex<HashMap<AgentId, (MerchantId, Presence, usize)>>,
+    /// Dispatch notices per agent, for each console they have open.
+    agents: Mutex<HashMap<AgentId, broadcast::Sender<AgentNotice>>>,
 }
 
 impl Hub {
@@ -85,44 +111,19 @@ impl Hub {
         }
     }
 
-    /// Registers one more open console of `agent`, online.
-    pub fn agent_connected(&self, agent: AgentId, merchant: &MerchantId) -> Presence {
-        let presence = {
-            let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-            let entry = agents.entry(agent).or_insert((merchant.clone(), Presence::Online, 0));
-            entry.2 += 1;
-            entry.1
-        };
-        self.queue_changed(merchant);
-        presence
+    pub fn agent_notices(&self, agent: AgentId) -> broadcast::Receiver<AgentNotice> {
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        agents.entry(agent).or_insert_with(|| broadcast::channel(NOTICES_PER_AGENT).0).subscribe()
     }
 
-    pub fn agent_disconnected(&self, agent: AgentId, merchant: &MerchantId) {
-        {
-            let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(entry) = agents.get_mut(&agent) {
-                entry.2 = entry.2.saturating_sub(1);
-                if entry.2 == 0 {
-                    agents.remove(&agent);
-                }
+    pub fn notify_agent(&self, agent: AgentId, notice: AgentNotice) {
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = agents.get(&agent) {
+            if sender.receiver_count() == 0 {
+                agents.remove(&agent);
+            } else {
+                let _ = sender.send(notice);
             }
         }
-        self.queue_changed(merchant);
-    }
-
-    pub fn set_presence(&self, agent: AgentId, merchant: &MerchantId, presence: Presence) {
-        {
-            let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(entry) = agents.get_mut(&agent) {
-                entry.1 = presence;
-            }
-        }
-        self.queue_changed(merchant);
-    }
-
-    /// Agents of `merchant` connected and online.
-    pub fn online_agents(&self, merchant: &MerchantId) -> usize {
-        let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-        agents.values().filter(|(m, presence, _)| m == merchant && *presence == Presence::Online).count()
     }
 }

@@ -11,8 +11,8 @@ use tandem_protocol::{
 };
 
 use super::{
-    Agent, AgentId, Conversation, Merchant, NewAgent, NewConversation, NewMessage, Store, StoreError,
-    WidgetSettings,
+    Agent, AgentId, AgentRole, Conversation, DispatchSettings, Merchant, NewAgent, NewConversation,
+    NewMessage, Redeemed, Staffing, Store, StoreError, WidgetSettings,
 };
 
 /// The embedded default: one SQLite file in WAL mode.
@@ -62,7 +62,8 @@ impl Store for SqliteStore {
     async fn merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
         let Some(row) = sqlx::query(
             "SELECT display_name, support_email, business_hours, locale, ask_email, reply_within_hours,
-                         identity_secret FROM merchants WHERE id = ?",
+                         identity_secret, offer_timeout_secs, missed_offers_before_away, grace_secs
+             FROM merchants WHERE id = ?",
         )
         .bind(id.as_str())
         .fetch_optional(&self.pool)
@@ -87,6 +88,11 @@ impl Store for SqliteStore {
                 reply_within_hours: row.try_get("reply_within_hours")?,
             },
             identity_secret: row.try_get("identity_secret")?,
+            dispatch: DispatchSettings {
+                offer_timeout_secs: row.try_get("offer_timeout_secs")?,
+                missed_offers_before_away: row.try_get("missed_offers_before_away")?,
+                grace_secs: row.try_get("grace_secs")?,
+            },
         }))
     }
 
@@ -95,8 +101,12 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO merchants (id, display_name, support_email, business_hours, locale, ask_email,
-                                    reply_within_hours) VALUES (?, ?, ?, ?, ?, ?, ?)
+                                    reply_within_hours, offer_timeout_secs, missed_offers_before_away,
+                                    grace_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
+                                            offer_timeout_secs = excluded.offer_timeout_secs,
+                                            missed_offers_before_away = excluded.missed_offers_before_away,
+                                            grace_secs = excluded.grace_secs,
                                             support_email = excluded.support_email,
                                             business_hours = excluded.business_hours,
                                             locale = excluded.locale,
@@ -110,6 +120,9 @@ impl Store for SqliteStore {
         .bind(&merchant.settings.locale)
         .bind(merchant.settings.ask_email.as_str())
         .bind(merchant.settings.reply_within_hours)
+        .bind(merchant.dispatch.offer_timeout_secs)
+        .bind(merchant.dispatch.missed_offers_before_away)
+        .bind(merchant.dispatch.grace_secs)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM merchant_origins WHERE merchant_id = ?")
@@ -129,14 +142,20 @@ impl Store for SqliteStore {
 
     async fn upsert_agent(&self, agent: &NewAgent) -> Result<(), StoreError> {
         let result = sqlx::query(
-            "INSERT INTO agents (merchant_id, email, display_name, password_hash)
-             SELECT id, ?, ?, ? FROM merchants WHERE id = ?
+            "INSERT INTO agents (merchant_id, email, display_name, password_hash, languages, skills, capacity, role)
+             SELECT id, ?, ?, ?, ?, ?, ?, ? FROM merchants WHERE id = ?
              ON CONFLICT (email) DO UPDATE SET merchant_id = excluded.merchant_id, display_name = excluded.display_name,
-                                                           password_hash = excluded.password_hash",
+                                               password_hash = excluded.password_hash, languages = excluded.languages,
+                                               skills = excluded.skills, capacity = excluded.capacity,
+                                               role = excluded.role, active = 1",
         )
         .bind(&agent.email)
         .bind(&agent.display_name)
         .bind(&agent.password_hash)
+        .bind(agent.staffing.languages.join(","))
+        .bind(agent.staffing.skills.join(","))
+        .bind(agent.staffing.capacity)
+        .bind(agent.staffing.role.as_str())
         .bind(agent.merchant_id.as_str())
         .execute(&self.pool)
         .await?;
@@ -153,6 +172,115 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    async fn set_agent_active(
+        &self,
+        merchant: &MerchantId,
+        agent: AgentId,
+        active: bool,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query("UPDATE agents SET active = ? WHERE id = ? AND merchant_id = ?")
+            .bind(active)
+            .bind(agent)
+            .bind(merchant.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if !active {
+            sqlx::query("DELETE FROM agent_sessions WHERE agent_id = ?")
+                .bind(agent)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn create_invite(
+        &self,
+        token_hash: &str,
+        merchant: &MerchantId,
+        role: AgentRole,
+        created_by: Option<AgentId>,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO invites (token_hash, merchant_id, role, created_by, expires_at_ms) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(merchant.as_str())
+        .bind(role.as_str())
+        .bind(created_by)
+        .bind(expires_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn invite(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<(MerchantId, AgentRole)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT merchant_id, role FROM invites WHERE token_hash = ? AND used_at_ms IS NULL AND expires_at_ms > ?",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let role = AgentRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("invite role"))?;
+        Ok(Some((merchant_id_column(&row)?, role)))
+    }
+
+    async fn redeem_invite(
+        &self,
+        token_hash: &str,
+        agent: &NewAgent,
+        now_ms: i64,
+    ) -> Result<Redeemed, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Marking it used first makes the invite single-use even when two people race for it.
+        let used = sqlx::query(
+            "UPDATE invites SET used_at_ms = ? WHERE token_hash = ? AND merchant_id = ? AND used_at_ms IS NULL
+             AND expires_at_ms > ?",
+        )
+        .bind(now_ms)
+        .bind(token_hash)
+        .bind(agent.merchant_id.as_str())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        if used.rows_affected() != 1 {
+            return Ok(Redeemed::InvalidInvite);
+        }
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM agents WHERE email = ?")
+            .bind(&agent.email)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            // Rolled back: the invite stays usable with another email.
+            return Ok(Redeemed::EmailTaken);
+        }
+        let id = sqlx::query(
+            "INSERT INTO agents (merchant_id, email, display_name, password_hash, languages, skills, capacity, role)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(agent.merchant_id.as_str())
+        .bind(&agent.email)
+        .bind(&agent.display_name)
+        .bind(&agent.password_hash)
+        .bind(agent.staffing.languages.join(","))
+        .bind(agent.staffing.skills.join(","))
+        .bind(agent.staffing.capacity)
+        .bind(agent.staffing.role.as_str())
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        tx.commit().await?;
+        Ok(Redeemed::Agent(id))
     }
 
     async fn rate(&self, id: &ConversationId, rating: &Rating) -> Result<bool, StoreError> {
@@ -270,7 +398,8 @@ impl Store for SqliteStore {
 
     async fn session_agent(&self, token_hash: &str, now_ms: i64) -> Result<Option<Agent>, StoreError> {
         let row = sqlx::query(&format!(
-            "{AGENT_COLUMNS} WHERE id = (SELECT agent_id FROM agent_sessions WHERE token_hash = ? AND expires_at_ms > ?)"
+            "{AGENT_COLUMNS} WHERE active = 1
+             AND id = (SELECT agent_id FROM agent_sessions WHERE token_hash = ? AND expires_at_ms > ?)"
         ))
         .bind(token_hash)
         .bind(now_ms)
@@ -293,8 +422,8 @@ impl Store for SqliteStore {
         sqlx::query(
             "INSERT INTO conversations (id, merchant_id, token_hash, status, locale, page_url, reason, escalation,
                                         transcript, created_at_ms, queued_at_ms, customer_id, customer_email,
-                                        customer_name)
-             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                        customer_name, skill)
+             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&conversation.id.0)
         .bind(conversation.merchant_id.as_str())
@@ -310,6 +439,7 @@ impl Store for SqliteStore {
         .bind(conversation.customer.id.as_ref().filter(|_| conversation.customer.verified))
         .bind(&conversation.customer.email)
         .bind(&conversation.customer.name)
+        .bind(&conversation.skill)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -325,9 +455,37 @@ impl Store for SqliteStore {
 
     async fn queue(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError> {
         let rows = sqlx::query(&format!(
-            "{CONVERSATION_COLUMNS} WHERE merchant_id = ? AND status = 'waiting' ORDER BY queued_at_ms, rowid"
+            "{CONVERSATION_COLUMNS} WHERE merchant_id = ? AND status = 'waiting' ORDER BY front DESC, queued_at_ms, rowid"
         ))
         .bind(merchant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(conversation_from_row).collect()
+    }
+
+    async fn active_conversations(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{CONVERSATION_COLUMNS} WHERE merchant_id = ? AND status = 'active' ORDER BY accepted_at_ms, rowid"
+        ))
+        .bind(merchant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(conversation_from_row).collect()
+    }
+
+    async fn conversations_created(
+        &self,
+        merchant: &MerchantId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{CONVERSATION_COLUMNS} WHERE merchant_id = ? AND created_at_ms >= ? AND created_at_ms < ?
+             ORDER BY created_at_ms, rowid"
+        ))
+        .bind(merchant.as_str())
+        .bind(from_ms)
+        .bind(to_ms)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(conversation_from_row).collect()
@@ -343,12 +501,15 @@ impl Store for SqliteStore {
         rows.iter().map(conversation_from_row).collect()
     }
 
-    async fn accept(&self, id: &ConversationId, agent: AgentId) -> Result<bool, StoreError> {
+    async fn accept(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError> {
         // The status condition makes this a compare-and-set: one UPDATE wins, the rest match no row.
         let result = sqlx::query(
-            "UPDATE conversations SET status = 'active', agent_id = ? WHERE id = ? AND status = 'waiting'",
+            "UPDATE conversations SET status = 'active', agent_id = ?1, accepted_at_ms = ?2, front = 0,
+                                      answered_at_ms = COALESCE(answered_at_ms, ?2)
+             WHERE id = ?3 AND status = 'waiting'",
         )
         .bind(agent)
+        .bind(now_ms)
         .bind(&id.0)
         .execute(&self.pool)
         .await?;
@@ -357,7 +518,7 @@ impl Store for SqliteStore {
 
     async fn requeue(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "UPDATE conversations SET status = 'waiting', agent_id = NULL, queued_at_ms = ?
+            "UPDATE conversations SET status = 'waiting', agent_id = NULL, queued_at_ms = ?, front = 1
              WHERE id = ? AND status = 'active' AND agent_id = ?",
         )
         .bind(now_ms)
@@ -444,11 +605,17 @@ impl Store for SqliteStore {
     }
 }
 
-const AGENT_COLUMNS: &str = "SELECT id, merchant_id, email, display_name, password_hash FROM agents";
+const AGENT_COLUMNS: &str = "SELECT id, merchant_id, email, display_name, password_hash, languages, skills,
+    capacity, role, active FROM agents";
 const CONVERSATION_COLUMNS: &str =
     "SELECT id, merchant_id, token_hash, status, agent_id, locale, page_url, reason, escalation,
-    transcript, queued_at_ms, customer_id, customer_email, customer_name, rating, rating_comment
+    transcript, queued_at_ms, customer_id, customer_email, customer_name, rating, rating_comment,
+    skill, created_at_ms, answered_at_ms, accepted_at_ms, ended_at_ms, front
     FROM conversations";
+
+fn list(column: &str) -> Vec<String> {
+    column.split(',').filter(|item| !item.is_empty()).map(str::to_owned).collect()
+}
 const MESSAGE_COLUMNS: &str =
     "SELECT seq, author_kind, author_name, client_id, text, sent_at_ms FROM messages";
 
@@ -467,6 +634,13 @@ fn agent_from_row(row: &SqliteRow) -> Result<Agent, StoreError> {
         email: row.try_get("email")?,
         display_name: row.try_get("display_name")?,
         password_hash: row.try_get("password_hash")?,
+        staffing: Staffing {
+            languages: list(row.try_get("languages")?),
+            skills: list(row.try_get("skills")?),
+            capacity: row.try_get("capacity")?,
+            role: AgentRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("agent role"))?,
+        },
+        active: row.try_get("active")?,
     })
 }
 
@@ -518,6 +692,12 @@ fn conversation_from_row(row: &SqliteRow) -> Result<Conversation, StoreError> {
             }),
             None => None,
         },
+        skill: row.try_get("skill")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+        answered_at_ms: row.try_get("answered_at_ms")?,
+        accepted_at_ms: row.try_get("accepted_at_ms")?,
+        ended_at_ms: row.try_get("ended_at_ms")?,
+        front: row.try_get("front")?,
     })
 }
 
@@ -576,6 +756,7 @@ mod tests {
             allowed_origins: vec!["https://shop.example".into()],
             business_hours: None,
             settings: WidgetSettings::default(),
+            dispatch: DispatchSettings::default(),
             identity_secret: None,
         }
     }
@@ -605,6 +786,7 @@ mod tests {
             email: "anna@demo.example".into(),
             display_name: "Anna".into(),
             password_hash: "x".into(),
+            staffing: Staffing::default(),
         };
         assert!(matches!(store.upsert_agent(&agent).await, Err(StoreError::UnknownMerchant(_))));
         store.upsert_merchant(&demo()).await.expect("insert");
@@ -630,6 +812,7 @@ mod tests {
                 escalation: None,
                 transcript: vec![],
                 customer: CustomerProfile::default(),
+                skill: None,
                 now_ms: 1,
             })
             .await
@@ -668,13 +851,14 @@ mod tests {
                 email: "a@demo.example".into(),
                 display_name: "A".into(),
                 password_hash: "x".into(),
+                staffing: Staffing::default(),
             })
             .await
             .expect("agent");
         let agent = store.agent_by_email("a@demo.example").await.expect("read").expect("agent").id;
         assert_eq!(store.queue(&demo().id).await.expect("queue").len(), 1);
-        assert!(store.accept(&id, agent).await.expect("accept"));
-        assert!(!store.accept(&id, agent).await.expect("second accept"));
+        assert!(store.accept(&id, agent, 3).await.expect("accept"));
+        assert!(!store.accept(&id, agent, 3).await.expect("second accept"));
         assert!(store.queue(&demo().id).await.expect("queue").is_empty());
         assert_eq!(store.agent_conversations(agent).await.expect("chats").len(), 1);
         assert!(store.requeue(&id, agent, 5).await.expect("requeue"));

@@ -11,7 +11,9 @@ use tandem_protocol::{
     AgentEvent, ConversationStarted, CustomerEvent, CustomerFrame, EscalationReason, HandoffReason,
     MerchantId, PROTOCOL_VERSION, Seq, StartConversation, TranscriptEntry, TranscriptSpeaker,
 };
-use tandem_server::store::{Merchant, NewAgent, SqliteStore, Store, WidgetSettings};
+use tandem_server::store::{
+    AgentRole, DispatchSettings, Merchant, NewAgent, SqliteStore, Staffing, Store, WidgetSettings,
+};
 use tandem_server::{Config, Server, password};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -43,7 +45,7 @@ impl Drop for TestApp {
     }
 }
 
-async fn seed(store: &SqliteStore) {
+async fn seed(store: &SqliteStore, dispatch: DispatchSettings) {
     for (id, origin) in [("shop", SHOP_ORIGIN), ("other", OTHER_ORIGIN)] {
         store
             .upsert_merchant(&Merchant {
@@ -53,6 +55,7 @@ async fn seed(store: &SqliteStore) {
                 allowed_origins: vec![origin.into()],
                 business_hours: None,
                 settings: WidgetSettings::default(),
+                dispatch,
                 identity_secret: None,
             })
             .await
@@ -61,10 +64,10 @@ async fn seed(store: &SqliteStore) {
     let shop = MerchantId::parse("shop").expect("id");
     assert!(store.set_identity_secret(&shop, IDENTITY_SECRET).await.expect("secret"));
     let hash = password::hash(PASSWORD).expect("hash");
-    for (merchant, email, name) in [
-        ("shop", "anna@shop.example", "Anna"),
-        ("shop", "bert@shop.example", "Bert"),
-        ("other", "olga@other.example", "Olga"),
+    for (merchant, email, name, role) in [
+        ("shop", "anna@shop.example", "Anna", AgentRole::Admin),
+        ("shop", "bert@shop.example", "Bert", AgentRole::Agent),
+        ("other", "olga@other.example", "Olga", AgentRole::Admin),
     ] {
         store
             .upsert_agent(&NewAgent {
@@ -72,6 +75,7 @@ async fn seed(store: &SqliteStore) {
                 email: email.into(),
                 display_name: name.into(),
                 password_hash: hash.clone(),
+                staffing: Staffing { role, ..Staffing::default() },
             })
             .await
             .expect("agent");
@@ -79,8 +83,13 @@ async fn seed(store: &SqliteStore) {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(DispatchSettings::default()).await
+}
+
+/// The app with the shop's dispatch rules set, e.g. short timeouts.
+pub async fn spawn_app_with(dispatch: DispatchSettings) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
-    seed(&SqliteStore::open(&data.path().join("tandem.sqlite3")).await.expect("store")).await;
+    seed(&SqliteStore::open(&data.path().join("tandem.sqlite3")).await.expect("store"), dispatch).await;
     let config = Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
         demo_listen: None,
@@ -100,6 +109,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// A second handle on the app's database, e.g. to plant an expired invite.
+    pub async fn store(&self) -> SqliteStore {
+        SqliteStore::open(&self._data.path().join("tandem.sqlite3")).await.expect("store")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -122,6 +136,7 @@ impl TestApp {
             escalation: Some(EscalationReason::RepeatedFallback),
             identity: None,
             email: None,
+            skill: None,
         }
     }
 
@@ -231,12 +246,47 @@ pub async fn recv<T: DeserializeOwned>(ws: &mut Ws) -> T {
     }
 }
 
-/// The next agent event other than a queue snapshot (those come whenever the queue moves).
+/// The next agent event other than a queue snapshot or a dispatch offer (those come whenever
+/// the queue moves).
 pub async fn recv_agent(ws: &mut Ws) -> AgentEvent {
     loop {
         match recv(ws).await {
-            AgentEvent::Queue { .. } => continue,
+            AgentEvent::Queue { .. } | AgentEvent::Offer { .. } | AgentEvent::OfferEnded { .. } => continue,
             event => return event,
+        }
+    }
+}
+
+/// The next agent event that `wanted` picks, skipping others.
+pub async fn recv_agent_until(ws: &mut Ws, wanted: impl Fn(&AgentEvent) -> bool) -> AgentEvent {
+    loop {
+        let event = recv(ws).await;
+        if wanted(&event) {
+            return event;
+        }
+    }
+}
+
+/// The next customer event that `wanted` picks, skipping others.
+pub async fn recv_customer_until(ws: &mut Ws, wanted: impl Fn(&CustomerEvent) -> bool) -> CustomerEvent {
+    loop {
+        let event = recv(ws).await;
+        if wanted(&event) {
+            return event;
+        }
+    }
+}
+
+/// Whether no event `unwanted` picks arrives within `window`.
+pub async fn no_agent_event(ws: &mut Ws, window: Duration, unwanted: impl Fn(&AgentEvent) -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + window;
+    loop {
+        let Ok(next) = tokio::time::timeout_at(deadline, ws.next()).await else { return true };
+        if let Some(Ok(Message::Text(text))) = next
+            && let Ok(event) = serde_json::from_str::<AgentEvent>(text.as_str())
+            && unwanted(&event)
+        {
+            return false;
         }
     }
 }

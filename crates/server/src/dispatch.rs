@@ -1,0 +1,201 @@
+//! Runs the dispatcher (`tandem_dispatch`) for every merchant, and carries out what it decides.
+//!
+//! One [`Dispatcher`] per merchant lives behind one mutex, held only for the synchronous call
+//! into it, never across an `.await`. Its notices are then delivered: offers to the agents'
+//! consoles through the hub, returned chats to the database and the customer. A timer task
+//! ticks the dispatchers when an offer, a rest or a grace period runs out; every change wakes it
+//! so that it sleeps until the new earliest deadline.
+//!
+//! The database stays the source of truth for who handles what; a dispatcher is rebuilt from it
+//! the first time a merchant is touched after a start, and the grace period of every agent who
+//! had chats starts then.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tandem_dispatch::{Dispatcher, Millis, Notice};
+use tandem_protocol::{MerchantId, OfferEnd};
+use tokio::sync::Notify;
+
+use crate::AppState;
+use crate::live::{AgentNotice, LiveEvent, now_ms};
+use crate::store::StoreError;
+
+#[derive(Default)]
+pub struct Dispatch {
+    merchants: Mutex<HashMap<MerchantId, Dispatcher>>,
+    /// Wakes the timer after a change, so it sleeps until the right deadline.
+    wake: Notify,
+}
+
+impl Dispatch {
+    /// Changes the merchant's dispatcher, then delivers what it decided.
+    pub async fn change<R>(
+        &self,
+        state: &AppState,
+        merchant: &MerchantId,
+        change: impl FnOnce(&mut Dispatcher, Millis) -> (R, Vec<Notice>),
+    ) -> Result<R, StoreError> {
+        self.ensure(state, merchant).await?;
+        let now = now_ms();
+        let (result, notices) = {
+            let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+            match merchants.get_mut(merchant) {
+                Some(dispatcher) => change(dispatcher, now),
+                None => return Err(StoreError::UnknownMerchant(merchant.clone())),
+            }
+        };
+        self.wake.notify_one();
+        deliver(state, merchant, notices).await;
+        Ok(result)
+    }
+
+    /// Reads the merchant's dispatcher, loading it first if needed.
+    pub async fn read<R>(
+        &self,
+        state: &AppState,
+        merchant: &MerchantId,
+        read: impl FnOnce(&Dispatcher, Millis) -> R,
+    ) -> Result<R, StoreError> {
+        self.ensure(state, merchant).await?;
+        let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+        merchants
+            .get(merchant)
+            .map(|d| read(d, now_ms()))
+            .ok_or_else(|| StoreError::UnknownMerchant(merchant.clone()))
+    }
+
+    /// Builds the merchant's dispatcher from the database, once.
+    async fn ensure(&self, state: &AppState, merchant_id: &MerchantId) -> Result<(), StoreError> {
+        {
+            let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+            if merchants.contains_key(merchant_id) {
+                return Ok(());
+            }
+        }
+        let merchant = state
+            .store
+            .merchant(merchant_id)
+            .await?
+            .ok_or_else(|| StoreError::UnknownMerchant(merchant_id.clone()))?;
+        let waiting = state.store.queue(merchant_id).await?;
+        let active = state.store.active_conversations(merchant_id).await?;
+        let mut agents = HashMap::new();
+        for conversation in &active {
+            if let Some(agent) = conversation.agent_id
+                && !agents.contains_key(&agent)
+                && let Some(found) = state.store.agent(agent).await?
+            {
+                agents.insert(agent, found.dispatch_profile());
+            }
+        }
+        let now = now_ms();
+        let mut dispatcher = Dispatcher::new(merchant.dispatch.rules());
+        for conversation in waiting {
+            let need = conversation.need();
+            let _ = dispatcher.restore_waiting(
+                conversation.id,
+                need,
+                conversation.queued_at_ms,
+                conversation.front,
+                now,
+            );
+        }
+        for conversation in active {
+            let Some(profile) = conversation.agent_id.and_then(|agent| agents.get(&agent)) else { continue };
+            let accepted_at = conversation.accepted_at_ms.unwrap_or(now);
+            let need = conversation.need();
+            let _ = dispatcher.restore_active(conversation.id, need, profile.clone(), accepted_at, now);
+        }
+        // Another request may have built it meanwhile, from the same rows: the first one stays.
+        let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+        merchants.entry(merchant_id.clone()).or_insert(dispatcher);
+        drop(merchants);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// New rules for a merchant whose settings changed.
+    pub fn forget(&self, merchant: &MerchantId) {
+        let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+        merchants.remove(merchant);
+    }
+
+    fn next_deadline(&self) -> Option<Millis> {
+        let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+        let now = now_ms();
+        merchants.values().filter_map(|d| d.next_deadline(now)).min()
+    }
+
+    fn tick_all(&self) -> Vec<(MerchantId, Vec<Notice>)> {
+        let now = now_ms();
+        let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+        merchants
+            .iter_mut()
+            .map(|(merchant, dispatcher)| (merchant.clone(), dispatcher.tick(now)))
+            .filter(|(_, notices)| !notices.is_empty())
+            .collect()
+    }
+}
+
+/// Ticks the dispatchers at their deadlines until the server shuts down.
+pub fn spawn_timer(state: AppState) {
+    tokio::spawn(async move {
+        let mut shutdown = state.shutting_down();
+        loop {
+            let sleep = match state.dispatch.next_deadline() {
+                Some(at) => Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)),
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                () = tokio::time::sleep(sleep) => {}
+                () = state.dispatch.wake.notified() => continue,
+                _ = shutdown.changed() => break,
+            }
+            for (merchant, notices) in state.dispatch.tick_all() {
+                deliver(&state, &merchant, notices).await;
+            }
+        }
+    });
+}
+
+/// Tells agents and customers what dispatch decided.
+async fn deliver(state: &AppState, merchant: &MerchantId, notices: Vec<Notice>) {
+    if notices.is_empty() {
+        return;
+    }
+    for notice in notices {
+        match notice {
+            Notice::Offered { agent, conversation, expires_at } => {
+                state
+                    .hub
+                    .notify_agent(agent, AgentNotice::Offered { conversation, expires_at_ms: expires_at });
+            }
+            Notice::OfferWithdrawn { agent, conversation } => {
+                let reason = OfferEnd::Withdrawn;
+                state.hub.notify_agent(agent, AgentNotice::OfferEnded { conversation, reason });
+            }
+            Notice::OfferExpired { agent, conversation } => {
+                let reason = OfferEnd::Expired;
+                state.hub.notify_agent(agent, AgentNotice::OfferEnded { conversation, reason });
+            }
+            Notice::WentAway { agent } => state.hub.notify_agent(agent, AgentNotice::WentAway),
+            Notice::ReturnedToQueue { agent, conversation } => {
+                match state.store.requeue(&conversation, agent, now_ms()).await {
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::error!(%error, %conversation, "could not return a chat to the queue")
+                    }
+                }
+                let name = match state.store.agent(agent).await {
+                    Ok(Some(agent)) => agent.display_name,
+                    _ => String::new(),
+                };
+                state.hub.publish(&conversation, LiveEvent::AgentLeft { name });
+                state.hub.notify_agent(agent, AgentNotice::ChatReturned { conversation });
+            }
+        }
+    }
+    state.hub.queue_changed(merchant);
+}

@@ -1,0 +1,343 @@
+//! The merchant's team over HTTP: invites, deactivation, who is on, the supervisor's figures and
+//! the CSV export. Admin-only routes say so with 403.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tandem_dispatch::Snapshot;
+use tandem_protocol::{
+    AcceptInvite, AgentProfile, ConversationStatus, CreateInvite, DayFigures, Invite, InviteDetails,
+    InviteToken, Presence, SupervisorReport, TeamMember, validate_email, validate_tag,
+};
+
+use crate::AppState;
+use crate::agents::{SESSION_SECS, check_console_origin, cookie, profile, signed_in};
+use crate::conversations::client_ip;
+use crate::error::{AppError, JsonBody};
+use crate::live::{AgentNotice, now_ms};
+use crate::password;
+use crate::store::{Agent, Conversation, NewAgent, Redeemed, Staffing};
+use crate::tokens::{hash_token, new_token};
+
+/// How long an invite link works.
+const INVITE_DAYS: i64 = 7;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+const MIN_PASSWORD_CHARS: usize = 12;
+
+async fn signed_in_admin(state: &AppState, headers: &HeaderMap) -> Result<Agent, AppError> {
+    let agent = signed_in(state, headers).await?;
+    if agent.is_admin() {
+        Ok(agent)
+    } else {
+        Err(AppError::Forbidden("only an admin of your team can do this".into()))
+    }
+}
+
+/// `POST /v1/agent/invites` (admin): a single-use link that expires in a week.
+pub(crate) async fn create_invite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<CreateInvite>,
+) -> Result<Response, AppError> {
+    check_console_origin(&state, &headers)?;
+    let admin = signed_in_admin(&state, &headers).await?;
+    let token = new_token();
+    let expires_at_ms = now_ms() + INVITE_DAYS * DAY_MS;
+    state
+        .store
+        .create_invite(&hash_token(&token), &admin.merchant_id, request.role, Some(admin.id), expires_at_ms)
+        .await?;
+    // The token rides in the fragment: browsers never send it to a server or in a Referer.
+    let link = format!("{}/console/#invite={token}", state.console_origin());
+    Ok((StatusCode::CREATED, Json(Invite { link, token, expires_at_ms })).into_response())
+}
+
+fn check_invite_token(token: &str) -> Result<(), AppError> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(AppError::InvalidRequest("token: paste the whole invite link".into()));
+    }
+    Ok(())
+}
+
+fn invalid_invite() -> AppError {
+    AppError::NotFound("this invite link was used already or has expired; ask for a new one".into())
+}
+
+/// `POST /v1/invites/lookup`: what an invite is for, before the person fills in the form.
+pub(crate) async fn lookup_invite(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    JsonBody(request): JsonBody<InviteToken>,
+) -> Result<Json<InviteDetails>, AppError> {
+    if !state.limits.allow_login(client_ip(&extensions)) {
+        return Err(AppError::RateLimited);
+    }
+    check_invite_token(&request.token)?;
+    let (merchant_id, role) =
+        state.store.invite(&hash_token(&request.token), now_ms()).await?.ok_or_else(invalid_invite)?;
+    let merchant = state.store.merchant(&merchant_id).await?.ok_or_else(invalid_invite)?;
+    Ok(Json(InviteDetails { merchant_name: merchant.display_name, role }))
+}
+
+/// `POST /v1/invites/accept`: the invited person creates their account and is signed in.
+pub(crate) async fn accept_invite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    JsonBody(request): JsonBody<AcceptInvite>,
+) -> Result<Response, AppError> {
+    check_console_origin(&state, &headers)?;
+    if !state.limits.allow_login(client_ip(&extensions)) {
+        return Err(AppError::RateLimited);
+    }
+    check_invite_token(&request.token)?;
+    let display_name = request.display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 60 {
+        return Err(AppError::InvalidRequest("display_name: 1 to 60 characters, shown to customers".into()));
+    }
+    let email = request.email.trim().to_ascii_lowercase();
+    validate_email(&email).map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
+    if request.languages.is_empty() || request.languages.len() > 20 {
+        return Err(AppError::InvalidRequest("languages: choose at least one".into()));
+    }
+    let mut languages = Vec::new();
+    for language in &request.languages {
+        validate_tag(language)
+            .map_err(|problem| AppError::InvalidRequest(format!("languages: {problem}")))?;
+        let language = language.to_ascii_lowercase();
+        if !languages.contains(&language) {
+            languages.push(language);
+        }
+    }
+    if request.password.chars().count() < MIN_PASSWORD_CHARS || request.password.len() > 1024 {
+        return Err(AppError::InvalidRequest(format!("password: at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    let token_hash = hash_token(&request.token);
+    let (merchant_id, role) = state.store.invite(&token_hash, now_ms()).await?.ok_or_else(invalid_invite)?;
+    let secret = request.password;
+    let password_hash = tokio::task::spawn_blocking(move || password::hash(&secret))
+        .await
+        .map_err(|_| AppError::Internal)?
+        .map_err(|_| AppError::Internal)?;
+    let agent = NewAgent {
+        merchant_id,
+        email: email.clone(),
+        display_name,
+        password_hash,
+        staffing: Staffing { languages, role, ..Staffing::default() },
+    };
+    let id = match state.store.redeem_invite(&token_hash, &agent, now_ms()).await? {
+        Redeemed::Agent(id) => id,
+        Redeemed::InvalidInvite => return Err(invalid_invite()),
+        Redeemed::EmailTaken => {
+            return Err(AppError::Conflict(
+                "email: an account with this email exists; sign in instead".into(),
+            ));
+        }
+    };
+    let agent = state.store.agent(id).await?.ok_or(AppError::Internal)?;
+    let token = new_token();
+    state.store.create_session(&hash_token(&token), agent.id, now_ms() + SESSION_SECS * 1000).await?;
+    let mut response = (StatusCode::CREATED, Json::<AgentProfile>(profile(&agent))).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, &token, SESSION_SECS));
+    Ok(response)
+}
+
+/// `POST /v1/agent/agents/{id}/deactivate` (admin): the agent cannot sign in again, every session
+/// of theirs ends now, and their chats go back to the front of the queue.
+pub(crate) async fn deactivate(
+    State(state): State<AppState>,
+    Path(agent_id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<StatusCode, AppError> {
+    check_console_origin(&state, &headers)?;
+    let admin = signed_in_admin(&state, &headers).await?;
+    if agent_id == admin.id {
+        return Err(AppError::InvalidRequest("you cannot deactivate yourself; ask another admin".into()));
+    }
+    if !state.store.set_agent_active(&admin.merchant_id, agent_id, false).await? {
+        return Err(AppError::NotFound("your team has no such agent".into()));
+    }
+    state.hub.notify_agent(agent_id, AgentNotice::Deactivated);
+    state.dispatch.change(&state, &admin.merchant_id, |d, now| ((), d.remove(agent_id, now))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn members(agents: Vec<Agent>, snapshot: &Snapshot) -> Vec<TeamMember> {
+    agents
+        .into_iter()
+        .map(|agent| {
+            let live = snapshot.agents.iter().find(|a| a.id == agent.id);
+            TeamMember {
+                id: agent.id,
+                display_name: agent.display_name,
+                email: agent.email,
+                role: agent.staffing.role,
+                languages: agent.staffing.languages,
+                presence: live.map_or(Presence::Offline, |a| a.presence),
+                connected: live.is_some_and(|a| a.connected),
+                chats: live.map_or(0, |a| a.chats),
+                capacity: agent.staffing.capacity,
+                active: agent.active,
+            }
+        })
+        .collect()
+}
+
+/// `GET /v1/agent/team`: colleagues and their state, e.g. to transfer a chat to one.
+pub(crate) async fn team(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<TeamMember>>, AppError> {
+    let agent = signed_in(&state, &headers).await?;
+    let snapshot = state.dispatch.read(&state, &agent.merchant_id, |d, now| d.snapshot(now)).await?;
+    let agents = state.store.agents(Some(&agent.merchant_id)).await?;
+    Ok(Json(members(agents, &snapshot)))
+}
+
+/// Midnight UTC of the day `now_ms` falls in.
+fn start_of_day(now_ms: i64) -> i64 {
+    now_ms - now_ms.rem_euclid(DAY_MS)
+}
+
+/// The `p`th percentile (nearest rank) of sorted values.
+fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+fn secs(ms: i64) -> u32 {
+    u32::try_from((ms.max(0) + 500) / 1000).unwrap_or(u32::MAX)
+}
+
+/// Figures over conversations, as the supervisor view shows them.
+pub fn day_figures(conversations: &[Conversation]) -> DayFigures {
+    let mut waits: Vec<i64> = conversations
+        .iter()
+        .filter_map(|c| c.answered_at_ms.map(|answered| answered - c.created_at_ms))
+        .collect();
+    waits.sort_unstable();
+    let abandoned = conversations
+        .iter()
+        .filter(|c| c.status == ConversationStatus::Ended && c.answered_at_ms.is_none())
+        .count();
+    let scores: Vec<u32> =
+        conversations.iter().filter_map(|c| c.rating.as_ref().map(|r| u32::from(r.score))).collect();
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    DayFigures {
+        conversations: count(conversations.len()),
+        answered: count(waits.len()),
+        abandoned: count(abandoned),
+        time_to_human_p50_secs: percentile(&waits, 50).map(secs),
+        time_to_human_p90_secs: percentile(&waits, 90).map(secs),
+        average_rating_hundredths: (!scores.is_empty())
+            .then(|| scores.iter().sum::<u32>() * 100 / count(scores.len())),
+        ratings: count(scores.len()),
+    }
+}
+
+/// `GET /v1/agent/supervisor` (admin): the live queue, the team, and today's figures.
+pub(crate) async fn supervisor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<SupervisorReport>, AppError> {
+    let admin = signed_in_admin(&state, &headers).await?;
+    let snapshot = state.dispatch.read(&state, &admin.merchant_id, |d, now| d.snapshot(now)).await?;
+    let agents = state.store.agents(Some(&admin.merchant_id)).await?;
+    let now = now_ms();
+    let today = state.store.conversations_created(&admin.merchant_id, start_of_day(now), now + 1).await?;
+    Ok(Json(SupervisorReport {
+        waiting: snapshot.waiting,
+        longest_wait_secs: secs(snapshot.longest_wait_ms),
+        today: day_figures(&today),
+        agents: members(agents, &snapshot),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ExportRange {
+    /// Whole days back from today (1 = today only).
+    days: Option<u32>,
+}
+
+/// `GET /v1/agent/conversations.csv?days=N` (admin): conversations created in the last N days
+/// (default 30), one row each.
+pub(crate) async fn export_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(range): Query<ExportRange>,
+) -> Result<Response, AppError> {
+    let admin = signed_in_admin(&state, &headers).await?;
+    let days = range.days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(AppError::InvalidRequest("days: 1 to 366".into()));
+    }
+    let now = now_ms();
+    let from = start_of_day(now) - i64::from(days - 1) * DAY_MS;
+    let conversations = state.store.conversations_created(&admin.merchant_id, from, now + 1).await?;
+    let agents = state.store.agents(Some(&admin.merchant_id)).await?;
+    let agent_name = |id: Option<i64>| {
+        id.and_then(|id| agents.iter().find(|a| a.id == id))
+            .map(|a| a.display_name.clone())
+            .unwrap_or_default()
+    };
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "conversation_id",
+        "created_at_ms",
+        "status",
+        "locale",
+        "page_url",
+        "reason",
+        "agent",
+        "answered_at_ms",
+        "time_to_human_secs",
+        "ended_at_ms",
+        "rating",
+        "rating_comment",
+        "customer_email",
+    ];
+    csv.write_record(header).map_err(|_| AppError::Internal)?;
+    for c in &conversations {
+        let status = match c.status {
+            ConversationStatus::Waiting => "waiting",
+            ConversationStatus::Active => "active",
+            ConversationStatus::Ended if c.answered_at_ms.is_none() => "abandoned",
+            ConversationStatus::Ended => "ended",
+        };
+        let optional = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
+        let record = [
+            c.id.0.clone(),
+            c.created_at_ms.to_string(),
+            status.to_owned(),
+            c.locale.clone(),
+            c.page_url.clone(),
+            format!("{:?}", c.reason).to_ascii_lowercase(),
+            agent_name(c.agent_id),
+            optional(c.answered_at_ms),
+            c.answered_at_ms.map(|at| secs(at - c.created_at_ms).to_string()).unwrap_or_default(),
+            optional(c.ended_at_ms),
+            c.rating.as_ref().map(|r| r.score.to_string()).unwrap_or_default(),
+            c.rating.as_ref().and_then(|r| r.comment.clone()).unwrap_or_default(),
+            c.customer.email.clone().unwrap_or_default(),
+        ];
+        csv.write_record(record.iter().map(|cell| spreadsheet_safe(cell))).map_err(|_| AppError::Internal)?;
+    }
+    let body = csv.into_inner().map_err(|_| AppError::Internal)?;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"tandem-conversations.csv\""),
+    );
+    Ok(response)
+}
+
+/// Customers write comments and page URLs: a cell a spreadsheet would run as a formula is
+/// prefixed with an apostrophe, so it is shown as text.
+fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_owned() }
+}

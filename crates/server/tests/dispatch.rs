@@ -1,0 +1,205 @@
+//! Offer-based dispatch through the real server: one agent at a time, declines and expiries,
+//! away after missed offers, grace periods, transfers and the hand-back to the bot.
+
+#![allow(clippy::panic)] // a test fails by panicking
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Ws, recv_agent, recv_agent_until, recv_customer_until, send, spawn_app, spawn_app_with};
+use tandem_protocol::{
+    AgentEvent, AgentFrame, AgentProfile, ConversationId, CustomerEvent, ErrorCode, OfferEnd, Presence,
+};
+use tandem_server::store::DispatchSettings;
+
+fn offer_of(conversation: &ConversationId) -> impl Fn(&AgentEvent) -> bool + '_ {
+    move |event| matches!(event, AgentEvent::Offer { offer, .. } if &offer.conversation_id == conversation)
+}
+
+fn is_offer(event: &AgentEvent) -> bool {
+    matches!(event, AgentEvent::Offer { .. })
+}
+
+async fn me(app: &common::TestApp, email: &str) -> AgentProfile {
+    let cookie = app.login(email).await;
+    app.http
+        .get(app.url("/v1/agent/me"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("profile")
+}
+
+#[tokio::test]
+async fn a_customer_is_offered_to_one_agent_at_a_time_and_a_decline_moves_it_on() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    assert_eq!(started.queue.estimated_wait_secs, 180, "nobody online: one handle time per place");
+    let (mut customer, _) = app.customer(&started, 0).await;
+
+    let (mut anna, _, _) = app.agent("anna@shop.example").await;
+    recv_agent_until(&mut anna, offer_of(&started.conversation_id)).await;
+    // With Anna online the estimate falls to her response time.
+    let update = recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::Queue { .. })).await;
+    assert!(matches!(update, CustomerEvent::Queue { queue } if queue.estimated_wait_secs < 30), "{update:?}");
+
+    // Bert comes online while Anna holds the offer: it is not offered to him too.
+    let (mut bert, _, _) = app.agent("bert@shop.example").await;
+    assert!(common::no_agent_event(&mut bert, Duration::from_millis(500), is_offer).await);
+
+    send(&mut anna, &AgentFrame::Decline { conversation_id: started.conversation_id.clone() }).await;
+    recv_agent_until(&mut bert, offer_of(&started.conversation_id)).await;
+    assert!(common::no_agent_event(&mut anna, Duration::from_millis(500), is_offer).await, "Anna rests");
+
+    // Anna may still pick it from the queue by hand: Bert's offer is withdrawn.
+    send(&mut anna, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
+    assert!(matches!(recv_agent(&mut anna).await, AgentEvent::Accepted { .. }));
+    let ended = recv_agent_until(&mut bert, |e| matches!(e, AgentEvent::OfferEnded { .. })).await;
+    assert!(matches!(ended, AgentEvent::OfferEnded { reason: OfferEnd::Withdrawn, .. }), "{ended:?}");
+    send(&mut bert, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
+    let refused = recv_agent(&mut bert).await;
+    assert!(matches!(refused, AgentEvent::Error { code: ErrorCode::AlreadyTaken, .. }), "{refused:?}");
+}
+
+#[tokio::test]
+async fn missed_offers_expire_and_then_the_agent_is_set_away_and_told() {
+    let settings = DispatchSettings { offer_timeout_secs: 1, missed_offers_before_away: 2, grace_secs: 60 };
+    let app = spawn_app_with(settings).await;
+    let started = app.start_conversation().await;
+    let (mut anna, _, _) = app.agent("anna@shop.example").await;
+    for _ in 0..2 {
+        let offer = recv_agent_until(&mut anna, offer_of(&started.conversation_id)).await;
+        assert!(matches!(offer, AgentEvent::Offer { timeout_secs: 1, .. }), "{offer:?}");
+        let ended = recv_agent_until(&mut anna, |e| matches!(e, AgentEvent::OfferEnded { .. })).await;
+        assert!(matches!(ended, AgentEvent::OfferEnded { reason: OfferEnd::Expired, .. }), "{ended:?}");
+    }
+    let away = recv_agent_until(&mut anna, |e| matches!(e, AgentEvent::SetAway { .. })).await;
+    assert_eq!(away, AgentEvent::SetAway { missed_offers: 2 });
+    assert_eq!(recv_agent(&mut anna).await, AgentEvent::Presence { presence: Presence::Away });
+    assert!(
+        common::no_agent_event(&mut anna, Duration::from_millis(1500), is_offer).await,
+        "no offers while away"
+    );
+
+    // The customer never left the queue; back online, Anna is offered it again.
+    let (_, welcome) = app.customer(&started, 0).await;
+    assert!(
+        matches!(welcome, CustomerEvent::Welcome { queue: Some(q), .. } if q.position == 1),
+        "{welcome:?}"
+    );
+    send(&mut anna, &AgentFrame::SetPresence { presence: Presence::Online }).await;
+    recv_agent_until(&mut anna, offer_of(&started.conversation_id)).await;
+}
+
+async fn accept(agent: &mut Ws, conversation: &ConversationId) {
+    send(agent, &AgentFrame::Accept { conversation_id: conversation.clone() }).await;
+    let accepted =
+        recv_agent_until(agent, |e| matches!(e, AgentEvent::Accepted { .. } | AgentEvent::Error { .. }))
+            .await;
+    assert!(matches!(accepted, AgentEvent::Accepted { .. }), "{accepted:?}");
+}
+
+#[tokio::test]
+async fn chats_survive_a_short_disconnect_and_go_to_the_front_of_the_queue_after_the_grace_period() {
+    let settings = DispatchSettings { offer_timeout_secs: 20, missed_offers_before_away: 3, grace_secs: 2 };
+    let app = spawn_app_with(settings).await;
+    let started = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let (mut anna, _, _) = app.agent("anna@shop.example").await;
+    accept(&mut anna, &started.conversation_id).await;
+    recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::AgentJoined { .. })).await;
+
+    // A dropped connection, back at once: the chat is still Anna's.
+    drop(anna);
+    let (anna, welcome, _) = app.agent("anna@shop.example").await;
+    let AgentEvent::Welcome { chats, .. } = welcome else { panic!("{welcome:?}") };
+    assert_eq!(chats.iter().map(|c| &c.conversation_id).collect::<Vec<_>>(), vec![&started.conversation_id]);
+
+    // Gone for longer than the grace period: the customer is told and waits first in line,
+    // where the next agent is offered them.
+    let _later = app.start_conversation().await;
+    drop(anna);
+    let left = recv_customer_until(&mut customer, |e| !matches!(e, CustomerEvent::Queue { .. })).await;
+    assert_eq!(left, CustomerEvent::AgentLeft { name: "Anna".into() });
+    let queue = recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::Queue { .. })).await;
+    assert!(matches!(queue, CustomerEvent::Queue { queue } if queue.position == 1), "{queue:?}");
+    let (mut bert, _, _) = app.agent("bert@shop.example").await;
+    recv_agent_until(&mut bert, offer_of(&started.conversation_id)).await;
+}
+
+#[tokio::test]
+async fn a_chat_is_transferred_to_a_colleague_and_then_handed_back_to_the_bot() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let (mut anna, _, _) = app.agent("anna@shop.example").await;
+    accept(&mut anna, &started.conversation_id).await;
+    recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::AgentJoined { .. })).await;
+    let (mut bert, _, _) = app.agent("bert@shop.example").await;
+    let bert_id = me(&app, "bert@shop.example").await.id;
+    let olga_id = me(&app, "olga@other.example").await.id;
+
+    // Not to someone of another merchant.
+    send(
+        &mut anna,
+        &AgentFrame::Transfer { conversation_id: started.conversation_id.clone(), to_agent: olga_id },
+    )
+    .await;
+    let refused = recv_agent(&mut anna).await;
+    assert!(matches!(refused, AgentEvent::Error { code: ErrorCode::Unavailable, .. }), "{refused:?}");
+
+    send(
+        &mut anna,
+        &AgentFrame::Transfer { conversation_id: started.conversation_id.clone(), to_agent: bert_id },
+    )
+    .await;
+    assert_eq!(
+        recv_agent(&mut anna).await,
+        AgentEvent::Ended { conversation_id: started.conversation_id.clone() }
+    );
+    recv_agent_until(&mut bert, offer_of(&started.conversation_id)).await;
+    accept(&mut bert, &started.conversation_id).await;
+    let mut told = Vec::new();
+    while told.len() < 2 {
+        match common::recv::<CustomerEvent>(&mut customer).await {
+            CustomerEvent::AgentLeft { name } => told.push(format!("left {name}")),
+            CustomerEvent::AgentJoined { name } => told.push(format!("joined {name}")),
+            _ => {}
+        }
+    }
+    assert_eq!(told, ["left Anna", "joined Bert"]);
+
+    send(&mut bert, &AgentFrame::HandToBot { conversation_id: started.conversation_id.clone() }).await;
+    assert_eq!(
+        recv_agent(&mut bert).await,
+        AgentEvent::Ended { conversation_id: started.conversation_id.clone() }
+    );
+    let back = recv_customer_until(&mut customer, |e| {
+        !matches!(e, CustomerEvent::Queue { .. } | CustomerEvent::AgentJoined { .. })
+    })
+    .await;
+    assert_eq!(back, CustomerEvent::BackToBot);
+}
+
+#[tokio::test]
+async fn an_agent_at_capacity_is_refused_a_pick_and_not_offered_more() {
+    let app = spawn_app().await;
+    let (mut anna, _, _) = app.agent("anna@shop.example").await;
+    let mut chats = Vec::new();
+    for _ in 0..3 {
+        let started = app.start_conversation().await;
+        accept(&mut anna, &started.conversation_id).await;
+        chats.push(started);
+    }
+    let fourth = app.start_conversation().await;
+    assert!(common::no_agent_event(&mut anna, Duration::from_millis(500), is_offer).await, "at capacity (3)");
+    send(&mut anna, &AgentFrame::Accept { conversation_id: fourth.conversation_id.clone() }).await;
+    let refused = recv_agent(&mut anna).await;
+    assert!(matches!(refused, AgentEvent::Error { code: ErrorCode::AtCapacity, .. }), "{refused:?}");
+    send(&mut anna, &AgentFrame::End { conversation_id: chats[0].conversation_id.clone() }).await;
+    recv_agent_until(&mut anna, offer_of(&fourth.conversation_id)).await;
+}

@@ -1,0 +1,226 @@
+//! The team through the real server: invites, deactivation, the supervisor's figures and the
+//! CSV export.
+
+mod common;
+
+use common::{TestApp, recv_agent_until, send, spawn_app};
+use tandem_protocol::{
+    AcceptInvite, AgentEvent, AgentFrame, AgentProfile, AgentRole, CreateInvite, CustomerEvent, ErrorCode,
+    Invite, InviteDetails, InviteToken, Presence, Problem, Rating, SupervisorReport, TeamMember,
+};
+use tandem_server::store::Store;
+
+async fn post<T: serde::Serialize>(
+    app: &TestApp,
+    path: &str,
+    cookie: Option<&str>,
+    body: &T,
+) -> reqwest::Response {
+    let mut request = app.http.post(app.url(path)).header("origin", app.origin()).json(body);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.expect("request")
+}
+
+async fn get(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    app.http.get(app.url(path)).header("cookie", cookie).send().await.expect("request")
+}
+
+fn accept_invite(token: &str, email: &str, password: &str) -> AcceptInvite {
+    AcceptInvite {
+        token: token.to_owned(),
+        display_name: "Cleo".into(),
+        email: email.to_owned(),
+        languages: vec!["sv".into(), "en".into()],
+        password: password.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn an_admin_invites_a_person_who_joins_once_with_their_languages_and_signs_in() {
+    let app = spawn_app().await;
+    let anna = app.login("anna@shop.example").await;
+    let bert = app.login("bert@shop.example").await;
+    let body = CreateInvite { role: AgentRole::Agent };
+    assert_eq!(
+        post(&app, "/v1/agent/invites", Some(&bert), &body).await.status(),
+        403,
+        "agents cannot invite"
+    );
+
+    let response = post(&app, "/v1/agent/invites", Some(&anna), &body).await;
+    assert_eq!(response.status(), 201);
+    let invite: Invite = response.json().await.expect("invite");
+    assert!(invite.link.starts_with(&format!("{}/console/#invite=", app.origin())), "{}", invite.link);
+    assert!(!invite.link.contains('?'), "the token rides in the fragment, never a query");
+
+    let lookup = post(&app, "/v1/invites/lookup", None, &InviteToken { token: invite.token.clone() }).await;
+    let details: InviteDetails = lookup.json().await.expect("details");
+    assert_eq!(details, InviteDetails { merchant_name: "shop inc".into(), role: AgentRole::Agent });
+
+    let weak =
+        post(&app, "/v1/invites/accept", None, &accept_invite(&invite.token, "cleo@shop.example", "short"))
+            .await;
+    assert_eq!(weak.status(), 400);
+    let problem: Problem = weak.json().await.expect("problem");
+    assert!(problem.detail.contains("password"), "{problem:?}");
+    let taken = post(
+        &app,
+        "/v1/invites/accept",
+        None,
+        &accept_invite(&invite.token, "bert@shop.example", "a long enough password"),
+    )
+    .await;
+    assert_eq!(taken.status(), 409, "an existing email is refused and the invite stays usable");
+
+    let joined = post(
+        &app,
+        "/v1/invites/accept",
+        None,
+        &accept_invite(&invite.token, "Cleo@Shop.example", "a long enough password"),
+    )
+    .await;
+    assert_eq!(joined.status(), 201);
+    let cookie = joined.headers().get("set-cookie").expect("signed in").to_str().expect("ascii");
+    assert!(cookie.contains("HttpOnly"));
+    let profile: AgentProfile = joined.json().await.expect("profile");
+    assert_eq!((profile.email.as_str(), profile.role), ("cleo@shop.example", AgentRole::Agent));
+
+    let again = post(
+        &app,
+        "/v1/invites/accept",
+        None,
+        &accept_invite(&invite.token, "dora@shop.example", "a long enough password"),
+    )
+    .await;
+    assert_eq!(again.status(), 404, "single use");
+
+    // Signed in from anywhere with the password they chose; colleagues see their languages.
+    let cleo = app
+        .http
+        .post(app.url("/v1/agent/login"))
+        .header("origin", app.origin())
+        .json(&serde_json::json!({ "email": "cleo@shop.example", "password": "a long enough password" }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(cleo.status(), 200);
+    let team: Vec<TeamMember> = get(&app, "/v1/agent/team", &anna).await.json().await.expect("team");
+    let cleo = team.iter().find(|m| m.email == "cleo@shop.example").expect("Cleo is on the team");
+    assert_eq!(cleo.languages, ["sv", "en"]);
+    assert!(team.iter().all(|m| m.email.ends_with("@shop.example")), "only this merchant's agents");
+}
+
+#[tokio::test]
+async fn an_expired_invite_is_refused() {
+    let app = spawn_app().await;
+    let token = "expired-invite-token";
+    let shop = tandem_protocol::MerchantId::parse("shop").expect("id");
+    let hash = tandem_server::tokens::hash_token(token);
+    app.store().await.create_invite(&hash, &shop, AgentRole::Agent, None, 1).await.expect("invite");
+    let lookup = post(&app, "/v1/invites/lookup", None, &InviteToken { token: token.into() }).await;
+    assert_eq!(lookup.status(), 404);
+    let accept = post(
+        &app,
+        "/v1/invites/accept",
+        None,
+        &accept_invite(token, "late@shop.example", "a long enough password"),
+    )
+    .await;
+    assert_eq!(accept.status(), 404);
+}
+
+#[tokio::test]
+async fn a_deactivated_agent_is_signed_out_at_once_and_their_chat_goes_back_to_the_queue() {
+    let app = spawn_app().await;
+    let anna = app.login("anna@shop.example").await;
+    let started = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let (mut bert, _, _) = app.agent("bert@shop.example").await;
+    send(&mut bert, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
+    recv_agent_until(&mut bert, |e| matches!(e, AgentEvent::Accepted { .. })).await;
+    let team: Vec<TeamMember> = get(&app, "/v1/agent/team", &anna).await.json().await.expect("team");
+    let bert_id = team.iter().find(|m| m.display_name == "Bert").expect("Bert").id;
+    let olga = app.login("olga@other.example").await;
+    let path = format!("/v1/agent/agents/{bert_id}/deactivate");
+    assert_eq!(post(&app, &path, Some(&olga), &()).await.status(), 404, "not another merchant's admin");
+
+    assert_eq!(post(&app, &path, Some(&anna), &()).await.status(), 204);
+    let told = recv_agent_until(&mut bert, |e| matches!(e, AgentEvent::Error { .. })).await;
+    assert!(matches!(told, AgentEvent::Error { code: ErrorCode::Unauthorized, .. }), "{told:?}");
+    assert!(common::closed(&mut bert).await, "the console is disconnected");
+    let left =
+        common::recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::AgentLeft { .. })).await;
+    assert_eq!(left, CustomerEvent::AgentLeft { name: "Bert".into() });
+
+    let login = app
+        .http
+        .post(app.url("/v1/agent/login"))
+        .header("origin", app.origin())
+        .json(&serde_json::json!({ "email": "bert@shop.example", "password": common::PASSWORD }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 403);
+    let team: Vec<TeamMember> = get(&app, "/v1/agent/team", &anna).await.json().await.expect("team");
+    assert!(!team.iter().find(|m| m.id == bert_id).expect("listed").active);
+}
+
+#[tokio::test]
+async fn the_supervisor_sees_the_live_queue_the_team_and_todays_figures_and_exports_csv() {
+    let app = spawn_app().await;
+    let anna = app.login("anna@shop.example").await;
+    let bert = app.login("bert@shop.example").await;
+    assert_eq!(get(&app, "/v1/agent/supervisor", &bert).await.status(), 403);
+    assert_eq!(get(&app, "/v1/agent/conversations.csv", &bert).await.status(), 403);
+
+    // One answered and rated, one abandoned before an answer, one still waiting.
+    let answered = app.start_conversation().await;
+    let (mut agent, _, _) = app.agent("anna@shop.example").await;
+    send(&mut agent, &AgentFrame::Accept { conversation_id: answered.conversation_id.clone() }).await;
+    recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Accepted { .. })).await;
+    send(&mut agent, &AgentFrame::End { conversation_id: answered.conversation_id.clone() }).await;
+    recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Ended { .. })).await;
+    let rating = Rating { score: 4, comment: Some("=HYPERLINK(\"http://evil.example\")".into()) };
+    let rated = app
+        .http
+        .post(app.url(&format!("/v1/conversations/{}/rating", answered.conversation_id)))
+        .header("origin", common::SHOP_ORIGIN)
+        .bearer_auth(&answered.customer_token)
+        .json(&rating)
+        .send()
+        .await
+        .expect("rate");
+    assert_eq!(rated.status(), 204);
+    let abandoned = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&abandoned, 0).await;
+    send(&mut customer, &tandem_protocol::CustomerFrame::Close).await;
+    common::recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::Closed)).await;
+    let _waiting = app.start_conversation().await;
+    send(&mut agent, &AgentFrame::SetPresence { presence: Presence::Away }).await;
+    recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Presence { .. })).await;
+
+    let report: SupervisorReport =
+        get(&app, "/v1/agent/supervisor", &anna).await.json().await.expect("report");
+    assert_eq!(report.waiting, 1);
+    assert_eq!(report.today.conversations, 3);
+    assert_eq!(report.today.answered, 1);
+    assert_eq!(report.today.abandoned, 1);
+    assert!(report.today.time_to_human_p50_secs.is_some() && report.today.time_to_human_p90_secs.is_some());
+    assert_eq!((report.today.average_rating_hundredths, report.today.ratings), (Some(400), 1));
+    let anna_state = report.agents.iter().find(|a| a.display_name == "Anna").expect("Anna");
+    assert_eq!((anna_state.presence, anna_state.connected, anna_state.chats), (Presence::Away, true, 0));
+    let bert_state = report.agents.iter().find(|a| a.display_name == "Bert").expect("Bert");
+    assert_eq!(bert_state.presence, Presence::Offline);
+
+    let csv = get(&app, "/v1/agent/conversations.csv?days=1", &anna).await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.expect("csv");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("conversation_id,created_at_ms,status,"), "{}", lines[0]);
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(text.contains("abandoned") && text.contains(",Anna,"), "{text}");
+    assert!(text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""), "formulas are defused: {text}");
+    assert_eq!(get(&app, "/v1/agent/conversations.csv?days=0", &anna).await.status(), 400);
+}
