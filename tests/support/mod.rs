@@ -312,13 +312,18 @@ impl Browser {
 impl Browser {
     /// Opens the console and signs in as the demo agent; returns once the desk shows.
     pub async fn sign_in_to_console(&self, server: &TestServer) {
+        self.sign_in_to_console_as(server, "anna@northwind.example").await;
+    }
+
+    /// Opens the console and signs in as one of the demo agents (Anna, an admin, or Ben).
+    pub async fn sign_in_to_console_as(&self, server: &TestServer, agent_email: &str) {
         use fantoccini::Locator;
         self.client.goto(&server.api_url("/console/")).await.expect("open console");
         let email = eventually("the sign-in form", || async {
             self.client.find(Locator::Css("[data-testid=email]")).await.ok()
         })
         .await;
-        email.send_keys("anna@northwind.example").await.expect("email");
+        email.send_keys(agent_email).await.expect("email");
         let password = self.client.find(Locator::Css("[data-testid=password]")).await.expect("password");
         password.send_keys(&server.agent_password).await.expect("password");
         let submit = self.client.find(Locator::Css("[data-testid=sign-in-submit]")).await.expect("submit");
