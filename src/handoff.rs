@@ -466,4 +466,22 @@ impl Handoff {
             self.finish(Phase::Ended);
         }
     }
+
+    /// The customer would rather not wait: they leave the queue and write a message instead,
+    /// answered by email.
+    pub fn leave_message_instead(self) {
+        self.send_frame(&CustomerFrame::Close);
+        self.rateable.set(None);
+        self.finish(Phase::Starting);
+        let url = format!(
+            "{}/v1/merchants/{}/availability",
+            self.api_origin.get_value(),
+            self.merchant.get_value()
+        );
+        spawn_local(async move {
+            let hours =
+                fetch_json::<(), Availability>("GET", &url, None).await.map_or(24, |a| a.reply_within_hours);
+            self.phase.set(Phase::Offline { reply_within_hours: hours, closed: None });
+        });
+    }
 }

@@ -319,6 +319,9 @@ pub fn Panel(
                     }.into_any()),
                     Phase::Waiting(queue) => Some(view! {
                         <p class="message from-system" data-testid="queue-status">{queue_text(i18n.locale(), queue)}</p>
+                        <button type="button" class="quick-reply" data-testid="leave-message-instead" on:click=move |_| handoff.leave_message_instead()>
+                            {i18n.t("queue.leave-message")}
+                        </button>
                     }.into_any()),
                     Phase::Ended => Some(view! {
                         <p class="message from-system" data-testid="chat-ended">

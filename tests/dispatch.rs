@@ -12,7 +12,8 @@ use support::{Browser, TestServer, eventually, widget_dist};
 
 /// Whether the console shows an offer now.
 async fn has_offer(agent: &Browser) -> bool {
-    agent.js("return document.querySelector('[data-testid=offer]') !== null", vec![]).await == Value::Bool(true)
+    agent.js("return document.querySelector('[data-testid=offer]') !== null", vec![]).await
+        == Value::Bool(true)
 }
 
 /// The customer opens the widget on the demo page and asks for a person.
@@ -29,7 +30,8 @@ async fn ask_for_a_person(customer: &Browser, server: &TestServer) {
 }
 
 async fn fill(browser: &Browser, selector: &str, text: &str) {
-    let field = eventually(selector, || async { browser.client.find(Locator::Css(selector)).await.ok() }).await;
+    let field =
+        eventually(selector, || async { browser.client.find(Locator::Css(selector)).await.ok() }).await;
     field.send_keys(text).await.expect("type");
 }
 
@@ -57,7 +59,11 @@ async fn two_agents_are_offered_customers_one_at_a_time_and_an_invited_agent_joi
     ben.click_page("[data-testid=offer-accept]").await;
     ben.page_text("[data-testid=chat]").await;
     eventually("the customer to be told who answers", || async {
-        customer.widget_text("[data-testid=human-status]").await.contains("You're talking to Ben").then_some(())
+        customer
+            .widget_text("[data-testid=human-status]")
+            .await
+            .contains("You're talking to Ben")
+            .then_some(())
     })
     .await;
     assert!(!has_offer(&ben).await, "the offer card is gone once accepted");
@@ -73,13 +79,49 @@ async fn two_agents_are_offered_customers_one_at_a_time_and_an_invited_agent_joi
     assert_eq!(conversations, "1");
     let p50 = anna.page_text("[data-testid=p50]").await;
     assert!(p50.ends_with(" s"), "time to a person is measured: {p50}");
-    assert!(ben.js("return document.querySelector('[data-testid=supervisor]') === null", vec![]).await == Value::Bool(true), "agents do not see it");
+    assert!(
+        ben.js("return document.querySelector('[data-testid=supervisor]') === null", vec![]).await
+            == Value::Bool(true),
+        "agents do not see it"
+    );
     anna.screenshot("dispatch-supervisor.png").await;
 
-    // Anna invites a new agent; the link works once, from another browser.
+    // Ben hands the customer back to the bot; the widget says so.
+    ben.click_page("[data-testid=to-bot]").await;
+    eventually("the customer to be back with the bot", || async {
+        customer.widget_text("[data-testid=notice]").await.contains("handed you back").then_some(())
+    })
+    .await;
+
+    // Asking again, the customer is offered to an agent; rather than wait they leave a message,
+    // and the offer is withdrawn from the console at once.
+    eventually("the human button", || async {
+        let clicked = customer
+            .in_widget("const b = root.querySelector('[data-testid=human-button]'); if (b) b.click(); return !!b || null")
+            .await;
+        (!clicked.is_null()).then_some(())
+    })
+    .await;
+    let offered = eventually("an offer to one of them", || async {
+        if has_offer(&anna).await {
+            Some(&anna)
+        } else if has_offer(&ben).await {
+            Some(&ben)
+        } else {
+            None
+        }
+    })
+    .await;
+    customer.click_in_widget("[data-testid=leave-message-instead]").await;
+    customer.widget_text("[data-testid=leave-message-form]").await;
+    eventually("the offer to be withdrawn", || async { (!has_offer(offered).await).then_some(()) }).await;
+
+        // Anna invites a new agent; the link works once, from another browser.
     anna.click_page("[data-testid=create-invite]").await;
     let link = eventually("the invite link", || async {
-        let value = anna.js("const e = document.querySelector('[data-testid=invite-link]'); return e && e.value", vec![]).await;
+        let value = anna
+            .js("const e = document.querySelector('[data-testid=invite-link]'); return e && e.value", vec![])
+            .await;
         value.as_str().filter(|v| !v.is_empty()).map(str::to_owned)
     })
     .await;
