@@ -20,13 +20,7 @@ async fn has_offer(agent: &Browser) -> bool {
 async fn ask_for_a_person(customer: &Browser, server: &TestServer) {
     customer.client.goto(&server.demo_url()).await.expect("open demo page");
     customer.open_widget().await;
-    eventually("the human button", || async {
-        let clicked = customer
-            .in_widget("const b = root.querySelector('[data-testid=human-button]'); if (b) b.click(); return !!b || null")
-            .await;
-        (!clicked.is_null()).then_some(())
-    })
-    .await;
+    customer.click_in_widget("[data-testid=human-button]").await;
 }
 
 async fn fill(browser: &Browser, selector: &str, text: &str) {
@@ -95,13 +89,7 @@ async fn two_agents_are_offered_customers_one_at_a_time_and_an_invited_agent_joi
 
     // Asking again, the customer is offered to an agent; rather than wait they leave a message,
     // and the offer is withdrawn from the console at once.
-    eventually("the human button", || async {
-        let clicked = customer
-            .in_widget("const b = root.querySelector('[data-testid=human-button]'); if (b) b.click(); return !!b || null")
-            .await;
-        (!clicked.is_null()).then_some(())
-    })
-    .await;
+    customer.click_in_widget("[data-testid=human-button]").await;
     let offered = eventually("an offer to one of them", || async {
         if has_offer(&anna).await {
             Some(&anna)
@@ -116,7 +104,7 @@ async fn two_agents_are_offered_customers_one_at_a_time_and_an_invited_agent_joi
     customer.widget_text("[data-testid=leave-message-form]").await;
     eventually("the offer to be withdrawn", || async { (!has_offer(offered).await).then_some(()) }).await;
 
-        // Anna invites a new agent; the link works once, from another browser.
+    // Anna invites a new agent; the link works once, from another browser.
     anna.click_page("[data-testid=create-invite]").await;
     let link = eventually("the invite link", || async {
         let value = anna

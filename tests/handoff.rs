@@ -62,13 +62,7 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
     // The customer opens the widget and asks for a person.
     customer.client.goto(&server.demo_url()).await.expect("open demo page");
     customer.open_widget().await;
-    eventually("the human button", || async {
-        let clicked = customer
-            .in_widget("const b = root.querySelector('[data-testid=human-button]'); if (b) b.click(); return !!b || null")
-            .await;
-        (!clicked.is_null()).then_some(())
-    })
-    .await;
+    customer.click_in_widget("[data-testid=human-button]").await;
     wait_widget_text(&customer, "[data-testid=queue-status]", "next in line").await;
 
     // The agent sees the waiting customer with what the bot said, and accepts.

@@ -164,6 +164,22 @@ struct Agent {
 }
 
 impl Agent {
+    /// A newly seen agent, online; `disconnected_at` when restored without a console yet.
+    fn new(profile: AgentProfile, now: Millis, disconnected_at: Option<Millis>) -> Self {
+        Self {
+            profile,
+            presence: Presence::Online,
+            connections: 0,
+            disconnected_at,
+            chats: BTreeSet::new(),
+            offer: None,
+            idle_since: now,
+            missed_in_a_row: 0,
+            handle: Average(None),
+            response: Average(None),
+        }
+    }
+
     fn available(&self) -> bool {
         self.presence == Presence::Online && self.connections > 0
     }
@@ -253,18 +269,7 @@ impl Dispatcher {
     /// One more console of the agent is connected. A returning agent keeps their presence and
     /// chats; a new one starts online.
     pub fn connect(&mut self, profile: AgentProfile, now: Millis) -> Vec<Notice> {
-        let agent = self.agents.entry(profile.id).or_insert_with(|| Agent {
-            profile: profile.clone(),
-            presence: Presence::Online,
-            connections: 0,
-            disconnected_at: None,
-            chats: BTreeSet::new(),
-            offer: None,
-            idle_since: now,
-            missed_in_a_row: 0,
-            handle: Average(None),
-            response: Average(None),
-        });
+        let agent = self.agents.entry(profile.id).or_insert_with(|| Agent::new(profile.clone(), now, None));
         agent.profile = profile;
         agent.connections += 1;
         agent.disconnected_at = None;
@@ -357,18 +362,7 @@ impl Dispatcher {
         now: Millis,
     ) -> Vec<Notice> {
         let agent_id = agent.id;
-        let state = self.agents.entry(agent_id).or_insert_with(|| Agent {
-            profile: agent,
-            presence: Presence::Online,
-            connections: 0,
-            disconnected_at: Some(now),
-            chats: BTreeSet::new(),
-            offer: None,
-            idle_since: now,
-            missed_in_a_row: 0,
-            handle: Average(None),
-            response: Average(None),
-        });
+        let state = self.agents.entry(agent_id).or_insert_with(|| Agent::new(agent, now, Some(now)));
         state.chats.insert(id.clone());
         self.active.insert(id, Active { agent: agent_id, accepted_at, need });
         self.finish(now)
