@@ -43,6 +43,8 @@ async fn two_agents_are_offered_customers_one_at_a_time_and_an_invited_agent_joi
     let countdown = anna.page_text("[data-testid=offer-countdown]").await;
     assert!(countdown.ends_with("s to answer"), "{countdown}");
     assert!(!has_offer(&ben).await, "never offered to two agents at once");
+    let announced = anna.page_text("[data-testid=offer-announcement]").await;
+    assert!(announced.contains("offered to you"), "screen readers hear of it: {announced}");
     anna.screenshot("dispatch-offer.png").await;
 
     // Anna declines: the offer moves to Ben, who accepts.

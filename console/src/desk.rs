@@ -260,6 +260,10 @@ pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
         {move || live.notice.get().map(|notice| view! {
             <p class="notice" role="alert" data-testid="notice">{notice}</p>
         })}
+        // Always in the page, so that screen readers announce an offer the moment it comes.
+        <p class="visually-hidden" aria-live="assertive" data-testid="offer-announcement">
+            {move || live.offer.with(|offer| offer.as_ref().map(|_| "A customer is offered to you: accept or decline."))}
+        </p>
         <main class="desk">
             {move || live.offer.get().map(|offer| view! { <OfferCard offer live/> })}
             <section class="queue" aria-labelledby="queue-title" data-testid="queue">

@@ -116,12 +116,6 @@ impl Dispatch {
         Ok(())
     }
 
-    /// New rules for a merchant whose settings changed.
-    pub fn forget(&self, merchant: &MerchantId) {
-        let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
-        merchants.remove(merchant);
-    }
-
     fn next_deadline(&self) -> Option<Millis> {
         let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
         let now = now_ms();
