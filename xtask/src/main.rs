@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use run::{Env, cargo};
 
-const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | bot-eval [--misses] | sim [--agents N --customers N --hours H --seed S --offer-timeout SECS]>";
+const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | bot-eval [--misses] | sim [--agents N --customers N | --arrivals-per-hour N, --hours H --seed S --offer-timeout SECS]>";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);

@@ -10,8 +10,11 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     agents: u32,
     /// Customers asking for a person that day.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, conflicts_with = "arrivals_per_hour")]
     customers: u32,
+    /// Or: the average arrival rate, customers per hour (the day then has rate × hours).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    arrivals_per_hour: Option<u32>,
     /// Length of the day, in hours.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=72))]
     hours: u32,
@@ -29,7 +32,7 @@ fn main() -> std::process::ExitCode {
     let params = Params {
         seed: args.seed,
         agents: args.agents,
-        customers: args.customers,
+        customers: args.arrivals_per_hour.map_or(args.customers, |rate| rate.saturating_mul(args.hours)),
         day_hours: args.hours,
         settings: tandem_dispatch::Settings {
             offer_timeout_ms: i64::from(args.offer_timeout) * 1000,
