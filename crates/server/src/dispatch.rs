@@ -6,9 +6,9 @@
 //! ticks the dispatchers when an offer, a rest or a grace period runs out; every change wakes it
 //! so that it sleeps until the new earliest deadline.
 //!
-//! The database stays the source of truth for who handles what; a dispatcher is rebuilt from it
-//! the first time a merchant is touched after a start, and the grace period of every agent who
-//! had chats starts then.
+//! The database stays the source of truth for who handles what; at start a dispatcher is rebuilt
+//! from it for every merchant with open conversations (the grace period of every agent who had
+//! chats starts then), and for any other merchant when first touched.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -130,6 +130,24 @@ impl Dispatch {
             .map(|(merchant, dispatcher)| (merchant.clone(), dispatcher.tick(now)))
             .filter(|(_, notices)| !notices.is_empty())
             .collect()
+    }
+}
+
+/// Rebuilds dispatch for every merchant with open conversations, so that after a restart the
+/// grace periods of agents who had chats start now and waiting customers are offered as soon as
+/// an agent is back, whoever arrives first.
+pub async fn resume(state: &AppState) {
+    let merchants = match state.store.merchants_with_open_conversations().await {
+        Ok(merchants) => merchants,
+        Err(error) => {
+            tracing::error!(%error, "could not resume dispatch; it resumes per merchant on first use");
+            return;
+        }
+    };
+    for merchant in merchants {
+        if let Err(error) = state.dispatch.read(state, &merchant, |_, _| ()).await {
+            tracing::error!(%error, %merchant, "could not resume dispatch for a merchant");
+        }
     }
 }
 

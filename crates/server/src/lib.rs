@@ -216,6 +216,8 @@ impl Server {
             shutdown.await;
             state.shut_down();
         });
+        let state = self.state.clone();
+        tokio::spawn(async move { dispatch::resume(&state).await });
         let stop_rx = self.state.shutting_down();
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;

@@ -282,6 +282,8 @@ pub trait Store: Send + Sync + 'static {
     /// Waiting conversations of a merchant in queue order: returned ones first, then
     /// longest-waiting first.
     async fn queue(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError>;
+    /// Merchants with conversations waiting or active: their dispatch resumes at start.
+    async fn merchants_with_open_conversations(&self) -> Result<Vec<MerchantId>, StoreError>;
     /// Active conversations of a merchant, with any agent.
     async fn active_conversations(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError>;
     /// Conversations of a merchant created in `[from_ms, to_ms)`, oldest first.

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use common::{Ws, recv_agent, recv_agent_until, recv_customer_until, send, spawn_app, spawn_app_with};
 use tandem_protocol::{
-    AgentEvent, AgentFrame, AgentProfile, ConversationId, CustomerEvent, ErrorCode, OfferEnd, Presence,
+    AgentEvent, AgentFrame, AgentProfile, ConversationId, ConversationStatus, CustomerEvent, ErrorCode,
+    OfferEnd, Presence,
 };
-use tandem_server::store::DispatchSettings;
+use tandem_server::store::{DispatchSettings, Store};
 
 fn offer_of(conversation: &ConversationId) -> impl Fn(&AgentEvent) -> bool + '_ {
     move |event| matches!(event, AgentEvent::Offer { offer, .. } if &offer.conversation_id == conversation)
@@ -127,6 +128,28 @@ async fn chats_survive_a_short_disconnect_and_go_to_the_front_of_the_queue_after
     assert_eq!(left, CustomerEvent::AgentLeft { name: "Anna".into() });
     let queue = recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::Queue { .. })).await;
     assert!(matches!(queue, CustomerEvent::Queue { queue } if queue.position == 1), "{queue:?}");
+    let (mut bert, _, _) = app.agent("bert@shop.example").await;
+    recv_agent_until(&mut bert, offer_of(&started.conversation_id)).await;
+}
+
+#[tokio::test]
+async fn after_a_restart_the_grace_period_runs_from_the_start_even_if_nobody_returns() {
+    let settings = DispatchSettings { offer_timeout_secs: 20, missed_offers_before_away: 3, grace_secs: 1 };
+    let mut app = spawn_app_with(settings).await;
+    let started = app.start_conversation().await;
+    let (mut anna, _, _) = app.agent("anna@shop.example").await;
+    accept(&mut anna, &started.conversation_id).await;
+    app.restart().await;
+    assert!(common::closed(&mut anna).await, "the restart closed the console's socket");
+
+    // Neither side comes back; the chat still returns to the queue once the grace period ends,
+    // as the database (read directly, without touching the server) shows.
+    let store = app.store().await;
+    common::eventually("the chat to be back in the queue", || async {
+        let conversation = store.conversation(&started.conversation_id).await.expect("read");
+        conversation.filter(|c| c.status == ConversationStatus::Waiting && c.front).map(|_| ())
+    })
+    .await;
     let (mut bert, _, _) = app.agent("bert@shop.example").await;
     recv_agent_until(&mut bert, offer_of(&started.conversation_id)).await;
 }

@@ -463,6 +463,14 @@ impl Store for SqliteStore {
         rows.iter().map(conversation_from_row).collect()
     }
 
+    async fn merchants_with_open_conversations(&self) -> Result<Vec<MerchantId>, StoreError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT merchant_id FROM conversations WHERE status != 'ended'")
+                .fetch_all(&self.pool)
+                .await?;
+        ids.iter().map(|id| MerchantId::parse(id).map_err(corrupt)).collect()
+    }
+
     async fn active_conversations(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError> {
         let rows = sqlx::query(&format!(
             "{CONVERSATION_COLUMNS} WHERE merchant_id = ? AND status = 'active' ORDER BY accepted_at_ms, rowid"

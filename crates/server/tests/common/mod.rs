@@ -34,6 +34,7 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data: tempfile::TempDir,
 }
 
@@ -90,25 +91,46 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(dispatch: DispatchSettings) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     seed(&SqliteStore::open(&data.path().join("tandem.sqlite3")).await.expect("store"), dispatch).await;
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        demo_listen: None,
-        data_dir: data.path().to_path_buf(),
-        widget_dir: data.path().join("widget"),
-        console_dir: data.path().join("console"),
-        seed_demo: false,
-        public_url: None,
-    };
-    let server = Server::bind(config).await.expect("server starts");
-    let addr = server.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server.run(async {
-        let _ = stopped.await;
-    }));
-    TestApp { addr, http: reqwest::Client::new(), stop: Some(stop), _data: data }
+    let unbound = "127.0.0.1:0".parse().expect("addr");
+    let mut app =
+        TestApp { addr: unbound, http: reqwest::Client::new(), stop: None, task: None, _data: data };
+    app.run().await;
+    app
 }
 
 impl TestApp {
+    /// Starts the server on the app's database (on a new port).
+    async fn run(&mut self) {
+        let config = Config {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            demo_listen: None,
+            data_dir: self._data.path().to_path_buf(),
+            widget_dir: self._data.path().join("widget"),
+            console_dir: self._data.path().join("console"),
+            seed_demo: false,
+            public_url: None,
+        };
+        let server = Server::bind(config).await.expect("server starts");
+        self.addr = server.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.stop = Some(stop);
+        self.task = Some(tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        })));
+    }
+
+    /// Stops the server (closing every live session) and starts a new process on the same
+    /// database.
+    pub async fn restart(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server stops cleanly");
+        }
+        self.run().await;
+    }
+
     /// A second handle on the app's database, e.g. to plant an expired invite.
     pub async fn store(&self) -> SqliteStore {
         SqliteStore::open(&self._data.path().join("tandem.sqlite3")).await.expect("store")
@@ -299,5 +321,21 @@ pub async fn closed(ws: &mut Ws) -> bool {
             Ok(Some(Ok(_))) => continue,
             Err(_) => return false,
         }
+    }
+}
+
+/// Polls `attempt` until it yields a value, for at most 10 seconds.
+pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
