@@ -336,6 +336,11 @@ impl Dispatcher {
         self.agents.get(&agent).map(|a| a.chats.iter().cloned().collect()).unwrap_or_default()
     }
 
+    /// Whether the dispatcher counts `conversation` as one of the agent's chats.
+    pub fn has_chat(&self, agent: AgentId, conversation: &ConversationId) -> bool {
+        self.active.get(conversation).is_some_and(|a| a.agent == agent)
+    }
+
     /// The conversation offered to the agent now, if any.
     pub fn offer_of(&self, agent: AgentId) -> Option<(ConversationId, Millis)> {
         let conversation = self.agents.get(&agent)?.offer.clone()?;
@@ -748,6 +753,15 @@ impl Dispatcher {
             if self.queue[index].offer.is_some() {
                 continue;
             }
+            if let Some(target) = self.queue[index].only_to
+                && !self
+                    .agents
+                    .get(&target)
+                    .is_some_and(|a| a.available() && a.has_room() && a.offer.is_none())
+            {
+                // The colleague it was transferred to cannot take it now: whoever can, does.
+                self.queue[index].only_to = None;
+            }
             let Some(agent) = self.best_agent_for(&self.queue[index], now) else { continue };
             let expires_at = now + self.settings.offer_timeout_ms;
             let waiting = &mut self.queue[index];
@@ -765,8 +779,7 @@ impl Dispatcher {
     /// those who have not passed on it, then the fewest chats, then the longest idle.
     fn best_agent_for(&self, waiting: &Waiting, now: Millis) -> Option<AgentId> {
         if let Some(target) = waiting.only_to {
-            let agent = self.agents.get(&target)?;
-            return (agent.available() && agent.has_room() && agent.offer.is_none()).then_some(target);
+            return Some(target);
         }
         let available: Vec<&Agent> = self.agents.values().filter(|a| a.available()).collect();
         let any_speaks = available.iter().any(|a| a.meets(&waiting.need).0);
@@ -927,6 +940,14 @@ mod tests {
         let (result, notices) = d.give_back(1, &chat("a"), Some(3), 4);
         assert_eq!(result, Ok(()));
         assert_eq!(offered(&notices), vec![(3, "a".to_owned())]);
+
+        // A colleague busy with an offer of their own does not hold a transfer up.
+        assert_eq!(d.accept(3, &chat("a"), 5).0, Ok(()));
+        d.enqueue(chat("b"), english(), 6); // offered to agent 2, idle longest
+        assert_eq!(d.offer_of(2).map(|(c, _)| c), Some(chat("b")));
+        let (result, notices) = d.give_back(3, &chat("a"), Some(2), 7);
+        assert_eq!(result, Ok(()));
+        assert_eq!(offered(&notices), vec![(1, "a".to_owned())]);
     }
 
     #[test]

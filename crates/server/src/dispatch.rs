@@ -174,9 +174,6 @@ pub fn spawn_timer(state: AppState) {
 
 /// Tells agents and customers what dispatch decided.
 async fn deliver(state: &AppState, merchant: &MerchantId, notices: Vec<Notice>) {
-    if notices.is_empty() {
-        return;
-    }
     for notice in notices {
         match notice {
             Notice::Offered { agent, conversation, expires_at } => {
@@ -194,10 +191,15 @@ async fn deliver(state: &AppState, merchant: &MerchantId, notices: Vec<Notice>) 
             }
             Notice::WentAway { agent } => state.hub.notify_agent(agent, AgentNotice::WentAway),
             Notice::ReturnedToQueue { agent, conversation } => {
-                match state.store.requeue(&conversation, agent, now_ms()).await {
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::error!(%error, %conversation, "could not return a chat to the queue")
+                // Recorded before anyone can accept it; a failed write is retried, as an agent's
+                // accept of it would fail until it is recorded.
+                for attempt in 1..=3 {
+                    match state.store.requeue(&conversation, agent, now_ms()).await {
+                        Ok(_) => break,
+                        Err(error) => {
+                            tracing::error!(%error, %conversation, attempt, "could not return a chat to the queue");
+                            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                        }
                     }
                 }
                 let name = match state.store.agent(agent).await {
@@ -209,5 +211,6 @@ async fn deliver(state: &AppState, merchant: &MerchantId, notices: Vec<Notice>) 
             }
         }
     }
+    // Positions, estimates and the agents' queue lists follow every change.
     state.hub.queue_changed(merchant);
 }

@@ -233,7 +233,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates the agent or replaces its name, password and staffing (and reactivates it).
     async fn upsert_agent(&self, agent: &NewAgent) -> Result<(), StoreError>;
-    /// Deactivates (or reactivates) an agent of `merchant`; deactivating deletes their sessions.
+    /// Deactivates (or reactivates) an agent of `merchant`; deactivating deletes their sessions
+    /// and the invites they made that are still unused.
     /// `false` if the merchant has no such agent.
     async fn set_agent_active(
         &self,

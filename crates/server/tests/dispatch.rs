@@ -209,6 +209,46 @@ async fn a_chat_is_transferred_to_a_colleague_and_then_handed_back_to_the_bot() 
 }
 
 #[tokio::test]
+async fn with_every_agent_away_a_new_customer_still_shows_in_the_queue_to_pick() {
+    let app = spawn_app().await;
+    let (mut anna, _, _) = app.agent("anna@shop.example").await;
+    send(&mut anna, &AgentFrame::SetPresence { presence: Presence::Away }).await;
+    recv_agent_until(&mut anna, |e| matches!(e, AgentEvent::Presence { .. })).await;
+    let started = app.start_conversation().await;
+    let queue =
+        recv_agent_until(&mut anna, |e| matches!(e, AgentEvent::Queue { entries } if !entries.is_empty()))
+            .await;
+    let AgentEvent::Queue { entries } = queue else { panic!("{queue:?}") };
+    assert_eq!(entries[0].conversation_id, started.conversation_id);
+    assert!(
+        common::no_agent_event(&mut anna, Duration::from_millis(300), is_offer).await,
+        "no offers while away"
+    );
+}
+
+#[tokio::test]
+async fn a_chat_passed_on_from_one_console_leaves_the_agents_other_console_too() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let (mut first, _, _) = app.agent("anna@shop.example").await;
+    accept(&mut first, &started.conversation_id).await;
+    let (mut second, welcome, _) = app.agent("anna@shop.example").await;
+    assert!(matches!(welcome, AgentEvent::Welcome { ref chats, .. } if chats.len() == 1), "{welcome:?}");
+
+    send(&mut first, &AgentFrame::Requeue { conversation_id: started.conversation_id.clone() }).await;
+    let ended = recv_agent_until(&mut second, |e| matches!(e, AgentEvent::Ended { .. })).await;
+    assert_eq!(ended, AgentEvent::Ended { conversation_id: started.conversation_id.clone() });
+    let late = AgentFrame::Send {
+        conversation_id: started.conversation_id.clone(),
+        client_id: tandem_protocol::ClientMessageId("late".into()),
+        text: "still there?".into(),
+    };
+    send(&mut second, &late).await;
+    let refused = recv_agent(&mut second).await;
+    assert!(matches!(refused, AgentEvent::Error { code: ErrorCode::NotAllowed, .. }), "{refused:?}");
+}
+
+#[tokio::test]
 async fn an_agent_at_capacity_is_refused_a_pick_and_not_offered_more() {
     let app = spawn_app().await;
     let (mut anna, _, _) = app.agent("anna@shop.example").await;

@@ -113,6 +113,23 @@ async fn an_admin_invites_a_person_who_joins_once_with_their_languages_and_signs
 }
 
 #[tokio::test]
+async fn a_deactivated_admins_unused_invites_stop_working() {
+    let app = spawn_app().await;
+    let anna = app.login("anna@shop.example").await;
+    let invite: Invite =
+        post(&app, "/v1/agent/invites", Some(&anna), &CreateInvite { role: AgentRole::Admin })
+            .await
+            .json()
+            .await
+            .expect("invite");
+    let me: AgentProfile = get(&app, "/v1/agent/me", &anna).await.json().await.expect("me");
+    let shop = tandem_protocol::MerchantId::parse("shop").expect("id");
+    assert!(app.store().await.set_agent_active(&shop, me.id, false).await.expect("deactivate"));
+    let lookup = post(&app, "/v1/invites/lookup", None, &InviteToken { token: invite.token }).await;
+    assert_eq!(lookup.status(), 404);
+}
+
+#[tokio::test]
 async fn an_expired_invite_is_refused() {
     let app = spawn_app().await;
     let token = "expired-invite-token";

@@ -69,7 +69,7 @@ struct Session<W> {
     tx: W,
 }
 
-pub async fn run<W, R>(state: AppState, agent: Agent, ip: Option<IpAddr>, tx: W, mut rx: R)
+pub async fn run<W, R>(state: AppState, agent: Agent, ip: Option<IpAddr>, mut tx: W, mut rx: R)
 where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
@@ -89,9 +89,38 @@ where
         Ok(connected) => connected,
         Err(error) => {
             tracing::error!(%error, "agent could not join dispatch");
-            (Presence::Online, None)
+            let message = "the server could not complete this; reconnect shortly";
+            send(
+                &mut tx,
+                &AgentEvent::Error {
+                    code: ErrorCode::Internal,
+                    message: message.into(),
+                    conversation_id: None,
+                },
+            )
+            .await;
+            close(&mut tx).await;
+            return;
         }
     };
+    // Deactivated between signing in and joining (and so before the notice could reach this
+    // session): leave at once.
+    if !matches!(state.store.agent(agent.id).await, Ok(Some(current)) if current.active) {
+        let id = agent.id;
+        let _ = state.dispatch.change(&state, &agent.merchant_id, |d, now| ((), d.disconnect(id, now))).await;
+        let message = "this account is not active; sign in again";
+        send(
+            &mut tx,
+            &AgentEvent::Error {
+                code: ErrorCode::Unauthorized,
+                message: message.into(),
+                conversation_id: None,
+            },
+        )
+        .await;
+        close(&mut tx).await;
+        return;
+    }
     let mut queue_changes = state.hub.watch_queue(&agent.merchant_id);
     let mut shutdown = state.shutting_down();
     let mut session = Session {
@@ -125,7 +154,7 @@ where
                 notice = notices.recv() => match notice {
                     Ok(notice) => session.notice(notice).await,
                     // Missed notices: the queue snapshot still shows every waiting customer.
-                    Err(RecvError::Lagged(_)) => session.send_queue().await,
+                    Err(RecvError::Lagged(_)) => session.catch_up_on_dispatch().await,
                     Err(RecvError::Closed) => false,
                 },
                 _ = shutdown.changed() => false,
@@ -230,7 +259,13 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 .then_some(false);
         }
         if self.chats.contains_key(id) {
-            return Some(true);
+            // Another console of this agent may have passed it on meanwhile.
+            let (agent, merchant) = (self.agent.id, self.agent.merchant_id.clone());
+            match self.state.dispatch.read(&self.state, &merchant, |d, _| d.has_chat(agent, id)).await {
+                Ok(true) => return Some(true),
+                Ok(false) => self.unfollow(id),
+                Err(error) => return self.internal(&error).await.then_some(false),
+            }
         }
         let message = "this is not a conversation you handle";
         self.error(ErrorCode::NotAllowed, message, Some(id.clone())).await.then_some(false)
@@ -381,6 +416,19 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         send(&mut self.tx, &AgentEvent::Offer { offer, expires_at_ms, timeout_secs }).await
     }
 
+    /// After missed notices: the queue as it is, and the offer open now, if any.
+    async fn catch_up_on_dispatch(&mut self) -> bool {
+        let agent = self.agent.id;
+        let offer =
+            self.state.dispatch.read(&self.state, &self.agent.merchant_id, |d, _| d.offer_of(agent)).await;
+        let offered = match offer {
+            Ok(Some((conversation, expires_at_ms))) => self.offer(conversation, expires_at_ms).await,
+            Ok(None) => true,
+            Err(error) => return self.internal(&error).await,
+        };
+        offered && self.send_queue().await
+    }
+
     async fn notice(&mut self, notice: AgentNotice) -> bool {
         match notice {
             AgentNotice::Offered { conversation, expires_at_ms } => {
@@ -397,6 +445,9 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     && send(&mut self.tx, &AgentEvent::Presence { presence: Presence::Away }).await
             }
             AgentNotice::ChatReturned { conversation } => {
+                if !self.chats.contains_key(&conversation) {
+                    return true; // This console passed it on itself.
+                }
                 self.unfollow(&conversation);
                 send(&mut self.tx, &AgentEvent::Ended { conversation_id: conversation }).await
             }
@@ -458,6 +509,8 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             return self.internal(&error).await;
         }
         self.unfollow(&id);
+        // The agent's other consoles drop it too.
+        self.state.hub.notify_agent(self.agent.id, AgentNotice::ChatReturned { conversation: id.clone() });
         let name = self.agent.display_name.clone();
         self.state.hub.publish(&id, LiveEvent::AgentLeft { name });
         self.state.hub.queue_changed(&self.agent.merchant_id);
@@ -483,6 +536,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             return self.internal(&error).await;
         }
         self.unfollow(&id);
+        self.state.hub.notify_agent(self.agent.id, AgentNotice::ChatReturned { conversation: id.clone() });
         self.state.hub.publish(&id, LiveEvent::BackToBot);
         send(&mut self.tx, &AgentEvent::Ended { conversation_id: id }).await
     }
@@ -522,20 +576,40 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         match self.state.store.accept(&id, self.agent.id, now_ms()).await {
             Ok(true) => {}
             Ok(false) => {
-                let forget = self
-                    .state
-                    .dispatch
-                    .change(&self.state, &self.agent.merchant_id, |d, now| ((), d.end(&id, now)));
-                if let Err(error) = forget.await {
+                // The database disagrees (the customer left a moment ago, or a return to the
+                // queue was not recorded): dispatch follows what the database says.
+                let now_status = self.state.store.conversation(&id).await.ok().flatten().map(|c| c.status);
+                let agent = self.agent.id;
+                let settle = self.state.dispatch.change(&self.state, &self.agent.merchant_id, |d, now| {
+                    let notices = if now_status == Some(ConversationStatus::Ended) {
+                        d.end(&id, now)
+                    } else {
+                        tracing::error!(conversation = %id, "accepted in dispatch but not waiting in the database");
+                        d.give_back(agent, &id, None, now).1
+                    };
+                    ((), notices)
+                });
+                if let Err(error) = settle.await {
                     return self.internal(&error).await;
                 }
-                let message = match conversation.status {
-                    ConversationStatus::Ended => "the customer has left",
+                let message = match now_status {
+                    Some(ConversationStatus::Ended) => "the customer has left",
                     _ => "another agent took this conversation first",
                 };
                 return self.error(ErrorCode::AlreadyTaken, message, Some(id)).await;
             }
-            Err(error) => return self.internal(&error).await,
+            Err(error) => {
+                // Not recorded: the customer goes back to the front of the queue, not lost.
+                let agent = self.agent.id;
+                let _ = self
+                    .state
+                    .dispatch
+                    .change(&self.state, &self.agent.merchant_id, |d, now| {
+                        ((), d.give_back(agent, &id, None, now).1)
+                    })
+                    .await;
+                return self.internal(&error).await;
+            }
         }
         self.follow(&id, 0);
         let conversation = Conversation {

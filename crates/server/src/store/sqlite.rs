@@ -192,6 +192,11 @@ impl Store for SqliteStore {
                 .bind(agent)
                 .execute(&mut *tx)
                 .await?;
+            // Invites they made but nobody used would let them back in under another email.
+            sqlx::query("DELETE FROM invites WHERE created_by = ? AND used_at_ms IS NULL")
+                .bind(agent)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(result.rows_affected() == 1)
