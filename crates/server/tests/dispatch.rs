@@ -249,6 +249,21 @@ async fn a_chat_passed_on_from_one_console_leaves_the_agents_other_console_too()
 }
 
 #[tokio::test]
+async fn an_offer_accepted_on_one_console_leaves_the_agents_other_console() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let (mut first, _, _) = app.agent("anna@shop.example").await;
+    recv_agent_until(&mut first, offer_of(&started.conversation_id)).await;
+    let (mut second, _, _) = app.agent("anna@shop.example").await;
+    recv_agent_until(&mut second, offer_of(&started.conversation_id)).await;
+    accept(&mut first, &started.conversation_id).await;
+    let ended = recv_agent_until(&mut second, |e| matches!(e, AgentEvent::OfferEnded { .. })).await;
+    assert!(
+        matches!(ended, AgentEvent::OfferEnded { ref conversation_id, .. } if conversation_id == &started.conversation_id)
+    );
+}
+
+#[tokio::test]
 async fn an_agent_at_capacity_is_refused_a_pick_and_not_offered_more() {
     let app = spawn_app().await;
     let (mut anna, _, _) = app.agent("anna@shop.example").await;

@@ -622,6 +622,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             Err(error) => return self.internal(&error).await,
         };
         self.sent_up_to.insert(id.clone(), detail.messages.last().map_or(0, |m| m.seq));
+        // The agent's other consoles may still show it as an offer.
+        let reason = tandem_protocol::OfferEnd::Withdrawn;
+        self.state
+            .hub
+            .notify_agent(self.agent.id, AgentNotice::OfferEnded { conversation: id.clone(), reason });
         let name = self.agent.display_name.clone();
         self.state.hub.publish(&id, LiveEvent::AgentJoined { name });
         self.state.hub.queue_changed(&self.agent.merchant_id);
