@@ -94,7 +94,7 @@
       if (this.shadowRoot) return;
       var host = hostElement = this;
       // Script-tag options, unless set on the element.
-      ['position', 'theme', 'label'].forEach(function (name) {
+      ['position', 'theme', 'label', 'skill'].forEach(function (name) {
         var value = script.getAttribute('data-' + name);
         if (value && !host.hasAttribute(name)) host.setAttribute(name, value);
       });

@@ -47,13 +47,22 @@ fn from_handover(handover: &JsValue) -> Result<(HtmlElement, MountConfig), Strin
     let open_at_start = get("open").as_bool().unwrap_or(false);
     let layout = Layout::Launcher { open_at_start, focus_launcher };
     let attach_api = get("attach").dyn_into::<js_sys::Function>().ok();
-    let launcher_label = root
-        .get_root_node()
-        .dyn_into::<web_sys::ShadowRoot>()
-        .ok()
-        .and_then(|shadow| shadow.host().get_attribute("label"))
-        .filter(|label| !label.trim().is_empty());
-    Ok((root, MountConfig { merchant, api_origin, layout, attach_api, launcher_label }))
+    let host_option = |name: &str| {
+        root.get_root_node()
+            .dyn_into::<web_sys::ShadowRoot>()
+            .ok()
+            .and_then(|shadow| shadow.host().get_attribute(name))
+            .filter(|value| !value.trim().is_empty())
+    };
+    let launcher_label = host_option("label");
+    let skill = host_option("skill").filter(|skill| match tandem_protocol::validate_tag(skill) {
+        Ok(()) => true,
+        Err(problem) => {
+            web_sys::console::warn_1(&format!("Tandem: ignoring skill {skill:?}: {problem}").into());
+            false
+        }
+    });
+    Ok((root, MountConfig { merchant, api_origin, layout, attach_api, launcher_label, skill }))
 }
 
 fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), String> {
@@ -71,6 +80,7 @@ fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), Str
             layout: Layout::FullPage,
             attach_api: None,
             launcher_label: None,
+            skill: params.get("skill").filter(|skill| tandem_protocol::validate_tag(skill).is_ok()),
         },
     ))
 }

@@ -120,6 +120,7 @@ pub struct Handoff {
     /// The merchant's setting, from its widget configuration.
     pub ask_email: RwSignal<AskEmail>,
     request: StoredValue<Option<Request>>,
+    skill: StoredValue<Option<String>>,
     /// The conversation just ended with a person, which the customer may rate.
     pub rateable: RwSignal<Option<Saved>>,
     pub rated: RwSignal<bool>,
@@ -130,6 +131,11 @@ fn storage_key(merchant: &MerchantId) -> String {
 }
 
 impl Handoff {
+    /// What the answering agent should know (the page's `skill` option), sent with each handoff.
+    pub fn set_skill(self, skill: Option<String>) {
+        self.skill.set_value(skill);
+    }
+
     /// Resumes the conversation this browser already has with the merchant, if any.
     pub fn new(
         api_origin: String,
@@ -158,6 +164,7 @@ impl Handoff {
             identity,
             ask_email: RwSignal::new(AskEmail::Off),
             request: StoredValue::new(None),
+            skill: StoredValue::new(None),
             rateable: RwSignal::new(None),
             rated: RwSignal::new(false),
         };
@@ -274,7 +281,7 @@ impl Handoff {
             escalation,
             identity: self.identity.get_untracked(),
             email,
-            skill: None,
+            skill: self.skill.get_value(),
         };
         let url = format!("{}/v1/conversations", self.api_origin.get_value());
         spawn_local(async move {

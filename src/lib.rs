@@ -53,6 +53,8 @@ pub struct MountConfig {
     pub attach_api: Option<js_sys::Function>,
     /// The merchant's own launcher text (`label` on `tandem-chat`), instead of "Chat with us".
     pub launcher_label: Option<String>,
+    /// What the answering agent should know (`skill` on `tandem-chat`), e.g. `billing`.
+    pub skill: Option<String>,
 }
 
 /// Renders the widget into `root` for as long as the page lives.
@@ -88,6 +90,7 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
     // Lives as long as the widget, so closing the panel does not end a conversation.
     let handoff =
         Handoff::new(config.api_origin.clone(), config.merchant.clone(), i18n, events, controls.identity);
+    handoff.set_skill(config.skill.clone());
     if let Some(attach) = &config.attach_api {
         page_api::attach(attach, controls);
     }

@@ -98,6 +98,7 @@ async fn launcher_opens_panel_even_when_the_server_cannot_be_reached() {
             layout: Layout::Launcher { open_at_start: false, focus_launcher: false },
             attach_api: None,
             launcher_label: None,
+            skill: None,
         },
     );
     let launcher = wait_for(|| query(&root, "[data-testid=launcher]")).await;

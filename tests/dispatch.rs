@@ -19,6 +19,12 @@ async fn has_offer(agent: &Browser) -> bool {
 /// The customer opens the widget on the demo page and asks for a person.
 async fn ask_for_a_person(customer: &Browser, server: &TestServer) {
     customer.client.goto(&server.demo_url()).await.expect("open demo page");
+    // The page asks for an agent who knows billing (`skill`, like `data-skill` on the tag).
+    eventually("the widget's element", || async {
+        let script = "const e = document.querySelector('tandem-chat'); if (e) e.setAttribute('skill', 'billing'); return !!e || null";
+        customer.js(script, vec![]).await.as_bool()
+    })
+    .await;
     customer.open_widget().await;
     customer.click_in_widget("[data-testid=human-button]").await;
 }
@@ -40,6 +46,8 @@ async fn two_agents_are_offered_customers_one_at_a_time_and_an_invited_agent_joi
     ask_for_a_person(&customer, &server).await;
     let offer = anna.page_text("[data-testid=offer]").await;
     assert!(offer.contains("A customer for you") && offer.contains("Ask us anything"), "{offer}");
+    // Nobody online has the skill, so it goes to whoever can answer, saying what is needed.
+    assert!(offer.contains("needs billing"), "{offer}");
     let countdown = anna.page_text("[data-testid=offer-countdown]").await;
     assert!(countdown.ends_with("s to answer"), "{countdown}");
     assert!(!has_offer(&ben).await, "never offered to two agents at once");

@@ -174,6 +174,10 @@ fn reason_text(reason: HandoffReason) -> &'static str {
     }
 }
 
+fn skill_text(skill: Option<&str>) -> String {
+    skill.map(|skill| format!(" · needs {skill}")).unwrap_or_default()
+}
+
 fn escalation_text(escalation: Option<EscalationReason>) -> &'static str {
     match escalation {
         None => "",
@@ -322,7 +326,7 @@ fn OfferCard(offer: Offer, live: Live) -> impl IntoView {
         <section class="offer" role="region" aria-labelledby="offer-title" data-testid="offer">
             <h2 id="offer-title">"A customer for you"</h2>
             <p class="meta">
-                {format!("{} · {}{}", entry.locale, reason_text(entry.reason), escalation_text(entry.escalation))}
+                {format!("{} · {}{}{}", entry.locale, reason_text(entry.reason), escalation_text(entry.escalation), skill_text(entry.skill.as_deref()))}
             </p>
             <Preview lines=entry.preview/>
             <p class="countdown" aria-live="off" data-testid="offer-countdown">
@@ -350,7 +354,7 @@ fn QueueItem(entry: QueueEntry, live: Live) -> impl IntoView {
         <li class="queue-entry" data-testid="queue-entry">
             <p class="meta">
                 {move || format!("Waiting {}", waited(since, live.now_ms.get()))}
-                {format!(" · {} · {}{}", entry.locale, reason_text(entry.reason), escalation_text(entry.escalation))}
+                {format!(" · {} · {}{}{}", entry.locale, reason_text(entry.reason), escalation_text(entry.escalation), skill_text(entry.skill.as_deref()))}
             </p>
             <Preview lines=entry.preview/>
             <button

@@ -860,6 +860,20 @@ mod tests {
     }
 
     #[test]
+    fn a_skill_goes_to_an_agent_who_has_it_when_one_is_online() {
+        let mut d = Dispatcher::new(Settings::default());
+        d.connect(agent(1, &["en"], 1), 0);
+        let billing = AgentProfile { skills: vec!["billing".into()], ..agent(2, &["en"], 1) };
+        d.connect(billing, 1_000);
+        let notices = d.enqueue(chat("bill"), Need::for_locale("en", Some("billing".into())), 2_000);
+        assert_eq!(offered(&notices), vec![(2, "bill".to_owned())], "not agent 1, though idle longer");
+        // Agent 2 leaves: nobody online has the skill, so anyone may answer.
+        let notices = d.remove(2, 3_000);
+        assert!(notices.contains(&Notice::OfferWithdrawn { agent: 2, conversation: chat("bill") }));
+        assert_eq!(offered(&notices), vec![(1, "bill".to_owned())]);
+    }
+
+    #[test]
     fn a_decline_moves_the_offer_on_and_the_decliner_rests() {
         let mut d = Dispatcher::new(Settings::default());
         d.connect(agent(1, &["en"], 1), 0);

@@ -390,6 +390,9 @@ pub struct QueueEntry {
     pub escalation: Option<EscalationReason>,
     /// The last lines of the bot conversation.
     pub preview: Vec<TranscriptEntry>,
+    /// The skill the page asked for, if any.
+    #[serde(default)]
+    pub skill: Option<String>,
 }
 
 /// Everything an agent sees of a conversation they handle.

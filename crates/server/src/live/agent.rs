@@ -49,6 +49,7 @@ fn queue_entry(c: Conversation) -> QueueEntry {
         locale: c.locale,
         reason: c.reason,
         escalation: c.escalation,
+        skill: c.skill,
     }
 }
 
