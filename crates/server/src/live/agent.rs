@@ -70,6 +70,12 @@ struct Session<W> {
     tx: W,
 }
 
+/// Tells the console why the session cannot go on, and closes it.
+async fn refuse<W: Sink<Message> + Unpin>(tx: &mut W, code: ErrorCode, message: &str) {
+    send(tx, &AgentEvent::Error { code, message: message.to_owned(), conversation_id: None }).await;
+    close(tx).await;
+}
+
 pub async fn run<W, R>(state: AppState, agent: Agent, ip: Option<IpAddr>, mut tx: W, mut rx: R)
 where
     W: Sink<Message> + Unpin,
@@ -91,17 +97,7 @@ where
         Err(error) => {
             tracing::error!(%error, "agent could not join dispatch");
             let message = "the server could not complete this; reconnect shortly";
-            send(
-                &mut tx,
-                &AgentEvent::Error {
-                    code: ErrorCode::Internal,
-                    message: message.into(),
-                    conversation_id: None,
-                },
-            )
-            .await;
-            close(&mut tx).await;
-            return;
+            return refuse(&mut tx, ErrorCode::Internal, message).await;
         }
     };
     // Deactivated between signing in and joining (and so before the notice could reach this
@@ -109,18 +105,7 @@ where
     if !matches!(state.store.agent(agent.id).await, Ok(Some(current)) if current.active) {
         let id = agent.id;
         let _ = state.dispatch.change(&state, &agent.merchant_id, |d, now| ((), d.disconnect(id, now))).await;
-        let message = "this account is not active; sign in again";
-        send(
-            &mut tx,
-            &AgentEvent::Error {
-                code: ErrorCode::Unauthorized,
-                message: message.into(),
-                conversation_id: None,
-            },
-        )
-        .await;
-        close(&mut tx).await;
-        return;
+        return refuse(&mut tx, ErrorCode::Unauthorized, "this account is not active; sign in again").await;
     }
     let mut queue_changes = state.hub.watch_queue(&agent.merchant_id);
     let mut shutdown = state.shutting_down();
