@@ -259,11 +259,6 @@ impl Dispatcher {
         self.settings
     }
 
-    /// New rules apply to offers made from now on.
-    pub fn set_settings(&mut self, settings: Settings) {
-        self.settings = settings;
-    }
-
     // ----- agents -----
 
     /// One more console of the agent is connected. A returning agent keeps their presence and
@@ -327,13 +322,14 @@ impl Dispatcher {
         self.agents.values().any(Agent::available)
     }
 
-    pub fn available_agents(&self) -> usize {
-        self.agents.values().filter(|a| a.available()).count()
-    }
-
     /// The chats the dispatcher counts as the agent's.
     pub fn chats_of(&self, agent: AgentId) -> Vec<ConversationId> {
         self.agents.get(&agent).map(|a| a.chats.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Whether `to` can be handed a chat by `from`: a colleague online, connected, with room.
+    pub fn can_take_transfer(&self, from: AgentId, to: AgentId) -> bool {
+        to != from && self.agents.get(&to).is_some_and(|t| t.available() && t.has_room())
     }
 
     /// Whether the dispatcher counts `conversation` as one of the agent's chats.
@@ -507,11 +503,10 @@ impl Dispatcher {
             return Err(Refusal::NotYours);
         };
         let need = active.need.clone();
-        if let Some(target) = to {
-            let free = self.agents.get(&target).is_some_and(|t| t.available() && t.has_room());
-            if target == agent || !free {
-                return Err(Refusal::TargetUnavailable);
-            }
+        if let Some(target) = to
+            && !self.can_take_transfer(agent, target)
+        {
+            return Err(Refusal::TargetUnavailable);
         }
         self.active.remove(conversation);
         if let Some(state) = self.agents.get_mut(&agent) {

@@ -379,11 +379,6 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             return true;
         }
         self.shown_offer = shown;
-        let conversation = match self.state.store.conversation(&id).await {
-            Ok(Some(conversation)) => conversation,
-            Ok(None) => return true,
-            Err(error) => return self.internal(&error).await,
-        };
         // A notice read late (after the agent answered, or after the offer moved on) is stale.
         let agent = self.agent.id;
         let current = self
@@ -396,6 +391,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 u32::try_from(settings.offer_timeout_ms / 1000).unwrap_or(u32::MAX)
             }
             Ok(_) => return true,
+            Err(error) => return self.internal(&error).await,
+        };
+        let conversation = match self.state.store.conversation(&id).await {
+            Ok(Some(conversation)) => conversation,
+            Ok(None) => return true,
             Err(error) => return self.internal(&error).await,
         };
         let offer = queue_entry(conversation);
@@ -459,15 +459,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             let free = self
                 .state
                 .dispatch
-                .read(&self.state, &self.agent.merchant_id, |d, _| {
-                    target != me
-                        && d.snapshot(0).agents.iter().any(|a| {
-                            a.id == target
-                                && a.connected
-                                && a.presence == Presence::Online
-                                && a.chats < a.capacity
-                        })
-                })
+                .read(&self.state, &self.agent.merchant_id, |d, _| d.can_take_transfer(me, target))
                 .await;
             match free {
                 Ok(true) => {}
@@ -499,7 +491,6 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         self.state.hub.notify_agent(self.agent.id, AgentNotice::ChatReturned { conversation: id.clone() });
         let name = self.agent.display_name.clone();
         self.state.hub.publish(&id, LiveEvent::AgentLeft { name });
-        self.state.hub.queue_changed(&self.agent.merchant_id);
         send(&mut self.tx, &AgentEvent::Ended { conversation_id: id }).await
     }
 

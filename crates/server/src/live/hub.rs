@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 
 use tandem_protocol::{ChatMessage, ConversationId, MerchantId, OfferEnd, Rating, Seq};
@@ -67,36 +68,62 @@ const NOTICES_PER_AGENT: usize = 16;
 /// reloads from the database.
 const EVENTS_PER_CONVERSATION: usize = 64;
 
-/// Fan-out of live events between the sessions of one server process.
+/// Broadcast channels by key, created by the first subscriber and dropped once nobody listens.
 ///
-/// Each lock is held only to look up or insert a channel, never across an `.await`.
-#[derive(Default)]
-pub struct Hub {
-    conversations: Mutex<HashMap<ConversationId, broadcast::Sender<LiveEvent>>>,
-    /// Bumped whenever a merchant's queue (or the agents serving it) changes.
-    queues: Mutex<HashMap<MerchantId, watch::Sender<u64>>>,
-    /// Dispatch notices per agent, for each console they have open.
-    agents: Mutex<HashMap<AgentId, broadcast::Sender<AgentNotice>>>,
+/// The lock is held only to look up or insert a channel, never across an `.await`.
+struct Topics<K, E> {
+    channels: Mutex<HashMap<K, broadcast::Sender<E>>>,
+    capacity: usize,
 }
 
-impl Hub {
-    pub fn subscribe(&self, conversation: &ConversationId) -> broadcast::Receiver<LiveEvent> {
-        let mut conversations = self.conversations.lock().unwrap_or_else(|e| e.into_inner());
-        conversations
-            .entry(conversation.clone())
-            .or_insert_with(|| broadcast::channel(EVENTS_PER_CONVERSATION).0)
-            .subscribe()
+impl<K: Eq + Hash + Clone, E: Clone> Topics<K, E> {
+    fn new(capacity: usize) -> Self {
+        Self { channels: Mutex::new(HashMap::new()), capacity }
     }
 
-    pub fn publish(&self, conversation: &ConversationId, event: LiveEvent) {
-        let mut conversations = self.conversations.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(sender) = conversations.get(conversation) {
+    fn subscribe(&self, key: &K) -> broadcast::Receiver<E> {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels.entry(key.clone()).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe()
+    }
+
+    fn publish(&self, key: &K, event: E) {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = channels.get(key) {
             if sender.receiver_count() == 0 {
-                conversations.remove(conversation);
+                channels.remove(key);
             } else {
                 let _ = sender.send(event);
             }
         }
+    }
+}
+
+/// Fan-out of live events between the sessions of one server process.
+pub struct Hub {
+    conversations: Topics<ConversationId, LiveEvent>,
+    /// Bumped whenever a merchant's queue (or the agents serving it) changes.
+    queues: Mutex<HashMap<MerchantId, watch::Sender<u64>>>,
+    /// Dispatch notices per agent, for each console they have open.
+    agents: Topics<AgentId, AgentNotice>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            conversations: Topics::new(EVENTS_PER_CONVERSATION),
+            queues: Mutex::default(),
+            agents: Topics::new(NOTICES_PER_AGENT),
+        }
+    }
+}
+
+impl Hub {
+    pub fn subscribe(&self, conversation: &ConversationId) -> broadcast::Receiver<LiveEvent> {
+        self.conversations.subscribe(conversation)
+    }
+
+    pub fn publish(&self, conversation: &ConversationId, event: LiveEvent) {
+        self.conversations.publish(conversation, event);
     }
 
     pub fn watch_queue(&self, merchant: &MerchantId) -> watch::Receiver<u64> {
@@ -112,18 +139,10 @@ impl Hub {
     }
 
     pub fn agent_notices(&self, agent: AgentId) -> broadcast::Receiver<AgentNotice> {
-        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-        agents.entry(agent).or_insert_with(|| broadcast::channel(NOTICES_PER_AGENT).0).subscribe()
+        self.agents.subscribe(&agent)
     }
 
     pub fn notify_agent(&self, agent: AgentId, notice: AgentNotice) {
-        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(sender) = agents.get(&agent) {
-            if sender.receiver_count() == 0 {
-                agents.remove(&agent);
-            } else {
-                let _ = sender.send(notice);
-            }
-        }
+        self.agents.publish(&agent, notice);
     }
 }
