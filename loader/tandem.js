@@ -1,22 +1,43 @@
 /*! Tandem chat loader: draws the launcher, loads the app on intent. See docs/embedding.md. */
-// Every page with the widget downloads this file: keep it small (budget: 3 KB brotli) and
-// keep explanations in docs/embedding.md and docs/theming.md.
+// Every page with the widget downloads this file: keep it small (budget: 3 KB brotli as served,
+// after the build minifies it) and keep explanations in docs/embedding.md and docs/theming.md.
+// It must run on payment pages with the strictest Content-Security-Policy: no <style> element
+// (an adopted stylesheet instead), no style attribute, nothing evaluated.
 (function () {
   'use strict';
   var TAG = 'tandem-chat';
   var script = document.currentScript;
   if (!script || customElements.get(TAG)) return;
-  var merchant = script.getAttribute('data-merchant');
-  if (!merchant) {
-    console.warn('Tandem: add data-merchant="<your merchant id>" to the tandem.js script tag.');
-    return;
+  function warn(text) {
+    console.warn('Tandem: ' + text);
   }
-  var base = script.src.replace(/[^/]*$/, '');
-  var apiOrigin = new URL(base).origin;
+  var merchant = script.getAttribute('data-merchant');
+  if (!merchant) return warn('add data-merchant="<your merchant id>" to the tandem.js script tag.');
+  // The app's files as [path, SRI hash] pairs, written in by the build (xtask/src/publish.rs).
+  var FILES = /*@files*/null;
+  if (!FILES) return warn('this tandem.js is not a published build; build the widget with cargo xtask.');
+  var apiOrigin = new URL(script.src).origin;
+  var nonce = script.nonce || '';
+  var mode = script.getAttribute('data-mode') || 'auto';
+  if (!/^(auto|inline|frame)$/.test(mode)) {
+    warn('data-mode is auto, inline or frame, not "' + mode + '"; using auto.');
+    mode = 'auto';
+  }
   var preloadWhenIdle = script.getAttribute('data-preload') === 'idle';
-  // The catalogues' launcher.open (a test compares them).
-  var LABELS = { en: 'Chat with us', sv: 'Chatta med oss', de: 'Chatten Sie mit uns' };
+  // The catalogues' launcher.open and launcher.close (a test compares them).
+  var LABELS = { en: ['Chat with us', 'Close chat'], sv: ['Chatta med oss', 'Stäng chatten'], de: ['Chatten Sie mit uns', 'Chat schließen'] };
   var pageLang = (document.documentElement.lang || navigator.language || 'en').slice(0, 2).toLowerCase();
+  var labels = LABELS[pageLang] || LABELS.en;
+  // Where a conversation under way is remembered, so a reload reopens it at once: the app's
+  // own key when it runs in this page, the loader's when it runs in the frame.
+  var ONGOING = ['tandem.conversation.' + merchant, 'tandem.ongoing.' + merchant];
+  function storage(write, value) {
+    try {
+      if (!write) return ONGOING.some(function (key) { return localStorage.getItem(key); });
+      if (value) localStorage.setItem(ONGOING[1], '1');
+      else localStorage.removeItem(ONGOING[1]);
+    } catch (e) { /* storage blocked */ }
+  }
 
   // The JS API: calls wait in `queue` until the app attaches (src/page_api.rs).
   var EVENTS = ['handoff', 'agent-joined', 'message', 'closed'];
@@ -32,6 +53,10 @@
       if (opens) requestLoad();
     };
   }
+  function attach(implementation) {
+    app = implementation;
+    queue.splice(0).forEach(function (c) { app[c[0]].apply(null, c[1]); });
+  }
   window.Tandem = {
     open: call('open', true),
     close: call('close', false),
@@ -39,10 +64,7 @@
     identify: call('identify', false),
     setLocale: call('setLocale', false),
     on: function (event, fn) {
-      if (EVENTS.indexOf(event) < 0 || typeof fn !== 'function') {
-        console.warn('Tandem.on: events are ' + EVENTS);
-        return;
-      }
+      if (EVENTS.indexOf(event) < 0 || typeof fn !== 'function') return warn('Tandem.on: events are ' + EVENTS);
       listeners.push([event, fn]);
       if (hostElement) listen(event, fn);
     }
@@ -56,18 +78,19 @@
   // :host, where the page's own `tandem-chat` rule wins; the launcher needs its two colours
   // (light and dark) before that file loads.
   var DARK = '{--tandem-accent:#8ab4ff;--tandem-on-accent:#0b1530}';
+  var X = 'var(--tandem-offset-x,20px)';
   var CSS =
     ':host{all:initial!important}' +
     ':host([theme=dark])' + DARK + '@media (prefers-color-scheme:dark){:host(:not([theme=light]))' + DARK + '}' +
-    '.launcher{position:fixed;right:var(--tandem-offset-x,20px);bottom:var(--tandem-offset-y,20px);z-index:2147483000;' +
+    '.launcher{position:fixed;right:' + X + ';bottom:var(--tandem-offset-y,20px);z-index:2147483000;' +
     'display:inline-flex;align-items:center;gap:8px;' +
     'min-height:48px;padding:0 18px;border:0;border-radius:999px;box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer;' +
     'background:var(--tandem-accent,#1f4fd1);color:var(--tandem-on-accent,#fff);text-decoration:none;letter-spacing:normal;' +
     'font:600 15px/1.2 var(--tandem-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif)}' +
-    ':host([position=left]) .launcher{right:auto;left:var(--tandem-offset-x,20px)}' +
+    ':host([position=left]) .launcher{right:auto;left:' + X + '}' +
     '.launcher:focus-visible{outline:3px solid var(--tandem-launcher-focus,#111);outline-offset:3px}' +
     '.launcher[aria-busy=true]{cursor:progress}' +
-    '.launcher svg{width:20px;height:20px;flex:none}';
+    '.launcher svg{flex:none}.probe{display:none}';
   var ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z';
   var SVG = 'http://www.w3.org/2000/svg';
 
@@ -80,13 +103,50 @@
 
   function icon() {
     var svg = document.createElementNS(SVG, 'svg');
-    svg.setAttribute('viewBox', '0 0 24 24');
-    svg.setAttribute('aria-hidden', 'true');
+    // Sized by its own attributes: small even where no stylesheet applies.
+    [['viewBox', '0 0 24 24'], ['width', '20'], ['height', '20'], ['aria-hidden', 'true']].forEach(function (a) {
+      svg.setAttribute(a[0], a[1]);
+    });
     var path = document.createElementNS(SVG, 'path');
     path.setAttribute('fill', 'currentColor');
     path.setAttribute('d', ICON);
     svg.append(path);
     return svg;
+  }
+
+  // Constructable stylesheets are not subject to style-src; a <style> (with the tag's nonce)
+  // only where a browser lacks them.
+  function adopt(root, css) {
+    if ('adoptedStyleSheets' in root && 'replaceSync' in CSSStyleSheet.prototype) {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      root.adoptedStyleSheets = root.adoptedStyleSheets.concat(sheet);
+    } else {
+      var style = el('style', nonce ? { nonce: nonce } : {});
+      style.textContent = css;
+      root.append(style);
+    }
+  }
+
+  // Compiles the empty module in a throwaway frame, which has this page's policy but its own
+  // document: a refusal is reported there, not to the page's violation listeners.
+  function wasmAllowed(root) {
+    var probe = el('iframe', { class: 'probe', 'aria-hidden': 'true', tabindex: '-1' });
+    root.append(probe);
+    try {
+      return !!new probe.contentWindow.WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    } catch (e) {
+      return false;
+    } finally {
+      probe.remove();
+    }
+  }
+
+  function checked(file, attrs) {
+    attrs.integrity = file[1];
+    attrs.crossorigin = 'anonymous';
+    if (nonce) attrs.nonce = nonce;
+    return attrs;
   }
 
   class TandemChat extends HTMLElement {
@@ -100,59 +160,98 @@
       });
       listeners.forEach(function (l) { listen(l[0], l[1]); });
       var root = this.attachShadow({ mode: 'open' });
+      adopt(root, CSS);
       var mountPoint = el('div', { class: 'app' });
-      var label = host.getAttribute('label') || LABELS[pageLang] || LABELS.en;
+      var custom = host.getAttribute('label');
+      var text = el('span', {}, [custom || labels[0]]);
       var launcher = el('button', {
         class: 'launcher', part: 'launcher', 'data-testid': 'launcher',
         'aria-haspopup': 'dialog', 'aria-expanded': 'false'
-      }, [icon(), el('span', {}, [label])]);
-      root.append(el('style', {}, [CSS]), launcher, mountPoint);
+      }, [icon(), text]);
+      root.append(launcher, mountPoint);
 
-      var handover = null;
+      var started = null;
       function load() {
-        if (handover) return;
-        // Read by src/boot.rs.
-        handover = window.__tandem_boot = {
-          root: mountPoint, merchant: merchant, api: apiOrigin, placeholder: launcher, open: false,
-          attach: function (implementation) {
-            app = implementation;
-            queue.splice(0).forEach(function (c) { app[c[0]].apply(null, c[1]); });
-          }
-        };
-        root.append(el('link', { rel: 'stylesheet', href: base + 'widget.css' }));
-        import(base + 'tandem-widget.js')
-          .then(function (m) { return m.default({ module_or_path: base + 'tandem-widget_bg.wasm' }); })
-          .catch(function (error) { fail(error); });
+        if (!started) started = mode === 'frame' || (mode === 'auto' && !wasmAllowed(root)) ? inFrame() : inPage();
+        return started;
       }
-      function fail(error) {
-        console.warn('Tandem: the chat could not load; offering the contact page instead.', error);
-        var hadFocus = launcher.matches(':focus');
+      function busy() {
+        launcher.setAttribute('aria-busy', 'true');
+      }
+
+      // Inline: the app mounts into this shadow root and replaces the placeholder launcher.
+      function inPage() {
+        // Read by src/boot.rs.
+        var handover = window.__tandem_boot = {
+          root: mountPoint, merchant: merchant, api: apiOrigin, placeholder: launcher, open: false, attach: attach
+        };
+        var url = function (file) { return apiOrigin + file[0]; };
+        root.append(el('link', checked(FILES.css, { rel: 'stylesheet', href: url(FILES.css) })));
+        // import() takes no integrity: the module preloads, checked, fill the module map it
+        // then reads from.
+        var preloads = FILES.modules.map(function (file) {
+          return new Promise(function (resolve, reject) {
+            var link = el('link', checked(file, { rel: 'modulepreload', href: url(file) }));
+            link.onload = resolve;
+            link.onerror = reject;
+            document.head.append(link);
+          });
+        });
+        Promise.all(preloads)
+          .then(function () { return import(url(FILES.modules[0])); })
+          .then(function (m) {
+            var wasm = fetch(url(FILES.wasm), { integrity: FILES.wasm[1], mode: 'cors', credentials: 'omit' });
+            return m.default({ module_or_path: wasm });
+          })
+          .catch(function (error) { fail('the chat could not load (' + error + ').'); });
+        return { click: function () { handover.open = true; } };
+      }
+
+      // Frame mode: the same app in an iframe from the Tandem origin, run by loader/frame.js,
+      // fetched (checked) only now.
+      function inFrame() {
+        var driver = { click: function () { driver.wanted = true; } };
+        window.__tandem_frame = {
+          root: root, host: host, launcher: launcher, text: text, labels: [custom || labels[0], labels[1]],
+          src: apiOrigin + FILES.frame + '?merchant=' + encodeURIComponent(merchant) + '&parent=' +
+            encodeURIComponent(location.origin) + '&lang=' + encodeURIComponent(pageLang),
+          api: apiOrigin, events: EVENTS, driver: driver, adopt: adopt, attach: attach, storage: storage, fail: fail
+        };
+        var runner = el('script', checked(FILES.host, { src: apiOrigin + FILES.host[0] }));
+        runner.onerror = function () { fail('the chat could not load.'); };
+        document.head.append(runner);
+        return driver;
+      }
+
+      function fail(reason) {
+        warn(reason + ' Offering the contact page instead.');
+        var frame = root.querySelector('iframe');
+        if (frame) frame.remove();
+        var current = root.querySelector('[data-testid=launcher]');
+        if (!current) return;
+        var hadFocus = current.matches(':focus');
         var fallback = el('a', {
           class: 'launcher', part: 'launcher', 'data-testid': 'launcher-fallback',
           href: apiOrigin + '/contact/' + encodeURIComponent(merchant), target: '_blank', rel: 'noopener'
         }, [icon(), el('span', {}, ['Chat unavailable: contact a person'])]);
-        launcher.replaceWith(fallback);
+        current.replaceWith(fallback);
         if (hadFocus) fallback.focus();
       }
 
       requestLoad = function () {
         load();
-        launcher.setAttribute('aria-busy', 'true');
+        busy();
       };
       ['pointerenter', 'focus', 'touchstart'].forEach(function (type) {
         launcher.addEventListener(type, load, { once: true, passive: true });
       });
       launcher.addEventListener('click', function () {
-        load();
-        handover.open = true;
-        launcher.setAttribute('aria-busy', 'true');
+        load().click();
+        if (!app) busy();
       });
       // An ongoing conversation (reload, next checkout page) reopens at once.
-      var ongoing = false;
-      try { ongoing = !!localStorage.getItem('tandem.conversation.' + merchant); } catch (e) { /* storage blocked */ }
-      if (ongoing) {
-        load();
-        handover.open = true;
+      if (storage(false)) {
+        load().click();
       } else if (queue.some(function (c) { return c[0] === 'open' || c[0] === 'toggle'; })) {
         requestLoad();
       } else if (preloadWhenIdle) {

@@ -1,4 +1,4 @@
-//! Finding where to mount: the loader's hand-over, or the whole page.
+//! Finding where to mount: the loader's hand-over, an isolated frame, or the whole page.
 //!
 //! The loader (`loader/tandem.js`) cannot call into the app before the wasm module is
 //! instantiated, and instantiating runs `main`; so it leaves its hand-over on `window`
@@ -14,7 +14,8 @@ use crate::{Layout, MountConfig, mount};
 const HANDOVER: &str = "__tandem_boot";
 
 /// Mounts the widget: into the loader's shadow root when the loader asked for it, otherwise
-/// full page into `<body>` for the merchant named by `?merchant=` in the page URL.
+/// into `<body>` for the merchant named by `?merchant=` in the page URL: full page, or as the
+/// frame of frame mode when the URL names the framing page (`?parent=`).
 pub fn boot() {
     let Some(window) = web_sys::window() else { return };
     let key = JsValue::from_str(HANDOVER);
@@ -71,13 +72,29 @@ fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), Str
     let params = web_sys::UrlSearchParams::new_with_str(&search).map_err(|_| "unreadable page URL")?;
     let merchant = parse_merchant(&params.get("merchant").unwrap_or_default())?;
     let api_origin = location.origin().map_err(|_| "unreadable page origin")?;
-    let body = window.document().and_then(|document| document.body()).ok_or("the page has no body")?;
+    let document = window.document().ok_or("the page has no document")?;
+    let layout = match params.get("parent") {
+        Some(parent) => {
+            if let Err(problem) = crate::frame::connect(window, &parent) {
+                // Not framed by the merchant's page: no chat here, only the way to a person.
+                let _ = location.replace(&format!("{api_origin}/contact/{merchant}"));
+                return Err(format!("frame mode refused: {problem}"));
+            }
+            // The framing page's language, as the loader read it.
+            if let (Some(lang), Some(html)) = (params.get("lang"), document.document_element()) {
+                let _ = html.set_attribute("lang", &lang.chars().take(35).collect::<String>());
+            }
+            Layout::Frame
+        }
+        None => Layout::FullPage,
+    };
+    let body = document.body().ok_or("the page has no body")?;
     Ok((
         body,
         MountConfig {
             merchant,
             api_origin,
-            layout: Layout::FullPage,
+            layout,
             attach_api: None,
             launcher_label: None,
             skill: params.get("skill").filter(|skill| tandem_protocol::validate_tag(skill).is_ok()),

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use tandem_browser::{
     Connection, FetchError, LiveSocket, client_id, fetch_json, from_json, local_storage, to_json,
 };
-use tandem_protocol::{AskEmail, Availability, validate_email};
+use tandem_protocol::{
+    AskEmail, Availability, mask_card_numbers, mask_card_numbers_in_transcript, validate_email,
+};
 use tandem_protocol::{
     Author, ChatMessage, ClientMessageId, ConversationId, ConversationStarted, ConversationStatus,
     CustomerEvent, CustomerFrame, ErrorCode, EscalationReason, HandoffReason, Identity, LeaveMessage,
@@ -136,6 +138,11 @@ impl Handoff {
         self.skill.set_value(skill);
     }
 
+    /// A conversation with a person is under way in this browser (resumed after a reload).
+    pub fn has_saved_conversation(self) -> bool {
+        self.saved.with_value(Option::is_some)
+    }
+
     /// Resumes the conversation this browser already has with the merchant, if any.
     pub fn new(
         api_origin: String,
@@ -179,7 +186,7 @@ impl Handoff {
     /// the queue.
     pub fn start(
         self,
-        transcript: Vec<TranscriptEntry>,
+        mut transcript: Vec<TranscriptEntry>,
         reason: HandoffReason,
         escalation: Option<EscalationReason>,
     ) {
@@ -188,6 +195,10 @@ impl Handoff {
         }
         self.phase.set(Phase::Starting);
         self.rateable.set(None);
+        // Masked here, once, so that the handoff and a message left instead carry no card number.
+        if mask_card_numbers_in_transcript(&mut transcript) {
+            self.tell_card_masked();
+        }
         self.request.set_value(Some(Request { transcript, reason, escalation }));
         let url = format!(
             "{}/v1/merchants/{}/availability",
@@ -232,12 +243,11 @@ impl Handoff {
         validate_text(&text).map_err(|_| crate::text_problem(&text))?;
         let Phase::Offline { reply_within_hours, .. } = self.phase.get_untracked() else { return Ok(()) };
         let transcript = self.request.get_value().map(|r| r.transcript).unwrap_or_default();
-        let window = web_sys::window();
         let message = LeaveMessage {
             email: email.clone(),
-            text,
+            text: self.without_card_numbers(text),
             locale: self.i18n.locale_untracked().tag().to_owned(),
-            page_url: window.and_then(|w| w.location().href().ok()).unwrap_or_default(),
+            page_url: crate::frame::page_url(),
             transcript,
         };
         let url =
@@ -254,8 +264,9 @@ impl Handoff {
     }
 
     /// The customer rates the conversation that just ended.
-    pub fn rate(self, rating: Rating) {
+    pub fn rate(self, mut rating: Rating) {
         let Some(saved) = self.rateable.get_untracked() else { return };
+        rating.comment = rating.comment.map(|comment| self.without_card_numbers(comment));
         let url =
             format!("{}/v1/conversations/{}/rating", self.api_origin.get_value(), saved.conversation_id);
         self.rated.set(true);
@@ -269,8 +280,7 @@ impl Handoff {
     fn join_queue(self, email: Option<String>) {
         let Some(Request { transcript, reason, escalation }) = self.request.get_value() else { return };
         self.messages.set(Vec::new());
-        let window = web_sys::window();
-        let page_url = window.as_ref().and_then(|w| w.location().href().ok()).unwrap_or_default();
+        let page_url = crate::frame::page_url();
         let locale = self.i18n.locale_untracked().tag().to_owned();
         let request = StartConversation {
             merchant_id: self.merchant.get_value(),
@@ -456,11 +466,30 @@ impl Handoff {
     /// of why the text was refused.
     pub fn send(self, text: String) -> Result<(), &'static str> {
         validate_text(&text).map_err(|_| crate::text_problem(&text))?;
-        let pending = Pending { client_id: ClientMessageId(client_id()), text };
+        // The outbox holds the masked text, so that the customer sees what was sent.
+        let pending =
+            Pending { client_id: ClientMessageId(client_id()), text: self.without_card_numbers(text) };
         self.outbox.update(|outbox| outbox.push(pending.clone()));
         self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
         self.send_frame(&CustomerFrame::Typing { typing: false });
         Ok(())
+    }
+
+    /// `text` with card numbers masked to their last four digits, telling the customer when
+    /// there was one: card numbers never leave the browser (the rule is
+    /// `tandem_protocol::mask_card_numbers`; the server applies it again before storing).
+    fn without_card_numbers(self, text: String) -> String {
+        match mask_card_numbers(&text) {
+            Some(masked) => {
+                self.tell_card_masked();
+                masked
+            }
+            None => text,
+        }
+    }
+
+    fn tell_card_masked(self) {
+        self.notice.set(Some(self.i18n.locale_untracked().text("card.masked").into()));
     }
 
     pub fn typing(self, typing: bool) {

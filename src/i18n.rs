@@ -240,12 +240,17 @@ mod tests {
     }
 
     /// The loader draws the launcher before the app (and these catalogues) load, with its own
-    /// copy of the label: it must say the same.
+    /// copy of the labels (open and, in frame mode, close): it must say the same.
     #[test]
     fn the_loaders_launcher_labels_match_the_catalogues() {
         let loader = include_str!("../loader/tandem.js");
         for locale in [Locale::En, Locale::Sv, Locale::De] {
-            let entry = format!("{}: '{}'", locale.tag(), locale.text("launcher.open"));
+            let entry = format!(
+                "{}: ['{}', '{}']",
+                locale.tag(),
+                locale.text("launcher.open"),
+                locale.text("launcher.close")
+            );
             assert!(loader.contains(&entry), "loader/tandem.js lacks {entry}");
         }
     }

@@ -7,6 +7,7 @@
 
 mod boot;
 mod bot_chat;
+pub mod frame;
 mod handoff;
 mod i18n;
 mod merchant_config;
@@ -38,8 +39,11 @@ pub enum Layout {
         /// The placeholder launcher had keyboard focus; the real one takes it over.
         focus_launcher: bool,
     },
-    /// The panel fills its root and cannot be closed (hosted page or isolated frame).
+    /// The panel fills its root and cannot be closed (the hosted page).
     FullPage,
+    /// The panel fills an iframe that the loader opens and closes on the merchant's page
+    /// (frame mode, see [`frame`]).
+    Frame,
 }
 
 /// Everything the widget needs to start.
@@ -94,6 +98,9 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
     if let Some(attach) = &config.attach_api {
         page_api::attach(attach, controls);
     }
+    if config.layout == Layout::Frame {
+        frame::attach(controls, handoff.has_saved_conversation());
+    }
     // The merchant's settings apply once its configuration has loaded.
     Effect::new(move |_| {
         if let ConfigState::Loaded(loaded) = merchant_config.get() {
@@ -109,6 +116,21 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
             </div>
         }
         .into_any(),
+        Layout::Frame => {
+            // The loader hides the frame and returns focus to its launcher.
+            let close = Callback::new(move |()| {
+                controls.open.set(false);
+                frame::post("close", &[]);
+            });
+            view! {
+                <div class="tandem tandem-full-page" lang=move || i18n.locale().tag() dir=move || i18n.locale().dir()>
+                    <Show when=move || controls.open.get()>
+                        <Panel merchant_config=merchant_config api_origin=config.api_origin.clone() on_close=Some(close) handoff bot/>
+                    </Show>
+                </div>
+            }
+            .into_any()
+        }
         Layout::Launcher { .. } => view! {
             <LauncherAndPanel
                 merchant_config=merchant_config

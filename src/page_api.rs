@@ -25,41 +25,40 @@ pub struct Controls {
     pub identity: RwSignal<Option<Identity>>,
 }
 
+/// The page's `window.Tandem` calls, by name: made in this document (the loader's queue,
+/// then direct calls) or passed on by the loader in frame mode (see [`crate::frame`]).
+const METHODS: [&str; 5] = ["open", "close", "toggle", "setLocale", "identify"];
+
 /// Gives the loader the implementation of `window.Tandem`; it replays queued calls at once.
 pub fn attach(attach: &js_sys::Function, controls: Controls) {
     let api = js_sys::Object::new();
-    let set = |name: &str, function: &JsValue| {
-        let _ = js_sys::Reflect::set(&api, &JsValue::from_str(name), function);
-    };
-    // Each closure lives as long as the page, like the widget: `into_js_value` hands it to JS.
-    set("open", &Closure::<dyn Fn()>::new(move || controls.open.set(true)).into_js_value());
-    set("close", &Closure::<dyn Fn()>::new(move || controls.open.set(false)).into_js_value());
-    set(
-        "toggle",
-        &Closure::<dyn Fn()>::new(move || controls.open.update(|open| *open = !*open)).into_js_value(),
-    );
-    set(
-        "setLocale",
-        &Closure::<dyn Fn(JsValue)>::new(move |tag: JsValue| match tag.as_string() {
+    for method in METHODS {
+        // Each closure lives as long as the page, like the widget: `into_js_value` hands it to JS.
+        let function = Closure::<dyn Fn(JsValue)>::new(move |arg: JsValue| call(controls, method, arg));
+        let _ = js_sys::Reflect::set(&api, &JsValue::from_str(method), &function.into_js_value());
+    }
+    let _ = attach.call1(&JsValue::NULL, &api);
+}
+
+/// Carries out one `Tandem.<method>(arg)` call; a bad argument gets a console warning.
+pub fn call(controls: Controls, method: &str, arg: JsValue) {
+    match method {
+        "open" => controls.open.set(true),
+        "close" => controls.open.set(false),
+        "toggle" => controls.open.update(|open| *open = !*open),
+        "setLocale" => match arg.as_string() {
             Some(tag) if crate::Locale::from_tag(&tag).is_some() => controls.i18n.requested.set(Some(tag)),
             _ => warn("Tandem.setLocale: unsupported locale; the widget speaks en, sv and de"),
-        })
-        .into_js_value(),
-    );
-    set(
-        "identify",
-        &Closure::<dyn Fn(JsValue)>::new(move |value: JsValue| {
-            match serde_wasm_bindgen::from_value::<Identity>(value) {
-                Ok(identity) => match identity.validate() {
-                    Ok(()) => controls.identity.set(Some(identity)),
-                    Err(problem) => warn(&format!("Tandem.identify: {problem}")),
-                },
-                Err(_) => warn("Tandem.identify: pass {id, email, name, hash} (id and hash required)"),
-            }
-        })
-        .into_js_value(),
-    );
-    let _ = attach.call1(&JsValue::NULL, &api);
+        },
+        "identify" => match serde_wasm_bindgen::from_value::<Identity>(arg) {
+            Ok(identity) => match identity.validate() {
+                Ok(()) => controls.identity.set(Some(identity)),
+                Err(problem) => warn(&format!("Tandem.identify: {problem}")),
+            },
+            Err(_) => warn("Tandem.identify: pass {id, email, name, hash} (id and hash required)"),
+        },
+        _ => {}
+    }
 }
 
 fn warn(problem: &str) {
@@ -105,19 +104,25 @@ impl PageEvents {
     }
 
     pub fn emit(&self, event: &PageEvent) {
-        let Some(target) = &self.target else { return };
         let name = match event {
-            PageEvent::Handoff { .. } => "tandem:handoff",
-            PageEvent::AgentJoined { .. } => "tandem:agent-joined",
-            PageEvent::Message { .. } => "tandem:message",
-            PageEvent::Closed => "tandem:closed",
+            PageEvent::Handoff { .. } => "handoff",
+            PageEvent::AgentJoined { .. } => "agent-joined",
+            PageEvent::Message { .. } => "message",
+            PageEvent::Closed => "closed",
         };
         let detail = serde_wasm_bindgen::to_value(event).unwrap_or(JsValue::NULL);
+        // In frame mode the loader dispatches the event on the page's host element.
+        if crate::frame::is_framed() {
+            crate::frame::post("event", &[("name", JsValue::from_str(name)), ("detail", detail)]);
+            return;
+        }
+        let Some(target) = &self.target else { return };
+        let name = format!("tandem:{name}");
         let init = CustomEventInit::new();
         init.set_detail(&detail);
         init.set_bubbles(true);
         init.set_composed(true);
-        if let Ok(custom) = CustomEvent::new_with_event_init_dict(name, &init) {
+        if let Ok(custom) = CustomEvent::new_with_event_init_dict(&name, &init) {
             let _ = target.dispatch_event(&custom);
         }
     }

@@ -19,12 +19,13 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The release build of the widget, made by `cargo xtask test` before these tests run.
+/// The published release build of the widget, made by `cargo xtask test` before these tests
+/// run.
 pub fn widget_dist() -> PathBuf {
     let dist = repo_root().join("dist");
     assert!(
-        dist.join("tandem-widget_bg.wasm").is_file(),
-        "no widget build in {}: run `cargo xtask test` (or `trunk build --release`) first",
+        dist.join("manifest.json").is_file(),
+        "no published widget build in {}: run `cargo xtask test` (or `cargo xtask size`) first",
         dist.display()
     );
     dist
@@ -130,6 +131,11 @@ impl TestServer {
     pub fn demo_url(&self) -> String {
         format!("http://{}/", self.demo)
     }
+
+    /// The demo checkout under a payment page's strict Content-Security-Policy.
+    pub fn strict_url(&self) -> String {
+        format!("http://{}/strict", self.demo)
+    }
 }
 
 impl Drop for TestServer {
@@ -140,11 +146,21 @@ impl Drop for TestServer {
     }
 }
 
-/// Headless Chromium behind its own chromedriver; both end with the value.
+/// Headless Chromium behind its own chromedriver; both end with the value, even when a test
+/// panics: chromedriver runs in a process group of its own, with the browser it starts, and
+/// the whole group is killed on drop.
 pub struct Browser {
     pub client: Client,
     _driver: Child,
     _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(group) = self._driver.id() {
+            let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{group}")]).status();
+        }
+    }
 }
 
 impl Browser {
@@ -156,6 +172,7 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {chromedriver} ({error}): run `cargo xtask setup`"));
@@ -223,6 +240,11 @@ impl Browser {
     /// Runs axe-core (from `tools/node_modules`, installed by `cargo xtask setup`) on the
     /// widget, with the WCAG 2.x A and AA rules, and returns one line per violation.
     pub async fn accessibility_violations(&self) -> Vec<String> {
+        self.axe("document.querySelector('tandem-chat')").await
+    }
+
+    /// Runs axe-core on what `target` (a JS expression: an element or `document`) evaluates to.
+    pub async fn axe(&self, target: &str) -> Vec<String> {
         let loaded = self.js("return !!window.axe", vec![]).await;
         if loaded != Value::Bool(true) {
             let path = repo_root().join("tools/node_modules/axe-core/axe.min.js");
@@ -230,21 +252,23 @@ impl Browser {
                 .unwrap_or_else(|error| panic!("{} ({error}): run `cargo xtask setup`", path.display()));
             self.js(&source, vec![]).await;
         }
-        let script = "
+        let script = format!(
+            "
             const done = arguments[arguments.length - 1];
-            const options = {
-                runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+            const options = {{
+                runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }},
                 resultTypes: ['violations'],
-            };
+            }};
             // Judge the settled page: the panel's 120 ms opening fade lowers contrast meanwhile.
-            const host = document.querySelector('tandem-chat');
-            const animations = host.shadowRoot ? host.shadowRoot.getAnimations() : [];
-            Promise.all(animations.map(a => a.finished.catch(() => null)))
-                .then(() => axe.run(host, options))
+            const target = {target};
+            const root = target.shadowRoot || document;
+            Promise.all(root.getAnimations().map(a => a.finished.catch(() => null)))
+                .then(() => axe.run(target, options))
                 .then(r => done(r.violations.map(v =>
                     v.id + ': ' + v.help + ' at ' + v.nodes.map(n => JSON.stringify(n.target)).join(', '))))
-                .catch(e => done(['axe failed: ' + e]));";
-        let result = self.client.execute_async(script, vec![]).await.expect("axe.run");
+                .catch(e => done(['axe failed: ' + e]));"
+        );
+        let result = self.client.execute_async(&script, vec![]).await.expect("axe.run");
         serde_json::from_value(result).unwrap_or_default()
     }
 
@@ -387,4 +411,158 @@ where
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
+}
+
+/// How the widget runs on the page: in the loader's shadow root, or in frame mode's iframe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Inline,
+    Frame,
+}
+
+/// The customer's widget on the current page, whichever way it runs: a browser test reads as
+/// what a customer does (`open`, `ask_for_person`, `send`, `messages`).
+pub struct Widget<'a> {
+    pub browser: &'a Browser,
+    pub mode: Mode,
+}
+
+impl<'a> Widget<'a> {
+    pub fn new(browser: &'a Browser, mode: Mode) -> Self {
+        Self { browser, mode }
+    }
+
+    /// Runs `script` where the widget's elements are, with `root` bound to their root (the
+    /// shadow root, or the frame's document); returns its value.
+    pub async fn run(&self, script: &str) -> Value {
+        match self.mode {
+            Mode::Inline => self.browser.in_widget(script).await,
+            Mode::Frame => {
+                self.enter().await;
+                let value = self.browser.js(&format!("const root = document; {script}"), vec![]).await;
+                self.leave().await;
+                value
+            }
+        }
+    }
+
+    /// Switches the browser into frame mode's iframe (found in the loader's shadow root).
+    pub async fn enter(&self) {
+        let client = &self.browser.client;
+        let frame = eventually("the chat frame", || async {
+            let host = client.find(fantoccini::Locator::Css("tandem-chat")).await.ok()?;
+            let shadow = host.shadow_root().await.ok()?;
+            shadow.find(fantoccini::Locator::Css("iframe.frame")).await.ok()
+        })
+        .await;
+        frame.enter_frame().await.expect("enter the chat frame");
+    }
+
+    pub async fn leave(&self) {
+        self.browser.client.enter_parent_frame().await.expect("back to the page");
+    }
+
+    /// Presses the launcher on the merchant's page.
+    pub async fn open(&self) {
+        self.browser.open_widget().await;
+    }
+
+    /// Waits for an element of the widget and returns its text.
+    pub async fn text(&self, selector: &str) -> String {
+        let script = format!("const e = root.querySelector({selector:?}); return e && e.textContent");
+        eventually(selector, || async { self.run(&script).await.as_str().map(str::to_owned) }).await
+    }
+
+    /// Waits until the element's text contains `wanted`.
+    pub async fn wait_text(&self, selector: &str, wanted: &str) {
+        let script = format!("const e = root.querySelector({selector:?}); return e && e.textContent");
+        eventually(&format!("{selector} to read {wanted:?}"), || async {
+            self.run(&script).await.as_str().filter(|text| text.contains(wanted)).map(|_| ())
+        })
+        .await;
+    }
+
+    /// Waits for an element of the widget and clicks it.
+    pub async fn click(&self, selector: &str) {
+        let script =
+            format!("const e = root.querySelector({selector:?}); if (e) e.click(); return !!e || null");
+        eventually(selector, || async { self.run(&script).await.as_bool() }).await;
+    }
+
+    pub async fn ask_for_person(&self) {
+        self.click("[data-testid=human-button]").await;
+    }
+
+    /// Types into the composer through the keyboard, like a customer, and presses Enter.
+    pub async fn send(&self, text: &str) {
+        if self.mode == Mode::Inline {
+            return self.browser.type_in_widget(text).await;
+        }
+        self.enter().await;
+        let input = eventually("the composer", || async {
+            self.browser.client.find(fantoccini::Locator::Css("[data-testid=composer-input]")).await.ok()
+        })
+        .await;
+        input.send_keys(text).await.expect("type");
+        self.browser.press(fantoccini::key::Key::Enter).await;
+        self.leave().await;
+    }
+
+    /// The texts of the conversation's stored messages, in order.
+    pub async fn messages(&self) -> Vec<String> {
+        let value = self
+            .run("return [...root.querySelectorAll('[data-testid=message] .text')].map(e => e.textContent)")
+            .await;
+        serde_json::from_value(value).unwrap_or_default()
+    }
+
+    pub async fn wait_messages(&self, wanted: &[&str]) {
+        eventually(&format!("the messages {wanted:?}"), || async {
+            (self.messages().await == wanted).then_some(())
+        })
+        .await;
+    }
+}
+
+/// The agent's console in a browser (signed in with [`Browser::sign_in_to_console`]).
+pub struct Console<'a>(pub &'a Browser);
+
+impl Console<'_> {
+    /// Accepts the customer the console offers.
+    pub async fn accept_offer(&self) {
+        self.0.click_page("[data-testid=offer-accept]").await;
+        eventually("the chat", || async {
+            self.0
+                .js("return document.querySelector('[data-testid=chat-input]') && true", vec![])
+                .await
+                .as_bool()
+        })
+        .await;
+    }
+
+    /// Types a reply into the open chat and sends it.
+    pub async fn reply(&self, text: &str) {
+        let input = self
+            .0
+            .client
+            .find(fantoccini::Locator::Css("[data-testid=chat-input]"))
+            .await
+            .expect("reply box");
+        input.send_keys(text).await.expect("type");
+        self.0.press(fantoccini::key::Key::Enter).await;
+    }
+
+    /// The texts of the open chat's messages, in order.
+    pub async fn messages(&self) -> Vec<String> {
+        let script = "return [...document.querySelectorAll('[data-testid=chat] [data-testid=message]')] \
+                      .map(e => e.lastChild.textContent)";
+        serde_json::from_value(self.0.js(script, vec![]).await).unwrap_or_default()
+    }
+
+    pub async fn wait_messages(&self, wanted: &[&str]) {
+        eventually(&format!("the console's messages {wanted:?}"), || async {
+            (self.messages().await == wanted).then_some(())
+        })
+        .await;
+    }
 }

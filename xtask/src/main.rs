@@ -7,6 +7,7 @@
 //! - `bot-eval`: the demo bot flow against the labelled utterances, per language.
 
 mod budgets;
+mod publish;
 mod run;
 mod setup;
 mod size;
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(&env),
         Some("demo") => demo(&env),
         Some("test") => test(&env),
-        Some("size") => setup::run(&env).and_then(|()| build_web(&env)).and_then(|()| size::report(&env)),
+        Some("size") => setup::run(&env).and_then(|()| build_web(&env)).and_then(|()| size(&env, true)),
         Some("bot-eval") => cargo(&env)
             .args(["run", "--quiet", "--release", "--package", "tandem-bot", "--example", "bot_eval", "--"])
             .args(std::env::args().skip(2))
@@ -45,12 +46,45 @@ fn main() -> ExitCode {
     }
 }
 
-/// Release builds of the widget (dist/) and the console (console/dist/).
+/// Release builds of the widget (dist/, then published: see `publish`) and the console
+/// (console/dist/).
 fn build_web(env: &Env) -> Result<(), String> {
     env.step("building the widget (release)");
     env.command("trunk").args(["build", "--release"]).current_dir(&env.root).run()?;
+    publish::widget(env)?;
     env.step("building the agent console (release)");
     env.command("trunk").args(["build", "--release"]).current_dir(env.root.join("console")).run()
+}
+
+/// Download sizes as the real server sends them, against the budgets. `build` first builds
+/// the `tandem` binary; `cargo test --workspace` has already built it (same features) otherwise.
+fn size(env: &Env, build: bool) -> Result<(), String> {
+    if build {
+        env.step("building the server to measure what it sends");
+        cargo(env).args(["build", "--package", "tandem-server", "--bin", "tandem", "--locked"]).run()?;
+    }
+    env.step("download sizes, fetched from the server, against the budgets");
+    size::report(env, &env.root.join("target/debug/tandem"))
+}
+
+/// Fails when a Chromium started by the browser tests (profile in a `tempfile` directory) is
+/// still running: each test's browser must end with it, or runs would exhaust the machine.
+fn left_over_browsers() -> Result<(), String> {
+    let profile = format!("--user-data-dir={}", std::env::temp_dir().join(".tmp").display());
+    let entries = std::fs::read_dir("/proc").map_err(|error| format!("cannot list processes: {error}"))?;
+    let left = entries
+        .flatten()
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+        .filter(|cmdline| cmdline.contains("chromium") && cmdline.contains(&profile))
+        .count();
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "{left} Chromium processes started by the browser tests are still running; the tests' `Browser` must end them"
+        ))
+    }
 }
 
 fn demo(env: &Env) -> Result<(), String> {
@@ -74,12 +108,12 @@ fn test(env: &Env) -> Result<(), String> {
         .args(["--", "-D", "warnings"])
         .run()?;
     build_web(env)?;
-    env.step("download sizes against the budgets");
-    size::report(env)?;
     env.step("unit, integration and browser end-to-end tests (native)");
     // At most two tests of a binary at once: each browser test drives up to two Chromiums, and
     // CI has 2 cores.
     cargo(env).args(["test", "--workspace", "--locked", "--", "--test-threads=2"]).run()?;
+    // Measured from the server the tests just built, so nothing is built twice.
+    size(env, false)?;
     env.step("widget component tests in headless Chromium (wasm-bindgen-test)");
     // The runner has been seen to hang, rarely, while starting its browser (the tests take
     // under a second): stop it after 5 minutes and try once more.
@@ -103,6 +137,7 @@ fn test(env: &Env) -> Result<(), String> {
         env.step(&format!("{first}; trying once more"));
         component_tests()
     })?;
+    left_over_browsers()?;
     env.step("all checks passed");
     Ok(())
 }

@@ -72,12 +72,17 @@ fn wasm_bindgen(env: &Env) -> Result<(), String> {
 fn wasm_opt(env: &Env) -> Result<(), String> {
     let local = env.root.join("tools/node_modules/.bin/wasm-opt");
     let version = env.command(&local).arg_version().output().unwrap_or_default();
-    // axe-core (the accessibility tests' engine) comes from the same lockfile.
+    // axe-core (the accessibility tests' engine) and esbuild (the loader's minifier) come from
+    // the same lockfile.
     let axe = env.root.join("tools/node_modules/axe-core/axe.min.js").is_file();
-    if version.split_whitespace().nth(2) == Some(WASM_OPT_MAJOR) && axe {
+    let esbuild =
+        env.command(env.root.join("tools/node_modules/.bin/esbuild")).arg_version().output().is_some();
+    if version.split_whitespace().nth(2) == Some(WASM_OPT_MAJOR) && axe && esbuild {
         return Ok(());
     }
-    env.step(&format!("setup: installing wasm-opt (binaryen {WASM_OPT_MAJOR}) and test tools from npm"));
+    env.step(&format!(
+        "setup: installing wasm-opt (binaryen {WASM_OPT_MAJOR}), esbuild and test tools from npm"
+    ));
     env.command("npm").args(["ci", "--prefix", "tools", "--no-audit", "--no-fund"]).run()
 }
 

@@ -125,6 +125,15 @@ pub fn validate_tag(tag: &str) -> Result<(), &'static str> {
     }
 }
 
+/// The page a customer is on, as the widget reports it: an http(s) URL of at most 2048 bytes.
+pub fn validate_page_url(url: &str) -> Result<(), &'static str> {
+    if url.len() <= 2048 && (url.starts_with("https://") || url.starts_with("http://")) {
+        Ok(())
+    } else {
+        Err("page_url must be an http(s) URL of at most 2048 bytes")
+    }
+}
+
 /// A plausible email address: one `@` with text on both sides and a dot in the domain, at most
 /// 254 bytes, no spaces. Deliverability is for the mail server to judge.
 pub fn validate_email(email: &str) -> Result<(), &'static str> {

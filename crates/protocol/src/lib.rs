@@ -3,11 +3,13 @@
 //! Everything here is plain data with serde derives, so that it builds for wasm32 and native
 //! alike and no side can drift from another. See `docs/protocol.md` and `docs/api.md`.
 
+mod card;
 mod chat;
 mod merchant;
 mod problem;
 mod team;
 
+pub use card::{mask_card_numbers, mask_card_numbers_in_place, mask_card_numbers_in_transcript};
 pub use chat::*;
 pub use merchant::{AskEmail, InvalidMerchantId, MerchantId, WidgetConfig};
 pub use problem::{Problem, ProblemCode};

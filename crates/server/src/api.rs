@@ -4,7 +4,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use tandem_protocol::{Availability, LeaveMessage, MerchantId, WidgetConfig, validate_email, validate_text};
+use tandem_protocol::{
+    Availability, LeaveMessage, MerchantId, WidgetConfig, mask_card_numbers_in_place, validate_email,
+    validate_text,
+};
 
 use crate::AppState;
 use crate::conversations::check_page_origin;
@@ -28,7 +31,7 @@ async fn merchant_for_page(
     headers: &HeaderMap,
 ) -> Result<Merchant, AppError> {
     let merchant = find_merchant(state, raw_id).await?;
-    check_page_origin(&merchant, headers)?;
+    check_page_origin(state, &merchant, headers)?;
     Ok(merchant)
 }
 
@@ -142,7 +145,7 @@ pub(crate) async fn leave_message(
     Path(raw_id): Path<String>,
     headers: HeaderMap,
     extensions: axum::http::Extensions,
-    crate::error::JsonBody(message): crate::error::JsonBody<LeaveMessage>,
+    crate::error::JsonBody(mut message): crate::error::JsonBody<LeaveMessage>,
 ) -> Result<Response, AppError> {
     let merchant = merchant_for_page(&state, &raw_id, &headers).await?;
     if !state.limits.allow_new_conversation(crate::conversations::client_ip(&extensions)) {
@@ -151,8 +154,10 @@ pub(crate) async fn leave_message(
     validate_email(&message.email)
         .map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
     validate_text(&message.text).map_err(|problem| AppError::InvalidRequest(format!("text: {problem}")))?;
+    // No card number is stored (see `tandem_protocol::mask_card_numbers`).
+    mask_card_numbers_in_place(&mut message.text);
     crate::conversations::validate_locale_and_url(&message.locale, &message.page_url)?;
-    crate::conversations::validate_transcript(&message.transcript)?;
+    crate::conversations::accept_transcript(&mut message.transcript)?;
     let id = state.store.leave_message(&merchant.id, &message, crate::live::now_ms()).await?;
     tracing::info!(merchant = %merchant.id, id, "message left");
     Ok(readable_by_page(

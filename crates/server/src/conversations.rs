@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tandem_protocol::{
     ConversationId, ConversationStarted, CustomerProfile, MAX_TRANSCRIPT_ENTRIES, QueueStatus, Rating,
-    StartConversation, TranscriptEntry, validate_email, validate_tag, validate_text,
+    StartConversation, TranscriptEntry, mask_card_numbers_in_place, mask_card_numbers_in_transcript,
+    validate_email, validate_tag, validate_text,
 };
 
 use crate::AppState;
@@ -24,13 +25,17 @@ pub(crate) fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
     extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
 }
 
-/// A browser request from a page must come from one of the merchant's origins. Requests
-/// without `Origin` come from no page (scripts, servers) and cannot ride a customer's session.
-pub(crate) fn check_page_origin(merchant: &Merchant, headers: &HeaderMap) -> Result<(), AppError> {
-    match headers.get(header::ORIGIN) {
-        Some(origin) if !merchant.allows_origin(origin.to_str().unwrap_or_default()) => {
-            Err(AppError::OriginNotAllowed(String::from_utf8_lossy(origin.as_bytes()).into_owned()))
-        }
+/// A browser request from a page must come from one of the merchant's origins, or from our own
+/// (the widget's frame and full page, which only run there). Requests without `Origin` come
+/// from no page (scripts, servers) and cannot ride a customer's session.
+pub(crate) fn check_page_origin(
+    state: &AppState,
+    merchant: &Merchant,
+    headers: &HeaderMap,
+) -> Result<(), AppError> {
+    match headers.get(header::ORIGIN).map(|origin| origin.to_str().unwrap_or_default()) {
+        Some(origin) if state.is_own_origin(origin) => Ok(()),
+        Some(origin) if !merchant.allows_origin(origin) => Err(AppError::OriginNotAllowed(origin.to_owned())),
         _ => Ok(()),
     }
 }
@@ -46,9 +51,10 @@ pub(crate) fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_frame_size(64 * 1024)
 }
 
-fn validate(request: &StartConversation) -> Result<(), AppError> {
+/// Checks a request and masks card numbers in its transcript, so that it can be stored.
+fn accept(request: &mut StartConversation) -> Result<(), AppError> {
     validate_locale_and_url(&request.locale, &request.page_url)?;
-    validate_transcript(&request.transcript)?;
+    accept_transcript(&mut request.transcript)?;
     if let Some(email) = &request.email {
         validate_email(email).map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
     }
@@ -75,7 +81,10 @@ pub(crate) fn validate_locale_and_url(locale: &str, page_url: &str) -> Result<()
     Ok(())
 }
 
-pub(crate) fn validate_transcript(transcript: &[TranscriptEntry]) -> Result<(), AppError> {
+/// Checks a transcript a customer hands over, then masks card numbers in it: every transcript
+/// the server stores (with a handoff or a left message) passes here. The widget masks them
+/// already; this is for clients that do not.
+pub(crate) fn accept_transcript(transcript: &mut [TranscriptEntry]) -> Result<(), AppError> {
     if transcript.len() > MAX_TRANSCRIPT_ENTRIES {
         let message = format!("a transcript has at most {MAX_TRANSCRIPT_ENTRIES} entries");
         return Err(AppError::InvalidRequest(message));
@@ -84,6 +93,7 @@ pub(crate) fn validate_transcript(transcript: &[TranscriptEntry]) -> Result<(), 
         validate_text(&entry.text)
             .map_err(|problem| AppError::InvalidRequest(format!("transcript entry {index}: {problem}")))?;
     }
+    mask_card_numbers_in_transcript(transcript);
     Ok(())
 }
 
@@ -111,14 +121,14 @@ pub(crate) async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
     extensions: Extensions,
-    JsonBody(request): JsonBody<StartConversation>,
+    JsonBody(mut request): JsonBody<StartConversation>,
 ) -> Result<Response, AppError> {
     let merchant = crate::api::find_merchant(&state, request.merchant_id.as_str()).await?;
-    check_page_origin(&merchant, &headers)?;
+    check_page_origin(&state, &merchant, &headers)?;
     if !state.limits.allow_new_conversation(client_ip(&extensions)) {
         return Err(AppError::RateLimited);
     }
-    validate(&request)?;
+    accept(&mut request)?;
     let customer = customer_profile(&merchant, &request)?;
 
     let id = ConversationId(new_id());
@@ -165,7 +175,7 @@ pub(crate) async fn live(
     let id = ConversationId(raw_id);
     let conversation = state.store.conversation(&id).await?.ok_or_else(not_found)?;
     let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(not_found)?;
-    check_page_origin(&merchant, &headers)?;
+    check_page_origin(&state, &merchant, &headers)?;
     let ip = client_ip(&extensions);
     Ok(sized(ws).on_upgrade(move |socket| {
         let (tx, rx) = socket.split();
@@ -179,7 +189,7 @@ pub(crate) async fn rate(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
     headers: HeaderMap,
-    JsonBody(rating): JsonBody<Rating>,
+    JsonBody(mut rating): JsonBody<Rating>,
 ) -> Result<StatusCode, AppError> {
     let unauthorized =
         || AppError::Unauthorized("the customer token does not match this conversation".into());
@@ -194,8 +204,12 @@ pub(crate) async fn rate(
         return Err(unauthorized());
     }
     let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(unauthorized)?;
-    check_page_origin(&merchant, &headers)?;
+    check_page_origin(&state, &merchant, &headers)?;
     rating.validate().map_err(|problem| AppError::InvalidRequest(problem.into()))?;
+    // A comment is customer text like any other: no card number is stored.
+    if let Some(comment) = &mut rating.comment {
+        mask_card_numbers_in_place(comment);
+    }
     if !state.store.rate(&id, &rating).await? {
         return Err(AppError::Conflict("a conversation can be rated once it has ended".into()));
     }

@@ -17,10 +17,12 @@ pub mod tokens;
 mod agents;
 pub mod api;
 mod conversations;
+mod csp;
 pub mod dispatch;
 mod limits;
 mod pages;
 pub mod team;
+mod widget;
 
 use std::future::Future;
 use std::io;
@@ -105,6 +107,12 @@ impl AppState {
     /// The origin the console is served from, for links people open (invites).
     pub fn console_origin(&self) -> &str {
         self.console_origins.first().map_or("", String::as_str)
+    }
+
+    /// One of the origins this server is reached at (where the widget's frame and full page
+    /// run).
+    pub fn is_own_origin(&self, origin: &str) -> bool {
+        self.console_origins.iter().any(|own| own == origin)
     }
 
     /// Changes once, when the server begins to shut down.
@@ -238,7 +246,8 @@ impl Server {
 
 /// The API, the widget files and the console, on the main listener.
 pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
-    Router::new()
+    let https = state.secure_cookies;
+    let router = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/v1/merchants/{id}/widget-config", get(api::widget_config))
         .route("/v1/merchants/{id}/bot-flow", get(api::bot_flow))
@@ -262,18 +271,15 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
         .route("/v1/invites/lookup", post(team::lookup_invite))
         .route("/v1/invites/accept", post(team::accept_invite))
         .layer(DefaultBodyLimit::max(256 * 1024))
-        .nest_service("/widget", widget_files(widget_dir))
-        .nest_service(
-            "/console",
-            ServeDir::new(console_dir).fallback(ServeFile::new(console_dir.join("index.html"))),
-        )
+        .nest_service("/widget", widget::router(widget_dir).with_state(state.clone()))
+        .nest_service("/console", console_files(console_dir))
         .fallback(|| async {
             error::AppError::NotFound(
                 "no such page; the widget is under /widget/, the console under /console/".into(),
             )
         })
-        .with_state(state)
-        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    security_headers(router, https).layer(TraceLayer::new_for_http())
 }
 
 /// Pages on merchants' origins call the customer API cross-origin. The preflight is answered
@@ -287,25 +293,40 @@ fn customer_cors() -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// The widget's files are fetched by merchants' pages on other origins: the loader as a
-/// classic script, the app as a module import and a wasm fetch, which both need CORS.
-/// They are public and credential-free, so any origin may read them.
-fn widget_files(widget_dir: &Path) -> Router {
-    Router::new()
-        .fallback_service(ServeDir::new(widget_dir))
+/// The console's files, under a policy of their own origin only (its inline entry script by
+/// hash, read from the build), which no page may frame.
+fn console_files(console_dir: &Path) -> Router {
+    let index = std::fs::read_to_string(console_dir.join("index.html")).unwrap_or_default();
+    let policy = csp::for_page(&index, true, &csp::Ancestors::None);
+    let mut router = Router::new().fallback_service(
+        ServeDir::new(console_dir).fallback(ServeFile::new(console_dir.join("index.html"))),
+    );
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
+        router = router.layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, policy));
+    }
+    router
+}
+
+/// Headers every response of ours carries: no MIME sniffing, no referrer leaving our pages,
+/// and HSTS when the public URL is https.
+fn security_headers(router: Router, https: bool) -> Router {
+    let router = router
         .layer(SetResponseHeaderLayer::overriding(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
-            header::HeaderName::from_static("cross-origin-resource-policy"),
-            HeaderValue::from_static("cross-origin"),
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ));
+    if https {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
         ))
-        // File names carry no content hash, so caches must revalidate (cheap with ETags).
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        ))
+    } else {
+        router
+    }
 }
 
 /// The demo checkout page and the theme gallery, on their own listener so that they are a
@@ -313,8 +334,19 @@ fn widget_files(widget_dir: &Path) -> Router {
 pub fn demo_app(widget_script_url: &str) -> Router {
     let page = pages::demo_checkout(widget_script_url);
     let script = widget_script_url.to_owned();
+    let strict = |allow_frames| {
+        let (page, policy) = pages::strict_checkout(widget_script_url, allow_frames);
+        get(move || async move { ([(header::CONTENT_SECURITY_POLICY, policy)], Html(page)) })
+    };
+    let asset = |content_type: &'static str, body: &'static str| {
+        get(move || async move { ([(header::CONTENT_TYPE, content_type)], body) })
+    };
     Router::new()
         .route("/", get(move || async move { Html(page) }))
+        .route("/strict", strict(true))
+        .route("/strict/no-frame", strict(false))
+        .route("/checkout.css", asset("text/css", pages::CHECKOUT_CSS))
+        .route("/violations.js", asset("text/javascript", pages::VIOLATIONS_JS))
         .route("/themes", get(|| async { Html(pages::theme_gallery()) }))
         .route(
             "/themes/{slug}",

@@ -1,14 +1,24 @@
 //! Server-rendered HTML pages: the hosted contact page and the demo checkout page.
 
 use axum::extract::{Path, State};
-use axum::response::Html;
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use crate::AppState;
 use crate::api::find_merchant;
+use crate::csp::Ancestors;
 use crate::error::AppError;
+use crate::store::Merchant;
+use crate::widget::page_response;
 
 const CONTACT_TEMPLATE: &str = include_str!("../assets/contact.html");
 const DEMO_CHECKOUT_TEMPLATE: &str = include_str!("../assets/demo-checkout.html");
+const STRICT_CHECKOUT_TEMPLATE: &str = include_str!("../assets/strict-checkout.html");
+const CHECKOUT_BODY: &str = include_str!("../assets/checkout-body.html");
+/// The demo checkout's layout, for both demo pages.
+pub(crate) const CHECKOUT_CSS: &str = include_str!("../assets/checkout.css");
+/// Lists the strict page's policy violations.
+pub(crate) const VIOLATIONS_JS: &str = include_str!("../assets/violations.js");
 const THEME_TEMPLATE: &str = include_str!("../assets/theme-demo.html");
 const GALLERY_TEMPLATE: &str = include_str!("../assets/themes.html");
 
@@ -113,8 +123,13 @@ pub(crate) fn theme_gallery() -> String {
 pub(crate) async fn contact(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     let merchant = find_merchant(&state, &raw_id).await?;
+    Ok(page_response(StatusCode::OK, contact_page(&merchant), false, &Ancestors::None))
+}
+
+/// The contact page's HTML: the merchant's support email, or a pointer to their website.
+pub(crate) fn contact_page(merchant: &Merchant) -> String {
     let contact = match &merchant.support_email {
         Some(email) => format!(
             "<p>Email <a href=\"mailto:{0}\">{0}</a> and a person will answer.</p>",
@@ -122,20 +137,38 @@ pub(crate) async fn contact(
         ),
         None => "<p>Please use the contact details on the merchant's website.</p>".to_owned(),
     };
-    Ok(Html(
-        CONTACT_TEMPLATE
-            .replace("{{NAME}}", &escape_html(&merchant.display_name))
-            .replace("{{CONTACT}}", &contact),
-    ))
+    CONTACT_TEMPLATE
+        .replace("{{NAME}}", &escape_html(&merchant.display_name))
+        .replace("{{CONTACT}}", &contact)
 }
 
 /// The demo checkout page, embedding the widget from `widget_script_url` with one tag.
 pub(crate) fn demo_checkout(widget_script_url: &str) -> String {
-    DEMO_CHECKOUT_TEMPLATE.replace("{{WIDGET_SCRIPT_URL}}", &escape_html(widget_script_url))
+    DEMO_CHECKOUT_TEMPLATE
+        .replace("{{BODY}}", CHECKOUT_BODY)
+        .replace("{{WIDGET_SCRIPT_URL}}", &escape_html(widget_script_url))
+}
+
+/// The demo checkout under the policy of a strict payment page, which allows Tandem's origin
+/// where chat vendors' guides ask (scripts, styles, connections and frames: all but frames
+/// when `allow_frames` is false, to see the fallback) and refuses everything inline and
+/// WebAssembly. Returns the page and its policy.
+pub(crate) fn strict_checkout(widget_script_url: &str, allow_frames: bool) -> (String, String) {
+    let tandem = widget_script_url.split("/widget/").next().unwrap_or_default();
+    let frames = if allow_frames { format!("frame-src {tandem}; ") } else { String::new() };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' {tandem}; style-src 'self' {tandem}; \
+         connect-src 'self' {tandem}; {frames}img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'"
+    );
+    let page = STRICT_CHECKOUT_TEMPLATE
+        .replace("{{BODY}}", CHECKOUT_BODY)
+        .replace("{{POLICY}}", &escape_html(&policy))
+        .replace("{{WIDGET_SCRIPT_URL}}", &escape_html(widget_script_url));
+    (page, policy)
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -179,5 +212,25 @@ mod tests {
         assert!(page.contains(
             r#"<script src="http://127.0.0.1:9/widget/tandem.js" data-merchant="demo" async></script>"#
         ));
+        assert!(page.contains("Your cart") && page.contains(r#"href="/strict""#));
+    }
+
+    #[test]
+    fn strict_page_runs_nothing_inline_and_allows_tandem_where_vendors_ask() {
+        let (page, policy) = strict_checkout("http://127.0.0.1:9/widget/tandem.js", true);
+        assert!(!page.contains("<style") && !page.contains("style="));
+        assert!(
+            ["onsubmit=", "onclick=", "onload=", "javascript:"].iter().all(|inline| !page.contains(inline))
+        );
+        assert_eq!(page.matches("<script").count(), 2, "the violations list and the one tag");
+        for directive in ["script-src", "style-src", "connect-src", "frame-src"] {
+            assert!(
+                policy.contains(&format!("{directive} 'self' http://127.0.0.1:9;"))
+                    || policy.contains(&format!("{directive} http://127.0.0.1:9;")),
+                "{policy}"
+            );
+        }
+        assert!(!policy.contains("unsafe") && !policy.contains("wasm"));
+        assert!(!strict_checkout("http://127.0.0.1:9/widget/tandem.js", false).1.contains("frame-src"));
     }
 }

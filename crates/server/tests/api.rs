@@ -178,3 +178,24 @@ async fn bot_flow_is_served_cacheably_to_allowed_origins() {
     let foreign = get(&app, "/v1/merchants/shop/bot-flow", Some("https://evil.example")).await;
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn hsts_is_sent_when_the_public_url_is_https() {
+    let dirs = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dirs.path().join("test.sqlite3")).await.expect("store");
+    let secure = AppState::new(Arc::new(store), vec!["https://chat.example.com".into()]);
+    let router = app(secure, &dirs.path().join("widget"), &dirs.path().join("console"));
+    let response = router
+        .oneshot(Request::get("/healthz").body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let headers = response.headers();
+    assert_eq!(
+        headers.get(header::STRICT_TRANSPORT_SECURITY).and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000")
+    );
+    assert_eq!(headers.get(header::X_CONTENT_TYPE_OPTIONS).and_then(|v| v.to_str().ok()), Some("nosniff"));
+    // Over plain http (the test app), none.
+    let plain = get(&test_app().await, "/healthz", None).await;
+    assert!(plain.headers().get(header::STRICT_TRANSPORT_SECURITY).is_none());
+}

@@ -1,13 +1,15 @@
 //! What the widget needs beyond the live chat: signed identities, ratings the agent sees,
-//! availability, and messages left when nobody is online — through the real server.
+//! availability, messages left when nobody is online, and card numbers masked before anything
+//! is stored — through the real server.
 #![allow(clippy::panic)] // a test fails by panicking
 
 mod common;
 
 use common::{IDENTITY_SECRET, OTHER_ORIGIN, SHOP_ORIGIN, TestApp, recv, send, spawn_app};
 use tandem_protocol::{
-    AgentEvent, AgentFrame, Availability, ConversationStarted, Identity, LeaveMessage, LeftMessage, Problem,
-    ProblemCode, Rating, StartConversation, TranscriptEntry, TranscriptSpeaker,
+    AgentEvent, AgentFrame, Availability, ClientMessageId, ConversationStarted, CustomerEvent, CustomerFrame,
+    Identity, LeaveMessage, LeftMessage, Problem, ProblemCode, Rating, StartConversation, TranscriptEntry,
+    TranscriptSpeaker,
 };
 
 fn sign(secret_hex: &str, id: &str) -> String {
@@ -209,4 +211,77 @@ async fn a_message_left_is_stored_for_the_merchants_agents_only() {
     );
     assert_eq!(messages[0].transcript.len(), 1);
     assert!(list("olga@other.example").await.is_empty(), "another merchant's agent sees none");
+}
+
+/// Whatever a client sends, no card number is stored: the server masks customer (and agent)
+/// text, the bot transcript and rating comments before storing them.
+#[tokio::test]
+async fn card_numbers_in_a_chat_are_masked_before_they_are_stored() {
+    let app = spawn_app().await;
+    let mut request = TestApp::start_request("shop");
+    request.transcript.push(TranscriptEntry {
+        from: TranscriptSpeaker::Customer,
+        text: "it was 4242-4242-4242-4242".into(),
+    });
+    let started: ConversationStarted = start(&app, &request).await.json().await.expect("started");
+    let id = started.conversation_id.clone();
+    let (mut agent, _, _) = app.agent("anna@shop.example").await;
+    send(&mut agent, &AgentFrame::Accept { conversation_id: id.clone() }).await;
+    let AgentEvent::Accepted { conversation } = common::recv_agent(&mut agent).await else { panic!() };
+    assert_eq!(conversation.transcript[2].text, "it was •••• 4242");
+
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let text = "my card is 4111 1111 1111 1111 thanks".to_owned();
+    send(&mut customer, &CustomerFrame::Send { client_id: ClientMessageId("c1".into()), text }).await;
+    let is_message = |e: &CustomerEvent| matches!(e, CustomerEvent::Message { .. });
+    let CustomerEvent::Message { message } = common::recv_customer_until(&mut customer, is_message).await
+    else {
+        panic!()
+    };
+    assert_eq!(message.text, "my card is •••• 1111 thanks", "the customer's own echo");
+    let AgentEvent::Message { message, .. } = common::recv_agent(&mut agent).await else { panic!() };
+    assert_eq!(message.text, "my card is •••• 1111 thanks", "what the agent reads");
+
+    let reply = "Is it 5555 5555 5555 4444?".to_owned();
+    let client_id = ClientMessageId("a1".into());
+    send(&mut agent, &AgentFrame::Send { conversation_id: id.clone(), client_id, text: reply }).await;
+    send(&mut agent, &AgentFrame::End { conversation_id: id.clone() }).await;
+    let comment = Some("thanks, card 5105105105105100 works now".into());
+    let rating = Rating { score: 5, comment };
+    common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Ended { .. })).await;
+    assert_eq!(rate(&app, &started, &started.customer_token, &rating).await.status(), 204);
+
+    let cookie = app.login("bert@shop.example").await;
+    let url = app.url(&format!("/v1/agent/conversations/{id}"));
+    let detail: tandem_protocol::ConversationDetail =
+        app.http.get(url).header("cookie", cookie).send().await.expect("detail").json().await.expect("json");
+    let texts: Vec<_> = detail.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["my card is •••• 1111 thanks", "Is it •••• 4444?"]);
+    assert_eq!(detail.transcript[2].text, "it was •••• 4242");
+    let stored_comment = detail.rating.and_then(|r| r.comment);
+    assert_eq!(stored_comment.as_deref(), Some("thanks, card •••• 5100 works now"));
+}
+
+#[tokio::test]
+async fn card_numbers_in_a_left_message_are_masked_before_it_is_stored() {
+    let app = spawn_app().await;
+    let message = LeaveMessage {
+        email: "kim@example.com".into(),
+        text: "Charged twice on 3782 822463 10005, please refund".into(),
+        locale: "en".into(),
+        page_url: "https://shop.example/checkout".into(),
+        transcript: vec![TranscriptEntry {
+            from: TranscriptSpeaker::Customer,
+            text: "4111111111111111".into(),
+        }],
+    };
+    let left =
+        app.http.post(app.url("/v1/merchants/shop/messages")).header("origin", SHOP_ORIGIN).json(&message);
+    assert_eq!(left.send().await.expect("leave").status(), 201);
+
+    let cookie = app.login("anna@shop.example").await;
+    let list = app.http.get(app.url("/v1/agent/messages")).header("cookie", cookie).send().await;
+    let messages: Vec<LeftMessage> = list.expect("list").json().await.expect("json");
+    assert_eq!(messages[0].text, "Charged twice on •••• 0005, please refund");
+    assert_eq!(messages[0].transcript[0].text, "•••• 1111");
 }

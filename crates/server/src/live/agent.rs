@@ -7,7 +7,7 @@ use axum::extract::ws::Message;
 use futures_util::{Sink, Stream, StreamExt};
 use tandem_protocol::{
     AgentEvent, AgentFrame, Author, ConversationDetail, ConversationId, ConversationStatus, ErrorCode,
-    MAX_CLIENT_ID_BYTES, Presence, QueueEntry, Seq, validate_text,
+    MAX_CLIENT_ID_BYTES, Presence, QueueEntry, Seq, mask_card_numbers, validate_text,
 };
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
@@ -297,6 +297,9 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 if let Err(problem) = validate_text(&text) {
                     return self.error(ErrorCode::InvalidMessage, problem, Some(conversation_id)).await;
                 }
+                // Agents' text too: an agent reading a number back to the customer would
+                // otherwise store it.
+                let text = mask_card_numbers(&text).unwrap_or(text);
                 if !self.state.limits.allow_message(&format!("agent:{}", self.agent.id), self.ip) {
                     let message = "too many messages; wait a moment and resend with the same client id";
                     return self.error(ErrorCode::RateLimited, message, Some(conversation_id)).await;

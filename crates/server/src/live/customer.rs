@@ -10,7 +10,7 @@ use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
 use tandem_protocol::{
     Author, ConversationId, ConversationStatus, CustomerEvent, CustomerFrame, ErrorCode, MAX_CLIENT_ID_BYTES,
-    MerchantId, PROTOCOL_VERSION, QueueStatus, Seq, validate_text,
+    MerchantId, PROTOCOL_VERSION, QueueStatus, Seq, mask_card_numbers, validate_text,
 };
 use tokio::sync::broadcast::error::RecvError;
 
@@ -171,6 +171,9 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 if let Err(problem) = validate_text(&text) {
                     return self.error(ErrorCode::InvalidMessage, problem).await;
                 }
+                // Every customer message is stored through here: no card number is (the widget
+                // masks them already; this is for clients that do not).
+                let text = mask_card_numbers(&text).unwrap_or(text);
                 if self.status == ConversationStatus::Ended {
                     return self.error(ErrorCode::ConversationEnded, "this conversation has ended").await;
                 }
