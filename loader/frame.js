@@ -17,13 +17,16 @@
     'border:0;border-radius:var(--tandem-radius,14px);box-shadow:0 12px 40px rgba(0,0,0,.28);background:transparent}' +
     ':host([position=left]) .frame{right:auto;left:' + X + '}.frame[hidden]{display:none}' +
     '@media (max-width:480px){.frame,:host([position=left]) .frame{inset:0;width:100%;height:100%;border-radius:0}}');
+  // The catalogues' launcher.close (a test compares them).
+  var CLOSE = { en: 'Close chat', sv: 'Stäng chatten', de: 'Chat schließen' };
+  var labels = [h.label, CLOSE[h.lang] || CLOSE.en];
   // The custom properties the frame takes from the page (docs/theming.md).
   var THEMED = 'accent on-accent surface text muted bubble border link focus focus-inner warning-surface warning-text danger radius font'.split(' ');
   var host = h.host;
   var launcher = h.launcher;
   var skill = host.getAttribute('skill');
   var frame = document.createElement('iframe');
-  [['class', 'frame'], ['part', 'frame'], ['id', 'tandem-frame'], ['title', h.labels[0]], ['hidden', ''],
+  [['class', 'frame'], ['part', 'frame'], ['id', 'tandem-frame'], ['title', labels[0]], ['hidden', ''],
     ['src', h.src + (skill ? '&skill=' + encodeURIComponent(skill) : '')]].forEach(function (a) {
     frame.setAttribute(a[0], a[1]);
   });
@@ -45,7 +48,7 @@
     shown = open;
     frame.hidden = !open;
     launcher.setAttribute('aria-expanded', String(open));
-    h.text.textContent = h.labels[open ? 1 : 0];
+    h.text.textContent = labels[open ? 1 : 0];
     post({ type: 'open', open: open });
     if (open) frame.focus();
     else if (hadFocus) launcher.focus();

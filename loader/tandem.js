@@ -15,7 +15,7 @@
   if (!merchant) return warn('add data-merchant="<your merchant id>" to the tandem.js script tag.');
   // The app's files as [path, SRI hash] pairs, written in by the build (xtask/src/publish.rs).
   var FILES = /*@files*/null;
-  if (!FILES) return warn('this tandem.js is not a published build; build the widget with cargo xtask.');
+  if (!FILES) return warn('unpublished build: build the widget with cargo xtask.');
   var apiOrigin = new URL(script.src).origin;
   var nonce = script.nonce || '';
   var mode = script.getAttribute('data-mode') || 'auto';
@@ -24,10 +24,10 @@
     mode = 'auto';
   }
   var preloadWhenIdle = script.getAttribute('data-preload') === 'idle';
-  // The catalogues' launcher.open and launcher.close (a test compares them).
-  var LABELS = { en: ['Chat with us', 'Close chat'], sv: ['Chatta med oss', 'Stäng chatten'], de: ['Chatten Sie mit uns', 'Chat schließen'] };
+  // The catalogues' launcher.open (a test compares them; frame.js has launcher.close).
+  var LABELS = { en: 'Chat with us', sv: 'Chatta med oss', de: 'Chatten Sie mit uns' };
   var pageLang = (document.documentElement.lang || navigator.language || 'en').slice(0, 2).toLowerCase();
-  var labels = LABELS[pageLang] || LABELS.en;
+  var label = LABELS[pageLang] || LABELS.en;
   // Where a conversation under way is remembered, so a reload reopens it at once: the app's
   // own key when it runs in this page, the loader's when it runs in the frame.
   var ONGOING = ['tandem.conversation.' + merchant, 'tandem.ongoing.' + merchant];
@@ -163,7 +163,7 @@
       adopt(root, CSS);
       var mountPoint = el('div', { class: 'app' });
       var custom = host.getAttribute('label');
-      var text = el('span', {}, [custom || labels[0]]);
+      var text = el('span', {}, [custom || label]);
       var launcher = el('button', {
         class: 'launcher', part: 'launcher', 'data-testid': 'launcher',
         'aria-haspopup': 'dialog', 'aria-expanded': 'false'
@@ -210,9 +210,10 @@
       // Frame mode: the same app in an iframe from the Tandem origin, run by loader/frame.js,
       // fetched (checked) only now.
       function inFrame() {
-        var driver = { click: function () { driver.wanted = true; } };
+        // Resuming, frame.js opens the frame only if the frame still has the conversation.
+        var driver = { click: function () { driver.wanted = true; }, resume: function () {} };
         window.__tandem_frame = {
-          root: root, host: host, launcher: launcher, text: text, labels: [custom || labels[0], labels[1]],
+          root: root, host: host, launcher: launcher, text: text, label: custom || label, lang: pageLang,
           src: apiOrigin + FILES.frame + '?merchant=' + encodeURIComponent(merchant) + '&parent=' +
             encodeURIComponent(location.origin) + '&lang=' + encodeURIComponent(pageLang),
           api: apiOrigin, events: EVENTS, driver: driver, adopt: adopt, attach: attach, storage: storage, fail: fail
@@ -251,7 +252,8 @@
       });
       // An ongoing conversation (reload, next checkout page) reopens at once.
       if (storage(false)) {
-        load().click();
+        var driver = load();
+        (driver.resume || driver.click)();
       } else if (queue.some(function (c) { return c[0] === 'open' || c[0] === 'toggle'; })) {
         requestLoad();
       } else if (preloadWhenIdle) {

@@ -51,7 +51,7 @@ async fn wait_frame_shown(browser: &Browser, shown: bool) {
 
 #[tokio::test]
 async fn a_strict_checkout_gets_the_whole_chat_in_a_frame_with_no_violation() {
-    let server = TestServer::start(&widget_dist()).await;
+    let mut server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
     agent.sign_in_to_console(&server).await;
     let console = Console(&agent);
@@ -103,19 +103,29 @@ async fn a_strict_checkout_gets_the_whole_chat_in_a_frame_with_no_violation() {
     // A reload reopens the frame on its own, with the conversation.
     customer.client.refresh().await.expect("reload");
     wait_frame_shown(&customer, true).await;
-    widget
-        .wait_messages(&["Hello from a strict page", "Hi, Anna here.", "my card is •••• 1111, it fails"])
-        .await;
+    let so_far = ["Hello from a strict page", "Hi, Anna here.", "my card is •••• 1111, it fails"];
+    widget.wait_messages(&so_far).await;
     widget.wait_text("[data-testid=human-status]", "You're talking to Anna").await;
+
+    // A server restart: the frame reconnects and the chat goes on.
+    server.restart().await;
+    widget.send("Still there?").await;
+    console.wait_messages(&[so_far.as_slice(), &["Still there?"]].concat()).await;
 
     assert_eq!(violations(&customer).await, json!([]), "the page saw no policy violation");
 }
 
-#[tokio::test]
-async fn frame_mode_keeps_the_keyboard_path_the_js_api_and_the_theme_and_is_axe_clean() {
+/// The strict checkout in one browser, its widget in frame mode.
+async fn strict_page() -> (TestServer, Browser) {
     let server = TestServer::start(&widget_dist()).await;
     let customer = Browser::start().await;
     customer.client.goto(&server.strict_url()).await.expect("open the strict page");
+    (server, customer)
+}
+
+#[tokio::test]
+async fn frame_mode_keeps_the_keyboard_path_the_js_api_and_the_theme_and_is_axe_clean() {
+    let (_server, customer) = strict_page().await;
     let widget = Widget::new(&customer, Mode::Frame);
     // The page's theme, set before the chat opens, crosses into the frame.
     customer
@@ -166,9 +176,7 @@ async fn frame_mode_keeps_the_keyboard_path_the_js_api_and_the_theme_and_is_axe_
 
 #[tokio::test]
 async fn the_frame_ignores_forged_messages_and_runs_only_under_the_merchants_pages() {
-    let server = TestServer::start(&widget_dist()).await;
-    let customer = Browser::start().await;
-    customer.client.goto(&server.strict_url()).await.expect("open the strict page");
+    let (server, customer) = strict_page().await;
     let widget = Widget::new(&customer, Mode::Frame);
     widget.open().await;
     wait_frame_shown(&customer, true).await;
@@ -287,18 +295,8 @@ async fn an_unknown_data_mode_warns_once_and_falls_back_to_auto() {
     let browser = Browser::start().await;
     browser.client.goto(&server.api_url("/healthz")).await.expect("open a plain page");
     let outcome = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; const warnings = [];
-             console.warn = (...args) => warnings.push(args.join(' '));
-             const script = document.createElement('script');
-             script.src = arguments[0]; script.dataset.merchant = 'demo'; script.dataset.mode = 'sideways';
-             script.onload = () => done({ warnings, element: !!document.querySelector('tandem-chat') });
-             document.body.append(script);",
-            vec![json!(server.api_url("/widget/tandem.js"))],
-        )
-        .await
-        .expect("script runs");
+        .add_loader(&server.api_url("/widget/tandem.js"), json!({ "merchant": "demo", "mode": "sideways" }))
+        .await;
     assert_eq!(outcome["element"], json!(true), "{outcome}");
     let warnings = outcome["warnings"].as_array().expect("warnings");
     assert_eq!(warnings.len(), 1, "{outcome}");

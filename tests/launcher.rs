@@ -182,20 +182,7 @@ async fn loader_without_merchant_warns_once_and_renders_nothing() {
     let server = TestServer::start(&widget_dist()).await;
     let browser = Browser::start().await;
     browser.client.goto(&server.api_url("/healthz")).await.expect("open a plain page");
-    let outcome = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; const warnings = [];
-             console.warn = (...args) => warnings.push(args.join(' '));
-             const script = document.createElement('script');
-             script.src = arguments[0];
-             script.onload = () => done({ warnings, element: !!document.querySelector('tandem-chat') });
-             script.onerror = () => done('load error');
-             document.body.append(script);",
-            vec![json!(server.api_url("/widget/tandem.js"))],
-        )
-        .await
-        .expect("script runs");
+    let outcome = browser.add_loader(&server.api_url("/widget/tandem.js"), json!({})).await;
     assert_eq!(outcome["element"], json!(false), "{outcome}");
     let warnings = outcome["warnings"].as_array().expect("warnings");
     assert_eq!(warnings.len(), 1, "{outcome}");

@@ -282,6 +282,26 @@ impl Browser {
         self.client.perform_actions(actions).await.expect("key press");
     }
 
+    /// Adds the loader's script tag, with `data-*` attributes, to the current page and returns
+    /// `{ warnings, element }`: the console warnings it logged and whether it placed
+    /// `tandem-chat`.
+    pub async fn add_loader(&self, src: &str, data: Value) -> Value {
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; const warnings = [];
+                 console.warn = (...args) => warnings.push(args.join(' '));
+                 const script = document.createElement('script');
+                 script.src = arguments[0];
+                 Object.assign(script.dataset, arguments[1]);
+                 script.onload = () => done({ warnings, element: !!document.querySelector('tandem-chat') });
+                 script.onerror = () => done('load error');
+                 document.body.append(script);",
+                vec![json!(src), data],
+            )
+            .await
+            .expect("script runs")
+    }
+
     /// Waits for an element in the page (not the widget) and clicks it.
     pub async fn click_page(&self, selector: &str) {
         let element = eventually(selector, || async {

@@ -102,19 +102,21 @@ async fn two_agents_accepting_at_once_have_exactly_one_winner() {
         let accept = AgentFrame::Accept { conversation_id: started.conversation_id.clone() };
         tokio::join!(send(&mut anna, &accept), send(&mut bert, &accept));
 
-        let mut outcomes = Vec::new();
+        let mut winners = Vec::new();
+        let mut losers = 0;
         for ws in [&mut anna, &mut bert] {
             match common::recv_agent(ws).await {
-                AgentEvent::Accepted { .. } => outcomes.push("won"),
-                AgentEvent::Error { code: ErrorCode::AlreadyTaken, .. } => outcomes.push("lost"),
+                AgentEvent::Accepted { .. } => winners.push(ws),
+                AgentEvent::Error { code: ErrorCode::AlreadyTaken, .. } => losers += 1,
                 other => panic!("unexpected {other:?}"),
             }
         }
-        outcomes.sort_unstable();
-        assert_eq!(outcomes, ["lost", "won"]);
-        // The winner finishes, so that nobody reaches their capacity over the rounds.
-        let end = AgentFrame::End { conversation_id: started.conversation_id.clone() };
-        tokio::join!(send(&mut anna, &end), send(&mut bert, &end));
+        assert_eq!((winners.len(), losers), (1, 1), "exactly one winner");
+        // The winner finishes, so that nobody reaches their capacity over the rounds; the next
+        // round starts only once the server has ended it.
+        let winner = winners.pop().expect("a winner");
+        send(winner, &AgentFrame::End { conversation_id: started.conversation_id.clone() }).await;
+        common::recv_agent_until(winner, |event| matches!(event, AgentEvent::Ended { .. })).await;
     }
 }
 
