@@ -468,6 +468,8 @@ async fn nothing_is_covered(widget: &Widget<'_>, state: &str) {
 
 async fn on_a_phone_every_panel_state_leaves_every_control_uncovered(mode: Mode) {
     let server = TestServer::start(&widget_dist()).await;
+    // The merchant asks for an email first (which the customer may skip): one more state.
+    server.configure_demo(|merchant| merchant.settings.ask_email = tandem_protocol::AskEmail::Optional).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
     customer.client.set_window_size(375, 740).await.expect("phone-sized window");
     agent.sign_in_to_console(&server).await;
@@ -481,6 +483,9 @@ async fn on_a_phone_every_panel_state_leaves_every_control_uncovered(mode: Mode)
     nothing_is_covered(&widget, "with the bot").await;
 
     widget.ask_for_person().await;
+    widget.text("[data-testid=details-form]").await;
+    nothing_is_covered(&widget, "asked for details").await;
+    widget.click("[data-testid=details-skip]").await;
     widget.text("[data-testid=leave-message-instead]").await;
     nothing_is_covered(&widget, "waiting").await;
 
@@ -494,9 +499,15 @@ async fn on_a_phone_every_panel_state_leaves_every_control_uncovered(mode: Mode)
     nothing_is_covered(&widget, "ended, with the rating").await;
 
     widget.ask_for_person().await;
+    widget.click("[data-testid=details-skip]").await;
     widget.click("[data-testid=leave-message-instead]").await;
     widget.text("[data-testid=leave-message-form]").await;
     nothing_is_covered(&widget, "leaving a message").await;
+    widget.fill("[data-testid=leave-message-email]", "kim@example.com").await;
+    widget.fill("[data-testid=leave-message-text]", "Where is my refund?").await;
+    widget.click("[data-testid=leave-message-send]").await;
+    widget.text("[data-testid=message-left]").await;
+    nothing_is_covered(&widget, "message left").await;
     customer.screenshot(&format!("phone-{mode:?}-leave-message.png").to_lowercase()).await;
 }
 

@@ -515,16 +515,22 @@ impl<'a> Widget<'a> {
 
     /// Types into the composer through the keyboard, like a customer, and presses Enter.
     pub async fn send(&self, text: &str) {
+        self.fill("[data-testid=composer-input]", text).await;
+        self.browser.press(fantoccini::key::Key::Enter).await;
+    }
+
+    /// Types into a field of the widget through the keyboard, like a customer.
+    pub async fn fill(&self, selector: &str, text: &str) {
         if self.mode == Mode::Inline {
-            return self.browser.type_in_widget(text).await;
+            self.text(selector).await;
+            return self.browser.fill_in_widget(selector, text).await;
         }
         self.enter().await;
-        let input = eventually("the composer", || async {
-            self.browser.client.find(fantoccini::Locator::Css("[data-testid=composer-input]")).await.ok()
+        let field = eventually(selector, || async {
+            self.browser.client.find(fantoccini::Locator::Css(selector)).await.ok()
         })
         .await;
-        input.send_keys(text).await.expect("type");
-        self.browser.press(fantoccini::key::Key::Enter).await;
+        field.send_keys(text).await.expect("type");
         self.leave().await;
     }
 
