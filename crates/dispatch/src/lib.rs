@@ -673,6 +673,17 @@ impl Dispatcher {
         self.estimated_waits(now).remove(conversation)
     }
 
+    /// Every waiting conversation with its place (from 1) and estimated wait, in queue order:
+    /// the whole queue in one pass, for a server to publish once per change.
+    pub fn queue_statuses(&self, now: Millis) -> Vec<(ConversationId, u32, Millis)> {
+        let mut waits = self.estimated_waits(now);
+        self.queue
+            .iter()
+            .zip(1u32..)
+            .filter_map(|(waiting, place)| Some((waiting.id.clone(), place, waits.remove(&waiting.id)?)))
+            .collect()
+    }
+
     pub fn snapshot(&self, now: Millis) -> Snapshot {
         Snapshot {
             waiting: u32::try_from(self.queue.len()).unwrap_or(u32::MAX),
@@ -974,5 +985,8 @@ mod tests {
         // Agent 1 is expected free at 135 s, answers in about 5 s; then a minute per chat.
         assert_eq!(waits[&chat("c")], 60_000);
         assert_eq!(waits[&chat("d")], 125_000);
+        // The whole queue in one pass says the same, with places.
+        assert_eq!(d.queue_statuses(80_000), vec![(chat("c"), 1, 60_000), (chat("d"), 2, 125_000)]);
+        assert_eq!(d.position(&chat("d")), Some(2));
     }
 }

@@ -153,7 +153,9 @@ pub(crate) async fn start(
     let need = tandem_dispatch::Need::for_locale(&locale, request.skill);
     let queued = id.clone();
     state.dispatch.change(&state, &merchant.id, |d, now| ((), d.enqueue(queued, need, now))).await?;
-    let queue = customer::queue_status(&state, &merchant.id, &id)
+    let queue = state
+        .queues
+        .status_when_listed(&state, &merchant.id, &id)
         .await
         .unwrap_or(QueueStatus { position: 1, estimated_wait_secs: 0 });
     let started = ConversationStarted { conversation_id: id, customer_token: token, queue };

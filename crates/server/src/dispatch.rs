@@ -1,7 +1,7 @@
 //! Runs the dispatcher (`tandem_dispatch`) for every merchant, and carries out what it decides.
 //!
-//! One [`Dispatcher`] per merchant lives behind one mutex, held only for the synchronous call
-//! into it, never across an `.await`. Its notices are then delivered: offers to the agents'
+//! One [`Dispatcher`] per merchant lives behind a mutex of its own, held only for the
+//! synchronous call into it, never across an `.await`: merchants never wait for each other. Its notices are then delivered: offers to the agents'
 //! consoles through the hub, returned chats to the database and the customer. A timer task
 //! ticks the dispatchers when an offer, a rest or a grace period runs out; every change wakes it
 //! so that it sleeps until the new earliest deadline.
@@ -11,7 +11,7 @@
 //! chats starts then), and for any other merchant when first touched.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_dispatch::{Dispatcher, Millis, Notice};
@@ -24,7 +24,8 @@ use crate::store::StoreError;
 
 #[derive(Default)]
 pub struct Dispatch {
-    merchants: Mutex<HashMap<MerchantId, Dispatcher>>,
+    /// The outer lock only finds a merchant's dispatcher; the inner one is that merchant's.
+    merchants: Mutex<HashMap<MerchantId, Arc<Mutex<Dispatcher>>>>,
     /// Wakes the timer after a change, so it sleeps until the right deadline.
     wake: Notify,
 }
@@ -37,15 +38,9 @@ impl Dispatch {
         merchant: &MerchantId,
         change: impl FnOnce(&mut Dispatcher, Millis) -> (R, Vec<Notice>),
     ) -> Result<R, StoreError> {
-        self.ensure(state, merchant).await?;
+        let dispatcher = self.dispatcher(state, merchant).await?;
         let now = now_ms();
-        let (result, notices) = {
-            let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
-            match merchants.get_mut(merchant) {
-                Some(dispatcher) => change(dispatcher, now),
-                None => return Err(StoreError::UnknownMerchant(merchant.clone())),
-            }
-        };
+        let (result, notices) = change(&mut dispatcher.lock().unwrap_or_else(|e| e.into_inner()), now);
         self.wake.notify_one();
         deliver(state, merchant, notices).await;
         Ok(result)
@@ -58,21 +53,19 @@ impl Dispatch {
         merchant: &MerchantId,
         read: impl FnOnce(&Dispatcher, Millis) -> R,
     ) -> Result<R, StoreError> {
-        self.ensure(state, merchant).await?;
-        let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
-        merchants
-            .get(merchant)
-            .map(|d| read(d, now_ms()))
-            .ok_or_else(|| StoreError::UnknownMerchant(merchant.clone()))
+        let dispatcher = self.dispatcher(state, merchant).await?;
+        let result = read(&dispatcher.lock().unwrap_or_else(|e| e.into_inner()), now_ms());
+        Ok(result)
     }
 
-    /// Builds the merchant's dispatcher from the database, once.
-    async fn ensure(&self, state: &AppState, merchant_id: &MerchantId) -> Result<(), StoreError> {
-        {
-            let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
-            if merchants.contains_key(merchant_id) {
-                return Ok(());
-            }
+    /// The merchant's dispatcher, built from the database the first time.
+    async fn dispatcher(
+        &self,
+        state: &AppState,
+        merchant_id: &MerchantId,
+    ) -> Result<Arc<Mutex<Dispatcher>>, StoreError> {
+        if let Some(found) = self.merchants.lock().unwrap_or_else(|e| e.into_inner()).get(merchant_id) {
+            return Ok(found.clone());
         }
         let merchant = state
             .store
@@ -109,25 +102,33 @@ impl Dispatch {
             let _ = dispatcher.restore_active(conversation.id, need, profile.clone(), accepted_at, now);
         }
         // Another request may have built it meanwhile, from the same rows: the first one stays.
-        let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
-        merchants.entry(merchant_id.clone()).or_insert(dispatcher);
-        drop(merchants);
+        let found = {
+            let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+            merchants.entry(merchant_id.clone()).or_insert_with(|| Arc::new(Mutex::new(dispatcher))).clone()
+        };
         self.wake.notify_one();
-        Ok(())
+        Ok(found)
+    }
+
+    /// Every merchant's dispatcher, to visit one at a time.
+    fn all(&self) -> Vec<(MerchantId, Arc<Mutex<Dispatcher>>)> {
+        let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+        merchants.iter().map(|(merchant, dispatcher)| (merchant.clone(), dispatcher.clone())).collect()
     }
 
     fn next_deadline(&self) -> Option<Millis> {
-        let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
         let now = now_ms();
-        merchants.values().filter_map(|d| d.next_deadline(now)).min()
+        self.all()
+            .into_iter()
+            .filter_map(|(_, d)| d.lock().unwrap_or_else(|e| e.into_inner()).next_deadline(now))
+            .min()
     }
 
     fn tick_all(&self) -> Vec<(MerchantId, Vec<Notice>)> {
         let now = now_ms();
-        let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
-        merchants
-            .iter_mut()
-            .map(|(merchant, dispatcher)| (merchant.clone(), dispatcher.tick(now)))
+        self.all()
+            .into_iter()
+            .map(|(merchant, d)| (merchant, d.lock().unwrap_or_else(|e| e.into_inner()).tick(now)))
             .filter(|(_, notices)| !notices.is_empty())
             .collect()
     }
@@ -212,5 +213,5 @@ async fn deliver(state: &AppState, merchant: &MerchantId, notices: Vec<Notice>) 
         }
     }
     // Positions, estimates and the agents' queue lists follow every change.
-    state.hub.queue_changed(merchant);
+    state.queues.changed(state, merchant);
 }

@@ -21,6 +21,7 @@ mod csp;
 pub mod dispatch;
 mod limits;
 mod pages;
+pub mod queue;
 pub mod team;
 mod widget;
 
@@ -68,6 +69,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hub: Arc<live::Hub>,
     pub dispatch: Arc<dispatch::Dispatch>,
+    pub queues: Arc<queue::Queues>,
     limits: Arc<limits::Limits>,
     /// Origins the agent console is served from: the only ones allowed to sign in and to open
     /// the agent WebSocket (the CSRF defence).
@@ -86,6 +88,7 @@ impl AppState {
             store,
             hub: Arc::default(),
             dispatch: Arc::default(),
+            queues: Arc::default(),
             limits: Arc::default(),
             console_origins: Arc::new(console_origins),
             secure_cookies,

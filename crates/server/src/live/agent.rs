@@ -7,7 +7,7 @@ use axum::extract::ws::Message;
 use futures_util::{Sink, Stream, StreamExt};
 use tandem_protocol::{
     AgentEvent, AgentFrame, Author, ConversationDetail, ConversationId, ConversationStatus, ErrorCode,
-    MAX_CLIENT_ID_BYTES, Presence, QueueEntry, Seq, mask_card_numbers, validate_text,
+    MAX_CLIENT_ID_BYTES, Presence, Seq, mask_card_numbers, validate_text,
 };
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
@@ -16,13 +16,10 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tandem_dispatch::Refusal;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::wire::{Incoming, close, next_frame, send};
+use super::wire::{Incoming, close, next_frame, send, send_text};
 use super::{AgentNotice, LiveEvent, Side, now_ms};
 use crate::AppState;
 use crate::store::{Agent, Conversation, NewMessage, StoreError};
-
-/// How many lines of the bot conversation the queue shows.
-const PREVIEW_LINES: usize = 3;
 
 /// The conversation as an agent sees it, with every message so far.
 pub async fn detail(state: &AppState, conversation: Conversation) -> Result<ConversationDetail, StoreError> {
@@ -41,18 +38,6 @@ pub async fn detail(state: &AppState, conversation: Conversation) -> Result<Conv
     })
 }
 
-fn queue_entry(c: Conversation) -> QueueEntry {
-    QueueEntry {
-        preview: c.transcript[c.transcript.len().saturating_sub(PREVIEW_LINES)..].to_vec(),
-        conversation_id: c.id,
-        waiting_since_ms: c.queued_at_ms,
-        locale: c.locale,
-        reason: c.reason,
-        escalation: c.escalation,
-        skill: c.skill,
-    }
-}
-
 struct Session<W> {
     state: AppState,
     agent: Agent,
@@ -67,6 +52,8 @@ struct Session<W> {
     /// The offer shown on this connection, so that the notice of one already shown at connect
     /// is not shown twice.
     shown_offer: Option<(ConversationId, i64)>,
+    /// The merchant's queue snapshots (see `crate::queue`).
+    queue: crate::queue::Watch,
     tx: W,
 }
 
@@ -107,7 +94,7 @@ where
         let _ = state.dispatch.change(&state, &agent.merchant_id, |d, now| ((), d.disconnect(id, now))).await;
         return refuse(&mut tx, ErrorCode::Unauthorized, "this account is not active; sign in again").await;
     }
-    let mut queue_changes = state.hub.watch_queue(&agent.merchant_id);
+    let queue = state.queues.watch(&state, &agent.merchant_id);
     let mut shutdown = state.shutting_down();
     let mut session = Session {
         state,
@@ -117,6 +104,7 @@ where
         sent_up_to: HashMap::new(),
         ended: std::collections::HashSet::new(),
         shown_offer: None,
+        queue,
         tx,
     };
 
@@ -136,7 +124,7 @@ where
                     Ok(event) => session.forward(id, event).await,
                     Err(BroadcastStreamRecvError::Lagged(_)) => session.catch_up(&id).await,
                 },
-                Ok(()) = queue_changes.changed() => session.send_queue().await,
+                Ok(()) = session.queue.changed() => session.send_queue().await,
                 notice = notices.recv() => match notice {
                     Ok(notice) => session.notice(notice).await,
                     // Missed notices: the queue snapshot still shows every waiting customer.
@@ -211,13 +199,13 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         send(&mut self.tx, &welcome).await
     }
 
+    /// The merchant's queue as of its latest snapshot (computed once for every console).
     async fn send_queue(&mut self) -> bool {
-        let queue = match self.state.store.queue(&self.agent.merchant_id).await {
-            Ok(queue) => queue,
-            Err(error) => return self.internal(&error).await,
-        };
-        let entries = queue.into_iter().map(queue_entry).collect();
-        send(&mut self.tx, &AgentEvent::Queue { entries }).await
+        let frame = self.queue.borrow_and_update().as_ref().map(|snapshot| snapshot.agents_frame());
+        match frame {
+            Some(frame) => send_text(&mut self.tx, frame).await,
+            None => true,
+        }
     }
 
     async fn catch_up(&mut self, id: &ConversationId) -> bool {
@@ -401,7 +389,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             Ok(None) => return true,
             Err(error) => return self.internal(&error).await,
         };
-        let offer = queue_entry(conversation);
+        let offer = crate::queue::queue_entry(conversation);
         send(&mut self.tx, &AgentEvent::Offer { offer, expires_at_ms, timeout_secs }).await
     }
 
@@ -609,7 +597,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             .notify_agent(self.agent.id, AgentNotice::OfferEnded { conversation: id.clone(), reason });
         let name = self.agent.display_name.clone();
         self.state.hub.publish(&id, LiveEvent::AgentJoined { name });
-        self.state.hub.queue_changed(&self.agent.merchant_id);
+        self.state.queues.changed(&self.state, &self.agent.merchant_id);
         send(&mut self.tx, &AgentEvent::Accepted { conversation: detail }).await
     }
 

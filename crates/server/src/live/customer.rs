@@ -22,20 +22,6 @@ use crate::tokens::hash_token;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where the customer stands now, from the database.
-pub async fn queue_status(
-    state: &AppState,
-    merchant: &MerchantId,
-    id: &ConversationId,
-) -> Option<QueueStatus> {
-    let read =
-        state.dispatch.read(state, merchant, |d, now| Some((d.position(id)?, d.estimated_wait(id, now)?)));
-    let (position, wait_ms) = read.await.ok()??;
-    // Rounded up to whole seconds: an estimate never promises less than it means.
-    let estimated_wait_secs = u32::try_from((wait_ms.max(0) + 999) / 1000).unwrap_or(u32::MAX);
-    Some(QueueStatus { position, estimated_wait_secs })
-}
-
 struct Session<W> {
     state: AppState,
     id: ConversationId,
@@ -44,6 +30,8 @@ struct Session<W> {
     /// Highest sequence delivered on this connection: nothing at or below it is sent again.
     sent_up_to: Seq,
     last_queue: Option<QueueStatus>,
+    /// The merchant's queue snapshots (see `crate::queue`).
+    queue: crate::queue::Watch,
     ip: Option<IpAddr>,
     tx: W,
 }
@@ -78,7 +66,7 @@ where
     // Subscribe before reading the backlog, so that nothing committed in between is missed;
     // duplicates are dropped by sequence number instead.
     let mut events = state.hub.subscribe(&id);
-    let mut queue_changes = state.hub.watch_queue(&conversation.merchant_id);
+    let queue = state.queues.watch(&state, &conversation.merchant_id);
     let mut shutdown = state.shutting_down();
     let agent_name = match conversation.agent_id {
         Some(agent) => state.store.agent(agent).await.ok().flatten().map(|a| a.display_name),
@@ -90,12 +78,13 @@ where
         status: conversation.status,
         sent_up_to: last_seq,
         last_queue: None,
+        queue,
         ip,
         tx,
         state,
     };
     let queue = match session.status {
-        ConversationStatus::Waiting => queue_status(&session.state, &session.merchant, &session.id).await,
+        ConversationStatus::Waiting => session.own_status(),
         _ => None,
     };
     session.last_queue = queue;
@@ -116,7 +105,7 @@ where
                 Err(RecvError::Lagged(_)) => session.catch_up().await,
                 Err(RecvError::Closed) => false,
             },
-            Ok(()) = queue_changes.changed() => session.send_queue_if_moved().await,
+            Ok(()) = session.queue.changed() => session.send_queue_if_moved().await,
             _ = shutdown.changed() => false,
         };
         if !carry_on {
@@ -281,11 +270,16 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         send(&mut self.tx, &outgoing).await
     }
 
+    /// The customer's place in the merchant's latest queue snapshot, if it lists them.
+    fn own_status(&mut self) -> Option<QueueStatus> {
+        self.queue.borrow_and_update().as_ref().and_then(|snapshot| snapshot.status(&self.id))
+    }
+
     async fn send_queue_if_moved(&mut self) -> bool {
         if self.status != ConversationStatus::Waiting {
             return true;
         }
-        let Some(queue) = queue_status(&self.state, &self.merchant, &self.id).await else { return true };
+        let Some(queue) = self.own_status() else { return true };
         if self.last_queue == Some(queue) {
             return true;
         }

@@ -2,8 +2,8 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 
-use tandem_protocol::{ChatMessage, ConversationId, MerchantId, OfferEnd, Rating, Seq};
-use tokio::sync::{broadcast, watch};
+use tandem_protocol::{ChatMessage, ConversationId, OfferEnd, Rating, Seq};
+use tokio::sync::broadcast;
 
 use crate::store::AgentId;
 
@@ -101,19 +101,13 @@ impl<K: Eq + Hash + Clone, E: Clone> Topics<K, E> {
 /// Fan-out of live events between the sessions of one server process.
 pub struct Hub {
     conversations: Topics<ConversationId, LiveEvent>,
-    /// Bumped whenever a merchant's queue (or the agents serving it) changes.
-    queues: Mutex<HashMap<MerchantId, watch::Sender<u64>>>,
     /// Dispatch notices per agent, for each console they have open.
     agents: Topics<AgentId, AgentNotice>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Self {
-            conversations: Topics::new(EVENTS_PER_CONVERSATION),
-            queues: Mutex::default(),
-            agents: Topics::new(NOTICES_PER_AGENT),
-        }
+        Self { conversations: Topics::new(EVENTS_PER_CONVERSATION), agents: Topics::new(NOTICES_PER_AGENT) }
     }
 }
 
@@ -124,18 +118,6 @@ impl Hub {
 
     pub fn publish(&self, conversation: &ConversationId, event: LiveEvent) {
         self.conversations.publish(conversation, event);
-    }
-
-    pub fn watch_queue(&self, merchant: &MerchantId) -> watch::Receiver<u64> {
-        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-        queues.entry(merchant.clone()).or_insert_with(|| watch::channel(0).0).subscribe()
-    }
-
-    pub fn queue_changed(&self, merchant: &MerchantId) {
-        let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(sender) = queues.get(merchant) {
-            sender.send_modify(|version| *version = version.wrapping_add(1));
-        }
     }
 
     pub fn agent_notices(&self, agent: AgentId) -> broadcast::Receiver<AgentNotice> {

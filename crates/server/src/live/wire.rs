@@ -53,6 +53,14 @@ where
     }
 }
 
+/// Sends a frame serialised once for many sessions.
+pub async fn send_text<W>(tx: &mut W, text: axum::extract::ws::Utf8Bytes) -> bool
+where
+    W: Sink<Message> + Unpin,
+{
+    tx.send(Message::Text(text)).await.is_ok()
+}
+
 pub async fn close<W>(tx: &mut W)
 where
     W: Sink<Message> + Unpin,
