@@ -610,23 +610,6 @@ pub enum AgentRole {
     Admin,
 }
 
-impl AgentRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Agent => "agent",
-            Self::Admin => "admin",
-        }
-    }
-
-    pub fn parse(role: &str) -> Option<Self> {
-        match role {
-            "agent" => Some(Self::Agent),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-}
-
 /// Checks message text against the shared limits; the same rule runs in widget and server.
 pub fn validate_text(text: &str) -> Result<(), &'static str> {
     if text.trim().is_empty() {

@@ -6,12 +6,14 @@
 mod card;
 mod chat;
 mod merchant;
+mod names;
 mod problem;
 mod team;
 
 pub use card::{mask_card_numbers, mask_card_numbers_in_place, mask_card_numbers_in_transcript};
 pub use chat::*;
 pub use merchant::{AskEmail, InvalidMerchantId, MerchantId, WidgetConfig};
+pub use names::UnknownName;
 pub use problem::{Problem, ProblemCode};
 pub use team::*;
 

@@ -64,8 +64,9 @@ pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
                 tandem_server::hours::BusinessHours::parse(hours)
                     .map_err(|error| format!("invalid --business-hours: {error}"))?;
             }
-            let ask_email = AskEmail::parse(&ask_email)
-                .ok_or_else(|| format!("invalid --ask-email {ask_email:?}: use off, optional or required"))?;
+            let ask_email: AskEmail = ask_email
+                .parse()
+                .map_err(|_| format!("invalid --ask-email {ask_email:?}: use off, optional or required"))?;
             let settings = WidgetSettings { locale, ask_email, reply_within_hours };
             let dispatch = DispatchSettings {
                 offer_timeout_secs: offer_timeout,

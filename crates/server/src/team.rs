@@ -302,10 +302,8 @@ pub(crate) async fn export_csv(
     csv.write_record(header).map_err(|_| AppError::Internal)?;
     for c in &conversations {
         let status = match c.status {
-            ConversationStatus::Waiting => "waiting",
-            ConversationStatus::Active => "active",
             ConversationStatus::Ended if c.answered_at_ms.is_none() => "abandoned",
-            ConversationStatus::Ended => "ended",
+            other => other.as_str(),
         };
         let optional = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
         let record = [
@@ -314,7 +312,7 @@ pub(crate) async fn export_csv(
             status.to_owned(),
             c.locale.clone(),
             c.page_url.clone(),
-            format!("{:?}", c.reason).to_ascii_lowercase(),
+            c.reason.as_str().to_owned(),
             agent_name(c.agent_id),
             optional(c.answered_at_ms),
             c.answered_at_ms.map(|at| secs(at - c.created_at_ms).to_string()).unwrap_or_default(),

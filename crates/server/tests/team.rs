@@ -238,6 +238,8 @@ async fn the_supervisor_sees_the_live_queue_the_team_and_todays_figures_and_expo
     assert!(lines[0].starts_with("conversation_id,created_at_ms,status,"), "{}", lines[0]);
     assert_eq!(lines.len(), 4, "{text}");
     assert!(text.contains("abandoned") && text.contains(",Anna,"), "{text}");
+    // Reasons as the database and the docs name them (the test conversations' bot offer).
+    assert!(lines[1..].iter().all(|line| line.contains(",bot_offer,")), "{text}");
     assert!(text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""), "formulas are defused: {text}");
     assert_eq!(get(&app, "/v1/agent/conversations.csv?days=0", &anna).await.status(), 400);
 }

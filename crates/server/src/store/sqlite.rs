@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use tandem_protocol::{
-    AskEmail, Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, CustomerProfile,
+    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, CustomerProfile,
     EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Rating, Seq,
 };
 
@@ -84,7 +84,7 @@ impl Store for SqliteStore {
             allowed_origins,
             settings: WidgetSettings {
                 locale: row.try_get("locale")?,
-                ask_email: AskEmail::parse(row.try_get("ask_email")?).ok_or_else(|| corrupt("ask_email"))?,
+                ask_email: row.try_get::<&str, _>("ask_email")?.parse().map_err(corrupt)?,
                 reply_within_hours: row.try_get("reply_within_hours")?,
             },
             identity_secret: row.try_get("identity_secret")?,
@@ -236,7 +236,7 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let role = AgentRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("invite role"))?;
+        let role: AgentRole = row.try_get::<&str, _>("role")?.parse().map_err(corrupt)?;
         Ok(Some((merchant_id_column(&row)?, role)))
     }
 
@@ -435,8 +435,8 @@ impl Store for SqliteStore {
         .bind(&conversation.token_hash)
         .bind(&conversation.locale)
         .bind(&conversation.page_url)
-        .bind(reason_str(conversation.reason))
-        .bind(conversation.escalation.map(escalation_str))
+        .bind(conversation.reason.as_str())
+        .bind(conversation.escalation.map(EscalationReason::as_str))
         .bind(transcript)
         .bind(conversation.now_ms)
         .bind(conversation.now_ms)
@@ -651,32 +651,17 @@ fn agent_from_row(row: &SqliteRow) -> Result<Agent, StoreError> {
             languages: list(row.try_get("languages")?),
             skills: list(row.try_get("skills")?),
             capacity: row.try_get("capacity")?,
-            role: AgentRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("agent role"))?,
+            role: row.try_get::<&str, _>("role")?.parse().map_err(corrupt)?,
         },
         active: row.try_get("active")?,
     })
 }
 
 fn conversation_from_row(row: &SqliteRow) -> Result<Conversation, StoreError> {
-    let status = match row.try_get::<&str, _>("status")? {
-        "waiting" => ConversationStatus::Waiting,
-        "active" => ConversationStatus::Active,
-        "ended" => ConversationStatus::Ended,
-        other => return Err(corrupt(format!("conversation status {other:?}"))),
-    };
-    let reason = match row.try_get::<&str, _>("reason")? {
-        "button" => HandoffReason::Button,
-        "typed_request" => HandoffReason::TypedRequest,
-        "bot_offer" => HandoffReason::BotOffer,
-        other => return Err(corrupt(format!("handoff reason {other:?}"))),
-    };
-    let escalation = match row.try_get::<Option<&str>, _>("escalation")? {
-        None => None,
-        Some("explicit_request") => Some(EscalationReason::ExplicitRequest),
-        Some("repeated_fallback") => Some(EscalationReason::RepeatedFallback),
-        Some("frustration") => Some(EscalationReason::Frustration),
-        Some(other) => return Err(corrupt(format!("escalation {other:?}"))),
-    };
+    let status: ConversationStatus = row.try_get::<&str, _>("status")?.parse().map_err(corrupt)?;
+    let reason: HandoffReason = row.try_get::<&str, _>("reason")?.parse().map_err(corrupt)?;
+    let escalation: Option<EscalationReason> =
+        row.try_get::<Option<&str>, _>("escalation")?.map(str::parse).transpose().map_err(corrupt)?;
     Ok(Conversation {
         id: ConversationId(row.try_get("id")?),
         merchant_id: merchant_id_column(row)?,
@@ -738,22 +723,6 @@ fn author_columns(author: &Author) -> (&'static str, Option<&str>) {
     match author {
         Author::Customer => ("customer", None),
         Author::Agent { name } => ("agent", Some(name)),
-    }
-}
-
-fn escalation_str(escalation: EscalationReason) -> &'static str {
-    match escalation {
-        EscalationReason::ExplicitRequest => "explicit_request",
-        EscalationReason::RepeatedFallback => "repeated_fallback",
-        EscalationReason::Frustration => "frustration",
-    }
-}
-
-fn reason_str(reason: HandoffReason) -> &'static str {
-    match reason {
-        HandoffReason::Button => "button",
-        HandoffReason::TypedRequest => "typed_request",
-        HandoffReason::BotOffer => "bot_offer",
     }
 }
 
