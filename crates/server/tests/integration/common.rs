@@ -1,6 +1,5 @@
 //! `spawn_app()`: the real server on port 0 with a fresh SQLite database, and clients that
 //! speak its REST and WebSocket APIs as a customer's widget and an agent's console do.
-#![allow(dead_code, clippy::panic)] // each test file uses part of it; a test fails by panicking
 
 use std::time::Duration;
 

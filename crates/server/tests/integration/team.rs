@@ -1,9 +1,7 @@
 //! The team through the real server: invites, deactivation, the supervisor's figures and the
 //! CSV export.
 
-mod common;
-
-use common::{TestApp, recv_agent_until, send, spawn_app};
+use crate::common::{TestApp, recv_agent_until, send, spawn_app};
 use tandem_protocol::{
     AcceptInvite, AgentEvent, AgentFrame, AgentProfile, AgentRole, CreateInvite, CustomerEvent, ErrorCode,
     Invite, InviteDetails, InviteToken, Presence, Problem, Rating, SupervisorReport, TeamMember,
@@ -166,16 +164,17 @@ async fn a_deactivated_agent_is_signed_out_at_once_and_their_chat_goes_back_to_t
     assert_eq!(post(&app, &path, Some(&anna), &()).await.status(), 204);
     let told = recv_agent_until(&mut bert, |e| matches!(e, AgentEvent::Error { .. })).await;
     assert!(matches!(told, AgentEvent::Error { code: ErrorCode::Unauthorized, .. }), "{told:?}");
-    assert!(common::closed(&mut bert).await, "the console is disconnected");
+    assert!(crate::common::closed(&mut bert).await, "the console is disconnected");
     let left =
-        common::recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::AgentLeft { .. })).await;
+        crate::common::recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::AgentLeft { .. }))
+            .await;
     assert_eq!(left, CustomerEvent::AgentLeft { name: "Bert".into() });
 
     let login = app
         .http
         .post(app.url("/v1/agent/login"))
         .header("origin", app.origin())
-        .json(&serde_json::json!({ "email": "bert@shop.example", "password": common::PASSWORD }))
+        .json(&serde_json::json!({ "email": "bert@shop.example", "password": crate::common::PASSWORD }))
         .send()
         .await
         .expect("login");
@@ -203,7 +202,7 @@ async fn the_supervisor_sees_the_live_queue_the_team_and_todays_figures_and_expo
     let rated = app
         .http
         .post(app.url(&format!("/v1/conversations/{}/rating", answered.conversation_id)))
-        .header("origin", common::SHOP_ORIGIN)
+        .header("origin", crate::common::SHOP_ORIGIN)
         .bearer_auth(&answered.customer_token)
         .json(&rating)
         .send()
@@ -213,7 +212,7 @@ async fn the_supervisor_sees_the_live_queue_the_team_and_todays_figures_and_expo
     let abandoned = app.start_conversation().await;
     let (mut customer, _) = app.customer(&abandoned, 0).await;
     send(&mut customer, &tandem_protocol::CustomerFrame::Close).await;
-    common::recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::Closed)).await;
+    crate::common::recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::Closed)).await;
     let _waiting = app.start_conversation().await;
     send(&mut agent, &AgentFrame::SetPresence { presence: Presence::Away }).await;
     recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Presence { .. })).await;

@@ -1,8 +1,6 @@
 //! Shared harness of the browser end-to-end tests: the real server on free ports with a fresh
 //! database, and headless Chromium driven through chromedriver.
 
-#![allow(dead_code)] // each test file uses part of the harness
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,15 +1,11 @@
 //! The product's promise, end to end in two browsers: a customer on the demo checkout page asks
 //! for a person, an agent in the console accepts, they chat — and a reload and a server restart
 //! in the middle lose and double nothing.
-#![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod support;
-
+use crate::support::{Browser, TestServer, eventually, widget_dist};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::{Value, json};
-use support::{Browser, TestServer, eventually, widget_dist};
 
 /// Texts of the messages shown in the widget, in order.
 const WIDGET_MESSAGES: &str =

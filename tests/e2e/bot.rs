@@ -1,12 +1,8 @@
 //! The bot in the customer's browser: answers from the merchant's flow, quick replies, and a
 //! typed request for a person that starts the handoff with the transcript and the reason.
-#![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod support;
-
+use crate::support::{Browser, TestServer, eventually, widget_dist};
 use serde_json::json;
-use support::{Browser, TestServer, eventually, widget_dist};
 
 const BOT_LINES: &str = "return [...root.querySelectorAll('[data-testid=bot-line]')] \
      .map(e => e.dataset.from + ': ' + e.querySelector('.text').textContent)";

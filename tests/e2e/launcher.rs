@@ -1,13 +1,9 @@
 //! A customer on the demo checkout page: the launcher costs nothing until they show intent,
 //! then opens the panel with "Talk to a human", by mouse or keyboard, whatever the page's CSS.
-#![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod support;
-
+use crate::support::{Browser, TestServer, eventually, widget_dist};
 use fantoccini::key::Key;
 use serde_json::{Value, json};
-use support::{Browser, TestServer, eventually, widget_dist};
 
 /// Names of every resource the page fetched so far.
 async fn fetched(browser: &Browser) -> Vec<String> {

@@ -1,13 +1,9 @@
 //! Offer-based dispatch through the real server: one agent at a time, declines and expiries,
 //! away after missed offers, grace periods, transfers and the hand-back to the bot.
 
-#![allow(clippy::panic)] // a test fails by panicking
-
-mod common;
-
 use std::time::Duration;
 
-use common::{Ws, recv_agent, recv_agent_until, recv_customer_until, send, spawn_app, spawn_app_with};
+use crate::common::{Ws, recv_agent, recv_agent_until, recv_customer_until, send, spawn_app, spawn_app_with};
 use tandem_protocol::{
     AgentEvent, AgentFrame, AgentProfile, ConversationId, ConversationStatus, CustomerEvent, ErrorCode,
     OfferEnd, Presence,
@@ -22,7 +18,7 @@ fn is_offer(event: &AgentEvent) -> bool {
     matches!(event, AgentEvent::Offer { .. })
 }
 
-async fn me(app: &common::TestApp, email: &str) -> AgentProfile {
+async fn me(app: &crate::common::TestApp, email: &str) -> AgentProfile {
     let cookie = app.login(email).await;
     app.http
         .get(app.url("/v1/agent/me"))
@@ -50,11 +46,14 @@ async fn a_customer_is_offered_to_one_agent_at_a_time_and_a_decline_moves_it_on(
 
     // Bert comes online while Anna holds the offer: it is not offered to him too.
     let (mut bert, _, _) = app.agent("bert@shop.example").await;
-    assert!(common::no_agent_event(&mut bert, Duration::from_millis(500), is_offer).await);
+    assert!(crate::common::no_agent_event(&mut bert, Duration::from_millis(500), is_offer).await);
 
     send(&mut anna, &AgentFrame::Decline { conversation_id: started.conversation_id.clone() }).await;
     recv_agent_until(&mut bert, offer_of(&started.conversation_id)).await;
-    assert!(common::no_agent_event(&mut anna, Duration::from_millis(500), is_offer).await, "Anna rests");
+    assert!(
+        crate::common::no_agent_event(&mut anna, Duration::from_millis(500), is_offer).await,
+        "Anna rests"
+    );
 
     // Anna may still pick it from the queue by hand: Bert's offer is withdrawn.
     send(&mut anna, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
@@ -82,7 +81,7 @@ async fn missed_offers_expire_and_then_the_agent_is_set_away_and_told() {
     assert_eq!(away, AgentEvent::SetAway { missed_offers: 2 });
     assert_eq!(recv_agent(&mut anna).await, AgentEvent::Presence { presence: Presence::Away });
     assert!(
-        common::no_agent_event(&mut anna, Duration::from_millis(1500), is_offer).await,
+        crate::common::no_agent_event(&mut anna, Duration::from_millis(1500), is_offer).await,
         "no offers while away"
     );
 
@@ -140,12 +139,12 @@ async fn after_a_restart_the_grace_period_runs_from_the_start_even_if_nobody_ret
     let (mut anna, _, _) = app.agent("anna@shop.example").await;
     accept(&mut anna, &started.conversation_id).await;
     app.restart().await;
-    assert!(common::closed(&mut anna).await, "the restart closed the console's socket");
+    assert!(crate::common::closed(&mut anna).await, "the restart closed the console's socket");
 
     // Neither side comes back; the chat still returns to the queue once the grace period ends,
     // as the database (read directly, without touching the server) shows.
     let store = app.store().await;
-    common::eventually("the chat to be back in the queue", || async {
+    crate::common::eventually("the chat to be back in the queue", || async {
         let conversation = store.conversation(&started.conversation_id).await.expect("read");
         conversation.filter(|c| c.status == ConversationStatus::Waiting && c.front).map(|_| ())
     })
@@ -188,7 +187,7 @@ async fn a_chat_is_transferred_to_a_colleague_and_then_handed_back_to_the_bot() 
     accept(&mut bert, &started.conversation_id).await;
     let mut told = Vec::new();
     while told.len() < 2 {
-        match common::recv::<CustomerEvent>(&mut customer).await {
+        match crate::common::recv::<CustomerEvent>(&mut customer).await {
             CustomerEvent::AgentLeft { name } => told.push(format!("left {name}")),
             CustomerEvent::AgentJoined { name } => told.push(format!("joined {name}")),
             _ => {}
@@ -221,7 +220,7 @@ async fn with_every_agent_away_a_new_customer_still_shows_in_the_queue_to_pick()
     let AgentEvent::Queue { entries } = queue else { panic!("{queue:?}") };
     assert_eq!(entries[0].conversation_id, started.conversation_id);
     assert!(
-        common::no_agent_event(&mut anna, Duration::from_millis(300), is_offer).await,
+        crate::common::no_agent_event(&mut anna, Duration::from_millis(300), is_offer).await,
         "no offers while away"
     );
 }
@@ -274,7 +273,10 @@ async fn an_agent_at_capacity_is_refused_a_pick_and_not_offered_more() {
         chats.push(started);
     }
     let fourth = app.start_conversation().await;
-    assert!(common::no_agent_event(&mut anna, Duration::from_millis(500), is_offer).await, "at capacity (3)");
+    assert!(
+        crate::common::no_agent_event(&mut anna, Duration::from_millis(500), is_offer).await,
+        "at capacity (3)"
+    );
     send(&mut anna, &AgentFrame::Accept { conversation_id: fourth.conversation_id.clone() }).await;
     let refused = recv_agent(&mut anna).await;
     assert!(matches!(refused, AgentEvent::Error { code: ErrorCode::AtCapacity, .. }), "{refused:?}");

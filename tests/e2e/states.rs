@@ -1,13 +1,9 @@
 //! The panel's states around the live chat, in a real browser against the real server:
 //! leaving a message when nobody is online, the details a merchant asks first, the agent's
 //! name and initials, and the rating the agent then sees.
-#![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod support;
-
+use crate::support::{Browser, TestServer, eventually, widget_dist};
 use serde_json::json;
-use support::{Browser, TestServer, eventually, widget_dist};
 use tandem_protocol::AskEmail;
 
 #[tokio::test]

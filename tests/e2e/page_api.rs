@@ -1,14 +1,10 @@
 //! The merchant page's JavaScript API: calls made before the app loaded are replayed in order,
 //! a signed identity reaches the agent, and the page hears the conversation's events through
 //! `Tandem.on` and as DOM events on the host element.
-#![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod support;
-
+use crate::support::{Browser, TestServer, eventually, widget_dist};
 use fantoccini::Locator;
 use serde_json::{Value, json};
-use support::{Browser, TestServer, eventually, widget_dist};
 
 /// What the page recorded: `Tandem.on` callbacks and `tandem:*` DOM events, in order.
 const RECORD: &str = "

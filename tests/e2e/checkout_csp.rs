@@ -3,15 +3,11 @@
 //! frame mode, and the customer gets the whole chat in an isolated frame from the Tandem
 //! origin, with no violation on the page; the frame trusts nothing but its parent. And the
 //! widget's files are served as a CDN would: compressed, cached, with verifiable hashes.
-#![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod support;
-
+use crate::support::{Browser, Console, Mode, TestServer, Widget, eventually, widget_dist};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::{Value, json};
-use support::{Browser, Console, Mode, TestServer, Widget, eventually, widget_dist};
 
 /// The strict page's own list of policy violations (crates/server/assets/violations.js).
 async fn violations(browser: &Browser) -> Value {

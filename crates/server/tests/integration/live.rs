@@ -1,9 +1,8 @@
 //! The live handoff over real HTTP and WebSockets, as customers and agents use it.
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod common;
-
-use common::{OTHER_ORIGIN, SHOP_ORIGIN, TestApp, closed, recv, send, send_binary, send_raw, spawn_app};
+use crate::common::{
+    OTHER_ORIGIN, SHOP_ORIGIN, TestApp, closed, recv, send, send_binary, send_raw, spawn_app,
+};
 use tandem_protocol::{
     AgentEvent, AgentFrame, Author, ClientMessageId, ConversationStatus, CustomerEvent, CustomerFrame,
     ErrorCode, EscalationReason, HandoffReason, Problem, ProblemCode, QueueStatus,
@@ -33,12 +32,12 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
     assert_eq!(entries[0].escalation, Some(EscalationReason::RepeatedFallback), "why the bot handed over");
 
     // Dispatch offers the waiting customer to the only agent online.
-    let offer = common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Offer { .. })).await;
+    let offer = crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Offer { .. })).await;
     assert!(
         matches!(offer, AgentEvent::Offer { ref offer, timeout_secs: 20, .. } if offer.conversation_id == started.conversation_id)
     );
     send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
-    let accepted = common::recv_agent(&mut agent).await;
+    let accepted = crate::common::recv_agent(&mut agent).await;
     let AgentEvent::Accepted { conversation } = accepted else { panic!("{accepted:?}") };
     assert_eq!(conversation.transcript.len(), 2);
     assert_eq!(
@@ -48,7 +47,8 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
     assert_eq!(conversation.page_url, "https://shop.example/checkout");
     // Queue updates come first: the estimate fell when Anna came online.
     let joined =
-        common::recv_customer_until(&mut customer, |e| !matches!(e, CustomerEvent::Queue { .. })).await;
+        crate::common::recv_customer_until(&mut customer, |e| !matches!(e, CustomerEvent::Queue { .. }))
+            .await;
     assert_eq!(joined, CustomerEvent::AgentJoined { name: "Anna".into() });
 
     send(&mut customer, &CustomerFrame::Send { client_id: cid("c1"), text: "Hej!".into() }).await;
@@ -58,7 +58,7 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
     );
     let echoed: CustomerEvent = recv(&mut customer).await;
     assert!(matches!(echoed, CustomerEvent::Message { ref message } if message.seq == 1), "{echoed:?}");
-    let delivered = common::recv_agent(&mut agent).await;
+    let delivered = crate::common::recv_agent(&mut agent).await;
     let AgentEvent::Message { message, .. } = delivered else { panic!("{delivered:?}") };
     assert_eq!((message.seq, message.author, message.text.as_str()), (1, Author::Customer, "Hej!"));
 
@@ -71,9 +71,9 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
         text: "<b>Hi</b>, how can I help?".into(),
     };
     send(&mut agent, &reply).await;
-    let ack = common::recv_agent(&mut agent).await;
+    let ack = crate::common::recv_agent(&mut agent).await;
     assert!(matches!(ack, AgentEvent::Ack { seq: 2, .. }), "{ack:?}");
-    let echo = common::recv_agent(&mut agent).await;
+    let echo = crate::common::recv_agent(&mut agent).await;
     assert!(matches!(echo, AgentEvent::Message { ref message, .. } if message.seq == 2), "{echo:?}");
     let delivered: CustomerEvent = recv(&mut customer).await;
     let CustomerEvent::Message { message } = delivered else { panic!("{delivered:?}") };
@@ -81,7 +81,7 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
     assert_eq!(message.text, "<b>Hi</b>, how can I help?", "text is stored as sent");
 
     send(&mut agent, &AgentFrame::End { conversation_id: started.conversation_id.clone() }).await;
-    assert!(matches!(common::recv_agent(&mut agent).await, AgentEvent::Ended { .. }));
+    assert!(matches!(crate::common::recv_agent(&mut agent).await, AgentEvent::Ended { .. }));
     assert_eq!(recv::<CustomerEvent>(&mut customer).await, CustomerEvent::Closed);
     send(&mut customer, &CustomerFrame::Send { client_id: cid("c2"), text: "still there?".into() }).await;
     let refused: CustomerEvent = recv(&mut customer).await;
@@ -105,7 +105,7 @@ async fn two_agents_accepting_at_once_have_exactly_one_winner() {
         let mut winners = Vec::new();
         let mut losers = 0;
         for ws in [&mut anna, &mut bert] {
-            match common::recv_agent(ws).await {
+            match crate::common::recv_agent(ws).await {
                 AgentEvent::Accepted { .. } => winners.push(ws),
                 AgentEvent::Error { code: ErrorCode::AlreadyTaken, .. } => losers += 1,
                 other => panic!("unexpected {other:?}"),
@@ -116,7 +116,7 @@ async fn two_agents_accepting_at_once_have_exactly_one_winner() {
         // round starts only once the server has ended it.
         let winner = winners.pop().expect("a winner");
         send(winner, &AgentFrame::End { conversation_id: started.conversation_id.clone() }).await;
-        common::recv_agent_until(winner, |event| matches!(event, AgentEvent::Ended { .. })).await;
+        crate::common::recv_agent_until(winner, |event| matches!(event, AgentEvent::Ended { .. })).await;
     }
 }
 
@@ -227,7 +227,7 @@ async fn another_merchants_agent_is_forbidden() {
     let (mut olga, _, queue) = app.agent("olga@other.example").await;
     assert_eq!(queue, AgentEvent::Queue { entries: vec![] }, "olga sees only her merchant's queue");
     send(&mut olga, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
-    let refused = common::recv_agent(&mut olga).await;
+    let refused = crate::common::recv_agent(&mut olga).await;
     assert!(matches!(refused, AgentEvent::Error { code: ErrorCode::NotAllowed, .. }), "{refused:?}");
     let send_frame = AgentFrame::Send {
         conversation_id: started.conversation_id.clone(),
@@ -235,7 +235,7 @@ async fn another_merchants_agent_is_forbidden() {
         text: "hi".into(),
     };
     send(&mut olga, &send_frame).await;
-    let refused = common::recv_agent(&mut olga).await;
+    let refused = crate::common::recv_agent(&mut olga).await;
     assert!(matches!(refused, AgentEvent::Error { code: ErrorCode::NotAllowed, .. }), "{refused:?}");
 }
 
@@ -262,7 +262,7 @@ async fn disallowed_origins_are_forbidden() {
         .http
         .post(app.url("/v1/agent/login"))
         .header("origin", SHOP_ORIGIN)
-        .json(&serde_json::json!({ "email": "anna@shop.example", "password": common::PASSWORD }))
+        .json(&serde_json::json!({ "email": "anna@shop.example", "password": crate::common::PASSWORD }))
         .send()
         .await
         .expect("request");
@@ -393,12 +393,12 @@ async fn queue_positions_move_for_the_customers_behind() {
     let (mut agent, _, _) = app.agent("anna@shop.example").await;
     send(&mut agent, &AgentFrame::Accept { conversation_id: first.conversation_id.clone() }).await;
     let at = |position: u32| move |e: &CustomerEvent| matches!(e, CustomerEvent::Queue { queue } if queue.position == position);
-    common::recv_customer_until(&mut second_ws, at(1)).await;
-    common::recv_customer_until(&mut third_ws, at(2)).await;
+    crate::common::recv_customer_until(&mut second_ws, at(1)).await;
+    crate::common::recv_customer_until(&mut third_ws, at(2)).await;
 
     // Putting a conversation back sends it to the front of the queue: that customer waited.
     send(&mut agent, &AgentFrame::Requeue { conversation_id: first.conversation_id.clone() }).await;
-    common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Ended { .. })).await;
+    crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Ended { .. })).await;
     let (_, welcome) = app.customer(&first, 0).await;
     assert!(
         matches!(

@@ -1,13 +1,9 @@
 //! The theming contract from the host page's side (custom properties on `tandem-chat`,
 //! `::part()`, the theme and position options), its contrast warning, right-to-left layout,
 //! phones, and the theme gallery — checked through computed styles in headless Chromium.
-#![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod support;
-
+use crate::support::{Browser, TestServer, eventually, widget_dist};
 use serde_json::{Value, json};
-use support::{Browser, TestServer, eventually, widget_dist};
 
 /// A designer's stylesheet, added to the demo checkout page's own.
 const THEME: &str = "

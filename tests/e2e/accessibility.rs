@@ -1,14 +1,10 @@
 //! WCAG 2.2 AA in every state of the panel, checked by axe-core in headless Chromium, and the
 //! whole customer path walked with the keyboard alone.
-#![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod support;
-
+use crate::support::{Browser, TestServer, eventually, widget_dist};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::json;
-use support::{Browser, TestServer, eventually, widget_dist};
 use tandem_protocol::AskEmail;
 
 /// Waits for `selector` in the widget, then fails on any axe-core violation in that state.

@@ -1,11 +1,8 @@
 //! What the widget needs beyond the live chat: signed identities, ratings the agent sees,
 //! availability, messages left when nobody is online, and card numbers masked before anything
 //! is stored — through the real server.
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod common;
-
-use common::{IDENTITY_SECRET, OTHER_ORIGIN, SHOP_ORIGIN, TestApp, recv, send, spawn_app};
+use crate::common::{IDENTITY_SECRET, OTHER_ORIGIN, SHOP_ORIGIN, TestApp, recv, send, spawn_app};
 use tandem_protocol::{
     AgentEvent, AgentFrame, Availability, ClientMessageId, ConversationStarted, CustomerEvent, CustomerFrame,
     Identity, LeaveMessage, LeftMessage, Problem, ProblemCode, Rating, StartConversation, TranscriptEntry,
@@ -57,7 +54,7 @@ async fn a_signed_identity_reaches_the_agent_and_a_forged_one_is_refused() {
     let started: ConversationStarted = response.json().await.expect("started");
     let _queue: AgentEvent = recv(&mut agent).await;
     send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
-    let accepted: AgentEvent = common::recv_agent(&mut agent).await;
+    let accepted: AgentEvent = crate::common::recv_agent(&mut agent).await;
     let AgentEvent::Accepted { conversation } = accepted else { panic!("{accepted:?}") };
     assert!(conversation.customer.verified);
     assert_eq!(conversation.customer.id.as_deref(), Some("customer-42"));
@@ -74,7 +71,7 @@ async fn an_email_given_before_the_handoff_is_kept_and_a_bad_one_refused() {
     let started: ConversationStarted = start(&app, &good).await.json().await.expect("started");
     let (mut agent, _, _) = app.agent("anna@shop.example").await;
     send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
-    let AgentEvent::Accepted { conversation } = common::recv_agent(&mut agent).await else { panic!() };
+    let AgentEvent::Accepted { conversation } = crate::common::recv_agent(&mut agent).await else { panic!() };
     assert_eq!(conversation.customer.email.as_deref(), Some("kim@example.com"));
     assert!(!conversation.customer.verified, "typed by the customer, not signed");
 }
@@ -101,14 +98,14 @@ async fn the_customer_rates_an_ended_chat_and_the_agent_sees_it() {
     let started = app.start_conversation().await;
     let (mut agent, _, _) = app.agent("anna@shop.example").await;
     send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
-    let _accepted: AgentEvent = common::recv_agent(&mut agent).await;
+    let _accepted: AgentEvent = crate::common::recv_agent(&mut agent).await;
     let rating = Rating { score: 5, comment: Some("Quick and kind".into()) };
 
     let too_early = rate(&app, &started, &started.customer_token, &rating).await;
     assert_eq!(too_early.status(), 409, "only an ended chat is rated");
 
     send(&mut agent, &AgentFrame::End { conversation_id: started.conversation_id.clone() }).await;
-    assert!(matches!(common::recv_agent(&mut agent).await, AgentEvent::Ended { .. }));
+    assert!(matches!(crate::common::recv_agent(&mut agent).await, AgentEvent::Ended { .. }));
     // Still followed for the rating, but closed to messages.
     let late = AgentFrame::Send {
         conversation_id: started.conversation_id.clone(),
@@ -116,7 +113,7 @@ async fn the_customer_rates_an_ended_chat_and_the_agent_sees_it() {
         text: "one more thing".into(),
     };
     send(&mut agent, &late).await;
-    let refused = common::recv_agent(&mut agent).await;
+    let refused = crate::common::recv_agent(&mut agent).await;
     assert!(
         matches!(refused, AgentEvent::Error { code: tandem_protocol::ErrorCode::ConversationEnded, .. }),
         "{refused:?}"
@@ -127,7 +124,7 @@ async fn the_customer_rates_an_ended_chat_and_the_agent_sees_it() {
     assert_eq!(rate(&app, &started, &started.customer_token, &out_of_range).await.status(), 400);
 
     assert_eq!(rate(&app, &started, &started.customer_token, &rating).await.status(), 204);
-    let rated = common::recv_agent(&mut agent).await;
+    let rated = crate::common::recv_agent(&mut agent).await;
     assert_eq!(
         rated,
         AgentEvent::Rated { conversation_id: started.conversation_id.clone(), rating: rating.clone() }
@@ -227,19 +224,20 @@ async fn card_numbers_in_a_chat_are_masked_before_they_are_stored() {
     let id = started.conversation_id.clone();
     let (mut agent, _, _) = app.agent("anna@shop.example").await;
     send(&mut agent, &AgentFrame::Accept { conversation_id: id.clone() }).await;
-    let AgentEvent::Accepted { conversation } = common::recv_agent(&mut agent).await else { panic!() };
+    let AgentEvent::Accepted { conversation } = crate::common::recv_agent(&mut agent).await else { panic!() };
     assert_eq!(conversation.transcript[2].text, "it was •••• 4242");
 
     let (mut customer, _) = app.customer(&started, 0).await;
     let text = "my card is 4111 1111 1111 1111 thanks".to_owned();
     send(&mut customer, &CustomerFrame::Send { client_id: ClientMessageId("c1".into()), text }).await;
     let is_message = |e: &CustomerEvent| matches!(e, CustomerEvent::Message { .. });
-    let CustomerEvent::Message { message } = common::recv_customer_until(&mut customer, is_message).await
+    let CustomerEvent::Message { message } =
+        crate::common::recv_customer_until(&mut customer, is_message).await
     else {
         panic!()
     };
     assert_eq!(message.text, "my card is •••• 1111 thanks", "the customer's own echo");
-    let AgentEvent::Message { message, .. } = common::recv_agent(&mut agent).await else { panic!() };
+    let AgentEvent::Message { message, .. } = crate::common::recv_agent(&mut agent).await else { panic!() };
     assert_eq!(message.text, "my card is •••• 1111 thanks", "what the agent reads");
 
     let reply = "Is it 5555 5555 5555 4444?".to_owned();
@@ -248,7 +246,7 @@ async fn card_numbers_in_a_chat_are_masked_before_they_are_stored() {
     send(&mut agent, &AgentFrame::End { conversation_id: id.clone() }).await;
     let comment = Some("thanks, card 5105105105105100 works now".into());
     let rating = Rating { score: 5, comment };
-    common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Ended { .. })).await;
+    crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Ended { .. })).await;
     assert_eq!(rate(&app, &started, &started.customer_token, &rating).await.status(), 204);
 
     let cookie = app.login("bert@shop.example").await;

@@ -1,14 +1,10 @@
 //! Dispatch in three browsers: two agents in the console are offered waiting customers one at a
 //! time, with a countdown; a decline moves the offer on. The admin then invites a new agent, who
 //! joins from the link, and the supervisor view shows the live figures.
-#![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::panic)] // a test fails by panicking
 
-mod support;
-
+use crate::support::{Browser, TestServer, eventually, widget_dist};
 use fantoccini::Locator;
 use serde_json::Value;
-use support::{Browser, TestServer, eventually, widget_dist};
 
 /// Whether the console shows an offer now.
 async fn has_offer(agent: &Browser) -> bool {

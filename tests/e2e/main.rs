@@ -1,0 +1,18 @@
+//! The browser end-to-end tests, one binary (one link of the server and the browser driver):
+//! the real server on free ports with a fresh database, and headless Chromium driven through
+//! chromedriver. Each module is a part of the product, its tests read as what customers and
+//! agents do, through the page objects in `support` (`Widget`, `Console`).
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::panic)] // a test fails by panicking
+
+mod support;
+
+mod accessibility;
+mod bot;
+mod checkout_csp;
+mod dispatch;
+mod handoff;
+mod launcher;
+mod page_api;
+mod states;
+mod theming;
