@@ -4,6 +4,7 @@
 //! - `demo`:  setup, release builds of widget and console, then the server with demo data.
 //! - `test`:  setup, then every check CI runs.
 //! - `size`:  release build of the widget and its download sizes against the budgets.
+//! - `bench`: the real server under load from outside, beside a bare WebSocket relay.
 //! - `bot-eval`: the demo bot flow against the labelled utterances, per language.
 
 mod budgets;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use run::{Env, cargo};
 
-const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | bot-eval [--misses] | sim [--agents N --customers N | --arrivals-per-hour N, --hours H --seed S --offer-timeout SECS]>";
+const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | bench [--waiting N --senders N --seconds S --accepts N] | bot-eval [--misses] | sim [--agents N --customers N | --arrivals-per-hour N, --hours H --seed S --offer-timeout SECS]>";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
             .args(["run", "--quiet", "--release", "--package", "tandem-bot", "--example", "bot_eval", "--"])
             .args(std::env::args().skip(2))
             .run(),
+        Some("bench") => bench(&env),
         Some("sim") => cargo(&env)
             .args(["run", "--quiet", "--package", "tandem-dispatch", "--example", "simulate", "--"])
             .args(std::env::args().skip(2))
@@ -85,6 +87,32 @@ fn left_over_browsers() -> Result<(), String> {
             "{left} Chromium processes started by the browser tests are still running; the tests' `Browser` must end them"
         ))
     }
+}
+
+/// The server and the load generator built for speed (`bench-server` profile), then the load
+/// (crates/bench): one table, each figure beside the bare relay's.
+fn bench(env: &Env) -> Result<(), String> {
+    env.step("building the server and the load generator (bench-server profile: optimised for speed)");
+    cargo(env)
+        .args([
+            "build",
+            "--locked",
+            "--profile",
+            "bench-server",
+            "--package",
+            "tandem-server",
+            "--package",
+            "tandem-bench",
+        ])
+        .args(["--bin", "tandem", "--bin", "tandem-bench"])
+        .run()?;
+    env.step("loading the server, then the bare relay");
+    let bin = env.root.join("target/bench-server");
+    env.command(bin.join("tandem-bench"))
+        .args(["run", "--server"])
+        .args([bin.join("tandem")])
+        .args(std::env::args().skip(2))
+        .run()
 }
 
 fn demo(env: &Env) -> Result<(), String> {

@@ -673,6 +673,11 @@ impl Dispatcher {
         self.estimated_waits(now).remove(conversation)
     }
 
+    /// The conversation's place (from 1) and estimated wait, if it is waiting.
+    pub fn status_of(&self, conversation: &ConversationId, now: Millis) -> Option<(u32, Millis)> {
+        Some((self.position(conversation)?, self.estimated_wait(conversation, now)?))
+    }
+
     /// Every waiting conversation with its place (from 1) and estimated wait, in queue order:
     /// the whole queue in one pass, for a server to publish once per change.
     pub fn queue_statuses(&self, now: Millis) -> Vec<(ConversationId, u32, Millis)> {

@@ -144,6 +144,9 @@ pub(crate) async fn left_messages(
     Ok(Json(state.store.left_messages(&agent.merchant_id).await?))
 }
 
+/// The most an agent's socket may have waiting to be written.
+const AGENT_WRITE_BUFFER: usize = 16 * 1024 * 1024;
+
 /// `GET /v1/agent/live`: the console's WebSocket.
 pub(crate) async fn live(
     State(state): State<AppState>,
@@ -154,7 +157,9 @@ pub(crate) async fn live(
     check_console_origin(&state, &headers)?;
     let agent = signed_in(&state, &headers).await?;
     let ip = client_ip(&extensions);
-    Ok(sized(ws).on_upgrade(move |socket| {
+    // The queue frame lists every waiting customer (about 200 bytes each): room for 50,000.
+    // Consoles are few, so the larger buffer costs little.
+    Ok(sized(ws).max_write_buffer_size(AGENT_WRITE_BUFFER).on_upgrade(move |socket| {
         let (tx, rx) = socket.split();
         agent_session::run(state, agent, ip, tx, rx)
     }))

@@ -153,11 +153,11 @@ pub(crate) async fn start(
     let need = tandem_dispatch::Need::for_locale(&locale, request.skill);
     let queued = id.clone();
     state.dispatch.change(&state, &merchant.id, |d, now| ((), d.enqueue(queued, need, now))).await?;
-    let queue = state
-        .queues
-        .status_when_listed(&state, &merchant.id, &id)
-        .await
-        .unwrap_or(QueueStatus { position: 1, estimated_wait_secs: 0 });
+    // One pass over the merchant's queue in memory, for this customer alone.
+    let place = state.dispatch.read(&state, &merchant.id, |d, now| d.status_of(&id, now)).await?;
+    let queue = place.map_or(QueueStatus { position: 1, estimated_wait_secs: 0 }, |(position, wait)| {
+        crate::queue::status(position, wait)
+    });
     let started = ConversationStarted { conversation_id: id, customer_token: token, queue };
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }

@@ -24,32 +24,26 @@ use crate::store::{Conversation, StoreError};
 pub const COALESCE: Duration = Duration::from_millis(20);
 /// How many of the bot transcript's last lines an agent's queue entry previews.
 const PREVIEW_LINES: usize = 3;
-/// How long `POST /v1/conversations` waits for the snapshot that places the new customer.
-const LISTING_WAIT: Duration = Duration::from_secs(2);
 
-/// One merchant's queue, as of one round.
+/// Every waiting customer's place, as of one round.
 #[derive(Debug)]
-pub struct Snapshot {
-    statuses: HashMap<ConversationId, QueueStatus>,
-    /// `AgentEvent::Queue`, serialised once for every agent's console.
-    agents_frame: Utf8Bytes,
-}
+pub struct Statuses(HashMap<ConversationId, QueueStatus>);
 
-impl Snapshot {
+impl Statuses {
     pub fn status(&self, conversation: &ConversationId) -> Option<QueueStatus> {
-        self.statuses.get(conversation).copied()
-    }
-
-    pub fn agents_frame(&self) -> Utf8Bytes {
-        self.agents_frame.clone()
+        self.0.get(conversation).copied()
     }
 }
 
-/// What sessions watch: `None` until the first round is done.
-pub type Watch = watch::Receiver<Option<Arc<Snapshot>>>;
+/// What customers' sessions watch: `None` until the first round is done.
+pub type CustomerWatch = watch::Receiver<Option<Arc<Statuses>>>;
+/// What agents' sessions watch: `AgentEvent::Queue`, serialised once for every console;
+/// `None` until computed (only while a console watches).
+pub type AgentWatch = watch::Receiver<Option<Utf8Bytes>>;
 
 struct Feed {
-    snapshot: watch::Sender<Option<Arc<Snapshot>>>,
+    statuses: watch::Sender<Option<Arc<Statuses>>>,
+    agents: watch::Sender<Option<Utf8Bytes>>,
     dirty: Notify,
 }
 
@@ -60,28 +54,32 @@ pub struct Queues {
 }
 
 impl Queues {
-    /// The merchant's snapshots; the first use starts the task that keeps them current.
-    pub fn watch(&self, state: &AppState, merchant: &MerchantId) -> Watch {
-        self.feed(state, merchant).snapshot.subscribe()
+    /// The places of the merchant's waiting customers; the first use of a merchant's feed
+    /// starts the task that keeps it current.
+    pub fn watch_statuses(&self, state: &AppState, merchant: &MerchantId) -> CustomerWatch {
+        self.feed(state, merchant).statuses.subscribe()
     }
 
-    /// The merchant's queue changed: a new snapshot follows within [`COALESCE`] (plus the time
-    /// to compute it).
+    /// The agents' queue frame (computed only while a console watches: the first console
+    /// computes it at once, so that its welcome is followed by the queue).
+    pub async fn watch_agents(&self, state: &AppState, merchant: &MerchantId) -> AgentWatch {
+        let feed = self.feed(state, merchant);
+        let watch = feed.agents.subscribe();
+        if watch.borrow().is_none() {
+            match agents_frame(state, merchant).await {
+                Ok(frame) => {
+                    feed.agents.send_replace(Some(frame));
+                }
+                Err(error) => tracing::error!(%error, %merchant, "could not read the queue"),
+            }
+        }
+        watch
+    }
+
+    /// The merchant's queue changed: new snapshots follow within [`COALESCE`] (plus the time to
+    /// compute them).
     pub fn changed(&self, state: &AppState, merchant: &MerchantId) {
         self.feed(state, merchant).dirty.notify_one();
-    }
-
-    /// The customer's place once a snapshot lists them (right after they joined the queue).
-    pub async fn status_when_listed(
-        &self,
-        state: &AppState,
-        merchant: &MerchantId,
-        conversation: &ConversationId,
-    ) -> Option<QueueStatus> {
-        let mut snapshots = self.watch(state, merchant);
-        let listed = snapshots.wait_for(|s| s.as_ref().is_some_and(|s| s.status(conversation).is_some()));
-        let found = tokio::time::timeout(LISTING_WAIT, listed).await.ok()?.ok()?;
-        found.as_ref().and_then(|snapshot| snapshot.status(conversation))
     }
 
     fn feed(&self, state: &AppState, merchant: &MerchantId) -> Arc<Feed> {
@@ -89,22 +87,23 @@ impl Queues {
         if let Some(feed) = feeds.get(merchant) {
             return feed.clone();
         }
-        let feed = Arc::new(Feed { snapshot: watch::channel(None).0, dirty: Notify::new() });
+        let feed = Arc::new(Feed {
+            statuses: watch::channel(None).0,
+            agents: watch::channel(None).0,
+            dirty: Notify::new(),
+        });
         feeds.insert(merchant.clone(), feed.clone());
         tokio::spawn(keep_current(state.clone(), merchant.clone(), feed.clone()));
         feed
     }
 }
 
-/// Recomputes the merchant's snapshot after each change, a round at a time, until shutdown.
+/// Recomputes the merchant's snapshots after each change, a round at a time, until shutdown.
 async fn keep_current(state: AppState, merchant: MerchantId, feed: Arc<Feed>) {
     let mut shutdown = state.shutting_down();
     loop {
-        match compute(&state, &merchant).await {
-            Ok(snapshot) => {
-                feed.snapshot.send_replace(Some(Arc::new(snapshot)));
-            }
-            Err(error) => tracing::error!(%error, %merchant, "could not compute the queue; retrying"),
+        if let Err(error) = compute(&state, &merchant, &feed).await {
+            tracing::error!(%error, %merchant, "could not compute the queue; retrying");
         }
         tokio::time::sleep(COALESCE).await;
         // A change during the round or the pause left a permit: the next round covers it.
@@ -115,19 +114,33 @@ async fn keep_current(state: AppState, merchant: MerchantId, feed: Arc<Feed>) {
     }
 }
 
-async fn compute(state: &AppState, merchant: &MerchantId) -> Result<Snapshot, StoreError> {
+async fn compute(state: &AppState, merchant: &MerchantId, feed: &Feed) -> Result<(), StoreError> {
     let statuses = state.dispatch.read(state, merchant, |d, now| d.queue_statuses(now)).await?;
-    let statuses = statuses
-        .into_iter()
-        .map(|(id, position, wait_ms)| {
-            // Rounded up to whole seconds: an estimate never promises less than it means.
-            let estimated_wait_secs = u32::try_from((wait_ms.max(0) + 999) / 1000).unwrap_or(u32::MAX);
-            (id, QueueStatus { position, estimated_wait_secs })
-        })
-        .collect();
+    let statuses =
+        statuses.into_iter().map(|(id, position, wait_ms)| (id, status(position, wait_ms))).collect();
+    feed.statuses.send_replace(Some(Arc::new(Statuses(statuses))));
+    // The agents' list reads the waiting conversations from the database: only for consoles.
+    if feed.agents.receiver_count() == 0 {
+        feed.agents.send_replace(None);
+        return Ok(());
+    }
+    feed.agents.send_replace(Some(agents_frame(state, merchant).await?));
+    Ok(())
+}
+
+/// `AgentEvent::Queue` for the merchant's waiting conversations, serialised.
+async fn agents_frame(state: &AppState, merchant: &MerchantId) -> Result<Utf8Bytes, StoreError> {
     let entries = state.store.queue(merchant).await?.into_iter().map(queue_entry).collect();
-    let frame = serde_json::to_string(&AgentEvent::Queue { entries }).unwrap_or_default();
-    Ok(Snapshot { statuses, agents_frame: frame.into() })
+    Ok(serde_json::to_string(&AgentEvent::Queue { entries }).unwrap_or_default().into())
+}
+
+/// A place and an estimate as the customer is told them: the estimate rounded up to whole
+/// seconds, so that it never promises less than it means.
+pub(crate) fn status(position: u32, wait_ms: i64) -> QueueStatus {
+    QueueStatus {
+        position,
+        estimated_wait_secs: u32::try_from((wait_ms.max(0) + 999) / 1000).unwrap_or(u32::MAX),
+    }
 }
 
 /// What an agent sees of a waiting customer: in the queue list and in an offer.

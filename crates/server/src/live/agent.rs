@@ -53,7 +53,7 @@ struct Session<W> {
     /// is not shown twice.
     shown_offer: Option<(ConversationId, i64)>,
     /// The merchant's queue snapshots (see `crate::queue`).
-    queue: crate::queue::Watch,
+    queue: crate::queue::AgentWatch,
     tx: W,
 }
 
@@ -94,7 +94,7 @@ where
         let _ = state.dispatch.change(&state, &agent.merchant_id, |d, now| ((), d.disconnect(id, now))).await;
         return refuse(&mut tx, ErrorCode::Unauthorized, "this account is not active; sign in again").await;
     }
-    let queue = state.queues.watch(&state, &agent.merchant_id);
+    let queue = state.queues.watch_agents(&state, &agent.merchant_id).await;
     let mut shutdown = state.shutting_down();
     let mut session = Session {
         state,
@@ -201,7 +201,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
 
     /// The merchant's queue as of its latest snapshot (computed once for every console).
     async fn send_queue(&mut self) -> bool {
-        let frame = self.queue.borrow_and_update().as_ref().map(|snapshot| snapshot.agents_frame());
+        let frame = self.queue.borrow_and_update().clone();
         match frame {
             Some(frame) => send_text(&mut self.tx, frame).await,
             None => true,

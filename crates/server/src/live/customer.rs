@@ -21,6 +21,8 @@ use crate::store::{NewMessage, StoreError};
 use crate::tokens::hash_token;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a waiting customer's `welcome` waits for the queue snapshot that lists them.
+const LISTING_WAIT: Duration = Duration::from_secs(1);
 
 struct Session<W> {
     state: AppState,
@@ -31,7 +33,7 @@ struct Session<W> {
     sent_up_to: Seq,
     last_queue: Option<QueueStatus>,
     /// The merchant's queue snapshots (see `crate::queue`).
-    queue: crate::queue::Watch,
+    queue: crate::queue::CustomerWatch,
     ip: Option<IpAddr>,
     tx: W,
 }
@@ -66,7 +68,7 @@ where
     // Subscribe before reading the backlog, so that nothing committed in between is missed;
     // duplicates are dropped by sequence number instead.
     let mut events = state.hub.subscribe(&id);
-    let queue = state.queues.watch(&state, &conversation.merchant_id);
+    let queue = state.queues.watch_statuses(&state, &conversation.merchant_id);
     let mut shutdown = state.shutting_down();
     let agent_name = match conversation.agent_id {
         Some(agent) => state.store.agent(agent).await.ok().flatten().map(|a| a.display_name),
@@ -84,7 +86,7 @@ where
         state,
     };
     let queue = match session.status {
-        ConversationStatus::Waiting => session.own_status(),
+        ConversationStatus::Waiting => session.listed_status().await,
         _ => None,
     };
     session.last_queue = queue;
@@ -268,6 +270,19 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
         };
         send(&mut self.tx, &outgoing).await
+    }
+
+    /// The customer's place for `welcome`: from the snapshot that lists them (a moment after
+    /// they joined the queue, at most [`LISTING_WAIT`]), else read from dispatch directly.
+    async fn listed_status(&mut self) -> Option<QueueStatus> {
+        let id = self.id.clone();
+        let listed = self.queue.wait_for(|s| s.as_ref().is_some_and(|s| s.status(&id).is_some()));
+        if let Ok(Ok(snapshot)) = tokio::time::timeout(LISTING_WAIT, listed).await {
+            return snapshot.as_ref().and_then(|s| s.status(&id));
+        }
+        let place =
+            self.state.dispatch.read(&self.state, &self.merchant, |d, now| d.status_of(&id, now)).await;
+        place.ok().flatten().map(|(position, wait)| crate::queue::status(position, wait))
     }
 
     /// The customer's place in the merchant's latest queue snapshot, if it lists them.
