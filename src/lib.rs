@@ -561,7 +561,7 @@ fn Composer(
                 data-testid="composer-input"
                 aria-label=i18n.tr("composer.label")
                 rows="2"
-                maxlength="4000"
+                maxlength=tandem_protocol::MAX_MESSAGE_CHARS.to_string()
                 prop:value=move || draft.get()
                 on:input=on_input
                 on:keydown=on_keydown

@@ -123,7 +123,7 @@ pub fn LeaveMessageForm(
                 <span>{i18n.tr("offline.message")}</span>
                 <textarea
                     rows="3"
-                    maxlength="4000"
+                    maxlength=tandem_protocol::MAX_MESSAGE_CHARS.to_string()
                     required=true
                     data-testid="leave-message-text"
                     prop:value=move || text.get()

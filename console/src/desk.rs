@@ -467,7 +467,7 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
                     aria-label="Reply"
                     data-testid="chat-input"
                     rows="2"
-                    maxlength="4000"
+                    maxlength=tandem_protocol::MAX_MESSAGE_CHARS.to_string()
                     prop:value=move || draft.get()
                     on:input=on_input
                     on:keydown=move |event: web_sys::KeyboardEvent| {

@@ -5,20 +5,20 @@ use std::sync::OnceLock;
 use axum::Json;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tandem_protocol::{AgentLogin, AgentProfile, ConversationDetail, ConversationId};
 
 use crate::AppState;
-use crate::conversations::{client_ip, sized};
+use crate::conversations::sized;
 use crate::error::{AppError, JsonBody};
+use crate::extract::{ClientIp, FromConsole, SESSION_COOKIE, SignedIn};
 use crate::live::{agent as agent_session, now_ms};
 use crate::password;
 use crate::store::Agent;
 use crate::tokens::{hash_token, new_token};
 
-const COOKIE: &str = "tandem_session";
 pub(crate) const SESSION_SECS: i64 = 12 * 60 * 60;
 
 pub(crate) fn profile(agent: &Agent) -> AgentProfile {
@@ -31,47 +31,21 @@ pub(crate) fn profile(agent: &Agent) -> AgentProfile {
     }
 }
 
-/// CSRF defence: a state-changing request from a browser must come from the console's origin.
-pub(crate) fn check_console_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    match headers.get(header::ORIGIN) {
-        Some(origin) if !state.console_origins.iter().any(|o| o.as_bytes() == origin.as_bytes()) => {
-            Err(AppError::OriginNotAllowed(String::from_utf8_lossy(origin.as_bytes()).into_owned()))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn session_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-}
-
-/// The signed-in agent, or 401.
-pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Agent, AppError> {
-    let unauthorized = || AppError::Unauthorized("sign in first".into());
-    let token = session_token(headers).ok_or_else(unauthorized)?;
-    state.store.session_agent(&hash_token(token), now_ms()).await?.ok_or_else(unauthorized)
-}
-
 pub(crate) fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     let secure = if state.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}");
+    let cookie =
+        format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// `POST /v1/agent/login`.
 pub(crate) async fn login(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    extensions: Extensions,
+    _: FromConsole,
+    ClientIp(ip): ClientIp,
     JsonBody(login): JsonBody<AgentLogin>,
 ) -> Result<Response, AppError> {
-    check_console_origin(&state, &headers)?;
-    if !state.limits.allow_login(client_ip(&extensions)) {
+    if !state.limits.allow_login(ip) {
         return Err(AppError::RateLimited);
     }
     let agent = state.store.agent_by_email(login.email.trim()).await?;
@@ -98,10 +72,13 @@ pub(crate) async fn login(
 }
 
 /// `POST /v1/agent/logout`.
-pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    check_console_origin(&state, &headers)?;
-    if let Some(token) = session_token(&headers) {
-        state.store.delete_session(&hash_token(token)).await?;
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    _: FromConsole,
+    jar: axum_extra::extract::CookieJar,
+) -> Result<Response, AppError> {
+    if let Some(session) = jar.get(SESSION_COOKIE) {
+        state.store.delete_session(&hash_token(session.value())).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie(&state, "", 0));
@@ -109,20 +86,16 @@ pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
 }
 
 /// `GET /v1/agent/me`.
-pub(crate) async fn me(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<AgentProfile>, AppError> {
-    Ok(Json(profile(&signed_in(&state, &headers).await?)))
+pub(crate) async fn me(SignedIn(agent): SignedIn) -> Json<AgentProfile> {
+    Json(profile(&agent))
 }
 
 /// `GET /v1/agent/conversations/{id}`: a conversation of the agent's merchant.
 pub(crate) async fn conversation(
     State(state): State<AppState>,
+    SignedIn(agent): SignedIn,
     Path(raw_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<ConversationDetail>, AppError> {
-    let agent = signed_in(&state, &headers).await?;
     let conversation = state
         .store
         .conversation(&ConversationId(raw_id))
@@ -138,9 +111,8 @@ pub(crate) async fn conversation(
 /// online, newest first.
 pub(crate) async fn left_messages(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn(agent): SignedIn,
 ) -> Result<Json<Vec<tandem_protocol::LeftMessage>>, AppError> {
-    let agent = signed_in(&state, &headers).await?;
     Ok(Json(state.store.left_messages(&agent.merchant_id).await?))
 }
 
@@ -150,13 +122,11 @@ const AGENT_WRITE_BUFFER: usize = 16 * 1024 * 1024;
 /// `GET /v1/agent/live`: the console's WebSocket.
 pub(crate) async fn live(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    extensions: Extensions,
+    _: FromConsole,
+    SignedIn(agent): SignedIn,
+    ClientIp(ip): ClientIp,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    check_console_origin(&state, &headers)?;
-    let agent = signed_in(&state, &headers).await?;
-    let ip = client_ip(&extensions);
     // The queue frame lists every waiting customer (about 200 bytes each): room for 50,000.
     // Consoles are few, so the larger buffer costs little.
     Ok(sized(ws).max_write_buffer_size(AGENT_WRITE_BUFFER).on_upgrade(move |socket| {

@@ -1,39 +1,16 @@
 //! The JSON API under `/v1` (see `docs/api.md`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use tandem_protocol::{
-    Availability, LeaveMessage, MerchantId, WidgetConfig, mask_card_numbers_in_place, validate_email,
-    validate_text,
+    Availability, LeaveMessage, WidgetConfig, mask_card_numbers_in_place, validate_email, validate_text,
 };
 
 use crate::AppState;
-use crate::conversations::check_page_origin;
 use crate::error::AppError;
-use crate::store::Merchant;
-
-/// Looks a merchant up by the raw id from a URL, with the problem each failure deserves.
-pub(crate) async fn find_merchant(state: &AppState, raw_id: &str) -> Result<Merchant, AppError> {
-    let id = MerchantId::parse(raw_id).map_err(|error| AppError::InvalidMerchantId(error.to_string()))?;
-    state
-        .store
-        .merchant(&id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no merchant with id {id}")))
-}
-
-/// The merchant a page's request names, refused unless the page is on one of its origins.
-async fn merchant_for_page(
-    state: &AppState,
-    raw_id: &str,
-    headers: &HeaderMap,
-) -> Result<Merchant, AppError> {
-    let merchant = find_merchant(state, raw_id).await?;
-    check_page_origin(state, &merchant, headers)?;
-    Ok(merchant)
-}
+use crate::extract::{ClientIp, PageMerchant};
 
 /// `GET /v1/merchants/{id}/widget-config`: what the widget shows before any conversation.
 ///
@@ -42,11 +19,9 @@ async fn merchant_for_page(
 /// Requests without an `Origin` (the widget served from our own origin, or a script)
 /// read the same public configuration.
 pub(crate) async fn widget_config(
-    State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PageMerchant(merchant): PageMerchant,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let merchant = merchant_for_page(&state, &raw_id, &headers).await?;
     let config = WidgetConfig {
         merchant_id: merchant.id,
         display_name: merchant.display_name,
@@ -74,21 +49,16 @@ fn readable_by_page(mut response: Response, request: &HeaderMap) -> Response {
 /// customer's browser revalidates with `If-None-Match` and gets `304` while it is unchanged.
 pub(crate) async fn bot_flow(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PageMerchant(merchant): PageMerchant,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let merchant = merchant_for_page(&state, &raw_id, &headers).await?;
     let flow = state
         .store
         .bot_flow(&merchant.id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("merchant {} has no bot flow", merchant.id)))?;
     let etag = format!("\"{}\"", &crate::tokens::hash_token(&flow)[..32]);
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
-    let mut response = if unchanged {
+    let mut response = if crate::widget::not_modified(&headers, &etag) {
         axum::http::StatusCode::NOT_MODIFIED.into_response()
     } else {
         ([(header::CONTENT_TYPE, "application/json")], flow).into_response()
@@ -118,10 +88,9 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<serde_
 /// customer asks for a person, so the answer is never stale by more than a click.
 pub(crate) async fn availability(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PageMerchant(merchant): PageMerchant,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let merchant = merchant_for_page(&state, &raw_id, &headers).await?;
     // Hours that no longer parse (stored before they were checked) count as always open:
     // a customer is never turned away by a typo.
     let open = merchant
@@ -142,13 +111,12 @@ pub(crate) async fn availability(
 /// them in the console and reply by email.
 pub(crate) async fn leave_message(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PageMerchant(merchant): PageMerchant,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    extensions: axum::http::Extensions,
     crate::error::JsonBody(mut message): crate::error::JsonBody<LeaveMessage>,
 ) -> Result<Response, AppError> {
-    let merchant = merchant_for_page(&state, &raw_id, &headers).await?;
-    if !state.limits.allow_new_conversation(crate::conversations::client_ip(&extensions)) {
+    if !state.limits.allow_new_conversation(ip) {
         return Err(AppError::RateLimited);
     }
     validate_email(&message.email)

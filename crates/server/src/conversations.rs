@@ -1,11 +1,9 @@
 //! The customer side over HTTP: starting a conversation and opening its live channel.
 
-use std::net::{IpAddr, SocketAddr};
-
 use axum::Json;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tandem_protocol::{
@@ -14,31 +12,16 @@ use tandem_protocol::{
     validate_email, validate_tag, validate_text,
 };
 
+use axum_extra::TypedHeader;
+use axum_extra::headers::Authorization;
+use axum_extra::headers::authorization::Bearer;
+
 use crate::AppState;
 use crate::error::{AppError, JsonBody};
+use crate::extract::{ClientIp, check_page_origin, find_merchant};
 use crate::live::{customer, now_ms};
 use crate::store::{Merchant, NewConversation};
 use crate::tokens::{hash_token, new_id, new_token};
-
-/// The client's address, when the server knows it (not in router tests without a socket).
-pub(crate) fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
-    extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
-}
-
-/// A browser request from a page must come from one of the merchant's origins, or from our own
-/// (the widget's frame and full page, which only run there). Requests without `Origin` come
-/// from no page (scripts, servers) and cannot ride a customer's session.
-pub(crate) fn check_page_origin(
-    state: &AppState,
-    merchant: &Merchant,
-    headers: &HeaderMap,
-) -> Result<(), AppError> {
-    match headers.get(header::ORIGIN).map(|origin| origin.to_str().unwrap_or_default()) {
-        Some(origin) if state.is_own_origin(origin) => Ok(()),
-        Some(origin) if !merchant.allows_origin(origin) => Err(AppError::OriginNotAllowed(origin.to_owned())),
-        _ => Ok(()),
-    }
-}
 
 /// Small buffers: most sockets sit idle for minutes, and axum's defaults cost ~136 KB each.
 pub(crate) fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
@@ -73,11 +56,8 @@ pub(crate) fn validate_locale_and_url(locale: &str, page_url: &str) -> Result<()
     if !locale_ok {
         return Err(AppError::InvalidRequest("locale must be a language tag such as en or sv-SE".into()));
     }
-    let url_ok =
-        page_url.len() <= 2048 && (page_url.starts_with("https://") || page_url.starts_with("http://"));
-    if !url_ok {
-        return Err(AppError::InvalidRequest("page_url must be an http(s) URL of at most 2048 bytes".into()));
-    }
+    tandem_protocol::validate_page_url(page_url)
+        .map_err(|problem| AppError::InvalidRequest(problem.into()))?;
     Ok(())
 }
 
@@ -120,12 +100,12 @@ fn customer_profile(merchant: &Merchant, request: &StartConversation) -> Result<
 pub(crate) async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
-    extensions: Extensions,
+    ClientIp(ip): ClientIp,
     JsonBody(mut request): JsonBody<StartConversation>,
 ) -> Result<Response, AppError> {
-    let merchant = crate::api::find_merchant(&state, request.merchant_id.as_str()).await?;
+    let merchant = find_merchant(&state, request.merchant_id.as_str()).await?;
     check_page_origin(&state, &merchant, &headers)?;
-    if !state.limits.allow_new_conversation(client_ip(&extensions)) {
+    if !state.limits.allow_new_conversation(ip) {
         return Err(AppError::RateLimited);
     }
     accept(&mut request)?;
@@ -167,7 +147,7 @@ pub(crate) async fn live(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
     headers: HeaderMap,
-    extensions: Extensions,
+    ClientIp(ip): ClientIp,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let not_found = || AppError::NotFound("there is no such conversation".into());
@@ -178,7 +158,6 @@ pub(crate) async fn live(
     let conversation = state.store.conversation(&id).await?.ok_or_else(not_found)?;
     let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(not_found)?;
     check_page_origin(&state, &merchant, &headers)?;
-    let ip = client_ip(&extensions);
     Ok(sized(ws).on_upgrade(move |socket| {
         let (tx, rx) = socket.split();
         customer::run(state, id, ip, tx, rx)
@@ -191,15 +170,13 @@ pub(crate) async fn rate(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
     headers: HeaderMap,
+    bearer: Option<TypedHeader<Authorization<Bearer>>>,
     JsonBody(mut rating): JsonBody<Rating>,
 ) -> Result<StatusCode, AppError> {
     let unauthorized =
         || AppError::Unauthorized("the customer token does not match this conversation".into());
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or_else(unauthorized)?;
+    let TypedHeader(Authorization(bearer)) = bearer.ok_or_else(unauthorized)?;
+    let token = bearer.token();
     let id = ConversationId(raw_id.chars().take(64).collect());
     let conversation = state.store.conversation(&id).await?.ok_or_else(unauthorized)?;
     if conversation.token_hash != hash_token(token) {

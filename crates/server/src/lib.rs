@@ -19,6 +19,7 @@ pub mod api;
 mod conversations;
 mod csp;
 pub mod dispatch;
+mod extract;
 mod limits;
 mod pages;
 pub mod queue;

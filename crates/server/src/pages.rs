@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::AppState;
-use crate::api::find_merchant;
 use crate::csp::Ancestors;
 use crate::error::AppError;
+use crate::extract::find_merchant;
 use crate::store::Merchant;
 use crate::widget::page_response;
 

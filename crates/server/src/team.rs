@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tandem_dispatch::Snapshot;
@@ -13,9 +13,9 @@ use tandem_protocol::{
 };
 
 use crate::AppState;
-use crate::agents::{SESSION_SECS, check_console_origin, cookie, profile, signed_in};
-use crate::conversations::client_ip;
+use crate::agents::{SESSION_SECS, cookie, profile};
 use crate::error::{AppError, JsonBody};
+use crate::extract::{Admin, ClientIp, FromConsole, SignedIn};
 use crate::live::{AgentNotice, now_ms};
 use crate::password;
 use crate::store::{Agent, Conversation, NewAgent, Redeemed, Staffing};
@@ -26,23 +26,13 @@ const INVITE_DAYS: i64 = 7;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const MIN_PASSWORD_CHARS: usize = 12;
 
-async fn signed_in_admin(state: &AppState, headers: &HeaderMap) -> Result<Agent, AppError> {
-    let agent = signed_in(state, headers).await?;
-    if agent.is_admin() {
-        Ok(agent)
-    } else {
-        Err(AppError::Forbidden("only an admin of your team can do this".into()))
-    }
-}
-
 /// `POST /v1/agent/invites` (admin): a single-use link that expires in a week.
 pub(crate) async fn create_invite(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: FromConsole,
+    Admin(admin): Admin,
     JsonBody(request): JsonBody<CreateInvite>,
 ) -> Result<Response, AppError> {
-    check_console_origin(&state, &headers)?;
-    let admin = signed_in_admin(&state, &headers).await?;
     let token = new_token();
     let expires_at_ms = now_ms() + INVITE_DAYS * DAY_MS;
     state
@@ -68,10 +58,10 @@ fn invalid_invite() -> AppError {
 /// `POST /v1/invites/lookup`: what an invite is for, before the person fills in the form.
 pub(crate) async fn lookup_invite(
     State(state): State<AppState>,
-    extensions: Extensions,
+    ClientIp(ip): ClientIp,
     JsonBody(request): JsonBody<InviteToken>,
 ) -> Result<Json<InviteDetails>, AppError> {
-    if !state.limits.allow_login(client_ip(&extensions)) {
+    if !state.limits.allow_login(ip) {
         return Err(AppError::RateLimited);
     }
     check_invite_token(&request.token)?;
@@ -84,12 +74,11 @@ pub(crate) async fn lookup_invite(
 /// `POST /v1/invites/accept`: the invited person creates their account and is signed in.
 pub(crate) async fn accept_invite(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    extensions: Extensions,
+    _: FromConsole,
+    ClientIp(ip): ClientIp,
     JsonBody(request): JsonBody<AcceptInvite>,
 ) -> Result<Response, AppError> {
-    check_console_origin(&state, &headers)?;
-    if !state.limits.allow_login(client_ip(&extensions)) {
+    if !state.limits.allow_login(ip) {
         return Err(AppError::RateLimited);
     }
     check_invite_token(&request.token)?;
@@ -149,11 +138,10 @@ pub(crate) async fn accept_invite(
 /// of theirs ends now, and their chats go back to the front of the queue.
 pub(crate) async fn deactivate(
     State(state): State<AppState>,
+    _: FromConsole,
+    Admin(admin): Admin,
     Path(agent_id): Path<i64>,
-    headers: HeaderMap,
 ) -> Result<StatusCode, AppError> {
-    check_console_origin(&state, &headers)?;
-    let admin = signed_in_admin(&state, &headers).await?;
     if agent_id == admin.id {
         return Err(AppError::InvalidRequest("you cannot deactivate yourself; ask another admin".into()));
     }
@@ -189,9 +177,8 @@ fn members(agents: Vec<Agent>, snapshot: &Snapshot) -> Vec<TeamMember> {
 /// `GET /v1/agent/team`: colleagues and their state, e.g. to transfer a chat to one.
 pub(crate) async fn team(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn(agent): SignedIn,
 ) -> Result<Json<Vec<TeamMember>>, AppError> {
-    let agent = signed_in(&state, &headers).await?;
     let snapshot = state.dispatch.read(&state, &agent.merchant_id, |d, now| d.snapshot(now)).await?;
     let agents = state.store.agents(Some(&agent.merchant_id)).await?;
     Ok(Json(members(agents, &snapshot)))
@@ -241,9 +228,8 @@ pub fn day_figures(conversations: &[Conversation]) -> DayFigures {
 /// `GET /v1/agent/supervisor` (admin): the live queue, the team, and today's figures.
 pub(crate) async fn supervisor(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(admin): Admin,
 ) -> Result<Json<SupervisorReport>, AppError> {
-    let admin = signed_in_admin(&state, &headers).await?;
     let snapshot = state.dispatch.read(&state, &admin.merchant_id, |d, now| d.snapshot(now)).await?;
     let agents = state.store.agents(Some(&admin.merchant_id)).await?;
     let now = now_ms();
@@ -266,10 +252,9 @@ pub(crate) struct ExportRange {
 /// (default 30), one row each.
 pub(crate) async fn export_csv(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(admin): Admin,
     Query(range): Query<ExportRange>,
 ) -> Result<Response, AppError> {
-    let admin = signed_in_admin(&state, &headers).await?;
     let days = range.days.unwrap_or(30);
     if !(1..=366).contains(&days) {
         return Err(AppError::InvalidRequest("days: 1 to 366".into()));

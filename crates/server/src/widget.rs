@@ -26,9 +26,9 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
-use crate::api::find_merchant;
 use crate::csp::{self, Ancestors};
 use crate::error::AppError;
+use crate::extract::find_merchant;
 use crate::pages::contact_page;
 
 /// Files whose URL is stable, so their content changes: short-lived, revalidated by ETag.

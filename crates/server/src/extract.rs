@@ -1,0 +1,121 @@
+//! Preconditions of the HTTP handlers, as extractors: a handler that needs a signed-in agent
+//! takes `SignedIn(agent)`, one of the console's state-changing routes takes `FromConsole`,
+//! and so on. Each rule is written once, here, and a handler cannot forget it.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum_extra::extract::CookieJar;
+use tandem_protocol::MerchantId;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::live::now_ms;
+use crate::store::{Agent, Merchant};
+use crate::tokens::hash_token;
+
+/// The console's session cookie.
+pub(crate) const SESSION_COOKIE: &str = "tandem_session";
+
+/// The agent whose session cookie this request carries; 401 without one.
+pub(crate) struct SignedIn(pub Agent);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let unauthorized = || AppError::Unauthorized("sign in first".into());
+        let jar = CookieJar::from_headers(&parts.headers);
+        let token =
+            jar.get(SESSION_COOKIE).map(|cookie| hash_token(cookie.value())).ok_or_else(unauthorized)?;
+        let agent = state.store.session_agent(&token, now_ms()).await?.ok_or_else(unauthorized)?;
+        Ok(Self(agent))
+    }
+}
+
+/// A signed-in admin of their team; 403 for other agents.
+pub(crate) struct Admin(pub Agent);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let SignedIn(agent) = SignedIn::from_request_parts(parts, state).await?;
+        if agent.is_admin() {
+            Ok(Self(agent))
+        } else {
+            Err(AppError::Forbidden("only an admin of your team can do this".into()))
+        }
+    }
+}
+
+/// The CSRF defence: a browser's state-changing request must come from the console's origin.
+pub(crate) struct FromConsole;
+
+impl FromRequestParts<AppState> for FromConsole {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match parts.headers.get(header::ORIGIN) {
+            Some(origin) if !state.console_origins.iter().any(|o| o.as_bytes() == origin.as_bytes()) => {
+                Err(AppError::OriginNotAllowed(String::from_utf8_lossy(origin.as_bytes()).into_owned()))
+            }
+            _ => Ok(Self),
+        }
+    }
+}
+
+/// The client's address, when the server knows it (not in router tests without a socket).
+pub(crate) struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+    }
+}
+
+/// The merchant named by the path's `{id}`, for a request from a page that may use its chat:
+/// one of the merchant's origins, or our own (the widget's frame and full page).
+pub(crate) struct PageMerchant(pub Merchant);
+
+impl FromRequestParts<AppState> for PageMerchant {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Path(raw_id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::InvalidMerchantId("the path names no merchant".into()))?;
+        let merchant = find_merchant(state, &raw_id).await?;
+        check_page_origin(state, &merchant, &parts.headers)?;
+        Ok(Self(merchant))
+    }
+}
+
+/// The merchant with this id; 400 for an id that cannot be one, 404 for an unknown one.
+pub(crate) async fn find_merchant(state: &AppState, raw_id: &str) -> Result<Merchant, AppError> {
+    let id = MerchantId::parse(raw_id).map_err(|error| AppError::InvalidMerchantId(error.to_string()))?;
+    state
+        .store
+        .merchant(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("there is no merchant with id {id}")))
+}
+
+/// A browser request from a page must come from one of the merchant's origins, or from our own
+/// (the widget's frame and full page, which only run there). Requests without `Origin` come
+/// from no page (scripts, servers) and cannot ride a customer's session.
+pub(crate) fn check_page_origin(
+    state: &AppState,
+    merchant: &Merchant,
+    headers: &HeaderMap,
+) -> Result<(), AppError> {
+    match headers.get(header::ORIGIN).map(|origin| origin.to_str().unwrap_or_default()) {
+        Some(origin) if state.is_own_origin(origin) => Ok(()),
+        Some(origin) if !merchant.allows_origin(origin) => Err(AppError::OriginNotAllowed(origin.to_owned())),
+        _ => Ok(()),
+    }
+}
