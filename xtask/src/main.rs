@@ -71,21 +71,31 @@ fn size(env: &Env, build: bool) -> Result<(), String> {
 
 /// Fails when a Chromium started by the browser tests (profile in a `tempfile` directory) is
 /// still running: each test's browser must end with it, or runs would exhaust the machine.
+/// Killed processes take a moment to go: up to 5 s are allowed for that.
 fn left_over_browsers() -> Result<(), String> {
     let profile = format!("--user-data-dir={}", std::env::temp_dir().join(".tmp").display());
-    let entries = std::fs::read_dir("/proc").map_err(|error| format!("cannot list processes: {error}"))?;
-    let left = entries
-        .flatten()
-        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
-        .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
-        .filter(|cmdline| cmdline.contains("chromium") && cmdline.contains(&profile))
-        .count();
-    if left == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "{left} Chromium processes started by the browser tests are still running; the tests' `Browser` must end them"
-        ))
+    let count = || -> Result<usize, String> {
+        let entries =
+            std::fs::read_dir("/proc").map_err(|error| format!("cannot list processes: {error}"))?;
+        Ok(entries
+            .flatten()
+            .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+            .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+            .filter(|cmdline| cmdline.contains("chromium") && cmdline.contains(&profile))
+            .count())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = count()?;
+        if left == 0 {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "{left} Chromium processes started by the browser tests are still running; the tests' `Browser` must end them"
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 
