@@ -23,6 +23,7 @@ mod extract;
 mod limits;
 mod pages;
 pub mod queue;
+pub mod service;
 pub mod team;
 mod widget;
 

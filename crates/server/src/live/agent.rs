@@ -19,6 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::wire::{Incoming, close, next_frame, send, send_text};
 use super::{AgentNotice, LiveEvent, Side, now_ms};
 use crate::AppState;
+use crate::service::{self, Ending};
 use crate::store::{Agent, Conversation, NewMessage, StoreError};
 
 /// The conversation as an agent sees it, with every message so far.
@@ -331,24 +332,13 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     Some(false) => return true,
                     None => return false,
                 }
-                match self.state.store.end(&conversation_id, now_ms()).await {
-                    Ok(true) => {}
-                    // Already ended (by the customer, a moment ago): their `ended` is on its way.
-                    Ok(false) => return true,
-                    Err(error) => return self.internal(&error).await,
+                // Still followed: `Ended` comes back through the hub (now, or from the customer's
+                // end a moment ago), and the customer's rating after it.
+                let ending = Ending::Ended;
+                match service::end(&self.state, &self.agent.merchant_id, &conversation_id, ending).await {
+                    Ok(_) => true,
+                    Err(error) => self.internal(&error).await,
                 }
-                let id = conversation_id.clone();
-                let ended = self
-                    .state
-                    .dispatch
-                    .change(&self.state, &self.agent.merchant_id, |d, now| ((), d.end(&id, now)));
-                if let Err(error) = ended.await {
-                    return self.internal(&error).await;
-                }
-                // Still followed: `Ended` comes back through the hub like the customer's end,
-                // and the customer's rating after it.
-                self.state.hub.publish(&conversation_id, LiveEvent::Ended);
-                true
             }
             AgentFrame::Requeue { conversation_id } => self.give_back(conversation_id, None).await,
             AgentFrame::Resume { conversation_id, last_seq } => {
@@ -492,20 +482,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             Some(false) => return true,
             None => return false,
         }
-        match self.state.store.end(&id, now_ms()).await {
-            Ok(_) => {}
-            Err(error) => return self.internal(&error).await,
-        }
-        let released = self
-            .state
-            .dispatch
-            .change(&self.state, &self.agent.merchant_id, |d, now| ((), d.release(&id, now)));
-        if let Err(error) = released.await {
+        if let Err(error) = service::end(&self.state, &self.agent.merchant_id, &id, Ending::BackToBot).await {
             return self.internal(&error).await;
         }
         self.unfollow(&id);
         self.state.hub.notify_agent(self.agent.id, AgentNotice::ChatReturned { conversation: id.clone() });
-        self.state.hub.publish(&id, LiveEvent::BackToBot);
         send(&mut self.tx, &AgentEvent::Ended { conversation_id: id }).await
     }
 

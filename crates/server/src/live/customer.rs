@@ -203,23 +203,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 true
             }
             CustomerFrame::Close => {
-                match self.state.store.end(&self.id, now_ms()).await {
-                    Ok(true) => {
-                        self.state.hub.publish(&self.id, LiveEvent::Ended);
-                        let id = self.id.clone();
-                        let ended = self
-                            .state
-                            .dispatch
-                            .change(&self.state, &self.merchant, |d, now| ((), d.end(&id, now)));
-                        if let Err(error) = ended.await {
-                            tracing::error!(%error, "dispatch could not forget an ended conversation");
-                        }
-                    }
-                    Ok(false) => {}
-                    Err(error) => {
-                        internal(&mut self.tx, &error).await;
-                        return false;
-                    }
+                let ending = crate::service::Ending::Ended;
+                if let Err(error) = crate::service::end(&self.state, &self.merchant, &self.id, ending).await {
+                    internal(&mut self.tx, &error).await;
+                    return false;
                 }
                 self.status = ConversationStatus::Ended;
                 send(&mut self.tx, &CustomerEvent::Closed).await
