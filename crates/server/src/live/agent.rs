@@ -7,7 +7,7 @@ use axum::extract::ws::Message;
 use futures_util::{Sink, Stream, StreamExt};
 use tandem_protocol::{
     AgentEvent, AgentFrame, Author, ConversationDetail, ConversationId, ConversationStatus, ErrorCode,
-    MAX_CLIENT_ID_BYTES, Presence, Seq, mask_card_numbers, validate_text,
+    Presence, Seq,
 };
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
@@ -19,8 +19,8 @@ use tokio::sync::broadcast::error::RecvError;
 use super::wire::{Incoming, close, next_frame, send, send_text};
 use super::{AgentNotice, LiveEvent, Side, now_ms};
 use crate::AppState;
-use crate::service::{self, Ending};
-use crate::store::{Agent, Conversation, NewMessage, StoreError};
+use crate::service::{self, Ending, NotStored, Post};
+use crate::store::{Agent, Conversation, StoreError};
 
 /// The conversation as an agent sees it, with every message so far.
 pub async fn detail(state: &AppState, conversation: Conversation) -> Result<ConversationDetail, StoreError> {
@@ -279,39 +279,23 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     Some(false) => return true,
                     None => return false,
                 }
-                if client_id.0.is_empty() || client_id.0.len() > MAX_CLIENT_ID_BYTES {
-                    let message = "a client id has 1 to 64 bytes";
-                    return self.error(ErrorCode::MalformedFrame, message, Some(conversation_id)).await;
-                }
-                if let Err(problem) = validate_text(&text) {
-                    return self.error(ErrorCode::InvalidMessage, problem, Some(conversation_id)).await;
-                }
-                // Agents' text too: an agent reading a number back to the customer would
-                // otherwise store it.
-                let text = mask_card_numbers(&text).unwrap_or(text);
-                if !self.state.limits.allow_message(&format!("agent:{}", self.agent.id), self.ip) {
-                    let message = "too many messages; wait a moment and resend with the same client id";
-                    return self.error(ErrorCode::RateLimited, message, Some(conversation_id)).await;
-                }
-                let new = NewMessage {
-                    conversation_id: conversation_id.clone(),
+                let post = Post {
+                    conversation: conversation_id.clone(),
                     client_id: client_id.clone(),
                     author: Author::Agent { name: self.agent.display_name.clone() },
                     text,
-                    now_ms: now_ms(),
+                    sender: format!("agent:{}", self.agent.id),
+                    ip: self.ip,
                 };
-                match self.state.store.append_message(&new).await {
+                match service::post_message(&self.state, post).await {
                     Ok(message) => {
-                        let ack = AgentEvent::Ack {
-                            conversation_id: conversation_id.clone(),
-                            client_id,
-                            seq: message.seq,
-                        };
-                        let sent = send(&mut self.tx, &ack).await;
-                        self.state.hub.publish(&conversation_id, LiveEvent::Message(message));
-                        sent
+                        let ack = AgentEvent::Ack { conversation_id, client_id, seq: message.seq };
+                        send(&mut self.tx, &ack).await
                     }
-                    Err(error) => self.internal(&error).await,
+                    Err(NotStored::Refused(code, message)) => {
+                        self.error(code, message, Some(conversation_id)).await
+                    }
+                    Err(NotStored::Store(error)) => self.internal(&error).await,
                 }
             }
             AgentFrame::Typing { conversation_id, typing } => {

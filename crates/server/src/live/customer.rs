@@ -9,15 +9,16 @@ use std::time::Duration;
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
 use tandem_protocol::{
-    Author, ConversationId, ConversationStatus, CustomerEvent, CustomerFrame, ErrorCode, MAX_CLIENT_ID_BYTES,
-    MerchantId, PROTOCOL_VERSION, QueueStatus, Seq, mask_card_numbers, validate_text,
+    Author, ConversationId, ConversationStatus, CustomerEvent, CustomerFrame, ErrorCode, MerchantId,
+    PROTOCOL_VERSION, QueueStatus, Seq,
 };
 use tokio::sync::broadcast::error::RecvError;
 
 use super::wire::{Incoming, close, next_frame, send};
-use super::{LiveEvent, Side, now_ms};
+use super::{LiveEvent, Side};
 use crate::AppState;
-use crate::store::{NewMessage, StoreError};
+use crate::service::{self, NotStored, Post};
+use crate::store::StoreError;
 use crate::tokens::hash_token;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -156,39 +157,24 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 self.error(ErrorCode::ExpectedHello, "hello comes once, first").await
             }
             CustomerFrame::Send { client_id, text } => {
-                if client_id.0.is_empty() || client_id.0.len() > MAX_CLIENT_ID_BYTES {
-                    return self.error(ErrorCode::MalformedFrame, "a client id has 1 to 64 bytes").await;
-                }
-                if let Err(problem) = validate_text(&text) {
-                    return self.error(ErrorCode::InvalidMessage, problem).await;
-                }
-                // Every customer message is stored through here: no card number is (the widget
-                // masks them already; this is for clients that do not).
-                let text = mask_card_numbers(&text).unwrap_or(text);
                 if self.status == ConversationStatus::Ended {
                     return self.error(ErrorCode::ConversationEnded, "this conversation has ended").await;
                 }
-                if !self.state.limits.allow_message(&self.id.0, self.ip) {
-                    let message = "too many messages; wait a moment and resend with the same client id";
-                    return self.error(ErrorCode::RateLimited, message).await;
-                }
-                let new = NewMessage {
-                    conversation_id: self.id.clone(),
+                let post = Post {
+                    conversation: self.id.clone(),
                     client_id: client_id.clone(),
                     author: Author::Customer,
                     text,
-                    now_ms: now_ms(),
+                    sender: self.id.0.clone(),
+                    ip: self.ip,
                 };
-                match self.state.store.append_message(&new).await {
+                match service::post_message(&self.state, post).await {
+                    // Acked only once committed.
                     Ok(message) => {
-                        // Acked only once committed. Every session, this one included, then
-                        // receives the message from the hub.
-                        let ack = CustomerEvent::Ack { client_id, seq: message.seq };
-                        let sent = send(&mut self.tx, &ack).await;
-                        self.state.hub.publish(&self.id, LiveEvent::Message(message));
-                        sent
+                        send(&mut self.tx, &CustomerEvent::Ack { client_id, seq: message.seq }).await
                     }
-                    Err(error) => {
+                    Err(NotStored::Refused(code, message)) => self.error(code, message).await,
+                    Err(NotStored::Store(error)) => {
                         internal(&mut self.tx, &error).await;
                         false
                     }
