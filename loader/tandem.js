@@ -20,7 +20,7 @@
   var nonce = script.nonce || '';
   var mode = script.getAttribute('data-mode') || 'auto';
   if (!/^(auto|inline|frame)$/.test(mode)) {
-    warn('data-mode is auto, inline or frame, not "' + mode + '"; using auto.');
+    warn('data-mode must be auto, inline or frame; using auto.');
     mode = 'auto';
   }
   var preloadWhenIdle = script.getAttribute('data-preload') === 'idle';
@@ -90,7 +90,7 @@
     ':host([position=left]) .launcher{right:auto;left:' + X + '}' +
     '.launcher:focus-visible{outline:3px solid var(--tandem-launcher-focus,#111);outline-offset:3px}' +
     '.launcher[aria-busy=true]{cursor:progress}' +
-    '.launcher svg{flex:none}.probe{display:none}';
+    '.launcher svg{flex:none}';
   var ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z';
   var SVG = 'http://www.w3.org/2000/svg';
 
@@ -131,7 +131,7 @@
   // Compiles the empty module in a throwaway frame, which has this page's policy but its own
   // document: a refusal is reported there, not to the page's violation listeners.
   function wasmAllowed(root) {
-    var probe = el('iframe', { class: 'probe', 'aria-hidden': 'true', tabindex: '-1' });
+    var probe = el('iframe', { hidden: '' });
     root.append(probe);
     try {
       return !!new probe.contentWindow.WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
