@@ -183,3 +183,18 @@ fn init(data: &JsValue) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    /// The page's side (loader/frame.js) passes the same custom properties this side accepts.
+    #[test]
+    fn both_sides_of_the_frame_name_the_same_custom_properties() {
+        let script = include_str!("../loader/frame.js");
+        let list = script
+            .split("var THEMED = '")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("frame.js has THEMED");
+        assert_eq!(list.split(' ').collect::<Vec<_>>(), super::THEMED);
+    }
+}

@@ -311,15 +311,12 @@ impl Browser {
 
     /// Waits for an element in the widget and returns its text.
     pub async fn widget_text(&self, selector: &str) -> String {
-        let script = format!("const e = root.querySelector({selector:?}); return e && e.textContent");
-        eventually(selector, || async { self.in_widget(&script).await.as_str().map(str::to_owned) }).await
+        Widget::new(self, Mode::Inline).text(selector).await
     }
 
     /// Waits for an element in the widget and clicks it.
     pub async fn click_in_widget(&self, selector: &str) {
-        let script =
-            format!("const e = root.querySelector({selector:?}); if (e) e.click(); return !!e || null");
-        eventually(selector, || async { self.in_widget(&script).await.as_bool() }).await;
+        Widget::new(self, Mode::Inline).click(selector).await;
     }
 
     /// Types into a field of the widget through the keyboard, like a customer.
@@ -383,29 +380,15 @@ impl Browser {
         eventually(selector, || async { self.js(&script, vec![]).await.as_str().map(str::to_owned) }).await
     }
 
-    /// Opens the widget's panel on the current page.
+    /// Opens the widget's panel on the current page: presses the launcher (the loader's, which
+    /// stays on the page in frame mode).
     pub async fn open_widget(&self) {
-        eventually("the launcher", || async {
-            let clicked = self
-                .in_widget("const b = root.querySelector('[data-testid=launcher]'); if (b) b.click(); return !!b || null")
-                .await;
-            (!clicked.is_null()).then_some(())
-        })
-        .await;
+        self.click_in_widget("[data-testid=launcher]").await;
     }
 
     /// Types into the widget's composer and presses Enter.
     pub async fn type_in_widget(&self, text: &str) {
-        use fantoccini::Locator;
-        let host = self.client.find(Locator::Css("tandem-chat")).await.expect("host");
-        let shadow = host.shadow_root().await.expect("shadow root");
-        let input = eventually("the composer", || {
-            let shadow = shadow.clone();
-            async move { shadow.find(Locator::Css("[data-testid=composer-input]")).await.ok() }
-        })
-        .await;
-        input.send_keys(text).await.expect("type");
-        self.press(fantoccini::key::Key::Enter).await;
+        Widget::new(self, Mode::Inline).send(text).await;
     }
 }
 

@@ -287,6 +287,7 @@ async fn accept_customers(
     total: u32,
 ) -> Result<(Vec<String>, Vec<Instant>, Duration), String> {
     let taken = Arc::new(Mutex::new((Vec::<String>::new(), Vec::<Instant>::new())));
+    let accepted_one = Arc::new(tokio::sync::Notify::new());
     let started = Instant::now();
     let mut agents = Vec::new();
     for a in 0..AGENTS {
@@ -316,6 +317,7 @@ async fn accept_customers(
                 .split();
         send_json(&mut tx, &json!({ "type": "set_presence", "presence": "online" })).await?;
         let taken = taken.clone();
+        let accepted_one = accepted_one.clone();
         agents.push(tokio::spawn(async move {
             while let Some((frame, _)) = next_json(&mut rx).await {
                 let id = frame["offer"]["conversation_id"]
@@ -334,6 +336,7 @@ async fn accept_customers(
                     }
                     (Some("accepted"), Some(id)) => {
                         taken.lock().unwrap_or_else(|e| e.into_inner()).0.push(id.to_owned());
+                        accepted_one.notify_one();
                         let _ = send_json(&mut tx, &json!({ "type": "end", "conversation_id": id })).await;
                     }
                     _ => {}
@@ -341,12 +344,13 @@ async fn accept_customers(
             }
         }));
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while taken.lock().unwrap_or_else(|e| e.into_inner()).0.len() < total as usize {
-        if Instant::now() > deadline {
-            return Err("the agents could not accept every offer within 2 minutes".into());
+    let all_accepted = async {
+        while taken.lock().unwrap_or_else(|e| e.into_inner()).0.len() < total as usize {
+            accepted_one.notified().await;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    if tokio::time::timeout(Duration::from_secs(120), all_accepted).await.is_err() {
+        return Err("the agents could not accept every offer within 2 minutes".into());
     }
     let elapsed = started.elapsed();
     for agent in agents {
@@ -398,29 +402,14 @@ async fn send_messages(
     seconds: u64,
     heard: &mut mpsc::UnboundedReceiver<(u32, Heard)>,
 ) -> (HashMap<String, Instant>, Vec<(String, Instant)>) {
-    let sent = Arc::new(Mutex::new(HashMap::new()));
-    let start = tokio::time::Instant::now() + Duration::from_millis(200);
-    let spread = Duration::from_secs(1) / u32::try_from(chosen.len().max(1)).unwrap_or(1);
     let mut senders: Vec<Option<Sender>> = senders.into_iter().map(Some).collect();
-    let mut tasks = Vec::new();
-    for (n, &index) in chosen.iter().enumerate() {
-        let Some(mut tx) = senders.get_mut(index as usize).and_then(Option::take) else { continue };
-        let sent = sent.clone();
-        let first = start + spread * u32::try_from(n).unwrap_or(0);
-        tasks.push(tokio::spawn(async move {
-            for k in 0..seconds {
-                tokio::time::sleep_until(first + Duration::from_secs(k)).await;
-                let client_id = format!("b{index}-{k}");
-                sent.lock().unwrap_or_else(|e| e.into_inner()).insert(client_id.clone(), Instant::now());
-                let _ =
-                    send_json(&mut tx, &json!({ "type": "send", "client_id": client_id, "text": "hello" }))
-                        .await;
-            }
-            tx
-        }));
-    }
+    let paced: Vec<(String, Sender)> = chosen
+        .iter()
+        .filter_map(|&index| Some((format!("b{index}"), senders.get_mut(index as usize)?.take()?)))
+        .collect();
+    let expected = paced.len() * usize::try_from(seconds).unwrap_or(0);
+    let paced = Paced::start(paced, seconds);
     let mut acks = Vec::new();
-    let expected = chosen.len() * usize::try_from(seconds).unwrap_or(0);
     let deadline = Instant::now() + Duration::from_secs(seconds + 10);
     while acks.len() < expected && Instant::now() < deadline {
         if let Ok(Some((_, Heard::Ack(id, at)))) =
@@ -429,11 +418,46 @@ async fn send_messages(
             acks.push((id, at));
         }
     }
-    for task in tasks {
-        let _ = task.await;
+    (paced.finish().await, acks)
+}
+
+/// Senders sending `{type: send, client_id: <name>-<k>}` once a second each, spread evenly
+/// over each second, and when each client id was sent.
+struct Paced {
+    sent: Arc<Mutex<HashMap<String, Instant>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Paced {
+    fn start(senders: Vec<(String, Sender)>, seconds: u64) -> Self {
+        let sent = Arc::new(Mutex::new(HashMap::new()));
+        let start = tokio::time::Instant::now() + Duration::from_millis(200);
+        let spread = Duration::from_secs(1) / u32::try_from(senders.len().max(1)).unwrap_or(1);
+        let mut tasks = Vec::new();
+        for (n, (name, mut tx)) in senders.into_iter().enumerate() {
+            let sent = sent.clone();
+            let first = start + spread * u32::try_from(n).unwrap_or(0);
+            tasks.push(tokio::spawn(async move {
+                for k in 0..seconds {
+                    // The load's own pace: one message a second per sender.
+                    tokio::time::sleep_until(first + Duration::from_secs(k)).await;
+                    let client_id = format!("{name}-{k}");
+                    sent.lock().unwrap_or_else(|e| e.into_inner()).insert(client_id.clone(), Instant::now());
+                    let frame = json!({ "type": "send", "client_id": client_id, "text": "hello" });
+                    let _ = send_json(&mut tx, &frame).await;
+                }
+            }));
+        }
+        Self { sent, tasks }
     }
-    let sent = std::mem::take(&mut *sent.lock().unwrap_or_else(|e| e.into_inner()));
-    (sent, acks)
+
+    /// Waits for the senders to finish; when each client id was sent.
+    async fn finish(self) -> HashMap<String, Instant> {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        std::mem::take(&mut *self.sent.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// The same load on the relay: idle sockets, a broadcast to all of them, and echoed messages.
@@ -529,23 +553,8 @@ async fn relay_echoes(
     heard: &mut mpsc::UnboundedReceiver<(u32, String, Instant)>,
     plan: &Plan,
 ) -> (Duration, Duration, f64) {
-    let sent = Arc::new(Mutex::new(HashMap::<String, Instant>::new()));
-    let start = tokio::time::Instant::now() + Duration::from_millis(200);
-    let spread = Duration::from_secs(1) / plan.senders.max(1);
-    let mut tasks = Vec::new();
-    for (n, mut tx) in senders.into_iter().take(plan.senders as usize).enumerate() {
-        let sent = sent.clone();
-        let seconds = plan.seconds;
-        let first = start + spread * u32::try_from(n).unwrap_or(0);
-        tasks.push(tokio::spawn(async move {
-            for k in 0..seconds {
-                tokio::time::sleep_until(first + Duration::from_secs(k)).await;
-                let id = format!("e{n}-{k}");
-                sent.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), Instant::now());
-                let _ = send_json(&mut tx, &json!({ "type": "send", "client_id": id })).await;
-            }
-        }));
-    }
+    let chosen = senders.into_iter().take(plan.senders as usize).enumerate();
+    let paced = Paced::start(chosen.map(|(n, tx)| (format!("e{n}"), tx)).collect(), plan.seconds);
     let expected = plan.senders as usize * usize::try_from(plan.seconds).unwrap_or(0);
     let mut echoes = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(plan.seconds + 10);
@@ -557,10 +566,7 @@ async fn relay_echoes(
             echoes.push((id.to_owned(), at));
         }
     }
-    for task in tasks {
-        let _ = task.await;
-    }
-    let sent = sent.lock().unwrap_or_else(|e| e.into_inner());
+    let sent = paced.finish().await;
     let mut latencies: Vec<Duration> =
         echoes.iter().filter_map(|(id, at)| Some(*at - *sent.get(id)?)).collect();
     let per_sec = echoes.len() as f64 / plan.seconds as f64;
