@@ -124,8 +124,8 @@ pub(crate) async fn leave_message(
     validate_text(&message.text).map_err(|problem| AppError::InvalidRequest(format!("text: {problem}")))?;
     // No card number is stored (see `tandem_protocol::mask_card_numbers`).
     mask_card_numbers_in_place(&mut message.text);
-    crate::conversations::validate_locale_and_url(&message.locale, &message.page_url)?;
-    crate::conversations::accept_transcript(&mut message.transcript)?;
+    crate::service::check_locale_and_url(&message.locale, &message.page_url)?;
+    crate::service::check_transcript(&mut message.transcript)?;
     let id = state.store.leave_message(&merchant.id, &message, crate::live::now_ms()).await?;
     tracing::info!(merchant = %merchant.id, id, "message left");
     Ok(readable_by_page(

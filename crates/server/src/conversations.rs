@@ -6,11 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use tandem_protocol::{
-    ConversationId, ConversationStarted, CustomerProfile, MAX_TRANSCRIPT_ENTRIES, QueueStatus, Rating,
-    StartConversation, TranscriptEntry, mask_card_numbers_in_place, mask_card_numbers_in_transcript,
-    validate_email, validate_tag, validate_text,
-};
+use tandem_protocol::{ConversationId, Rating, StartConversation};
 
 use axum_extra::TypedHeader;
 use axum_extra::headers::Authorization;
@@ -19,9 +15,9 @@ use axum_extra::headers::authorization::Bearer;
 use crate::AppState;
 use crate::error::{AppError, JsonBody};
 use crate::extract::{ClientIp, check_page_origin, find_merchant};
-use crate::live::{customer, now_ms};
-use crate::store::{Merchant, NewConversation};
-use crate::tokens::{hash_token, new_id, new_token};
+use crate::live::customer;
+use crate::service;
+use crate::tokens::hash_token;
 
 /// Small buffers: most sockets sit idle for minutes, and axum's defaults cost ~136 KB each.
 pub(crate) fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
@@ -34,111 +30,19 @@ pub(crate) fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_frame_size(64 * 1024)
 }
 
-/// Checks a request and masks card numbers in its transcript, so that it can be stored.
-fn accept(request: &mut StartConversation) -> Result<(), AppError> {
-    validate_locale_and_url(&request.locale, &request.page_url)?;
-    accept_transcript(&mut request.transcript)?;
-    if let Some(email) = &request.email {
-        validate_email(email).map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
-    }
-    if let Some(skill) = &request.skill {
-        validate_tag(skill).map_err(|problem| AppError::InvalidRequest(format!("skill: {problem}")))?;
-    }
-    if let Some(identity) = &request.identity {
-        identity.validate().map_err(|problem| AppError::InvalidRequest(problem.into()))?;
-    }
-    Ok(())
-}
-
-pub(crate) fn validate_locale_and_url(locale: &str, page_url: &str) -> Result<(), AppError> {
-    let locale_ok =
-        (1..=35).contains(&locale.len()) && locale.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if !locale_ok {
-        return Err(AppError::InvalidRequest("locale must be a language tag such as en or sv-SE".into()));
-    }
-    tandem_protocol::validate_page_url(page_url)
-        .map_err(|problem| AppError::InvalidRequest(problem.into()))?;
-    Ok(())
-}
-
-/// Checks a transcript a customer hands over, then masks card numbers in it: every transcript
-/// the server stores (with a handoff or a left message) passes here. The widget masks them
-/// already; this is for clients that do not.
-pub(crate) fn accept_transcript(transcript: &mut [TranscriptEntry]) -> Result<(), AppError> {
-    if transcript.len() > MAX_TRANSCRIPT_ENTRIES {
-        let message = format!("a transcript has at most {MAX_TRANSCRIPT_ENTRIES} entries");
-        return Err(AppError::InvalidRequest(message));
-    }
-    for (index, entry) in transcript.iter().enumerate() {
-        validate_text(&entry.text)
-            .map_err(|problem| AppError::InvalidRequest(format!("transcript entry {index}: {problem}")))?;
-    }
-    mask_card_numbers_in_transcript(transcript);
-    Ok(())
-}
-
-/// Who the customer is: a signed identity (checked against the merchant's secret), else the
-/// email they typed, else nobody in particular.
-fn customer_profile(merchant: &Merchant, request: &StartConversation) -> Result<CustomerProfile, AppError> {
-    let Some(identity) = &request.identity else {
-        return Ok(CustomerProfile { email: request.email.clone(), ..CustomerProfile::default() });
-    };
-    let verified =
-        merchant.identity_secret.as_deref().is_some_and(|secret| crate::identity::verify(secret, identity));
-    if !verified {
-        return Err(AppError::IdentityUnverified);
-    }
-    Ok(CustomerProfile {
-        id: Some(identity.id.clone()),
-        email: identity.email.clone().or_else(|| request.email.clone()),
-        name: identity.name.clone(),
-        verified: true,
-    })
-}
-
 /// `POST /v1/conversations`: a customer asks for a person and joins the queue.
 pub(crate) async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    JsonBody(mut request): JsonBody<StartConversation>,
+    JsonBody(request): JsonBody<StartConversation>,
 ) -> Result<Response, AppError> {
     let merchant = find_merchant(&state, request.merchant_id.as_str()).await?;
     check_page_origin(&state, &merchant, &headers)?;
     if !state.limits.allow_new_conversation(ip) {
         return Err(AppError::RateLimited);
     }
-    accept(&mut request)?;
-    let customer = customer_profile(&merchant, &request)?;
-
-    let id = ConversationId(new_id());
-    let token = new_token();
-    let locale = request.locale.clone();
-    state
-        .store
-        .create_conversation(&NewConversation {
-            id: id.clone(),
-            merchant_id: merchant.id.clone(),
-            token_hash: hash_token(&token),
-            locale: locale.clone(),
-            page_url: request.page_url,
-            reason: request.reason,
-            escalation: request.escalation,
-            transcript: request.transcript,
-            customer,
-            skill: request.skill.clone(),
-            now_ms: now_ms(),
-        })
-        .await?;
-    let need = tandem_dispatch::Need::for_locale(&locale, request.skill);
-    let queued = id.clone();
-    state.dispatch.change(&state, &merchant.id, |d, now| ((), d.enqueue(queued, need, now))).await?;
-    // One pass over the merchant's queue in memory, for this customer alone.
-    let place = state.dispatch.read(&state, &merchant.id, |d, now| d.status_of(&id, now)).await?;
-    let queue = place.map_or(QueueStatus { position: 1, estimated_wait_secs: 0 }, |(position, wait)| {
-        crate::queue::status(position, wait)
-    });
-    let started = ConversationStarted { conversation_id: id, customer_token: token, queue };
+    let started = service::start(&state, &merchant, request).await?;
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }
 
@@ -171,7 +75,7 @@ pub(crate) async fn rate(
     Path(raw_id): Path<String>,
     headers: HeaderMap,
     bearer: Option<TypedHeader<Authorization<Bearer>>>,
-    JsonBody(mut rating): JsonBody<Rating>,
+    JsonBody(rating): JsonBody<Rating>,
 ) -> Result<StatusCode, AppError> {
     let unauthorized =
         || AppError::Unauthorized("the customer token does not match this conversation".into());
@@ -184,14 +88,6 @@ pub(crate) async fn rate(
     }
     let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(unauthorized)?;
     check_page_origin(&state, &merchant, &headers)?;
-    rating.validate().map_err(|problem| AppError::InvalidRequest(problem.into()))?;
-    // A comment is customer text like any other: no card number is stored.
-    if let Some(comment) = &mut rating.comment {
-        mask_card_numbers_in_place(comment);
-    }
-    if !state.store.rate(&id, &rating).await? {
-        return Err(AppError::Conflict("a conversation can be rated once it has ended".into()));
-    }
-    state.hub.publish(&id, crate::live::LiveEvent::Rated(rating));
+    service::rate(&state, &conversation, rating).await?;
     Ok(StatusCode::NO_CONTENT)
 }

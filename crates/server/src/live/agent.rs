@@ -1,25 +1,28 @@
 //! The agent console's WebSocket: `GET /v1/agent/live`, authenticated by the session cookie.
+//!
+//! The session reads a frame, asks the conversations service (`crate::service`) to carry it
+//! out and writes the answer; besides, it relays the live events of the agent's chats, the
+//! merchant's queue and dispatch's notices (offers) to the console.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream, StreamExt};
 use tandem_protocol::{
-    AgentEvent, AgentFrame, Author, ConversationDetail, ConversationId, ConversationStatus, ErrorCode,
-    Presence, Seq,
+    AgentEvent, AgentFrame, Author, ClientMessageId, ConversationDetail, ConversationId, ErrorCode, Presence,
+    Seq,
 };
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use tandem_dispatch::Refusal;
-use tokio::sync::broadcast::error::RecvError;
-
-use super::wire::{Incoming, close, next_frame, send, send_text};
-use super::{AgentNotice, LiveEvent, Side, now_ms};
+use super::wire::{Incoming, Step, Stop, answerable, finish, next_frame, send, send_text};
+use super::{AgentNotice, LiveEvent, Side};
 use crate::AppState;
-use crate::service::{self, Ending, NotStored, Post};
+use crate::service::{self, Ending, Outcome, Post, refused};
 use crate::store::{Agent, Conversation, StoreError};
 
 /// The conversation as an agent sees it, with every message so far.
@@ -49,7 +52,7 @@ struct Session<W> {
     sent_up_to: HashMap<ConversationId, Seq>,
     /// Ended conversations still followed for the customer's rating: nothing more may be done
     /// in them.
-    ended: std::collections::HashSet<ConversationId>,
+    ended: HashSet<ConversationId>,
     /// The offer shown on this connection, so that the notice of one already shown at connect
     /// is not shown twice.
     shown_offer: Option<(ConversationId, i64)>,
@@ -58,119 +61,260 @@ struct Session<W> {
     tx: W,
 }
 
-/// Tells the console why the session cannot go on, and closes it.
-async fn refuse<W: Sink<Message> + Unpin>(tx: &mut W, code: ErrorCode, message: &str) {
-    send(tx, &AgentEvent::Error { code, message: message.to_owned(), conversation_id: None }).await;
-    close(tx).await;
+/// What a frame's command answers, for the session to write.
+enum Reply {
+    Nothing,
+    /// Boxed: events vary a lot in size, and most frames answer nothing.
+    Event(Box<AgentEvent>),
+    /// Send the conversation's messages after what this connection has delivered.
+    CatchUp(ConversationId),
 }
 
-pub async fn run<W, R>(state: AppState, agent: Agent, ip: Option<IpAddr>, mut tx: W, mut rx: R)
+impl Reply {
+    fn event(event: AgentEvent) -> Self {
+        Self::Event(Box::new(event))
+    }
+}
+
+fn error_frame(code: ErrorCode, message: String) -> AgentEvent {
+    AgentEvent::Error { code, message, conversation_id: None }
+}
+
+pub async fn run<W, R>(state: AppState, agent: Agent, ip: Option<IpAddr>, mut tx: W, rx: R)
 where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     // Subscribed before connecting, so that an offer made at once is not missed.
-    let mut notices = state.hub.agent_notices(agent.id);
-    let profile = agent.dispatch_profile();
-    let connected = state
-        .dispatch
-        .change(&state, &agent.merchant_id, |d, now| {
-            let notices = d.connect(profile, now);
-            let presence = d.presence(agent.id).unwrap_or(Presence::Online);
-            ((presence, d.offer_of(agent.id)), notices)
-        })
-        .await;
-    let (presence, offer) = match connected {
-        Ok(connected) => connected,
-        Err(error) => {
-            tracing::error!(%error, "agent could not join dispatch");
-            let message = "the server could not complete this; reconnect shortly";
-            return refuse(&mut tx, ErrorCode::Internal, message).await;
-        }
+    let notices = state.hub.agent_notices(agent.id);
+    let (presence, offer) = match service::connect(&state, &agent).await {
+        Ok(joined) => joined,
+        Err(failure) => return finish(&mut tx, failure.into(), error_frame).await,
     };
-    // Deactivated between signing in and joining (and so before the notice could reach this
-    // session): leave at once.
-    if !matches!(state.store.agent(agent.id).await, Ok(Some(current)) if current.active) {
-        let id = agent.id;
-        let _ = state.dispatch.change(&state, &agent.merchant_id, |d, now| ((), d.disconnect(id, now))).await;
-        return refuse(&mut tx, ErrorCode::Unauthorized, "this account is not active; sign in again").await;
-    }
     let queue = state.queues.watch_agents(&state, &agent.merchant_id).await;
-    let mut shutdown = state.shutting_down();
     let mut session = Session {
         state,
         agent,
         ip,
         chats: StreamMap::new(),
         sent_up_to: HashMap::new(),
-        ended: std::collections::HashSet::new(),
+        ended: HashSet::new(),
         shown_offer: None,
         queue,
         tx,
     };
+    let stop = match session.start(presence, offer).await {
+        Ok(()) => session.serve(notices, rx).await,
+        Err(stop) => stop,
+    };
+    finish(&mut session.tx, stop, error_frame).await;
+    service::disconnect(&session.state, &session.agent).await;
+}
 
-    let mut ready = session.welcome(presence).await && session.send_queue().await;
-    if ready && let Some((conversation, expires_at_ms)) = offer {
-        ready = session.offer(conversation, expires_at_ms).await;
-    }
-    if ready {
-        loop {
-            let carry_on = tokio::select! {
-                incoming = next_frame::<_, AgentFrame>(&mut rx) => match incoming {
-                    Incoming::Frame(frame) => session.handle(frame).await,
-                    Incoming::Invalid(code, message) => session.error(code, &message, None).await,
-                    Incoming::Closed => false,
-                },
-                Some((id, event)) = session.chats.next() => match event {
-                    Ok(event) => session.forward(id, event).await,
-                    Err(BroadcastStreamRecvError::Lagged(_)) => session.catch_up(&id).await,
-                },
-                Ok(()) = session.queue.changed() => session.send_queue().await,
-                notice = notices.recv() => match notice {
-                    Ok(notice) => session.notice(notice).await,
-                    // Missed notices: the queue snapshot still shows every waiting customer.
-                    Err(RecvError::Lagged(_)) => session.catch_up_on_dispatch().await,
-                    Err(RecvError::Closed) => false,
-                },
-                _ = shutdown.changed() => false,
-            };
-            if !carry_on {
-                break;
-            }
-        }
-    }
-    close(&mut session.tx).await;
-    let (state, agent) = (&session.state, session.agent.id);
-    if let Err(error) = state
-        .dispatch
-        .change(state, &session.agent.merchant_id, |d, now| ((), d.disconnect(agent, now)))
-        .await
-    {
-        tracing::error!(%error, "agent could not leave dispatch");
+/// The conversation a frame is about, named in the error frame that refuses it.
+fn about(frame: &AgentFrame) -> Option<&ConversationId> {
+    match frame {
+        AgentFrame::SetPresence { .. } => None,
+        AgentFrame::Accept { conversation_id }
+        | AgentFrame::Decline { conversation_id }
+        | AgentFrame::Send { conversation_id, .. }
+        | AgentFrame::Typing { conversation_id, .. }
+        | AgentFrame::Read { conversation_id, .. }
+        | AgentFrame::End { conversation_id }
+        | AgentFrame::Requeue { conversation_id }
+        | AgentFrame::Transfer { conversation_id, .. }
+        | AgentFrame::HandToBot { conversation_id }
+        | AgentFrame::Resume { conversation_id, .. } => Some(conversation_id),
     }
 }
 
 impl<W: Sink<Message> + Unpin> Session<W> {
-    async fn error(
-        &mut self,
-        code: ErrorCode,
-        message: &str,
-        conversation_id: Option<ConversationId>,
-    ) -> bool {
-        let event = AgentEvent::Error { code, message: message.to_owned(), conversation_id };
-        send(&mut self.tx, &event).await
+    /// The welcome (the agent's chats), the queue, and an offer already open.
+    async fn start(&mut self, presence: Presence, offer: Option<(ConversationId, i64)>) -> Step {
+        self.welcome(presence).await?;
+        self.send_queue().await?;
+        match offer {
+            Some((conversation, expires_at_ms)) => self.offer(conversation, expires_at_ms).await,
+            None => Ok(()),
+        }
     }
 
-    async fn internal(&mut self, error: &StoreError) -> bool {
-        tracing::error!(%error, "agent session failed");
-        self.error(ErrorCode::Internal, "the server could not complete this; reconnect shortly", None).await;
-        false
+    async fn serve<R>(&mut self, mut notices: broadcast::Receiver<AgentNotice>, mut rx: R) -> Stop
+    where
+        R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    {
+        let mut shutdown = self.state.shutting_down();
+        loop {
+            let step = tokio::select! {
+                incoming = next_frame::<_, AgentFrame>(&mut rx) => match incoming {
+                    Incoming::Frame(frame) => self.handle(frame).await,
+                    Incoming::Invalid(code, message) => self.error(code, &message, None).await,
+                    Incoming::Closed => Err(Stop::Closed),
+                },
+                Some((id, event)) = self.chats.next() => match event {
+                    Ok(event) => self.forward(id, event).await,
+                    Err(BroadcastStreamRecvError::Lagged(_)) => self.catch_up(&id).await,
+                },
+                Ok(()) = self.queue.changed() => self.send_queue().await,
+                notice = notices.recv() => match notice {
+                    Ok(notice) => self.notice(notice).await,
+                    // Missed notices: the queue snapshot still shows every waiting customer.
+                    Err(RecvError::Lagged(_)) => self.catch_up_on_dispatch().await,
+                    Err(RecvError::Closed) => Err(Stop::Closed),
+                },
+                _ = shutdown.changed() => Err(Stop::Closed),
+            };
+            if let Err(stop) = step {
+                return stop;
+            }
+        }
     }
 
-    /// Subscribes to a conversation before its backlog is read, so nothing falls in between.
-    fn follow(&mut self, id: &ConversationId, delivered: Seq) {
-        self.chats.insert(id.clone(), BroadcastStream::new(self.state.hub.subscribe(id)));
-        self.sent_up_to.insert(id.clone(), delivered);
+    async fn send(&mut self, event: &AgentEvent) -> Step {
+        send(&mut self.tx, event).await
+    }
+
+    async fn error(&mut self, code: ErrorCode, message: &str, about: Option<ConversationId>) -> Step {
+        let event = AgentEvent::Error { code, message: message.to_owned(), conversation_id: about };
+        self.send(&event).await
+    }
+
+    /// Carries out one frame and writes its answer: a refusal is an error frame about the
+    /// frame's conversation, and the session carries on.
+    async fn handle(&mut self, frame: AgentFrame) -> Step {
+        let about = about(&frame).cloned();
+        match self.apply(frame).await {
+            Ok(Reply::Nothing) => Ok(()),
+            Ok(Reply::Event(event)) => self.send(&event).await,
+            Ok(Reply::CatchUp(id)) => self.catch_up(&id).await,
+            Err(failure) => {
+                let (code, message) = answerable(failure)?;
+                self.error(code, message, about).await
+            }
+        }
+    }
+
+    async fn apply(&mut self, frame: AgentFrame) -> Outcome<Reply> {
+        let (state, agent) = (&self.state, &self.agent);
+        match frame {
+            AgentFrame::SetPresence { presence } => {
+                service::set_presence(state, agent, presence).await?;
+                Ok(Reply::event(AgentEvent::Presence { presence }))
+            }
+            AgentFrame::Decline { conversation_id } => {
+                service::decline(state, agent, &conversation_id).await.map(|()| Reply::Nothing)
+            }
+            AgentFrame::Accept { conversation_id } => self.accept(conversation_id).await,
+            AgentFrame::Typing { conversation_id, typing } => {
+                Ok(self.relay(&conversation_id, LiveEvent::Typing { from: Side::Agent, typing }))
+            }
+            AgentFrame::Read { conversation_id, seq } => {
+                Ok(self.relay(&conversation_id, LiveEvent::Read { from: Side::Agent, seq }))
+            }
+            in_chat => self.apply_in_chat(in_chat).await,
+        }
+    }
+
+    /// The frames that act on one of the agent's chats, refused unless they handle it now.
+    async fn apply_in_chat(&mut self, frame: AgentFrame) -> Outcome<Reply> {
+        if let Some(id) = about(&frame) {
+            self.handling(&id.clone()).await?;
+        }
+        let (state, agent) = (&self.state, &self.agent);
+        match frame {
+            AgentFrame::Send { conversation_id, client_id, text } => {
+                self.post(conversation_id, client_id, text).await
+            }
+            // Still followed: `Ended` comes back through the hub (now, or from the customer's
+            // end a moment ago), and the customer's rating after it.
+            AgentFrame::End { conversation_id } => {
+                service::end(state, &agent.merchant_id, &conversation_id, Ending::Ended).await?;
+                Ok(Reply::Nothing)
+            }
+            AgentFrame::Requeue { conversation_id } => {
+                service::requeue(state, agent, &conversation_id).await?;
+                Ok(self.passed_on(conversation_id))
+            }
+            AgentFrame::Transfer { conversation_id, to_agent } => {
+                service::transfer(state, agent, &conversation_id, to_agent).await?;
+                Ok(self.passed_on(conversation_id))
+            }
+            AgentFrame::HandToBot { conversation_id } => {
+                service::hand_to_bot(state, agent, &conversation_id).await?;
+                Ok(self.passed_on(conversation_id))
+            }
+            AgentFrame::Resume { conversation_id, last_seq } => {
+                self.sent_up_to.insert(conversation_id.clone(), last_seq);
+                Ok(Reply::CatchUp(conversation_id))
+            }
+            // Carried out by `apply`.
+            AgentFrame::SetPresence { .. }
+            | AgentFrame::Decline { .. }
+            | AgentFrame::Accept { .. }
+            | AgentFrame::Typing { .. }
+            | AgentFrame::Read { .. } => Ok(Reply::Nothing),
+        }
+    }
+
+    /// Refuses a frame about a chat this agent does not handle now.
+    async fn handling(&mut self, id: &ConversationId) -> Outcome<()> {
+        if self.ended.contains(id) {
+            return refused(ErrorCode::ConversationEnded, "this conversation has ended");
+        }
+        if self.chats.contains_key(id) {
+            if service::handles(&self.state, &self.agent, id).await? {
+                return Ok(());
+            }
+            self.unfollow(id);
+        }
+        refused(ErrorCode::NotAllowed, "this is not a conversation you handle")
+    }
+
+    async fn accept(&mut self, id: ConversationId) -> Outcome<Reply> {
+        let conversation = service::accept(&self.state, &self.agent, &id).await?;
+        let detail = self.follow(conversation).await?;
+        Ok(Reply::event(AgentEvent::Accepted { conversation: detail }))
+    }
+
+    async fn post(&mut self, id: ConversationId, client_id: ClientMessageId, text: String) -> Outcome<Reply> {
+        let post = Post {
+            conversation: id.clone(),
+            client_id: client_id.clone(),
+            author: Author::Agent { name: self.agent.display_name.clone() },
+            text,
+            sender: format!("agent:{}", self.agent.id),
+            ip: self.ip,
+        };
+        let message = service::post_message(&self.state, post).await?;
+        Ok(Reply::event(AgentEvent::Ack { conversation_id: id, client_id, seq: message.seq }))
+    }
+
+    /// Typing and read receipts reach the customer of a chat this agent follows.
+    fn relay(&self, id: &ConversationId, event: LiveEvent) -> Reply {
+        if self.chats.contains_key(id) {
+            self.state.hub.publish(id, event);
+        }
+        Reply::Nothing
+    }
+
+    fn passed_on(&mut self, id: ConversationId) -> Reply {
+        Reply::event(self.let_go(id))
+    }
+
+    /// This console stops following a chat the agent passed on.
+    fn let_go(&mut self, id: ConversationId) -> AgentEvent {
+        self.unfollow(&id);
+        AgentEvent::Ended { conversation_id: id }
+    }
+
+    /// Follows a conversation with everything in it so far: subscribed before its messages
+    /// are read, so nothing falls in between (what comes twice is dropped by `seq`).
+    async fn follow(&mut self, conversation: Conversation) -> Result<ConversationDetail, StoreError> {
+        let id = conversation.id.clone();
+        self.chats.insert(id.clone(), BroadcastStream::new(self.state.hub.subscribe(&id)));
+        let detail = detail(&self.state, conversation).await?;
+        self.sent_up_to.insert(id, detail.messages.last().map_or(0, |m| m.seq));
+        Ok(detail)
     }
 
     fn unfollow(&mut self, id: &ConversationId) {
@@ -179,399 +323,98 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         self.ended.remove(id);
     }
 
-    async fn welcome(&mut self, presence: Presence) -> bool {
-        let conversations = match self.state.store.agent_conversations(self.agent.id).await {
-            Ok(conversations) => conversations,
-            Err(error) => return self.internal(&error).await,
-        };
+    async fn welcome(&mut self, presence: Presence) -> Step {
+        let conversations = self.state.store.agent_conversations(self.agent.id).await?;
         let mut chats = Vec::with_capacity(conversations.len());
         for conversation in conversations {
-            let id = conversation.id.clone();
-            self.follow(&id, 0);
-            match detail(&self.state, conversation).await {
-                Ok(detail) => {
-                    self.sent_up_to.insert(id, detail.messages.last().map_or(0, |m| m.seq));
-                    chats.push(detail);
-                }
-                Err(error) => return self.internal(&error).await,
-            }
+            chats.push(self.follow(conversation).await?);
         }
         let welcome = AgentEvent::Welcome { name: self.agent.display_name.clone(), presence, chats };
-        send(&mut self.tx, &welcome).await
+        self.send(&welcome).await
     }
 
     /// The merchant's queue as of its latest snapshot (computed once for every console).
-    async fn send_queue(&mut self) -> bool {
+    async fn send_queue(&mut self) -> Step {
         let frame = self.queue.borrow_and_update().clone();
         match frame {
             Some(frame) => send_text(&mut self.tx, frame).await,
-            None => true,
+            None => Ok(()),
         }
     }
 
-    async fn catch_up(&mut self, id: &ConversationId) -> bool {
+    async fn catch_up(&mut self, id: &ConversationId) -> Step {
         let after = self.sent_up_to.get(id).copied().unwrap_or(0);
-        let missed = match self.state.store.messages_after(id, after).await {
-            Ok(missed) => missed,
-            Err(error) => return self.internal(&error).await,
-        };
-        for message in missed {
+        for message in self.state.store.messages_after(id, after).await? {
             self.sent_up_to.insert(id.clone(), message.seq);
-            if !send(&mut self.tx, &AgentEvent::Message { conversation_id: id.clone(), message }).await {
-                return false;
-            }
+            self.send(&AgentEvent::Message { conversation_id: id.clone(), message }).await?;
         }
-        true
-    }
-
-    /// Whether this agent handles `id` now; answers the client with an error when not.
-    async fn handles(&mut self, id: &ConversationId) -> Option<bool> {
-        if self.ended.contains(id) {
-            let message = "this conversation has ended";
-            return self
-                .error(ErrorCode::ConversationEnded, message, Some(id.clone()))
-                .await
-                .then_some(false);
-        }
-        if self.chats.contains_key(id) {
-            // Another console of this agent may have passed it on meanwhile.
-            let (agent, merchant) = (self.agent.id, self.agent.merchant_id.clone());
-            match self.state.dispatch.read(&self.state, &merchant, |d, _| d.has_chat(agent, id)).await {
-                Ok(true) => return Some(true),
-                Ok(false) => self.unfollow(id),
-                Err(error) => return self.internal(&error).await.then_some(false),
-            }
-        }
-        let message = "this is not a conversation you handle";
-        self.error(ErrorCode::NotAllowed, message, Some(id.clone())).await.then_some(false)
-    }
-
-    async fn handle(&mut self, frame: AgentFrame) -> bool {
-        match frame {
-            AgentFrame::SetPresence { presence } => {
-                let agent = self.agent.id;
-                let changed = self.state.dispatch.change(&self.state, &self.agent.merchant_id, |d, now| {
-                    ((), d.set_presence(agent, presence, now))
-                });
-                if let Err(error) = changed.await {
-                    return self.internal(&error).await;
-                }
-                send(&mut self.tx, &AgentEvent::Presence { presence }).await
-            }
-            AgentFrame::Decline { conversation_id } => {
-                let agent = self.agent.id;
-                let declined = self.state.dispatch.change(&self.state, &self.agent.merchant_id, |d, now| {
-                    ((), d.decline(agent, &conversation_id, now))
-                });
-                match declined.await {
-                    Ok(()) => true,
-                    Err(error) => self.internal(&error).await,
-                }
-            }
-            AgentFrame::Transfer { conversation_id, to_agent } => {
-                self.give_back(conversation_id, Some(to_agent)).await
-            }
-            AgentFrame::HandToBot { conversation_id } => self.hand_to_bot(conversation_id).await,
-            AgentFrame::Accept { conversation_id } => self.accept(conversation_id).await,
-            AgentFrame::Send { conversation_id, client_id, text } => {
-                match self.handles(&conversation_id).await {
-                    Some(true) => {}
-                    Some(false) => return true,
-                    None => return false,
-                }
-                let post = Post {
-                    conversation: conversation_id.clone(),
-                    client_id: client_id.clone(),
-                    author: Author::Agent { name: self.agent.display_name.clone() },
-                    text,
-                    sender: format!("agent:{}", self.agent.id),
-                    ip: self.ip,
-                };
-                match service::post_message(&self.state, post).await {
-                    Ok(message) => {
-                        let ack = AgentEvent::Ack { conversation_id, client_id, seq: message.seq };
-                        send(&mut self.tx, &ack).await
-                    }
-                    Err(NotStored::Refused(code, message)) => {
-                        self.error(code, message, Some(conversation_id)).await
-                    }
-                    Err(NotStored::Store(error)) => self.internal(&error).await,
-                }
-            }
-            AgentFrame::Typing { conversation_id, typing } => {
-                if self.chats.contains_key(&conversation_id) {
-                    self.state.hub.publish(&conversation_id, LiveEvent::Typing { from: Side::Agent, typing });
-                }
-                true
-            }
-            AgentFrame::Read { conversation_id, seq } => {
-                if self.chats.contains_key(&conversation_id) {
-                    self.state.hub.publish(&conversation_id, LiveEvent::Read { from: Side::Agent, seq });
-                }
-                true
-            }
-            AgentFrame::End { conversation_id } => {
-                match self.handles(&conversation_id).await {
-                    Some(true) => {}
-                    Some(false) => return true,
-                    None => return false,
-                }
-                // Still followed: `Ended` comes back through the hub (now, or from the customer's
-                // end a moment ago), and the customer's rating after it.
-                let ending = Ending::Ended;
-                match service::end(&self.state, &self.agent.merchant_id, &conversation_id, ending).await {
-                    Ok(_) => true,
-                    Err(error) => self.internal(&error).await,
-                }
-            }
-            AgentFrame::Requeue { conversation_id } => self.give_back(conversation_id, None).await,
-            AgentFrame::Resume { conversation_id, last_seq } => {
-                match self.handles(&conversation_id).await {
-                    Some(true) => {}
-                    Some(false) => return true,
-                    None => return false,
-                }
-                self.sent_up_to.insert(conversation_id.clone(), last_seq);
-                self.catch_up(&conversation_id).await
-            }
-        }
+        Ok(())
     }
 
     /// Shows the agent a customer offered to them alone.
-    async fn offer(&mut self, id: ConversationId, expires_at_ms: i64) -> bool {
+    async fn offer(&mut self, id: ConversationId, expires_at_ms: i64) -> Step {
         let shown = Some((id.clone(), expires_at_ms));
         if self.shown_offer == shown {
-            return true;
+            return Ok(());
         }
         self.shown_offer = shown;
         // A notice read late (after the agent answered, or after the offer moved on) is stale.
-        let agent = self.agent.id;
-        let current = self
-            .state
-            .dispatch
-            .read(&self.state, &self.agent.merchant_id, |d, _| (d.offer_of(agent), d.settings()))
-            .await;
-        let timeout_secs = match current {
-            Ok((Some((offered, _)), settings)) if offered == id => {
-                u32::try_from(settings.offer_timeout_ms / 1000).unwrap_or(u32::MAX)
-            }
-            Ok(_) => return true,
-            Err(error) => return self.internal(&error).await,
+        let me = self.agent.id;
+        let read = self.state.dispatch.read(&self.state, &self.agent.merchant_id, |d, _| {
+            (d.offer_of(me).is_some_and(|(offered, _)| offered == id), d.settings())
+        });
+        let (current, settings) = read.await?;
+        let Some(conversation) = self.state.store.conversation(&id).await?.filter(|_| current) else {
+            return Ok(());
         };
-        let conversation = match self.state.store.conversation(&id).await {
-            Ok(Some(conversation)) => conversation,
-            Ok(None) => return true,
-            Err(error) => return self.internal(&error).await,
-        };
+        let timeout_secs = u32::try_from(settings.offer_timeout_ms / 1000).unwrap_or(u32::MAX);
         let offer = crate::queue::queue_entry(conversation);
-        send(&mut self.tx, &AgentEvent::Offer { offer, expires_at_ms, timeout_secs }).await
+        self.send(&AgentEvent::Offer { offer, expires_at_ms, timeout_secs }).await
     }
 
     /// After missed notices: the queue as it is, and the offer open now, if any.
-    async fn catch_up_on_dispatch(&mut self) -> bool {
-        let agent = self.agent.id;
-        let offer =
-            self.state.dispatch.read(&self.state, &self.agent.merchant_id, |d, _| d.offer_of(agent)).await;
-        let offered = match offer {
-            Ok(Some((conversation, expires_at_ms))) => self.offer(conversation, expires_at_ms).await,
-            Ok(None) => true,
-            Err(error) => return self.internal(&error).await,
-        };
-        offered && self.send_queue().await
+    async fn catch_up_on_dispatch(&mut self) -> Step {
+        let me = self.agent.id;
+        let open = self.state.dispatch.read(&self.state, &self.agent.merchant_id, |d, _| d.offer_of(me));
+        if let Some((conversation, expires_at_ms)) = open.await? {
+            self.offer(conversation, expires_at_ms).await?;
+        }
+        self.send_queue().await
     }
 
-    async fn notice(&mut self, notice: AgentNotice) -> bool {
+    async fn notice(&mut self, notice: AgentNotice) -> Step {
         match notice {
             AgentNotice::Offered { conversation, expires_at_ms } => {
                 self.offer(conversation, expires_at_ms).await
             }
             AgentNotice::OfferEnded { conversation, reason } => {
-                send(&mut self.tx, &AgentEvent::OfferEnded { conversation_id: conversation, reason }).await
+                self.send(&AgentEvent::OfferEnded { conversation_id: conversation, reason }).await
             }
             AgentNotice::WentAway => {
                 let read =
                     self.state.dispatch.read(&self.state, &self.agent.merchant_id, |d, _| d.settings());
                 let missed_offers = read.await.map(|s| s.missed_offers_before_away).unwrap_or_default();
-                send(&mut self.tx, &AgentEvent::SetAway { missed_offers }).await
-                    && send(&mut self.tx, &AgentEvent::Presence { presence: Presence::Away }).await
+                self.send(&AgentEvent::SetAway { missed_offers }).await?;
+                self.send(&AgentEvent::Presence { presence: Presence::Away }).await
             }
-            AgentNotice::ChatReturned { conversation } => {
-                if !self.chats.contains_key(&conversation) {
-                    return true; // This console passed it on itself.
-                }
-                self.unfollow(&conversation);
-                send(&mut self.tx, &AgentEvent::Ended { conversation_id: conversation }).await
+            // Unless this console passed it on itself.
+            AgentNotice::ChatReturned { conversation } if self.chats.contains_key(&conversation) => {
+                let ended = self.let_go(conversation);
+                self.send(&ended).await
             }
+            AgentNotice::ChatReturned { .. } => Ok(()),
             AgentNotice::Deactivated => {
-                let message = "an admin deactivated your account";
-                self.error(ErrorCode::Unauthorized, message, None).await;
-                false
+                Err(Stop::Refused(ErrorCode::Unauthorized, "an admin deactivated your account".into()))
             }
         }
     }
 
-    /// Puts the agent's chat back at the front of the queue, or hands it to a colleague (who is
-    /// offered it first). The database changes before dispatch offers it, so whoever accepts
-    /// finds it waiting.
-    async fn give_back(&mut self, id: ConversationId, to: Option<i64>) -> bool {
-        match self.handles(&id).await {
-            Some(true) => {}
-            Some(false) => return true,
-            None => return false,
-        }
-        let me = self.agent.id;
-        if let Some(target) = to {
-            let free = self
-                .state
-                .dispatch
-                .read(&self.state, &self.agent.merchant_id, |d, _| d.can_take_transfer(me, target))
-                .await;
-            match free {
-                Ok(true) => {}
-                Ok(false) => {
-                    let message = "that colleague is not online with room for another chat";
-                    return self.error(ErrorCode::Unavailable, message, Some(id)).await;
-                }
-                Err(error) => return self.internal(&error).await,
-            }
-        }
-        match self.state.store.requeue(&id, me, now_ms()).await {
-            Ok(_) => {}
-            Err(error) => return self.internal(&error).await,
-        }
-        let given = self.state.dispatch.change(&self.state, &self.agent.merchant_id, |d, now| {
-            let (result, mut notices) = d.give_back(me, &id, to, now);
-            if result == Err(Refusal::TargetUnavailable) {
-                // The colleague became busy a moment ago: the customer waits at the front instead.
-                let (_, more) = d.give_back(me, &id, None, now);
-                notices.extend(more);
-            }
-            ((), notices)
-        });
-        if let Err(error) = given.await {
-            return self.internal(&error).await;
-        }
-        self.unfollow(&id);
-        // The agent's other consoles drop it too.
-        self.state.hub.notify_agent(self.agent.id, AgentNotice::ChatReturned { conversation: id.clone() });
-        let name = self.agent.display_name.clone();
-        self.state.hub.publish(&id, LiveEvent::AgentLeft { name });
-        send(&mut self.tx, &AgentEvent::Ended { conversation_id: id }).await
-    }
-
-    /// The customer goes back to the bot: the conversation with a person ends, unrated.
-    async fn hand_to_bot(&mut self, id: ConversationId) -> bool {
-        match self.handles(&id).await {
-            Some(true) => {}
-            Some(false) => return true,
-            None => return false,
-        }
-        if let Err(error) = service::end(&self.state, &self.agent.merchant_id, &id, Ending::BackToBot).await {
-            return self.internal(&error).await;
-        }
-        self.unfollow(&id);
-        self.state.hub.notify_agent(self.agent.id, AgentNotice::ChatReturned { conversation: id.clone() });
-        send(&mut self.tx, &AgentEvent::Ended { conversation_id: id }).await
-    }
-
-    async fn accept(&mut self, id: ConversationId) -> bool {
-        let conversation = match self.state.store.conversation(&id).await {
-            Ok(Some(conversation)) if conversation.merchant_id == self.agent.merchant_id => conversation,
-            Ok(_) => {
-                return self
-                    .error(ErrorCode::NotAllowed, "no such conversation in your queue", Some(id))
-                    .await;
-            }
-            Err(error) => return self.internal(&error).await,
-        };
-        // Dispatch decides first (one winner per process, capacity respected); the database's
-        // compare-and-set then records it.
-        let agent = self.agent.id;
-        let claimed = self
-            .state
-            .dispatch
-            .change(&self.state, &self.agent.merchant_id, |d, now| d.accept(agent, &id, now));
-        match claimed.await {
-            Ok(Ok(())) => {}
-            Ok(Err(Refusal::AtCapacity)) => {
-                let message = "you already have as many chats as you can take; end one first";
-                return self.error(ErrorCode::AtCapacity, message, Some(id)).await;
-            }
-            Ok(Err(_)) => {
-                let message = match conversation.status {
-                    ConversationStatus::Ended => "the customer has left",
-                    _ => "another agent took this conversation first",
-                };
-                return self.error(ErrorCode::AlreadyTaken, message, Some(id)).await;
-            }
-            Err(error) => return self.internal(&error).await,
-        }
-        match self.state.store.accept(&id, self.agent.id, now_ms()).await {
-            Ok(true) => {}
-            Ok(false) => {
-                // The database disagrees (the customer left a moment ago, or a return to the
-                // queue was not recorded): dispatch follows what the database says.
-                let now_status = self.state.store.conversation(&id).await.ok().flatten().map(|c| c.status);
-                let agent = self.agent.id;
-                let settle = self.state.dispatch.change(&self.state, &self.agent.merchant_id, |d, now| {
-                    let notices = if now_status == Some(ConversationStatus::Ended) {
-                        d.end(&id, now)
-                    } else {
-                        tracing::error!(conversation = %id, "accepted in dispatch but not waiting in the database");
-                        d.give_back(agent, &id, None, now).1
-                    };
-                    ((), notices)
-                });
-                if let Err(error) = settle.await {
-                    return self.internal(&error).await;
-                }
-                let message = match now_status {
-                    Some(ConversationStatus::Ended) => "the customer has left",
-                    _ => "another agent took this conversation first",
-                };
-                return self.error(ErrorCode::AlreadyTaken, message, Some(id)).await;
-            }
-            Err(error) => {
-                // Not recorded: the customer goes back to the front of the queue, not lost.
-                let agent = self.agent.id;
-                let _ = self
-                    .state
-                    .dispatch
-                    .change(&self.state, &self.agent.merchant_id, |d, now| {
-                        ((), d.give_back(agent, &id, None, now).1)
-                    })
-                    .await;
-                return self.internal(&error).await;
-            }
-        }
-        self.follow(&id, 0);
-        let conversation = Conversation {
-            status: ConversationStatus::Active,
-            agent_id: Some(self.agent.id),
-            ..conversation
-        };
-        let detail = match detail(&self.state, conversation).await {
-            Ok(detail) => detail,
-            Err(error) => return self.internal(&error).await,
-        };
-        self.sent_up_to.insert(id.clone(), detail.messages.last().map_or(0, |m| m.seq));
-        // The agent's other consoles may still show it as an offer.
-        let reason = tandem_protocol::OfferEnd::Withdrawn;
-        self.state
-            .hub
-            .notify_agent(self.agent.id, AgentNotice::OfferEnded { conversation: id.clone(), reason });
-        let name = self.agent.display_name.clone();
-        self.state.hub.publish(&id, LiveEvent::AgentJoined { name });
-        self.state.queues.changed(&self.state, &self.agent.merchant_id);
-        send(&mut self.tx, &AgentEvent::Accepted { conversation: detail }).await
-    }
-
-    async fn forward(&mut self, id: ConversationId, event: LiveEvent) -> bool {
+    async fn forward(&mut self, id: ConversationId, event: LiveEvent) -> Step {
         let outgoing = match event {
             LiveEvent::Message(message) => {
                 let delivered = self.sent_up_to.get(&id).copied().unwrap_or(0);
                 if message.seq <= delivered {
-                    return true;
+                    return Ok(());
                 }
                 if message.seq > delivered + 1 {
                     return self.catch_up(&id).await;
@@ -596,8 +439,8 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             | LiveEvent::BackToBot
             | LiveEvent::Read { from: Side::Agent, .. }
             | LiveEvent::AgentJoined { .. }
-            | LiveEvent::AgentLeft { .. } => return true,
+            | LiveEvent::AgentLeft { .. } => return Ok(()),
         };
-        send(&mut self.tx, &outgoing).await
+        self.send(&outgoing).await
     }
 }

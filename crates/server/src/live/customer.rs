@@ -1,7 +1,8 @@
 //! The customer's WebSocket: `GET /v1/conversations/{id}/live`.
 //!
 //! The first frame must be `hello` with the customer token; then the session sends what the
-//! customer missed and relays live events until either side closes.
+//! customer missed and relays live events until either side closes. Each frame the customer
+//! sends is carried out by the conversations service (`crate::service`).
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -12,13 +13,14 @@ use tandem_protocol::{
     Author, ConversationId, ConversationStatus, CustomerEvent, CustomerFrame, ErrorCode, MerchantId,
     PROTOCOL_VERSION, QueueStatus, Seq,
 };
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::wire::{Incoming, close, next_frame, send};
+use super::wire::{Incoming, Step, Stop, answerable, finish, next_frame, send};
 use super::{LiveEvent, Side};
 use crate::AppState;
-use crate::service::{self, NotStored, Post};
-use crate::store::StoreError;
+use crate::service::{self, Ending, Outcome, Post, refused};
+use crate::store::Conversation;
 use crate::tokens::hash_token;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,13 +32,21 @@ struct Session<W> {
     id: ConversationId,
     merchant: MerchantId,
     status: ConversationStatus,
+    /// The agent's name, for the welcome of a conversation already with one.
+    agent: Option<i64>,
     /// Highest sequence delivered on this connection: nothing at or below it is sent again.
     sent_up_to: Seq,
     last_queue: Option<QueueStatus>,
+    /// The conversation's live events, subscribed before its backlog is read.
+    events: broadcast::Receiver<LiveEvent>,
     /// The merchant's queue snapshots (see `crate::queue`).
     queue: crate::queue::CustomerWatch,
     ip: Option<IpAddr>,
     tx: W,
+}
+
+fn error_frame(code: ErrorCode, message: String) -> CustomerEvent {
+    CustomerEvent::Error { code, message }
 }
 
 pub async fn run<W, R>(state: AppState, id: ConversationId, ip: Option<IpAddr>, mut tx: W, mut rx: R)
@@ -44,167 +54,166 @@ where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let hello = tokio::time::timeout(HELLO_TIMEOUT, next_frame::<_, CustomerFrame>(&mut rx)).await;
-    let (version, claimed, token, last_seq) = match hello {
-        Ok(Incoming::Frame(CustomerFrame::Hello { version, conversation_id, token, last_seq })) => {
-            (version, conversation_id, token, last_seq)
-        }
-        Ok(Incoming::Closed) => return,
-        _ => return refuse(&mut tx, ErrorCode::ExpectedHello, "the first frame must be hello").await,
+    let (conversation, last_seq) = match hello(&state, &id, &mut rx).await {
+        Ok(hello) => hello,
+        Err(stop) => return finish(&mut tx, stop, error_frame).await,
     };
-    if version != PROTOCOL_VERSION {
-        let message = format!("this server speaks protocol version {PROTOCOL_VERSION}");
-        return refuse(&mut tx, ErrorCode::UnsupportedVersion, &message).await;
-    }
-    let conversation = match state.store.conversation(&id).await {
-        Ok(Some(conversation)) if claimed == id && conversation.token_hash == hash_token(&token) => {
-            conversation
-        }
-        Ok(_) => {
-            return refuse(&mut tx, ErrorCode::Unauthorized, "unknown conversation or wrong token").await;
-        }
-        Err(error) => return internal(&mut tx, &error).await,
-    };
-
-    // Subscribe before reading the backlog, so that nothing committed in between is missed;
+    // Subscribed before the backlog is read, so that nothing committed in between is missed;
     // duplicates are dropped by sequence number instead.
-    let mut events = state.hub.subscribe(&id);
-    let queue = state.queues.watch_statuses(&state, &conversation.merchant_id);
-    let mut shutdown = state.shutting_down();
-    let agent_name = match conversation.agent_id {
-        Some(agent) => state.store.agent(agent).await.ok().flatten().map(|a| a.display_name),
-        None => None,
-    };
     let mut session = Session {
+        events: state.hub.subscribe(&id),
+        queue: state.queues.watch_statuses(&state, &conversation.merchant_id),
         id,
         merchant: conversation.merchant_id,
         status: conversation.status,
+        agent: conversation.agent_id,
         sent_up_to: last_seq,
         last_queue: None,
-        queue,
         ip,
         tx,
         state,
     };
-    let queue = match session.status {
-        ConversationStatus::Waiting => session.listed_status().await,
-        _ => None,
+    let stop = match session.welcome().await {
+        Ok(()) => session.serve(rx).await,
+        Err(stop) => stop,
     };
-    session.last_queue = queue;
-    let welcome = CustomerEvent::Welcome { status: session.status, agent_name, queue };
-    if !send(&mut session.tx, &welcome).await || !session.catch_up().await {
-        return;
-    }
+    finish(&mut session.tx, stop, error_frame).await;
+}
 
-    loop {
-        let carry_on = tokio::select! {
-            incoming = next_frame::<_, CustomerFrame>(&mut rx) => match incoming {
-                Incoming::Frame(frame) => session.handle(frame).await,
-                Incoming::Invalid(code, message) => session.error(code, &message).await,
-                Incoming::Closed => false,
-            },
-            event = events.recv() => match event {
-                Ok(event) => session.forward(event).await,
-                Err(RecvError::Lagged(_)) => session.catch_up().await,
-                Err(RecvError::Closed) => false,
-            },
-            Ok(()) = session.queue.changed() => session.send_queue_if_moved().await,
-            _ = shutdown.changed() => false,
-        };
-        if !carry_on {
-            break;
+/// Reads the `hello` frame and checks the customer's token: the conversation and the last
+/// sequence the customer has.
+async fn hello<R>(state: &AppState, id: &ConversationId, rx: &mut R) -> Result<(Conversation, Seq), Stop>
+where
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, next_frame::<_, CustomerFrame>(rx)).await;
+    let (version, claimed, token, last_seq) = match hello {
+        Ok(Incoming::Frame(CustomerFrame::Hello { version, conversation_id, token, last_seq })) => {
+            (version, conversation_id, token, last_seq)
         }
+        Ok(Incoming::Closed) => return Err(Stop::Closed),
+        _ => return Err(Stop::Refused(ErrorCode::ExpectedHello, "the first frame must be hello".into())),
+    };
+    if version != PROTOCOL_VERSION {
+        let message = format!("this server speaks protocol version {PROTOCOL_VERSION}");
+        return Err(Stop::Refused(ErrorCode::UnsupportedVersion, message));
     }
-    close(&mut session.tx).await;
-}
-
-async fn refuse<W: Sink<Message> + Unpin>(tx: &mut W, code: ErrorCode, message: &str) {
-    send(tx, &CustomerEvent::Error { code, message: message.to_owned() }).await;
-    close(tx).await;
-}
-
-async fn internal<W: Sink<Message> + Unpin>(tx: &mut W, error: &StoreError) {
-    tracing::error!(%error, "customer session failed");
-    refuse(tx, ErrorCode::Internal, "the server could not complete this; reconnect shortly").await;
+    match state.store.conversation(id).await? {
+        Some(conversation) if claimed == *id && conversation.token_hash == hash_token(&token) => {
+            Ok((conversation, last_seq))
+        }
+        _ => Err(Stop::Refused(ErrorCode::Unauthorized, "unknown conversation or wrong token".into())),
+    }
 }
 
 impl<W: Sink<Message> + Unpin> Session<W> {
-    async fn error(&mut self, code: ErrorCode, message: &str) -> bool {
-        send(&mut self.tx, &CustomerEvent::Error { code, message: message.to_owned() }).await
+    /// Where the conversation stands, then every message the customer has not had.
+    async fn welcome(&mut self) -> Step {
+        let agent_name = match self.agent {
+            Some(agent) => self.state.store.agent(agent).await.ok().flatten().map(|a| a.display_name),
+            None => None,
+        };
+        let queue = match self.status {
+            ConversationStatus::Waiting => self.listed_status().await,
+            _ => None,
+        };
+        self.last_queue = queue;
+        self.send(&CustomerEvent::Welcome { status: self.status, agent_name, queue }).await?;
+        self.catch_up().await
+    }
+
+    async fn serve<R>(&mut self, mut rx: R) -> Stop
+    where
+        R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    {
+        let mut shutdown = self.state.shutting_down();
+        loop {
+            let step = tokio::select! {
+                incoming = next_frame::<_, CustomerFrame>(&mut rx) => match incoming {
+                    Incoming::Frame(frame) => self.handle(frame).await,
+                    Incoming::Invalid(code, message) => self.error(code, &message).await,
+                    Incoming::Closed => Err(Stop::Closed),
+                },
+                event = self.events.recv() => match event {
+                    Ok(event) => self.forward(event).await,
+                    Err(RecvError::Lagged(_)) => self.catch_up().await,
+                    Err(RecvError::Closed) => Err(Stop::Closed),
+                },
+                Ok(()) = self.queue.changed() => self.send_queue_if_moved().await,
+                _ = shutdown.changed() => Err(Stop::Closed),
+            };
+            if let Err(stop) = step {
+                return stop;
+            }
+        }
+    }
+
+    async fn send(&mut self, event: &CustomerEvent) -> Step {
+        send(&mut self.tx, event).await
+    }
+
+    async fn error(&mut self, code: ErrorCode, message: &str) -> Step {
+        self.send(&CustomerEvent::Error { code, message: message.to_owned() }).await
     }
 
     /// Sends every stored message after `sent_up_to`, in order.
-    async fn catch_up(&mut self) -> bool {
-        let missed = match self.state.store.messages_after(&self.id, self.sent_up_to).await {
-            Ok(missed) => missed,
-            Err(error) => {
-                internal(&mut self.tx, &error).await;
-                return false;
-            }
-        };
-        for message in missed {
+    async fn catch_up(&mut self) -> Step {
+        for message in self.state.store.messages_after(&self.id, self.sent_up_to).await? {
             self.sent_up_to = message.seq;
-            if !send(&mut self.tx, &CustomerEvent::Message { message }).await {
-                return false;
-            }
+            self.send(&CustomerEvent::Message { message }).await?;
         }
-        true
+        Ok(())
     }
 
-    async fn handle(&mut self, frame: CustomerFrame) -> bool {
+    /// Carries out one frame and writes its answer; a refusal is an error frame, and the
+    /// session carries on.
+    async fn handle(&mut self, frame: CustomerFrame) -> Step {
+        match self.apply(frame).await {
+            Ok(Some(event)) => self.send(&event).await,
+            Ok(None) => Ok(()),
+            Err(failure) => {
+                let (code, message) = answerable(failure)?;
+                self.error(code, message).await
+            }
+        }
+    }
+
+    async fn apply(&mut self, frame: CustomerFrame) -> Outcome<Option<CustomerEvent>> {
         match frame {
-            CustomerFrame::Hello { .. } => {
-                self.error(ErrorCode::ExpectedHello, "hello comes once, first").await
+            CustomerFrame::Hello { .. } => refused(ErrorCode::ExpectedHello, "hello comes once, first"),
+            CustomerFrame::Send { .. } if self.status == ConversationStatus::Ended => {
+                refused(ErrorCode::ConversationEnded, "this conversation has ended")
             }
             CustomerFrame::Send { client_id, text } => {
-                if self.status == ConversationStatus::Ended {
-                    return self.error(ErrorCode::ConversationEnded, "this conversation has ended").await;
-                }
-                let post = Post {
-                    conversation: self.id.clone(),
-                    client_id: client_id.clone(),
-                    author: Author::Customer,
-                    text,
-                    sender: self.id.0.clone(),
-                    ip: self.ip,
-                };
-                match service::post_message(&self.state, post).await {
-                    // Acked only once committed.
-                    Ok(message) => {
-                        send(&mut self.tx, &CustomerEvent::Ack { client_id, seq: message.seq }).await
-                    }
-                    Err(NotStored::Refused(code, message)) => self.error(code, message).await,
-                    Err(NotStored::Store(error)) => {
-                        internal(&mut self.tx, &error).await;
-                        false
-                    }
-                }
+                let (author, sender) = (Author::Customer, self.id.0.clone());
+                let post =
+                    Post { conversation: self.id.clone(), client_id, author, text, sender, ip: self.ip };
+                let client_id = post.client_id.clone();
+                let message = service::post_message(&self.state, post).await?;
+                // Acked only once committed.
+                Ok(Some(CustomerEvent::Ack { client_id, seq: message.seq }))
             }
             CustomerFrame::Typing { typing } => {
                 self.state.hub.publish(&self.id, LiveEvent::Typing { from: Side::Customer, typing });
-                true
+                Ok(None)
             }
             CustomerFrame::Read { seq } => {
                 self.state.hub.publish(&self.id, LiveEvent::Read { from: Side::Customer, seq });
-                true
+                Ok(None)
             }
             CustomerFrame::Close => {
-                let ending = crate::service::Ending::Ended;
-                if let Err(error) = crate::service::end(&self.state, &self.merchant, &self.id, ending).await {
-                    internal(&mut self.tx, &error).await;
-                    return false;
-                }
+                service::end(&self.state, &self.merchant, &self.id, Ending::Ended).await?;
                 self.status = ConversationStatus::Ended;
-                send(&mut self.tx, &CustomerEvent::Closed).await
+                Ok(Some(CustomerEvent::Closed))
             }
         }
     }
 
-    async fn forward(&mut self, event: LiveEvent) -> bool {
+    async fn forward(&mut self, event: LiveEvent) -> Step {
         let outgoing = match event {
             LiveEvent::Message(message) => {
                 if message.seq <= self.sent_up_to {
-                    return true;
+                    return Ok(());
                 }
                 if message.seq > self.sent_up_to + 1 {
                     // A gap: something was missed; the database has it.
@@ -217,9 +226,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             LiveEvent::Read { from: Side::Agent, seq } => CustomerEvent::Read { seq },
             LiveEvent::Typing { from: Side::Customer, .. }
             | LiveEvent::Read { from: Side::Customer, .. }
-            | LiveEvent::Rated(_) => {
-                return true;
-            }
+            | LiveEvent::Rated(_) => return Ok(()),
             LiveEvent::AgentJoined { name } => {
                 self.status = ConversationStatus::Active;
                 self.last_queue = None;
@@ -227,22 +234,20 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             LiveEvent::AgentLeft { name } => {
                 self.status = ConversationStatus::Waiting;
-                let left = send(&mut self.tx, &CustomerEvent::AgentLeft { name }).await;
-                return left && self.send_queue_if_moved().await;
+                self.send(&CustomerEvent::AgentLeft { name }).await?;
+                return self.send_queue_if_moved().await;
             }
             LiveEvent::BackToBot => {
                 self.status = ConversationStatus::Ended;
                 CustomerEvent::BackToBot
             }
+            LiveEvent::Ended if self.status == ConversationStatus::Ended => return Ok(()),
             LiveEvent::Ended => {
-                if self.status == ConversationStatus::Ended {
-                    return true;
-                }
                 self.status = ConversationStatus::Ended;
                 CustomerEvent::Closed
             }
         };
-        send(&mut self.tx, &outgoing).await
+        self.send(&outgoing).await
     }
 
     /// The customer's place for `welcome`: from the snapshot that lists them (a moment after
@@ -263,15 +268,15 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         self.queue.borrow_and_update().as_ref().and_then(|snapshot| snapshot.status(&self.id))
     }
 
-    async fn send_queue_if_moved(&mut self) -> bool {
+    async fn send_queue_if_moved(&mut self) -> Step {
         if self.status != ConversationStatus::Waiting {
-            return true;
+            return Ok(());
         }
-        let Some(queue) = self.own_status() else { return true };
+        let Some(queue) = self.own_status() else { return Ok(()) };
         if self.last_queue == Some(queue) {
-            return true;
+            return Ok(());
         }
         self.last_queue = Some(queue);
-        send(&mut self.tx, &CustomerEvent::Queue { queue }).await
+        self.send(&CustomerEvent::Queue { queue }).await
     }
 }

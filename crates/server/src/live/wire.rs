@@ -7,6 +7,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::{ErrorCode, MAX_FRAME_BYTES};
 
+use crate::service::Failure;
+use crate::store::StoreError;
+
 /// One step of reading a client.
 pub enum Incoming<T> {
     Frame(T),
@@ -41,24 +44,80 @@ where
     }
 }
 
-/// Sends one JSON frame; `false` when the peer is gone.
-pub async fn send<W, T>(tx: &mut W, value: &T) -> bool
+/// Why a session stops.
+#[derive(Debug)]
+pub enum Stop {
+    /// The peer left or the server shuts down: nothing more to say.
+    Closed,
+    /// The session may not go on; the client is told why.
+    Refused(ErrorCode, String),
+    /// Storage failed: logged, and the client is told to reconnect.
+    Fault(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(error: StoreError) -> Self {
+        Self::Fault(error)
+    }
+}
+
+impl From<Failure> for Stop {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Refused(code, message) => Self::Refused(code, message.to_owned()),
+            Failure::Store(error) => Self::Fault(error),
+        }
+    }
+}
+
+/// One step of a session: carry on, or stop.
+pub type Step = Result<(), Stop>;
+
+/// A refusal the session answers with an error frame and carries on after; a fault stops it.
+pub fn answerable(failure: Failure) -> Result<(ErrorCode, &'static str), Stop> {
+    match failure {
+        Failure::Refused(code, message) => Ok((code, message)),
+        Failure::Store(error) => Err(Stop::Fault(error)),
+    }
+}
+
+/// Ends a session: tells the client why, where there is something to tell, then closes.
+pub async fn finish<W, T>(tx: &mut W, stop: Stop, error_frame: impl FnOnce(ErrorCode, String) -> T)
 where
     W: Sink<Message> + Unpin,
     T: Serialize,
 {
-    match serde_json::to_string(value) {
-        Ok(json) => tx.send(Message::Text(json.into())).await.is_ok(),
-        Err(_) => false,
+    let said = match stop {
+        Stop::Closed => None,
+        Stop::Refused(code, message) => Some(error_frame(code, message)),
+        Stop::Fault(error) => {
+            tracing::error!(%error, "live session failed");
+            let message = "the server could not complete this; reconnect shortly".to_owned();
+            Some(error_frame(ErrorCode::Internal, message))
+        }
+    };
+    if let Some(frame) = said {
+        let _ = send(tx, &frame).await;
     }
+    close(tx).await;
+}
+
+/// Sends one JSON frame; [`Stop::Closed`] when the peer is gone.
+pub async fn send<W, T>(tx: &mut W, value: &T) -> Step
+where
+    W: Sink<Message> + Unpin,
+    T: Serialize,
+{
+    let json = serde_json::to_string(value).map_err(|_| Stop::Closed)?;
+    send_text(tx, json.into()).await
 }
 
 /// Sends a frame serialised once for many sessions.
-pub async fn send_text<W>(tx: &mut W, text: axum::extract::ws::Utf8Bytes) -> bool
+pub async fn send_text<W>(tx: &mut W, text: axum::extract::ws::Utf8Bytes) -> Step
 where
     W: Sink<Message> + Unpin,
 {
-    tx.send(Message::Text(text)).await.is_ok()
+    tx.send(Message::Text(text)).await.map_err(|_| Stop::Closed)
 }
 
 pub async fn close<W>(tx: &mut W)

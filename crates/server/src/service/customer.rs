@@ -1,0 +1,127 @@
+//! What a customer starts and finishes over HTTP: joining the queue, and rating the chat.
+
+use tandem_protocol::{
+    ConversationId, ConversationStarted, CustomerProfile, MAX_TRANSCRIPT_ENTRIES, QueueStatus, Rating,
+    StartConversation, TranscriptEntry, mask_card_numbers_in_place, mask_card_numbers_in_transcript,
+    validate_email, validate_tag, validate_text,
+};
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::live::{LiveEvent, now_ms};
+use crate::store::{Conversation, Merchant, NewConversation};
+use crate::tokens::{hash_token, new_id, new_token};
+
+/// A customer asks for a person: the conversation is stored, then queued in dispatch; the
+/// answer carries the customer's token and place in the queue.
+pub async fn start(
+    state: &AppState,
+    merchant: &Merchant,
+    mut request: StartConversation,
+) -> Result<ConversationStarted, AppError> {
+    check_start(&mut request)?;
+    let customer = customer_profile(merchant, &request)?;
+    let id = ConversationId(new_id());
+    let token = new_token();
+    let need = tandem_dispatch::Need::for_locale(&request.locale, request.skill.clone());
+    state
+        .store
+        .create_conversation(&NewConversation {
+            id: id.clone(),
+            merchant_id: merchant.id.clone(),
+            token_hash: hash_token(&token),
+            locale: request.locale,
+            page_url: request.page_url,
+            reason: request.reason,
+            escalation: request.escalation,
+            transcript: request.transcript,
+            customer,
+            skill: request.skill,
+            now_ms: now_ms(),
+        })
+        .await?;
+    let queued = id.clone();
+    state.dispatch.change(state, &merchant.id, |d, now| ((), d.enqueue(queued, need, now))).await?;
+    // One pass over the merchant's queue in memory, for this customer alone.
+    let place = state.dispatch.read(state, &merchant.id, |d, now| d.status_of(&id, now)).await?;
+    let queue = place.map_or(QueueStatus { position: 1, estimated_wait_secs: 0 }, |(position, wait)| {
+        crate::queue::status(position, wait)
+    });
+    Ok(ConversationStarted { conversation_id: id, customer_token: token, queue })
+}
+
+/// The customer rates a conversation that ended (once); the agent who handled it sees it live.
+pub async fn rate(state: &AppState, conversation: &Conversation, mut rating: Rating) -> Result<(), AppError> {
+    rating.validate().map_err(|problem| AppError::InvalidRequest(problem.into()))?;
+    // A comment is customer text like any other: no card number is stored.
+    if let Some(comment) = &mut rating.comment {
+        mask_card_numbers_in_place(comment);
+    }
+    if !state.store.rate(&conversation.id, &rating).await? {
+        return Err(AppError::Conflict("a conversation can be rated once it has ended".into()));
+    }
+    state.hub.publish(&conversation.id, LiveEvent::Rated(rating));
+    Ok(())
+}
+
+/// Checks a request and masks card numbers in its transcript, so that it can be stored.
+fn check_start(request: &mut StartConversation) -> Result<(), AppError> {
+    check_locale_and_url(&request.locale, &request.page_url)?;
+    check_transcript(&mut request.transcript)?;
+    if let Some(email) = &request.email {
+        validate_email(email).map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
+    }
+    if let Some(skill) = &request.skill {
+        validate_tag(skill).map_err(|problem| AppError::InvalidRequest(format!("skill: {problem}")))?;
+    }
+    if let Some(identity) = &request.identity {
+        identity.validate().map_err(|problem| AppError::InvalidRequest(problem.into()))?;
+    }
+    Ok(())
+}
+
+pub fn check_locale_and_url(locale: &str, page_url: &str) -> Result<(), AppError> {
+    let locale_ok =
+        (1..=35).contains(&locale.len()) && locale.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !locale_ok {
+        return Err(AppError::InvalidRequest("locale must be a language tag such as en or sv-SE".into()));
+    }
+    tandem_protocol::validate_page_url(page_url)
+        .map_err(|problem| AppError::InvalidRequest(problem.into()))?;
+    Ok(())
+}
+
+/// Checks a transcript a customer hands over, then masks card numbers in it: every transcript
+/// the server stores (with a handoff or a left message) passes here. The widget masks them
+/// already; this is for clients that do not.
+pub fn check_transcript(transcript: &mut [TranscriptEntry]) -> Result<(), AppError> {
+    if transcript.len() > MAX_TRANSCRIPT_ENTRIES {
+        let message = format!("a transcript has at most {MAX_TRANSCRIPT_ENTRIES} entries");
+        return Err(AppError::InvalidRequest(message));
+    }
+    for (index, entry) in transcript.iter().enumerate() {
+        validate_text(&entry.text)
+            .map_err(|problem| AppError::InvalidRequest(format!("transcript entry {index}: {problem}")))?;
+    }
+    mask_card_numbers_in_transcript(transcript);
+    Ok(())
+}
+
+/// Who the customer is: a signed identity (checked against the merchant's secret), else the
+/// email they typed, else nobody in particular.
+fn customer_profile(merchant: &Merchant, request: &StartConversation) -> Result<CustomerProfile, AppError> {
+    let Some(identity) = &request.identity else {
+        return Ok(CustomerProfile { email: request.email.clone(), ..CustomerProfile::default() });
+    };
+    let verified =
+        merchant.identity_secret.as_deref().is_some_and(|secret| crate::identity::verify(secret, identity));
+    if !verified {
+        return Err(AppError::IdentityUnverified);
+    }
+    Ok(CustomerProfile {
+        id: Some(identity.id.clone()),
+        email: identity.email.clone().or_else(|| request.email.clone()),
+        name: identity.name.clone(),
+        verified: true,
+    })
+}
