@@ -1,18 +1,26 @@
 use std::path::Path;
 use std::str::FromStr;
 
+mod rows;
+
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::query::QueryAs;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::types::Json;
+use sqlx::{Sqlite, SqliteExecutor, SqlitePool};
 use tandem_protocol::{
-    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, CustomerProfile,
-    EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Rating, Seq,
+    ChatMessage, ConversationId, EscalationReason, LeaveMessage, LeftMessage, MerchantId, Rating, Seq,
 };
 
 use super::{
-    Agent, AgentId, AgentRole, Conversation, DispatchSettings, Merchant, NewAgent, NewConversation,
-    NewMessage, Redeemed, Staffing, Store, StoreError, WidgetSettings,
+    Agent, AgentId, AgentRole, Conversation, Merchant, NewAgent, NewConversation, NewMessage, Redeemed,
+    Store, StoreError,
+};
+use rows::{
+    AGENT_COLUMNS, AgentRow, ConversationRow, LeftMessageRow, MESSAGE_COLUMNS, MerchantRow, MessageRow,
+    author_columns, corrupt, select_conversations,
 };
 
 /// The embedded default: one SQLite file in WAL mode.
@@ -60,40 +68,21 @@ impl Store for SqliteStore {
     }
 
     async fn merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
-        let Some(row) = sqlx::query(
+        let row: Option<MerchantRow> = sqlx::query_as(
             "SELECT display_name, support_email, business_hours, locale, ask_email, reply_within_hours,
-                         identity_secret, offer_timeout_secs, missed_offers_before_away, grace_secs
+                    identity_secret, offer_timeout_secs, missed_offers_before_away, grace_secs
              FROM merchants WHERE id = ?",
         )
         .bind(id.as_str())
         .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
+        .await?;
+        let Some(row) = row else { return Ok(None) };
         let allowed_origins =
             sqlx::query_scalar("SELECT origin FROM merchant_origins WHERE merchant_id = ? ORDER BY origin")
                 .bind(id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(Some(Merchant {
-            id: id.clone(),
-            display_name: row.try_get("display_name")?,
-            support_email: row.try_get("support_email")?,
-            business_hours: row.try_get("business_hours")?,
-            allowed_origins,
-            settings: WidgetSettings {
-                locale: row.try_get("locale")?,
-                ask_email: row.try_get::<&str, _>("ask_email")?.parse().map_err(corrupt)?,
-                reply_within_hours: row.try_get("reply_within_hours")?,
-            },
-            identity_secret: row.try_get("identity_secret")?,
-            dispatch: DispatchSettings {
-                offer_timeout_secs: row.try_get("offer_timeout_secs")?,
-                missed_offers_before_away: row.try_get("missed_offers_before_away")?,
-                grace_secs: row.try_get("grace_secs")?,
-            },
-        }))
+        row.into_merchant(id.clone(), allowed_origins).map(Some)
     }
 
     async fn upsert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
@@ -141,28 +130,10 @@ impl Store for SqliteStore {
     }
 
     async fn upsert_agent(&self, agent: &NewAgent) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO agents (merchant_id, email, display_name, password_hash, languages, skills, capacity, role)
-             SELECT id, ?, ?, ?, ?, ?, ?, ? FROM merchants WHERE id = ?
-             ON CONFLICT (email) DO UPDATE SET merchant_id = excluded.merchant_id, display_name = excluded.display_name,
-                                               password_hash = excluded.password_hash, languages = excluded.languages,
-                                               skills = excluded.skills, capacity = excluded.capacity,
-                                               role = excluded.role, active = 1",
-        )
-        .bind(&agent.email)
-        .bind(&agent.display_name)
-        .bind(&agent.password_hash)
-        .bind(agent.staffing.languages.join(","))
-        .bind(agent.staffing.skills.join(","))
-        .bind(agent.staffing.capacity)
-        .bind(agent.staffing.role.as_str())
-        .bind(agent.merchant_id.as_str())
-        .execute(&self.pool)
-        .await?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::UnknownMerchant(agent.merchant_id.clone()));
+        match write_agent(&self.pool, agent).await? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::UnknownMerchant(agent.merchant_id.clone())),
         }
-        Ok(())
     }
 
     async fn set_identity_secret(&self, merchant: &MerchantId, secret: &str) -> Result<bool, StoreError> {
@@ -228,16 +199,15 @@ impl Store for SqliteStore {
         token_hash: &str,
         now_ms: i64,
     ) -> Result<Option<(MerchantId, AgentRole)>, StoreError> {
-        let row = sqlx::query(
+        let row: Option<(String, String)> = sqlx::query_as(
             "SELECT merchant_id, role FROM invites WHERE token_hash = ? AND used_at_ms IS NULL AND expires_at_ms > ?",
         )
         .bind(token_hash)
         .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let role: AgentRole = row.try_get::<&str, _>("role")?.parse().map_err(corrupt)?;
-        Ok(Some((merchant_id_column(&row)?, role)))
+        let Some((merchant, role)) = row else { return Ok(None) };
+        Ok(Some((rows::merchant_id(&merchant)?, role.parse().map_err(corrupt)?)))
     }
 
     async fn redeem_invite(
@@ -269,21 +239,9 @@ impl Store for SqliteStore {
             // Rolled back: the invite stays usable with another email.
             return Ok(Redeemed::EmailTaken);
         }
-        let id = sqlx::query(
-            "INSERT INTO agents (merchant_id, email, display_name, password_hash, languages, skills, capacity, role)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(agent.merchant_id.as_str())
-        .bind(&agent.email)
-        .bind(&agent.display_name)
-        .bind(&agent.password_hash)
-        .bind(agent.staffing.languages.join(","))
-        .bind(agent.staffing.skills.join(","))
-        .bind(agent.staffing.capacity)
-        .bind(agent.staffing.role.as_str())
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        let Some(id) = write_agent(&mut *tx, agent).await? else {
+            return Err(StoreError::UnknownMerchant(agent.merchant_id.clone()));
+        };
         tx.commit().await?;
         Ok(Redeemed::Agent(id))
     }
@@ -306,7 +264,6 @@ impl Store for SqliteStore {
         message: &LeaveMessage,
         now_ms: i64,
     ) -> Result<i64, StoreError> {
-        let transcript = serde_json::to_string(&message.transcript).map_err(corrupt)?;
         let result = sqlx::query(
             "INSERT INTO left_messages (merchant_id, email, text, locale, page_url, transcript, created_at_ms)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -316,7 +273,7 @@ impl Store for SqliteStore {
         .bind(&message.text)
         .bind(&message.locale)
         .bind(&message.page_url)
-        .bind(transcript)
+        .bind(Json(&message.transcript))
         .bind(now_ms)
         .execute(&self.pool)
         .await?;
@@ -324,26 +281,14 @@ impl Store for SqliteStore {
     }
 
     async fn left_messages(&self, merchant: &MerchantId) -> Result<Vec<LeftMessage>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<LeftMessageRow> = sqlx::query_as(
             "SELECT id, email, text, locale, page_url, transcript, created_at_ms FROM left_messages
              WHERE merchant_id = ? ORDER BY created_at_ms DESC, id DESC",
         )
         .bind(merchant.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(LeftMessage {
-                    id: row.try_get("id")?,
-                    email: row.try_get("email")?,
-                    text: row.try_get("text")?,
-                    locale: row.try_get("locale")?,
-                    page_url: row.try_get("page_url")?,
-                    transcript: serde_json::from_str(row.try_get("transcript")?).map_err(corrupt)?,
-                    created_at_ms: row.try_get("created_at_ms")?,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(LeftMessage::from).collect())
     }
 
     async fn bot_flow(&self, merchant: &MerchantId) -> Result<Option<String>, StoreError> {
@@ -364,26 +309,28 @@ impl Store for SqliteStore {
     }
 
     async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
-        let row = sqlx::query(&format!("{AGENT_COLUMNS} WHERE email = ?"))
+        let row: Option<AgentRow> = sqlx::query_as(&format!("{AGENT_COLUMNS} WHERE email = ?"))
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(agent_from_row).transpose()
+        row.map(Agent::try_from).transpose()
     }
 
     async fn agent(&self, id: AgentId) -> Result<Option<Agent>, StoreError> {
-        let row =
-            sqlx::query(&format!("{AGENT_COLUMNS} WHERE id = ?")).bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(agent_from_row).transpose()
+        let row: Option<AgentRow> = sqlx::query_as(&format!("{AGENT_COLUMNS} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Agent::try_from).transpose()
     }
 
     async fn agents(&self, merchant: Option<&MerchantId>) -> Result<Vec<Agent>, StoreError> {
-        let rows =
-            sqlx::query(&format!("{AGENT_COLUMNS} WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY email"))
+        let rows: Vec<AgentRow> =
+            sqlx::query_as(&format!("{AGENT_COLUMNS} WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY email"))
                 .bind(merchant.map(MerchantId::as_str))
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter().map(agent_from_row).collect()
+        rows.into_iter().map(Agent::try_from).collect()
     }
 
     async fn create_session(
@@ -402,7 +349,7 @@ impl Store for SqliteStore {
     }
 
     async fn session_agent(&self, token_hash: &str, now_ms: i64) -> Result<Option<Agent>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row: Option<AgentRow> = sqlx::query_as(&format!(
             "{AGENT_COLUMNS} WHERE active = 1
              AND id = (SELECT agent_id FROM agent_sessions WHERE token_hash = ? AND expires_at_ms > ?)"
         ))
@@ -410,7 +357,7 @@ impl Store for SqliteStore {
         .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(agent_from_row).transpose()
+        row.map(Agent::try_from).transpose()
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
@@ -422,8 +369,6 @@ impl Store for SqliteStore {
     }
 
     async fn create_conversation(&self, conversation: &NewConversation) -> Result<(), StoreError> {
-        let transcript = serde_json::to_string(&conversation.transcript)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO conversations (id, merchant_id, token_hash, status, locale, page_url, reason, escalation,
                                         transcript, created_at_ms, queued_at_ms, customer_id, customer_email,
@@ -437,7 +382,7 @@ impl Store for SqliteStore {
         .bind(&conversation.page_url)
         .bind(conversation.reason.as_str())
         .bind(conversation.escalation.map(EscalationReason::as_str))
-        .bind(transcript)
+        .bind(Json(&conversation.transcript))
         .bind(conversation.now_ms)
         .bind(conversation.now_ms)
         // Only a verified identity's id is kept: an unverified one could be anybody's.
@@ -451,21 +396,15 @@ impl Store for SqliteStore {
     }
 
     async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
-        let row = sqlx::query(&format!("{CONVERSATION_COLUMNS} WHERE id = ?"))
-            .bind(&id.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(conversation_from_row).transpose()
+        let query = sqlx::query_as(select_conversations!("WHERE id = ?")).bind(&id.0);
+        Ok(self.conversations(query).await?.pop())
     }
 
     async fn queue(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{CONVERSATION_COLUMNS} WHERE merchant_id = ? AND status = 'waiting' ORDER BY front DESC, queued_at_ms, rowid"
-        ))
-        .bind(merchant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(conversation_from_row).collect()
+        let query = sqlx::query_as(select_conversations!(
+            "WHERE merchant_id = ? AND status = 'waiting' ORDER BY front DESC, queued_at_ms, rowid"
+        ));
+        self.conversations(query.bind(merchant.as_str())).await
     }
 
     async fn merchants_with_open_conversations(&self) -> Result<Vec<MerchantId>, StoreError> {
@@ -473,17 +412,14 @@ impl Store for SqliteStore {
             sqlx::query_scalar("SELECT DISTINCT merchant_id FROM conversations WHERE status != 'ended'")
                 .fetch_all(&self.pool)
                 .await?;
-        ids.iter().map(|id| MerchantId::parse(id).map_err(corrupt)).collect()
+        ids.iter().map(|id| rows::merchant_id(id)).collect()
     }
 
     async fn active_conversations(&self, merchant: &MerchantId) -> Result<Vec<Conversation>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{CONVERSATION_COLUMNS} WHERE merchant_id = ? AND status = 'active' ORDER BY accepted_at_ms, rowid"
-        ))
-        .bind(merchant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(conversation_from_row).collect()
+        let query = sqlx::query_as(select_conversations!(
+            "WHERE merchant_id = ? AND status = 'active' ORDER BY accepted_at_ms, rowid"
+        ));
+        self.conversations(query.bind(merchant.as_str())).await
     }
 
     async fn conversations_created(
@@ -492,26 +428,17 @@ impl Store for SqliteStore {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<Conversation>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{CONVERSATION_COLUMNS} WHERE merchant_id = ? AND created_at_ms >= ? AND created_at_ms < ?
-             ORDER BY created_at_ms, rowid"
-        ))
-        .bind(merchant.as_str())
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(conversation_from_row).collect()
+        let query = sqlx::query_as(select_conversations!(
+            "WHERE merchant_id = ? AND created_at_ms >= ? AND created_at_ms < ? ORDER BY created_at_ms, rowid"
+        ));
+        self.conversations(query.bind(merchant.as_str()).bind(from_ms).bind(to_ms)).await
     }
 
     async fn agent_conversations(&self, agent: AgentId) -> Result<Vec<Conversation>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{CONVERSATION_COLUMNS} WHERE agent_id = ? AND status = 'active' ORDER BY queued_at_ms, rowid"
-        ))
-        .bind(agent)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(conversation_from_row).collect()
+        let query = sqlx::query_as(select_conversations!(
+            "WHERE agent_id = ? AND status = 'active' ORDER BY queued_at_ms, rowid"
+        ));
+        self.conversations(query.bind(agent)).await
     }
 
     async fn accept(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError> {
@@ -566,7 +493,7 @@ impl Store for SqliteStore {
             return Err(StoreError::Corrupt(format!("no conversation {}", message.conversation_id)));
         }
         // A retry of a stored message gets the stored one back, with its original sequence.
-        let existing = sqlx::query(&format!(
+        let existing: Option<MessageRow> = sqlx::query_as(&format!(
             "{MESSAGE_COLUMNS} WHERE conversation_id = ? AND author_kind = ? AND client_id = ?"
         ))
         .bind(&message.conversation_id.0)
@@ -575,7 +502,7 @@ impl Store for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = existing {
-            return message_from_row(&row);
+            return row.try_into();
         }
         let seq: i64 = sqlx::query_scalar(
             "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
@@ -598,7 +525,7 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(ChatMessage {
-            seq: seq_from_db(seq)?,
+            seq: rows::seq(seq)?,
             client_id: message.client_id.clone(),
             author: message.author.clone(),
             text: message.text.clone(),
@@ -608,127 +535,59 @@ impl Store for SqliteStore {
 
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let rows =
-            sqlx::query(&format!("{MESSAGE_COLUMNS} WHERE conversation_id = ? AND seq > ? ORDER BY seq"))
+        let rows: Vec<MessageRow> =
+            sqlx::query_as(&format!("{MESSAGE_COLUMNS} WHERE conversation_id = ? AND seq > ? ORDER BY seq"))
                 .bind(&id.0)
                 .bind(after)
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter().map(message_from_row).collect()
+        rows.into_iter().map(ChatMessage::try_from).collect()
     }
 }
 
-const AGENT_COLUMNS: &str = "SELECT id, merchant_id, email, display_name, password_hash, languages, skills,
-    capacity, role, active FROM agents";
-const CONVERSATION_COLUMNS: &str =
-    "SELECT id, merchant_id, token_hash, status, agent_id, locale, page_url, reason, escalation,
-    transcript, queued_at_ms, customer_id, customer_email, customer_name, rating, rating_comment,
-    skill, created_at_ms, answered_at_ms, accepted_at_ms, ended_at_ms, front
-    FROM conversations";
-
-fn list(column: &str) -> Vec<String> {
-    column.split(',').filter(|item| !item.is_empty()).map(str::to_owned).collect()
-}
-const MESSAGE_COLUMNS: &str =
-    "SELECT seq, author_kind, author_name, client_id, text, sent_at_ms FROM messages";
-
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-fn merchant_id_column(row: &SqliteRow) -> Result<MerchantId, StoreError> {
-    MerchantId::parse(&row.try_get::<String, _>("merchant_id")?).map_err(corrupt)
-}
-
-fn agent_from_row(row: &SqliteRow) -> Result<Agent, StoreError> {
-    Ok(Agent {
-        id: row.try_get("id")?,
-        merchant_id: merchant_id_column(row)?,
-        email: row.try_get("email")?,
-        display_name: row.try_get("display_name")?,
-        password_hash: row.try_get("password_hash")?,
-        staffing: Staffing {
-            languages: list(row.try_get("languages")?),
-            skills: list(row.try_get("skills")?),
-            capacity: row.try_get("capacity")?,
-            role: row.try_get::<&str, _>("role")?.parse().map_err(corrupt)?,
-        },
-        active: row.try_get("active")?,
-    })
-}
-
-fn conversation_from_row(row: &SqliteRow) -> Result<Conversation, StoreError> {
-    let status: ConversationStatus = row.try_get::<&str, _>("status")?.parse().map_err(corrupt)?;
-    let reason: HandoffReason = row.try_get::<&str, _>("reason")?.parse().map_err(corrupt)?;
-    let escalation: Option<EscalationReason> =
-        row.try_get::<Option<&str>, _>("escalation")?.map(str::parse).transpose().map_err(corrupt)?;
-    Ok(Conversation {
-        id: ConversationId(row.try_get("id")?),
-        merchant_id: merchant_id_column(row)?,
-        token_hash: row.try_get("token_hash")?,
-        status,
-        agent_id: row.try_get("agent_id")?,
-        locale: row.try_get("locale")?,
-        page_url: row.try_get("page_url")?,
-        reason,
-        escalation,
-        transcript: serde_json::from_str(row.try_get("transcript")?).map_err(corrupt)?,
-        queued_at_ms: row.try_get("queued_at_ms")?,
-        customer: {
-            let id: Option<String> = row.try_get("customer_id")?;
-            CustomerProfile {
-                verified: id.is_some(),
-                id,
-                email: row.try_get("customer_email")?,
-                name: row.try_get("customer_name")?,
-            }
-        },
-        rating: match row.try_get::<Option<i64>, _>("rating")? {
-            Some(score) => Some(Rating {
-                score: u8::try_from(score).map_err(corrupt)?,
-                comment: row.try_get("rating_comment")?,
-            }),
-            None => None,
-        },
-        skill: row.try_get("skill")?,
-        created_at_ms: row.try_get("created_at_ms")?,
-        answered_at_ms: row.try_get("answered_at_ms")?,
-        accepted_at_ms: row.try_get("accepted_at_ms")?,
-        ended_at_ms: row.try_get("ended_at_ms")?,
-        front: row.try_get("front")?,
-    })
-}
-
-fn message_from_row(row: &SqliteRow) -> Result<ChatMessage, StoreError> {
-    let author =
-        match (row.try_get::<&str, _>("author_kind")?, row.try_get::<Option<String>, _>("author_name")?) {
-            ("customer", _) => Author::Customer,
-            ("agent", Some(name)) => Author::Agent { name },
-            (kind, _) => return Err(corrupt(format!("message author {kind:?}"))),
-        };
-    Ok(ChatMessage {
-        seq: seq_from_db(row.try_get("seq")?)?,
-        client_id: ClientMessageId(row.try_get("client_id")?),
-        author,
-        text: row.try_get("text")?,
-        sent_at_ms: row.try_get("sent_at_ms")?,
-    })
-}
-
-fn seq_from_db(seq: i64) -> Result<Seq, StoreError> {
-    Seq::try_from(seq).map_err(corrupt)
-}
-
-fn author_columns(author: &Author) -> (&'static str, Option<&str>) {
-    match author {
-        Author::Customer => ("customer", None),
-        Author::Agent { name } => ("agent", Some(name)),
+impl SqliteStore {
+    /// Runs a `SELECT` of conversation rows (see [`select_conversations`]).
+    async fn conversations<'q>(
+        &self,
+        query: QueryAs<'q, Sqlite, ConversationRow, SqliteArguments<'q>>,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        query.fetch_all(&self.pool).await?.into_iter().map(Conversation::try_from).collect()
     }
+}
+
+/// The one agent insert: creates the agent, or (same email) replaces their name, password and
+/// staffing and reactivates them. `None` when there is no such merchant.
+async fn write_agent<'e>(
+    db: impl SqliteExecutor<'e>,
+    agent: &NewAgent,
+) -> Result<Option<AgentId>, StoreError> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO agents (merchant_id, email, display_name, password_hash, languages, skills, capacity, role)
+         SELECT id, ?, ?, ?, ?, ?, ?, ? FROM merchants WHERE id = ?
+         ON CONFLICT (email) DO UPDATE SET merchant_id = excluded.merchant_id, display_name = excluded.display_name,
+                                           password_hash = excluded.password_hash, languages = excluded.languages,
+                                           skills = excluded.skills, capacity = excluded.capacity,
+                                           role = excluded.role, active = 1
+         RETURNING id",
+    )
+    .bind(&agent.email)
+    .bind(&agent.display_name)
+    .bind(&agent.password_hash)
+    .bind(Json(&agent.staffing.languages))
+    .bind(Json(&agent.staffing.skills))
+    .bind(agent.staffing.capacity)
+    .bind(agent.staffing.role.as_str())
+    .bind(agent.merchant_id.as_str())
+    .fetch_optional(db)
+    .await?;
+    Ok(id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{DispatchSettings, Staffing, WidgetSettings};
+    use tandem_protocol::{Author, ClientMessageId, CustomerProfile, HandoffReason};
 
     fn demo() -> Merchant {
         Merchant {
@@ -758,6 +617,46 @@ mod tests {
         };
         store.upsert_merchant(&renamed).await.expect("update");
         assert_eq!(store.merchant(&demo().id).await.expect("read"), Some(renamed));
+    }
+
+    /// Agents stored before lists were JSON (comma-joined) read back as the same lists.
+    #[tokio::test]
+    async fn comma_joined_lists_become_json_lists() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.sqlite3");
+        let options = SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+        let pool = SqlitePool::connect_with(options).await.expect("old database");
+        let mut before_json = sqlx::migrate!("./migrations");
+        before_json.migrations = before_json.migrations.iter().filter(|m| m.version <= 5).cloned().collect();
+        before_json.run(&pool).await.expect("migrations 1 to 5");
+        sqlx::query("INSERT INTO merchants (id, display_name) VALUES ('demo', 'Demo')")
+            .execute(&pool)
+            .await
+            .expect("merchant");
+        for (email, languages, skills) in
+            [("a@x.example", "en,sv", "billing,returns"), ("b@x.example", "de", "")]
+        {
+            sqlx::query(
+                "INSERT INTO agents (merchant_id, email, display_name, password_hash, languages, skills)
+                 VALUES ('demo', ?, 'A', 'x', ?, ?)",
+            )
+            .bind(email)
+            .bind(languages)
+            .bind(skills)
+            .execute(&pool)
+            .await
+            .expect("agent");
+        }
+        pool.close().await;
+
+        let store = SqliteStore::open(&path).await.expect("migrated");
+        let a = store.agent_by_email("a@x.example").await.expect("read").expect("a");
+        assert_eq!(
+            (a.staffing.languages, a.staffing.skills),
+            (vec!["en".into(), "sv".into()], vec!["billing".into(), "returns".into()])
+        );
+        let b = store.agent_by_email("b@x.example").await.expect("read").expect("b");
+        assert_eq!((b.staffing.languages, b.staffing.skills), (vec!["de".to_owned()], vec![]));
     }
 
     #[tokio::test]
