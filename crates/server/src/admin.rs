@@ -11,9 +11,6 @@ use tandem_server::store::{
 
 use crate::{AgentCommand, MerchantCommand};
 
-/// Shortest password accepted for an agent.
-const MIN_PASSWORD_CHARS: usize = 12;
-
 async fn open(data_dir: &Path) -> Result<SqliteStore, String> {
     std::fs::create_dir_all(data_dir).map_err(|error| {
         format!(
@@ -198,9 +195,10 @@ fn read_password() -> Result<String, String> {
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    if password.chars().count() < MIN_PASSWORD_CHARS {
+    if !password::acceptable(&password) {
         return Err(format!(
-            "the password needs at least {MIN_PASSWORD_CHARS} characters; set TANDEM_AGENT_PASSWORD or pipe it on stdin"
+            "the password needs at least {} characters; set TANDEM_AGENT_PASSWORD or pipe it on stdin",
+            password::MIN_CHARS
         ));
     }
     Ok(password)

@@ -13,7 +13,7 @@ use tandem_protocol::{AgentLogin, AgentProfile, ConversationDetail, Conversation
 use crate::AppState;
 use crate::conversations::sized;
 use crate::error::{AppError, JsonBody};
-use crate::extract::{ClientIp, FromConsole, SESSION_COOKIE, SignedIn};
+use crate::extract::{ClientIp, FromConsole, Logins, SESSION_COOKIE, SignedIn, Within};
 use crate::live::{agent as agent_session, now_ms};
 use crate::password;
 use crate::store::Agent;
@@ -42,12 +42,9 @@ pub(crate) fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue
 pub(crate) async fn login(
     State(state): State<AppState>,
     _: FromConsole,
-    ClientIp(ip): ClientIp,
+    _: Within<Logins>,
     JsonBody(login): JsonBody<AgentLogin>,
 ) -> Result<Response, AppError> {
-    if !state.limits.allow_login(ip) {
-        return Err(AppError::RateLimited);
-    }
     let agent = state.store.agent_by_email(login.email.trim()).await?;
     // Verify against a dummy hash for unknown emails too, so timing does not reveal who exists.
     static DUMMY: OnceLock<String> = OnceLock::new();
@@ -64,10 +61,19 @@ pub(crate) async fn login(
     if !agent.active {
         return Err(AppError::Forbidden("this account was deactivated; ask your admin".into()));
     }
+    start_session(&state, &agent, StatusCode::OK).await
+}
+
+/// Signs the agent in: a new session, its cookie, and their profile as the body.
+pub(crate) async fn start_session(
+    state: &AppState,
+    agent: &Agent,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let token = new_token();
     state.store.create_session(&hash_token(&token), agent.id, now_ms() + SESSION_SECS * 1000).await?;
-    let mut response = Json(profile(&agent)).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, &token, SESSION_SECS));
+    let mut response = (status, Json(profile(agent))).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie(state, &token, SESSION_SECS));
     Ok(response)
 }
 

@@ -10,7 +10,7 @@ use tandem_protocol::{
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::extract::{ClientIp, PageMerchant};
+use crate::extract::{NewChats, PageMerchant, Within};
 
 /// `GET /v1/merchants/{id}/widget-config`: what the widget shows before any conversation.
 ///
@@ -112,13 +112,10 @@ pub(crate) async fn availability(
 pub(crate) async fn leave_message(
     State(state): State<AppState>,
     PageMerchant(merchant): PageMerchant,
-    ClientIp(ip): ClientIp,
+    _: Within<NewChats>,
     headers: HeaderMap,
     crate::error::JsonBody(mut message): crate::error::JsonBody<LeaveMessage>,
 ) -> Result<Response, AppError> {
-    if !state.limits.allow_new_conversation(ip) {
-        return Err(AppError::RateLimited);
-    }
     validate_email(&message.email)
         .map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
     validate_text(&message.text).map_err(|problem| AppError::InvalidRequest(format!("text: {problem}")))?;

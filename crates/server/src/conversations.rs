@@ -14,7 +14,7 @@ use axum_extra::headers::authorization::Bearer;
 
 use crate::AppState;
 use crate::error::{AppError, JsonBody};
-use crate::extract::{ClientIp, check_page_origin, find_merchant};
+use crate::extract::{ClientIp, NewChats, Within, check_page_origin, find_merchant};
 use crate::live::customer;
 use crate::service;
 use crate::tokens::hash_token;
@@ -34,14 +34,11 @@ pub(crate) fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 pub(crate) async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ClientIp(ip): ClientIp,
+    _: Within<NewChats>,
     JsonBody(request): JsonBody<StartConversation>,
 ) -> Result<Response, AppError> {
     let merchant = find_merchant(&state, request.merchant_id.as_str()).await?;
     check_page_origin(&state, &merchant, &headers)?;
-    if !state.limits.allow_new_conversation(ip) {
-        return Err(AppError::RateLimited);
-    }
     let started = service::start(&state, &merchant, request).await?;
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }

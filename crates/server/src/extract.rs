@@ -2,6 +2,7 @@
 //! takes `SignedIn(agent)`, one of the console's state-changing routes takes `FromConsole`,
 //! and so on. Each rule is written once, here, and a handler cannot forget it.
 
+use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
@@ -12,6 +13,7 @@ use tandem_protocol::MerchantId;
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::limits::Limits;
 use crate::live::now_ms;
 use crate::store::{Agent, Merchant};
 use crate::tokens::hash_token;
@@ -74,7 +76,49 @@ impl<S: Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+        Ok(Self(client_ip(parts)))
+    }
+}
+
+fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+}
+
+/// A per-address budget of requests (see `crate::limits`).
+pub(crate) trait Budget {
+    fn allow(limits: &Limits, ip: Option<IpAddr>) -> bool;
+}
+
+/// Sign-ins and invites, looked up or used: guessing costs time.
+pub(crate) struct Logins;
+
+impl Budget for Logins {
+    fn allow(limits: &Limits, ip: Option<IpAddr>) -> bool {
+        limits.allow_login(ip)
+    }
+}
+
+/// Conversations started and messages left.
+pub(crate) struct NewChats;
+
+impl Budget for NewChats {
+    fn allow(limits: &Limits, ip: Option<IpAddr>) -> bool {
+        limits.allow_new_conversation(ip)
+    }
+}
+
+/// A request within the client address's budget `B`; 429 past it.
+pub(crate) struct Within<B>(PhantomData<B>);
+
+impl<B: Budget> FromRequestParts<AppState> for Within<B> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if B::allow(&state.limits, client_ip(parts)) {
+            Ok(Self(PhantomData))
+        } else {
+            Err(AppError::RateLimited)
+        }
     }
 }
 

@@ -11,6 +11,16 @@ pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
     Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
 }
 
+/// The shortest password an agent may choose, wherever it is set (console or CLI).
+pub const MIN_CHARS: usize = 12;
+/// Longer input is refused before hashing, so that a huge body costs nothing.
+const MAX_BYTES: usize = 1024;
+
+/// Whether `password` is long enough to set (and short enough to hash).
+pub fn acceptable(password: &str) -> bool {
+    password.chars().count() >= MIN_CHARS && password.len() <= MAX_BYTES
+}
+
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())

@@ -148,6 +148,17 @@ impl Agent {
     }
 }
 
+/// A single-use link for a new agent of `merchant`, stored by its token's hash.
+#[derive(Debug, Clone)]
+pub struct NewInvite<'a> {
+    pub token_hash: &'a str,
+    pub merchant: &'a MerchantId,
+    pub role: AgentRole,
+    /// The admin who made it (`None`: the CLI); deactivating them revokes it.
+    pub created_by: Option<AgentId>,
+    pub expires_at_ms: i64,
+}
+
 /// What redeeming an invite did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redeemed {
@@ -242,14 +253,7 @@ pub trait Store: Send + Sync + 'static {
         agent: AgentId,
         active: bool,
     ) -> Result<bool, StoreError>;
-    async fn create_invite(
-        &self,
-        token_hash: &str,
-        merchant: &MerchantId,
-        role: AgentRole,
-        created_by: Option<AgentId>,
-        expires_at_ms: i64,
-    ) -> Result<(), StoreError>;
+    async fn create_invite(&self, invite: &NewInvite<'_>) -> Result<(), StoreError>;
     /// Uses an unused, unexpired invite to create the agent, in one transaction.
     async fn redeem_invite(
         &self,

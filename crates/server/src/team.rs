@@ -3,28 +3,27 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tandem_dispatch::Snapshot;
 use tandem_protocol::{
-    AcceptInvite, AgentProfile, ConversationStatus, CreateInvite, DayFigures, Invite, InviteDetails,
-    InviteToken, Presence, SupervisorReport, TeamMember, validate_email, validate_tag,
+    AcceptInvite, ConversationStatus, CreateInvite, DayFigures, Invite, InviteDetails, InviteToken, Presence,
+    SupervisorReport, TeamMember, validate_email, validate_tag,
 };
 
 use crate::AppState;
-use crate::agents::{SESSION_SECS, cookie, profile};
+use crate::agents::start_session;
 use crate::error::{AppError, JsonBody};
-use crate::extract::{Admin, ClientIp, FromConsole, SignedIn};
+use crate::extract::{Admin, FromConsole, Logins, SignedIn, Within};
 use crate::live::{AgentNotice, now_ms};
 use crate::password;
-use crate::store::{Agent, Conversation, NewAgent, Redeemed, Staffing};
+use crate::store::{Agent, Conversation, NewAgent, NewInvite, Redeemed, Staffing};
 use crate::tokens::{hash_token, new_token};
 
 /// How long an invite link works.
 const INVITE_DAYS: i64 = 7;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-const MIN_PASSWORD_CHARS: usize = 12;
 
 /// `POST /v1/agent/invites` (admin): a single-use link that expires in a week.
 pub(crate) async fn create_invite(
@@ -35,10 +34,15 @@ pub(crate) async fn create_invite(
 ) -> Result<Response, AppError> {
     let token = new_token();
     let expires_at_ms = now_ms() + INVITE_DAYS * DAY_MS;
-    state
-        .store
-        .create_invite(&hash_token(&token), &admin.merchant_id, request.role, Some(admin.id), expires_at_ms)
-        .await?;
+    let token_hash = hash_token(&token);
+    let invite = NewInvite {
+        token_hash: &token_hash,
+        merchant: &admin.merchant_id,
+        role: request.role,
+        created_by: Some(admin.id),
+        expires_at_ms,
+    };
+    state.store.create_invite(&invite).await?;
     // The token rides in the fragment: browsers never send it to a server or in a Referer.
     let link = format!("{}/console/#invite={token}", state.console_origin());
     Ok((StatusCode::CREATED, Json(Invite { link, token, expires_at_ms })).into_response())
@@ -58,12 +62,9 @@ fn invalid_invite() -> AppError {
 /// `POST /v1/invites/lookup`: what an invite is for, before the person fills in the form.
 pub(crate) async fn lookup_invite(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    _: Within<Logins>,
     JsonBody(request): JsonBody<InviteToken>,
 ) -> Result<Json<InviteDetails>, AppError> {
-    if !state.limits.allow_login(ip) {
-        return Err(AppError::RateLimited);
-    }
     check_invite_token(&request.token)?;
     let (merchant_id, role) =
         state.store.invite(&hash_token(&request.token), now_ms()).await?.ok_or_else(invalid_invite)?;
@@ -75,34 +76,11 @@ pub(crate) async fn lookup_invite(
 pub(crate) async fn accept_invite(
     State(state): State<AppState>,
     _: FromConsole,
-    ClientIp(ip): ClientIp,
+    _: Within<Logins>,
     JsonBody(request): JsonBody<AcceptInvite>,
 ) -> Result<Response, AppError> {
-    if !state.limits.allow_login(ip) {
-        return Err(AppError::RateLimited);
-    }
     check_invite_token(&request.token)?;
-    let display_name = request.display_name.trim().to_owned();
-    if display_name.is_empty() || display_name.chars().count() > 60 {
-        return Err(AppError::InvalidRequest("display_name: 1 to 60 characters, shown to customers".into()));
-    }
-    let email = request.email.trim().to_ascii_lowercase();
-    validate_email(&email).map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
-    if request.languages.is_empty() || request.languages.len() > 20 {
-        return Err(AppError::InvalidRequest("languages: choose at least one".into()));
-    }
-    let mut languages = Vec::new();
-    for language in &request.languages {
-        validate_tag(language)
-            .map_err(|problem| AppError::InvalidRequest(format!("languages: {problem}")))?;
-        let language = language.to_ascii_lowercase();
-        if !languages.contains(&language) {
-            languages.push(language);
-        }
-    }
-    if request.password.chars().count() < MIN_PASSWORD_CHARS || request.password.len() > 1024 {
-        return Err(AppError::InvalidRequest(format!("password: at least {MIN_PASSWORD_CHARS} characters")));
-    }
+    let (display_name, email, languages) = check_new_agent(&request)?;
     let token_hash = hash_token(&request.token);
     let (merchant_id, role) = state.store.invite(&token_hash, now_ms()).await?.ok_or_else(invalid_invite)?;
     let secret = request.password;
@@ -110,28 +88,45 @@ pub(crate) async fn accept_invite(
         .await
         .map_err(|_| AppError::Internal)?
         .map_err(|_| AppError::Internal)?;
-    let agent = NewAgent {
-        merchant_id,
-        email: email.clone(),
-        display_name,
-        password_hash,
-        staffing: Staffing { languages, role, ..Staffing::default() },
-    };
+    let staffing = Staffing { languages, role, ..Staffing::default() };
+    let agent = NewAgent { merchant_id, email, display_name, password_hash, staffing };
     let id = match state.store.redeem_invite(&token_hash, &agent, now_ms()).await? {
         Redeemed::Agent(id) => id,
         Redeemed::InvalidInvite => return Err(invalid_invite()),
         Redeemed::EmailTaken => {
-            return Err(AppError::Conflict(
-                "email: an account with this email exists; sign in instead".into(),
-            ));
+            let message = "email: an account with this email exists; sign in instead";
+            return Err(AppError::Conflict(message.into()));
         }
     };
     let agent = state.store.agent(id).await?.ok_or(AppError::Internal)?;
-    let token = new_token();
-    state.store.create_session(&hash_token(&token), agent.id, now_ms() + SESSION_SECS * 1000).await?;
-    let mut response = (StatusCode::CREATED, Json::<AgentProfile>(profile(&agent))).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, &token, SESSION_SECS));
-    Ok(response)
+    start_session(&state, &agent, StatusCode::CREATED).await
+}
+
+/// The new agent's form, checked: their name as customers see it, their email (lower case)
+/// and their languages (lower case, each once).
+fn check_new_agent(request: &AcceptInvite) -> Result<(String, String, Vec<String>), AppError> {
+    let invalid = |message: String| AppError::InvalidRequest(message);
+    let display_name = request.display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 60 {
+        return Err(invalid("display_name: 1 to 60 characters, shown to customers".into()));
+    }
+    let email = request.email.trim().to_ascii_lowercase();
+    validate_email(&email).map_err(|problem| invalid(format!("email: {problem}")))?;
+    if request.languages.is_empty() || request.languages.len() > 20 {
+        return Err(invalid("languages: choose at least one".into()));
+    }
+    let mut languages = Vec::new();
+    for language in &request.languages {
+        validate_tag(language).map_err(|problem| invalid(format!("languages: {problem}")))?;
+        let language = language.to_ascii_lowercase();
+        if !languages.contains(&language) {
+            languages.push(language);
+        }
+    }
+    if !password::acceptable(&request.password) {
+        return Err(invalid(format!("password: at least {} characters", password::MIN_CHARS)));
+    }
+    Ok((display_name, email, languages))
 }
 
 /// `POST /v1/agent/agents/{id}/deactivate` (admin): the agent cannot sign in again, every session
@@ -263,60 +258,63 @@ pub(crate) async fn export_csv(
     let from = start_of_day(now) - i64::from(days - 1) * DAY_MS;
     let conversations = state.store.conversations_created(&admin.merchant_id, from, now + 1).await?;
     let agents = state.store.agents(Some(&admin.merchant_id)).await?;
-    let agent_name = |id: Option<i64>| {
-        id.and_then(|id| agents.iter().find(|a| a.id == id))
-            .map(|a| a.display_name.clone())
-            .unwrap_or_default()
-    };
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "conversation_id",
-        "created_at_ms",
-        "status",
-        "locale",
-        "page_url",
-        "reason",
-        "agent",
-        "answered_at_ms",
-        "time_to_human_secs",
-        "ended_at_ms",
-        "rating",
-        "rating_comment",
-        "customer_email",
+    let body = conversations_csv(&conversations, &agents).map_err(|_| AppError::Internal)?;
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+        (header::CONTENT_DISPOSITION, "attachment; filename=\"tandem-conversations.csv\""),
     ];
-    csv.write_record(header).map_err(|_| AppError::Internal)?;
-    for c in &conversations {
-        let status = match c.status {
-            ConversationStatus::Ended if c.answered_at_ms.is_none() => "abandoned",
-            other => other.as_str(),
-        };
-        let optional = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
-        let record = [
-            c.id.0.clone(),
-            c.created_at_ms.to_string(),
-            status.to_owned(),
-            c.locale.clone(),
-            c.page_url.clone(),
-            c.reason.as_str().to_owned(),
-            agent_name(c.agent_id),
-            optional(c.answered_at_ms),
-            c.answered_at_ms.map(|at| secs(at - c.created_at_ms).to_string()).unwrap_or_default(),
-            optional(c.ended_at_ms),
-            c.rating.as_ref().map(|r| r.score.to_string()).unwrap_or_default(),
-            c.rating.as_ref().and_then(|r| r.comment.clone()).unwrap_or_default(),
-            c.customer.email.clone().unwrap_or_default(),
-        ];
-        csv.write_record(record.iter().map(|cell| spreadsheet_safe(cell))).map_err(|_| AppError::Internal)?;
+    Ok((headers, body).into_response())
+}
+
+/// The export's columns, as documented in `docs/api.md`.
+const CSV_HEADER: [&str; 13] = [
+    "conversation_id",
+    "created_at_ms",
+    "status",
+    "locale",
+    "page_url",
+    "reason",
+    "agent",
+    "answered_at_ms",
+    "time_to_human_secs",
+    "ended_at_ms",
+    "rating",
+    "rating_comment",
+    "customer_email",
+];
+
+fn conversations_csv(conversations: &[Conversation], agents: &[Agent]) -> Result<Vec<u8>, csv::Error> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(CSV_HEADER)?;
+    for conversation in conversations {
+        csv.write_record(csv_record(conversation, agents).iter().map(|cell| spreadsheet_safe(cell)))?;
     }
-    let body = csv.into_inner().map_err(|_| AppError::Internal)?;
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"tandem-conversations.csv\""),
-    );
-    Ok(response)
+    csv.into_inner().map_err(|error| error.into_error().into())
+}
+
+/// One conversation's row, in [`CSV_HEADER`]'s order; enums by their stored names.
+fn csv_record(c: &Conversation, agents: &[Agent]) -> [String; 13] {
+    let status = match c.status {
+        ConversationStatus::Ended if c.answered_at_ms.is_none() => "abandoned",
+        other => other.as_str(),
+    };
+    let agent = c.agent_id.and_then(|id| agents.iter().find(|a| a.id == id));
+    let optional = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
+    [
+        c.id.0.clone(),
+        c.created_at_ms.to_string(),
+        status.to_owned(),
+        c.locale.clone(),
+        c.page_url.clone(),
+        c.reason.as_str().to_owned(),
+        agent.map(|a| a.display_name.clone()).unwrap_or_default(),
+        optional(c.answered_at_ms),
+        optional(c.answered_at_ms.map(|at| i64::from(secs(at - c.created_at_ms)))),
+        optional(c.ended_at_ms),
+        c.rating.as_ref().map(|r| r.score.to_string()).unwrap_or_default(),
+        c.rating.as_ref().and_then(|r| r.comment.clone()).unwrap_or_default(),
+        c.customer.email.clone().unwrap_or_default(),
+    ]
 }
 
 /// Customers write comments and page URLs: a cell a spreadsheet would run as a formula is

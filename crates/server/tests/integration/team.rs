@@ -6,7 +6,7 @@ use tandem_protocol::{
     AcceptInvite, AgentEvent, AgentFrame, AgentProfile, AgentRole, CreateInvite, CustomerEvent, ErrorCode,
     Invite, InviteDetails, InviteToken, Presence, Problem, Rating, SupervisorReport, TeamMember,
 };
-use tandem_server::store::Store;
+use tandem_server::store::{NewInvite, Store};
 
 async fn post<T: serde::Serialize>(
     app: &TestApp,
@@ -133,7 +133,14 @@ async fn an_expired_invite_is_refused() {
     let token = "expired-invite-token";
     let shop = tandem_protocol::MerchantId::parse("shop").expect("id");
     let hash = tandem_server::tokens::hash_token(token);
-    app.store().await.create_invite(&hash, &shop, AgentRole::Agent, None, 1).await.expect("invite");
+    let invite = NewInvite {
+        token_hash: &hash,
+        merchant: &shop,
+        role: AgentRole::Agent,
+        created_by: None,
+        expires_at_ms: 1,
+    };
+    app.store().await.create_invite(&invite).await.expect("invite");
     let lookup = post(&app, "/v1/invites/lookup", None, &InviteToken { token: token.into() }).await;
     assert_eq!(lookup.status(), 404);
     let accept = post(

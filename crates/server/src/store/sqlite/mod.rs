@@ -15,8 +15,8 @@ use tandem_protocol::{
 };
 
 use super::{
-    Agent, AgentId, AgentRole, Conversation, Merchant, NewAgent, NewConversation, NewMessage, Redeemed,
-    Store, StoreError,
+    Agent, AgentId, AgentRole, Conversation, Merchant, NewAgent, NewConversation, NewInvite, NewMessage,
+    Redeemed, Store, StoreError,
 };
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LeftMessageRow, MESSAGE_COLUMNS, MerchantRow, MessageRow,
@@ -173,22 +173,15 @@ impl Store for SqliteStore {
         Ok(result.rows_affected() == 1)
     }
 
-    async fn create_invite(
-        &self,
-        token_hash: &str,
-        merchant: &MerchantId,
-        role: AgentRole,
-        created_by: Option<AgentId>,
-        expires_at_ms: i64,
-    ) -> Result<(), StoreError> {
+    async fn create_invite(&self, invite: &NewInvite<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO invites (token_hash, merchant_id, role, created_by, expires_at_ms) VALUES (?, ?, ?, ?, ?)",
         )
-        .bind(token_hash)
-        .bind(merchant.as_str())
-        .bind(role.as_str())
-        .bind(created_by)
-        .bind(expires_at_ms)
+        .bind(invite.token_hash)
+        .bind(invite.merchant.as_str())
+        .bind(invite.role.as_str())
+        .bind(invite.created_by)
+        .bind(invite.expires_at_ms)
         .execute(&self.pool)
         .await?;
         Ok(())
