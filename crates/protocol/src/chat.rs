@@ -47,6 +47,19 @@ string_id!(
     /// A conversation, chosen by the server (random, URL-safe).
     ConversationId
 );
+impl ConversationId {
+    /// Longest id a request may name, in bytes (the server's ids are 32 hex digits).
+    pub const MAX_BYTES: usize = 64;
+
+    /// An id as a request names it (in a path): 1 to [`Self::MAX_BYTES`] of ASCII letters,
+    /// digits, `-` and `_`. Anything else names no conversation, and is never looked up.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let valid = (1..=Self::MAX_BYTES).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| Self(raw.to_owned()))
+    }
+}
+
 string_id!(
     /// Chosen by the client for each message it sends, so that retries are recognised.
     ClientMessageId
@@ -624,6 +637,15 @@ pub fn validate_text(text: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conversation_ids_in_requests_are_short_url_safe_words() {
+        assert_eq!(ConversationId::parse("0f3a-b_9"), Some(ConversationId("0f3a-b_9".into())));
+        assert_eq!(ConversationId::parse(&"a".repeat(64)).map(|id| id.0.len()), Some(64));
+        for refused in ["", "a/b", "a b", "é", "../x", &"a".repeat(65)] {
+            assert_eq!(ConversationId::parse(refused), None, "{refused:?}");
+        }
+    }
 
     #[test]
     fn frames_are_tagged_snake_case_json() {

@@ -102,11 +102,9 @@ pub(crate) async fn conversation(
     SignedIn(agent): SignedIn,
     Path(raw_id): Path<String>,
 ) -> Result<Json<ConversationDetail>, AppError> {
-    let conversation = state
-        .store
-        .conversation(&ConversationId(raw_id))
-        .await?
-        .ok_or_else(|| AppError::NotFound("there is no such conversation".into()))?;
+    let not_found = || AppError::NotFound("there is no such conversation".into());
+    let id = ConversationId::parse(&raw_id).ok_or_else(not_found)?;
+    let conversation = state.store.conversation(&id).await?.ok_or_else(not_found)?;
     if conversation.merchant_id != agent.merchant_id {
         return Err(AppError::Forbidden("this conversation belongs to another merchant".into()));
     }

@@ -52,10 +52,7 @@ pub(crate) async fn live(
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let not_found = || AppError::NotFound("there is no such conversation".into());
-    if raw_id.len() > 64 {
-        return Err(not_found());
-    }
-    let id = ConversationId(raw_id);
+    let id = ConversationId::parse(&raw_id).ok_or_else(not_found)?;
     let conversation = state.store.conversation(&id).await?.ok_or_else(not_found)?;
     let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(not_found)?;
     check_page_origin(&state, &merchant, &headers)?;
@@ -78,7 +75,7 @@ pub(crate) async fn rate(
         || AppError::Unauthorized("the customer token does not match this conversation".into());
     let TypedHeader(Authorization(bearer)) = bearer.ok_or_else(unauthorized)?;
     let token = bearer.token();
-    let id = ConversationId(raw_id.chars().take(64).collect());
+    let id = ConversationId::parse(&raw_id).ok_or_else(unauthorized)?;
     let conversation = state.store.conversation(&id).await?.ok_or_else(unauthorized)?;
     if conversation.token_hash != hash_token(token) {
         return Err(unauthorized());

@@ -198,6 +198,37 @@ async fn wrong_token_is_refused_and_closed() {
     assert_eq!(app.connect("/v1/agent/live", &[("origin", &app.origin())]).await.err(), Some(401));
 }
 
+/// A path naming something that cannot be a conversation id is answered like an unknown one,
+/// without reaching the database.
+#[tokio::test]
+async fn ids_that_cannot_be_conversations_are_unknown() {
+    let app = spawn_app().await;
+    let cookie = app.login("anna@shop.example").await;
+    for id in ["a%20b", "%C3%A9", &"a".repeat(65)] {
+        let live = app.connect(&format!("/v1/conversations/{id}/live"), &[("origin", SHOP_ORIGIN)]).await;
+        assert_eq!(live.err(), Some(404), "{id}");
+        let rating = app
+            .http
+            .post(app.url(&format!("/v1/conversations/{id}/rating")))
+            .bearer_auth("token")
+            .json(&serde_json::json!({ "score": 5 }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(rating.status(), 401, "{id}");
+        let detail = app
+            .http
+            .get(app.url(&format!("/v1/agent/conversations/{id}")))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(detail.status(), 404, "{id}");
+        let problem: Problem = detail.json().await.expect("problem");
+        assert_eq!(problem.code, ProblemCode::NotFound);
+    }
+}
+
 #[tokio::test]
 async fn first_frame_must_be_hello() {
     let app = spawn_app().await;
