@@ -9,7 +9,7 @@ use tandem_server::store::{
     AgentRole, DispatchSettings, Merchant, NewAgent, SqliteStore, Staffing, Store, WidgetSettings,
 };
 
-use crate::{AgentCommand, MerchantCommand};
+use crate::{AddAgent, AddMerchant, AgentCommand, MerchantCommand};
 
 async fn open(data_dir: &Path) -> Result<SqliteStore, String> {
     std::fs::create_dir_all(data_dir).map_err(|error| {
@@ -37,58 +37,54 @@ fn check_origin(origin: &str) -> Result<String, String> {
 }
 
 pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
-    let (id, name, origins, support_email, business_hours, settings, dispatch, data) = match command {
-        MerchantCommand::Add {
-            id,
-            name,
-            origins,
-            support_email,
-            business_hours,
-            locale,
-            ask_email,
-            reply_within_hours,
-            offer_timeout,
-            missed_offers_before_away,
-            grace,
-            data,
-        } => {
-            if let Some(locale) = &locale
-                && !["en", "sv", "de"].contains(&locale.split('-').next().unwrap_or_default())
-            {
-                return Err(format!("unsupported --locale {locale:?}: the widget speaks en, sv and de"));
-            }
-            if let Some(hours) = &business_hours {
-                tandem_server::hours::BusinessHours::parse(hours)
-                    .map_err(|error| format!("invalid --business-hours: {error}"))?;
-            }
-            let ask_email: AskEmail = ask_email
-                .parse()
-                .map_err(|_| format!("invalid --ask-email {ask_email:?}: use off, optional or required"))?;
-            let settings = WidgetSettings { locale, ask_email, reply_within_hours };
-            let dispatch = DispatchSettings {
-                offer_timeout_secs: offer_timeout,
-                missed_offers_before_away,
-                grace_secs: grace,
-            };
-            (id, name, origins, support_email, business_hours, settings, dispatch, data)
-        }
-        MerchantCommand::Flow { id, file, data } => return set_flow(&id, &file, &data.data_dir).await,
-        MerchantCommand::IdentitySecret { id, data } => return identity_secret(&id, &data.data_dir).await,
-    };
+    match command {
+        MerchantCommand::Add(add) => add_merchant(add).await,
+        MerchantCommand::Flow { id, file, data } => set_flow(&id, &file, &data.data_dir).await,
+        MerchantCommand::IdentitySecret { id, data } => identity_secret(&id, &data.data_dir).await,
+    }
+}
+
+async fn add_merchant(add: AddMerchant) -> Result<(), String> {
+    if let Some(locale) = &add.locale
+        && !["en", "sv", "de"].contains(&locale.split('-').next().unwrap_or_default())
+    {
+        return Err(format!("unsupported --locale {locale:?}: the widget speaks en, sv and de"));
+    }
+    if let Some(hours) = &add.business_hours {
+        tandem_server::hours::BusinessHours::parse(hours)
+            .map_err(|error| format!("invalid --business-hours: {error}"))?;
+    }
+    let ask_email: AskEmail = add
+        .ask_email
+        .parse()
+        .map_err(|_| format!("invalid --ask-email {:?}: use off, optional or required", add.ask_email))?;
     let merchant = Merchant {
-        id: merchant_id(&id)?,
-        display_name: name,
-        support_email,
-        allowed_origins: origins.iter().map(|o| check_origin(o)).collect::<Result<_, _>>()?,
-        business_hours,
-        settings,
-        dispatch,
+        id: merchant_id(&add.id)?,
+        display_name: add.name,
+        support_email: add.support_email,
+        allowed_origins: add.origins.iter().map(|o| check_origin(o)).collect::<Result<_, _>>()?,
+        business_hours: add.business_hours,
+        settings: WidgetSettings {
+            locale: add.locale,
+            ask_email,
+            reply_within_hours: add.reply_within_hours,
+        },
+        dispatch: DispatchSettings {
+            offer_timeout_secs: add.offer_timeout,
+            missed_offers_before_away: add.missed_offers_before_away,
+            grace_secs: add.grace,
+        },
         identity_secret: None,
     };
-    let store = open(&data.data_dir).await?;
+    let store = open(&add.data.data_dir).await?;
     store.upsert_merchant(&merchant).await.map_err(|error| error.to_string())?;
     println!("merchant {} saved", merchant.id);
     Ok(())
+}
+
+/// The one-line answer to a command naming a merchant that is not there yet.
+fn no_merchant(id: &MerchantId) -> String {
+    format!("no merchant {id}; add it first with `tandem merchant add --id {id} …`")
 }
 
 async fn identity_secret(id: &str, data_dir: &Path) -> Result<(), String> {
@@ -100,9 +96,7 @@ async fn identity_secret(id: &str, data_dir: &Path) -> Result<(), String> {
             println!("{secret}");
             Ok(())
         }
-        false => {
-            Err(format!("no merchant {merchant}; add it first with `tandem merchant add --id {merchant} …`"))
-        }
+        false => Err(no_merchant(&merchant)),
     }
 }
 
@@ -125,60 +119,55 @@ async fn set_flow(id: &str, file: &Path, data_dir: &Path) -> Result<(), String> 
             println!("bot flow of {merchant} saved");
             Ok(())
         }
-        false => {
-            Err(format!("no merchant {merchant}; add it first with `tandem merchant add --id {merchant} …`"))
-        }
+        false => Err(no_merchant(&merchant)),
     }
 }
 
 pub async fn agent(command: AgentCommand) -> Result<(), String> {
     match command {
-        AgentCommand::Add { merchant, email, name, languages, skills, capacity, admin, data } => {
-            let merchant_id = merchant_id(&merchant)?;
-            if !email.contains('@') {
-                return Err(format!("invalid email {email:?}"));
-            }
-            for tag in languages.iter().chain(&skills) {
-                tandem_protocol::validate_tag(tag)
-                    .map_err(|problem| format!("invalid --languages or --skills {tag:?}: {problem}"))?;
-            }
-            if languages.is_empty() {
-                return Err("--languages needs at least one language, e.g. en".into());
-            }
-            let role = if admin { AgentRole::Admin } else { AgentRole::Agent };
-            let staffing = Staffing { languages, skills, capacity, role };
-            let password = read_password()?;
-            let store = open(&data.data_dir).await?;
-            let password_hash = password::hash(&password).map_err(|error| error.to_string())?;
-            let agent =
-                NewAgent { merchant_id, email: email.clone(), display_name: name, password_hash, staffing };
-            store.upsert_agent(&agent).await.map_err(|error| match error {
-                tandem_server::store::StoreError::UnknownMerchant(id) => {
-                    format!("no merchant {id}; add it first with `tandem merchant add --id {id} …`")
-                }
-                other => other.to_string(),
-            })?;
-            println!("agent {email} saved");
-            Ok(())
-        }
-        AgentCommand::List { merchant, data } => {
-            let merchant = merchant.as_deref().map(merchant_id).transpose()?;
-            let store = open(&data.data_dir).await?;
-            let agents = store.agents(merchant.as_ref()).await.map_err(|error| error.to_string())?;
-            for agent in agents {
-                let state = if agent.active { agent.staffing.role.as_str() } else { "deactivated" };
-                println!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    agent.merchant_id,
-                    agent.email,
-                    agent.display_name,
-                    agent.staffing.languages.join(","),
-                    state
-                );
-            }
-            Ok(())
-        }
+        AgentCommand::Add(add) => add_agent(add).await,
+        AgentCommand::List { merchant, data } => list_agents(merchant.as_deref(), &data.data_dir).await,
     }
+}
+
+async fn add_agent(add: AddAgent) -> Result<(), String> {
+    let merchant_id = merchant_id(&add.merchant)?;
+    if !add.email.contains('@') {
+        return Err(format!("invalid email {:?}", add.email));
+    }
+    for tag in add.languages.iter().chain(&add.skills) {
+        tandem_protocol::validate_tag(tag)
+            .map_err(|problem| format!("invalid --languages or --skills {tag:?}: {problem}"))?;
+    }
+    if add.languages.is_empty() {
+        return Err("--languages needs at least one language, e.g. en".into());
+    }
+    let role = if add.admin { AgentRole::Admin } else { AgentRole::Agent };
+    let staffing = Staffing { languages: add.languages, skills: add.skills, capacity: add.capacity, role };
+    let password = read_password()?;
+    let store = open(&add.data.data_dir).await?;
+    let password_hash = password::hash(&password).map_err(|error| error.to_string())?;
+    let email = add.email;
+    let agent =
+        NewAgent { merchant_id, email: email.clone(), display_name: add.name, password_hash, staffing };
+    store.upsert_agent(&agent).await.map_err(|error| match error {
+        tandem_server::store::StoreError::UnknownMerchant(id) => no_merchant(&id),
+        other => other.to_string(),
+    })?;
+    println!("agent {email} saved");
+    Ok(())
+}
+
+async fn list_agents(merchant: Option<&str>, data_dir: &Path) -> Result<(), String> {
+    let merchant = merchant.map(merchant_id).transpose()?;
+    let store = open(data_dir).await?;
+    let agents = store.agents(merchant.as_ref()).await.map_err(|error| error.to_string())?;
+    for agent in agents {
+        let state = if agent.active { agent.staffing.role.as_str() } else { "deactivated" };
+        let languages = agent.staffing.languages.join(",");
+        println!("{}\t{}\t{}\t{}\t{}", agent.merchant_id, agent.email, agent.display_name, languages, state);
+    }
+    Ok(())
 }
 
 /// From TANDEM_AGENT_PASSWORD, or the first line of stdin: never from argv, where other users

@@ -39,43 +39,7 @@ struct DataDir {
 #[derive(Subcommand)]
 enum MerchantCommand {
     /// Add a merchant, or update the one with this id.
-    Add {
-        /// Public id used in the embed tag: a-z, 0-9 and '-'.
-        #[arg(long)]
-        id: String,
-        /// Name shown in the widget's header.
-        #[arg(long)]
-        name: String,
-        /// A page origin allowed to embed the widget, e.g. https://shop.example (repeatable).
-        #[arg(long = "origin", required = true)]
-        origins: Vec<String>,
-        #[arg(long)]
-        support_email: Option<String>,
-        /// When people answer: days, hours and UTC offset, e.g. "Mon-Fri 09:00-17:00 +01:00".
-        /// Outside them the widget offers to leave a message. Unset: always.
-        #[arg(long)]
-        business_hours: Option<String>,
-        /// The widget's language (en, sv, de); unset: the page's, then the browser's.
-        #[arg(long)]
-        locale: Option<String>,
-        /// Ask for the customer's email before the handoff: off, optional or required.
-        #[arg(long, default_value = "off")]
-        ask_email: String,
-        /// The reply time promised for messages left when nobody is online, in hours.
-        #[arg(long, default_value_t = 24)]
-        reply_within_hours: u32,
-        /// Seconds an agent has to accept or decline an offered customer.
-        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=600))]
-        offer_timeout: u32,
-        /// Offers an agent may let expire in a row before being set away.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
-        missed_offers_before_away: u32,
-        /// Seconds an agent's chats wait for them after their console disconnects.
-        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=3600))]
-        grace: u32,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Add(AddMerchant),
     /// Generate a new secret for signing `Tandem.identify` ids (replacing any old one) and
     /// print it once; keep it on your server (see docs/embedding.md).
     IdentitySecret {
@@ -101,29 +65,7 @@ enum MerchantCommand {
 enum AgentCommand {
     /// Add an agent, or reset the name and password of the one with this email. The password
     /// is read from TANDEM_AGENT_PASSWORD or else from the first line of standard input.
-    Add {
-        #[arg(long)]
-        merchant: String,
-        #[arg(long)]
-        email: String,
-        /// Name customers see, e.g. "Anna".
-        #[arg(long)]
-        name: String,
-        /// Languages they answer in, comma-separated primary subtags.
-        #[arg(long, default_value = "en", value_delimiter = ',')]
-        languages: Vec<String>,
-        /// Skills customers may ask for, comma-separated (e.g. billing).
-        #[arg(long, value_delimiter = ',')]
-        skills: Vec<String>,
-        /// Chats at once.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
-        capacity: u32,
-        /// Admins invite and deactivate agents and see the supervisor view.
-        #[arg(long)]
-        admin: bool,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Add(AddAgent),
     /// List agents.
     List {
         /// Only this merchant's agents.
@@ -132,6 +74,72 @@ enum AgentCommand {
         #[command(flatten)]
         data: DataDir,
     },
+}
+
+// `tandem merchant add`
+#[derive(Args)]
+struct AddMerchant {
+    /// Public id used in the embed tag: a-z, 0-9 and '-'.
+    #[arg(long)]
+    id: String,
+    /// Name shown in the widget's header.
+    #[arg(long)]
+    name: String,
+    /// A page origin allowed to embed the widget, e.g. https://shop.example (repeatable).
+    #[arg(long = "origin", required = true)]
+    origins: Vec<String>,
+    #[arg(long)]
+    support_email: Option<String>,
+    /// When people answer: days, hours and UTC offset, e.g. "Mon-Fri 09:00-17:00 +01:00".
+    /// Outside them the widget offers to leave a message. Unset: always.
+    #[arg(long)]
+    business_hours: Option<String>,
+    /// The widget's language (en, sv, de); unset: the page's, then the browser's.
+    #[arg(long)]
+    locale: Option<String>,
+    /// Ask for the customer's email before the handoff: off, optional or required.
+    #[arg(long, default_value = "off")]
+    ask_email: String,
+    /// The reply time promised for messages left when nobody is online, in hours.
+    #[arg(long, default_value_t = 24)]
+    reply_within_hours: u32,
+    /// Seconds an agent has to accept or decline an offered customer.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=600))]
+    offer_timeout: u32,
+    /// Offers an agent may let expire in a row before being set away.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    missed_offers_before_away: u32,
+    /// Seconds an agent's chats wait for them after their console disconnects.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=3600))]
+    grace: u32,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+// `tandem agent add`
+#[derive(Args)]
+struct AddAgent {
+    #[arg(long)]
+    merchant: String,
+    #[arg(long)]
+    email: String,
+    /// Name customers see, e.g. "Anna".
+    #[arg(long)]
+    name: String,
+    /// Languages they answer in, comma-separated primary subtags.
+    #[arg(long, default_value = "en", value_delimiter = ',')]
+    languages: Vec<String>,
+    /// Skills customers may ask for, comma-separated (e.g. billing).
+    #[arg(long, value_delimiter = ',')]
+    skills: Vec<String>,
+    /// Chats at once.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    capacity: u32,
+    /// Admins invite and deactivate agents and see the supervisor view.
+    #[arg(long)]
+    admin: bool,
+    #[command(flatten)]
+    data: DataDir,
 }
 
 #[derive(Args)]
