@@ -219,6 +219,7 @@ impl Conversation {
 /// A message to store; the store assigns its sequence number.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
+    pub merchant_id: MerchantId,
     pub conversation_id: ConversationId,
     pub client_id: ClientMessageId,
     pub author: Author,
@@ -300,13 +301,28 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Conversation>, StoreError>;
     /// Active conversations handled by an agent.
     async fn agent_conversations(&self, agent: AgentId) -> Result<Vec<Conversation>, StoreError>;
-    /// Gives a waiting conversation to `agent`. Atomic: of concurrent callers exactly one gets
-    /// `true`; it is `false` when the conversation is no longer waiting.
-    async fn accept(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError>;
+    // Every write that names a conversation or an agent names its merchant too, and changes
+    // nothing when the row is another merchant's.
+
+    /// Gives a waiting conversation to `agent`, both of `merchant`. Atomic: of concurrent
+    /// callers exactly one gets `true`; it is `false` when the conversation is no longer waiting.
+    async fn accept(
+        &self,
+        merchant: &MerchantId,
+        id: &ConversationId,
+        agent: AgentId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
     /// Puts an active conversation of `agent` back at the front of the queue.
-    async fn requeue(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError>;
+    async fn requeue(
+        &self,
+        merchant: &MerchantId,
+        id: &ConversationId,
+        agent: AgentId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
     /// Ends a conversation that has not ended; `false` if it already had.
-    async fn end(&self, id: &ConversationId, now_ms: i64) -> Result<bool, StoreError>;
+    async fn end(&self, merchant: &MerchantId, id: &ConversationId, now_ms: i64) -> Result<bool, StoreError>;
 
     /// Stores a message with the conversation's next sequence number and returns it; a message
     /// whose (author kind, client id) is already stored is returned as stored, not stored again.
@@ -315,7 +331,12 @@ pub trait Store: Send + Sync + 'static {
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError>;
     /// Records the customer's rating of an ended conversation (a second rating replaces the
     /// first); `false` if the conversation has not ended.
-    async fn rate(&self, id: &ConversationId, rating: &Rating) -> Result<bool, StoreError>;
+    async fn rate(
+        &self,
+        merchant: &MerchantId,
+        id: &ConversationId,
+        rating: &Rating,
+    ) -> Result<bool, StoreError>;
 
     /// Stores a message left when nobody could answer, returning its id.
     async fn leave_message(

@@ -278,6 +278,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
 
     async fn post(&mut self, id: ConversationId, client_id: ClientMessageId, text: String) -> Outcome<Reply> {
         let post = Post {
+            merchant: self.agent.merchant_id.clone(),
             conversation: id.clone(),
             client_id: client_id.clone(),
             author: Author::Agent { name: self.agent.display_name.clone() },

@@ -185,9 +185,15 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 refused(ErrorCode::ConversationEnded, "this conversation has ended")
             }
             CustomerFrame::Send { client_id, text } => {
-                let (author, sender) = (Author::Customer, self.id.0.clone());
-                let post =
-                    Post { conversation: self.id.clone(), client_id, author, text, sender, ip: self.ip };
+                let post = Post {
+                    merchant: self.merchant.clone(),
+                    conversation: self.id.clone(),
+                    client_id,
+                    author: Author::Customer,
+                    text,
+                    sender: self.id.0.clone(),
+                    ip: self.ip,
+                };
                 let client_id = post.client_id.clone();
                 let message = service::post_message(&self.state, post).await?;
                 // Acked only once committed.

@@ -57,7 +57,7 @@ pub async fn rate(state: &AppState, conversation: &Conversation, mut rating: Rat
     if let Some(comment) = &mut rating.comment {
         mask_card_numbers_in_place(comment);
     }
-    if !state.store.rate(&conversation.id, &rating).await? {
+    if !state.store.rate(&conversation.merchant_id, &conversation.id, &rating).await? {
         return Err(AppError::Conflict("a conversation can be rated once it has ended".into()));
     }
     state.hub.publish(&conversation.id, LiveEvent::Rated(rating));

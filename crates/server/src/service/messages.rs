@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 
 use tandem_protocol::{
-    Author, ChatMessage, ClientMessageId, ConversationId, ErrorCode, MAX_CLIENT_ID_BYTES, mask_card_numbers,
-    validate_text,
+    Author, ChatMessage, ClientMessageId, ConversationId, ErrorCode, MAX_CLIENT_ID_BYTES, MerchantId,
+    mask_card_numbers, validate_text,
 };
 
 use super::{Outcome, refused};
@@ -14,6 +14,7 @@ use crate::store::NewMessage;
 
 /// A message to store, from either side.
 pub struct Post {
+    pub merchant: MerchantId,
     pub conversation: ConversationId,
     pub client_id: ClientMessageId,
     pub author: Author,
@@ -41,6 +42,7 @@ pub async fn post_message(state: &AppState, post: Post) -> Outcome<ChatMessage> 
         return refused(ErrorCode::RateLimited, message);
     }
     let new = NewMessage {
+        merchant_id: post.merchant,
         conversation_id: post.conversation.clone(),
         client_id: post.client_id,
         author: post.author,

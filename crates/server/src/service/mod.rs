@@ -64,7 +64,7 @@ pub async fn end(
     id: &ConversationId,
     ending: Ending,
 ) -> Result<bool, StoreError> {
-    if !state.store.end(id, now_ms()).await? {
+    if !state.store.end(merchant, id, now_ms()).await? {
         return Ok(false);
     }
     follow_in_dispatch(state, merchant, id, |d, now| match ending {

@@ -9,5 +9,6 @@ mod api;
 mod cli;
 mod customer_experience;
 mod dispatch;
+mod isolation;
 mod live;
 mod team;

@@ -158,6 +158,10 @@ impl Store for SqliteStore {
             .bind(merchant.as_str())
             .execute(&mut *tx)
             .await?;
+        if result.rows_affected() != 1 {
+            // Not an agent of this merchant: nothing of theirs is touched.
+            return Ok(false);
+        }
         if !active {
             sqlx::query("DELETE FROM agent_sessions WHERE agent_id = ?")
                 .bind(agent)
@@ -239,13 +243,20 @@ impl Store for SqliteStore {
         Ok(Redeemed::Agent(id))
     }
 
-    async fn rate(&self, id: &ConversationId, rating: &Rating) -> Result<bool, StoreError> {
+    async fn rate(
+        &self,
+        merchant: &MerchantId,
+        id: &ConversationId,
+        rating: &Rating,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "UPDATE conversations SET rating = ?, rating_comment = ? WHERE id = ? AND status = 'ended'",
+            "UPDATE conversations SET rating = ?, rating_comment = ?
+             WHERE id = ? AND merchant_id = ? AND status = 'ended'",
         )
         .bind(i64::from(rating.score))
         .bind(&rating.comment)
         .bind(&id.0)
+        .bind(merchant.as_str())
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
@@ -434,40 +445,57 @@ impl Store for SqliteStore {
         self.conversations(query.bind(agent)).await
     }
 
-    async fn accept(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError> {
+    async fn accept(
+        &self,
+        merchant: &MerchantId,
+        id: &ConversationId,
+        agent: AgentId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         // The status condition makes this a compare-and-set: one UPDATE wins, the rest match no row.
         let result = sqlx::query(
             "UPDATE conversations SET status = 'active', agent_id = ?1, accepted_at_ms = ?2, front = 0,
                                       answered_at_ms = COALESCE(answered_at_ms, ?2)
-             WHERE id = ?3 AND status = 'waiting'",
+             WHERE id = ?3 AND merchant_id = ?4 AND status = 'waiting'
+               AND ?1 IN (SELECT id FROM agents WHERE merchant_id = ?4 AND active = 1)",
         )
         .bind(agent)
         .bind(now_ms)
         .bind(&id.0)
+        .bind(merchant.as_str())
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
     }
 
-    async fn requeue(&self, id: &ConversationId, agent: AgentId, now_ms: i64) -> Result<bool, StoreError> {
+    async fn requeue(
+        &self,
+        merchant: &MerchantId,
+        id: &ConversationId,
+        agent: AgentId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE conversations SET status = 'waiting', agent_id = NULL, queued_at_ms = ?, front = 1
-             WHERE id = ? AND status = 'active' AND agent_id = ?",
+             WHERE id = ? AND merchant_id = ? AND status = 'active' AND agent_id = ?",
         )
         .bind(now_ms)
         .bind(&id.0)
+        .bind(merchant.as_str())
         .bind(agent)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
     }
 
-    async fn end(&self, id: &ConversationId, now_ms: i64) -> Result<bool, StoreError> {
+    async fn end(&self, merchant: &MerchantId, id: &ConversationId, now_ms: i64) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "UPDATE conversations SET status = 'ended', ended_at_ms = ? WHERE id = ? AND status != 'ended'",
+            "UPDATE conversations SET status = 'ended', ended_at_ms = ?
+             WHERE id = ? AND merchant_id = ? AND status != 'ended'",
         )
         .bind(now_ms)
         .bind(&id.0)
+        .bind(merchant.as_str())
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
@@ -478,10 +506,12 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         // Take the write lock first: a transaction that reads and then writes can be refused
         // (SQLITE_BUSY) when another connection committed in between.
-        let known = sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = ?")
-            .bind(&message.conversation_id.0)
-            .execute(&mut *tx)
-            .await?;
+        let known =
+            sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = ? AND merchant_id = ?")
+                .bind(&message.conversation_id.0)
+                .bind(message.merchant_id.as_str())
+                .execute(&mut *tx)
+                .await?;
         if known.rows_affected() == 0 {
             return Err(StoreError::Corrupt(format!("no conversation {}", message.conversation_id)));
         }
@@ -696,6 +726,7 @@ mod tests {
 
     fn customer_says(id: &ConversationId, client_id: &str, text: &str) -> NewMessage {
         NewMessage {
+            merchant_id: demo().id,
             conversation_id: id.clone(),
             client_id: ClientMessageId(client_id.into()),
             author: Author::Customer,
@@ -731,13 +762,17 @@ mod tests {
             .expect("agent");
         let agent = store.agent_by_email("a@demo.example").await.expect("read").expect("agent").id;
         assert_eq!(store.queue(&demo().id).await.expect("queue").len(), 1);
-        assert!(store.accept(&id, agent, 3).await.expect("accept"));
-        assert!(!store.accept(&id, agent, 3).await.expect("second accept"));
+        let other = MerchantId::parse("other").expect("id");
+        assert!(!store.accept(&other, &id, agent, 3).await.expect("another merchant's accept"));
+        assert!(store.accept(&demo().id, &id, agent, 3).await.expect("accept"));
+        assert!(!store.accept(&demo().id, &id, agent, 3).await.expect("second accept"));
         assert!(store.queue(&demo().id).await.expect("queue").is_empty());
         assert_eq!(store.agent_conversations(agent).await.expect("chats").len(), 1);
-        assert!(store.requeue(&id, agent, 5).await.expect("requeue"));
+        assert!(!store.requeue(&other, &id, agent, 5).await.expect("another merchant's requeue"));
+        assert!(store.requeue(&demo().id, &id, agent, 5).await.expect("requeue"));
         assert_eq!(store.queue(&demo().id).await.expect("queue")[0].queued_at_ms, 5);
-        assert!(store.end(&id, 6).await.expect("end"));
-        assert!(!store.end(&id, 7).await.expect("end twice"));
+        assert!(!store.end(&other, &id, 6).await.expect("another merchant's end"));
+        assert!(store.end(&demo().id, &id, 6).await.expect("end"));
+        assert!(!store.end(&demo().id, &id, 7).await.expect("end twice"));
     }
 }
