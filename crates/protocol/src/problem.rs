@@ -18,6 +18,8 @@ pub enum ProblemCode {
     IdentityUnverified,
     /// The request does not fit the resource's current state (e.g. rating a chat still going on).
     Conflict,
+    /// The path exists, but not with this method; the `Allow` header lists those it has.
+    MethodNotAllowed,
 }
 
 /// An HTTP error body in the shape of RFC 9457 ("problem details"),

@@ -33,6 +33,8 @@ pub enum AppError {
     IdentityUnverified,
     #[error("{0}")]
     Conflict(String),
+    #[error("this path does not take that method; the Allow header lists those it takes")]
+    MethodNotAllowed,
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something outside storage failed (a worker thread, an encoder); details are logged.
@@ -63,6 +65,9 @@ impl AppError {
                 (StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::IdentityUnverified, "Identity not verified")
             }
             Self::Conflict(_) => (StatusCode::CONFLICT, ProblemCode::Conflict, "Conflict"),
+            Self::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, ProblemCode::MethodNotAllowed, "Method not allowed")
+            }
             Self::Store(_) | Self::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ProblemCode::Internal, "Internal error")
             }
@@ -87,6 +92,23 @@ impl IntoResponse for AppError {
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         response
     }
+}
+
+/// A file under `/widget/` or `/console/` asked with a method other than `GET` or `HEAD`: the
+/// file services answer 405 with an empty body and no `Allow`, so it gets the problem body
+/// every error has, and `Allow: GET,HEAD`. (The API's routes answer through
+/// `method_not_allowed_fallback`, which keeps their own `Allow`.)
+pub async fn problem_for_bare_405(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let allow =
+        response.headers().get(header::ALLOW).cloned().unwrap_or(HeaderValue::from_static("GET,HEAD"));
+    let mut problem = AppError::MethodNotAllowed.into_response();
+    problem.headers_mut().insert(header::ALLOW, allow);
+    problem
 }
 
 /// A JSON body whose every failure (too large, not JSON, wrong shape) is a problem body.

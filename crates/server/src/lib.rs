@@ -257,11 +257,9 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
         .route("/v1/merchants/{id}/widget-config", get(api::widget_config))
         .route("/v1/merchants/{id}/bot-flow", get(api::bot_flow))
         .route("/contact/{id}", get(pages::contact))
-        .route("/v1/conversations", post(conversations::start).layer(customer_cors()))
+        .merge(customer_posts())
         .route("/v1/conversations/{id}/live", get(conversations::live))
-        .route("/v1/conversations/{id}/rating", post(conversations::rate).layer(customer_cors()))
         .route("/v1/merchants/{id}/availability", get(api::availability))
-        .route("/v1/merchants/{id}/messages", post(api::leave_message).layer(customer_cors()))
         .route("/v1/agent/messages", get(agents::left_messages))
         .route("/v1/agent/login", post(agents::login))
         .route("/v1/agent/logout", post(agents::logout))
@@ -275,6 +273,7 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
         .route("/v1/agent/agents/{id}/deactivate", post(team::deactivate))
         .route("/v1/invites/lookup", post(team::lookup_invite))
         .route("/v1/invites/accept", post(team::accept_invite))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(256 * 1024))
         .nest_service("/widget", widget::router(widget_dir).with_state(state.clone()))
         .nest_service("/console", console_files(console_dir))
@@ -283,8 +282,26 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
                 "no such page; the widget is under /widget/, the console under /console/".into(),
             )
         })
-        .with_state(state);
+        .with_state(state)
+        .layer(axum::middleware::map_response(error::problem_for_bare_405));
     security_headers(router, https).layer(TraceLayer::new_for_http())
+}
+
+/// A route asked with a method it does not take: a problem body too (axum adds `Allow`).
+async fn method_not_allowed() -> error::AppError {
+    error::AppError::MethodNotAllowed
+}
+
+/// The customer API's POSTs, which pages on merchants' origins call cross-origin: the CORS
+/// layer wraps each whole route, so that it answers the preflight (`OPTIONS`) before the 405
+/// for other methods does.
+fn customer_posts() -> Router<AppState> {
+    Router::new()
+        .route("/v1/conversations", post(conversations::start))
+        .route("/v1/conversations/{id}/rating", post(conversations::rate))
+        .route("/v1/merchants/{id}/messages", post(api::leave_message))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(customer_cors())
 }
 
 /// Pages on merchants' origins call the customer API cross-origin. The preflight is answered

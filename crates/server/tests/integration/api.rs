@@ -125,6 +125,48 @@ async fn bad_and_unknown_merchant_ids_get_problems() {
     assert_eq!((nowhere.status, nowhere.code), (404, ProblemCode::NotFound));
 }
 
+/// Every error is a problem body, a method the path does not take (405) included.
+#[tokio::test]
+async fn a_method_a_path_does_not_take_gets_a_problem_with_allow() {
+    let app = test_app().await;
+    let paths = [
+        ("/v1/conversations", "POST"),
+        ("/v1/agent/login", "POST"),
+        ("/healthz", "GET"),
+        ("/widget/tandem.js", "GET"),
+    ];
+    for (uri, allowed) in paths {
+        let request = Request::delete(uri).body(Body::empty()).expect("request");
+        let response = app.router.clone().oneshot(request).await.expect("response");
+        let allow = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert!(allow.as_ref().is_some_and(|allow| allow.contains(allowed)), "{uri}: {allow:?}");
+        let refused = problem(response).await;
+        assert_eq!((refused.status, refused.code), (405, ProblemCode::MethodNotAllowed), "{uri}");
+    }
+    let wrong = problem(get(&app, "/v1/conversations", None).await).await;
+    assert_eq!((wrong.status, wrong.code), (405, ProblemCode::MethodNotAllowed));
+}
+
+/// A page's cross-origin POSTs are preflighted: the preflight is answered, not refused as a
+/// method the path does not take.
+#[tokio::test]
+async fn the_customer_posts_answer_their_preflight() {
+    let app = test_app().await;
+    for uri in ["/v1/conversations", "/v1/conversations/abc/rating", "/v1/merchants/shop/messages"] {
+        let request = Request::options(uri)
+            .header(header::ORIGIN, SHOP_ORIGIN)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(Body::empty())
+            .expect("request");
+        let response = app.router.clone().oneshot(request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        let allowed =
+            response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).and_then(|v| v.to_str().ok());
+        assert_eq!(allowed, Some(SHOP_ORIGIN), "{uri}");
+    }
+}
+
 #[tokio::test]
 async fn widget_files_are_served_cross_origin() {
     let app = test_app().await;
