@@ -152,8 +152,15 @@ async fn add_agent(add: AddAgent) -> Result<(), String> {
         NewAgent { merchant_id, email: email.clone(), display_name: add.name, password_hash, staffing };
     store.upsert_agent(&agent).await.map_err(|error| match error {
         tandem_server::store::StoreError::UnknownMerchant(id) => no_merchant(&id),
+        tandem_server::store::StoreError::AgentOfAnotherMerchant { email, merchant } => format!(
+            "{email} is already an agent of merchant {merchant}; an agent stays with their merchant, so use another email"
+        ),
         other => other.to_string(),
     })?;
+    // A reset password: whoever signed in with the old one is signed out.
+    if let Some(saved) = store.agent_by_email(&email).await.map_err(|error| error.to_string())? {
+        store.sign_out_everywhere(saved.id).await.map_err(|error| error.to_string())?;
+    }
     println!("agent {email} saved");
     Ok(())
 }

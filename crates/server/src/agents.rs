@@ -13,8 +13,8 @@ use tandem_protocol::{AgentLogin, AgentProfile, ConversationDetail, Conversation
 use crate::AppState;
 use crate::conversations::sized;
 use crate::error::{AppError, JsonBody};
-use crate::extract::{ClientIp, FromConsole, Logins, SESSION_COOKIE, SignedIn, Within};
-use crate::live::{agent as agent_session, now_ms};
+use crate::extract::{ClientIp, FromConsole, Logins, SESSION_COOKIE, Session, SignedIn, Within};
+use crate::live::{AgentNotice, agent as agent_session, now_ms};
 use crate::password;
 use crate::store::Agent;
 use crate::tokens::{hash_token, new_token};
@@ -83,8 +83,14 @@ pub(crate) async fn logout(
     _: FromConsole,
     jar: axum_extra::extract::CookieJar,
 ) -> Result<Response, AppError> {
-    if let Some(session) = jar.get(SESSION_COOKIE) {
-        state.store.delete_session(&hash_token(session.value())).await?;
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        let session = hash_token(cookie.value());
+        let agent = state.store.session_agent(&session, now_ms()).await?;
+        state.store.delete_session(&session).await?;
+        // Consoles opened with this session close now.
+        if let Some(agent) = agent {
+            state.hub.notify_agent(agent.id, AgentNotice::SignedOut { session });
+        }
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie(&state, "", 0));
@@ -127,7 +133,7 @@ const AGENT_WRITE_BUFFER: usize = 16 * 1024 * 1024;
 pub(crate) async fn live(
     State(state): State<AppState>,
     _: FromConsole,
-    SignedIn(agent): SignedIn,
+    session: Session,
     ClientIp(ip): ClientIp,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
@@ -135,6 +141,6 @@ pub(crate) async fn live(
     // Consoles are few, so the larger buffer costs little.
     Ok(sized(ws).max_write_buffer_size(AGENT_WRITE_BUFFER).on_upgrade(move |socket| {
         let (tx, rx) = socket.split();
-        agent_session::run(state, agent, ip, tx, rx)
+        agent_session::run(state, session.agent, session.token_hash, ip, tx, rx)
     }))
 }

@@ -28,12 +28,27 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(Self(Session::from_request_parts(parts, state).await?.agent))
+    }
+}
+
+/// The signed-in agent and which of their sessions it is (by its stored token hash), for what
+/// lasts beyond the request: a console's socket ends with its session.
+pub(crate) struct Session {
+    pub agent: Agent,
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let unauthorized = || AppError::Unauthorized("sign in first".into());
         let jar = CookieJar::from_headers(&parts.headers);
-        let token =
+        let token_hash =
             jar.get(SESSION_COOKIE).map(|cookie| hash_token(cookie.value())).ok_or_else(unauthorized)?;
-        let agent = state.store.session_agent(&token, now_ms()).await?.ok_or_else(unauthorized)?;
-        Ok(Self(agent))
+        let agent = state.store.session_agent(&token_hash, now_ms()).await?.ok_or_else(unauthorized)?;
+        Ok(Self { agent, token_hash })
     }
 }
 

@@ -21,6 +21,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("no merchant {0}")]
     UnknownMerchant(MerchantId),
+    /// An agent stays with their merchant: the same email for another one is refused.
+    #[error("{email} is an agent of merchant {merchant}")]
+    AgentOfAnotherMerchant { email: String, merchant: MerchantId },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -243,7 +246,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a flow that was validated by the caller; `false` if there is no such merchant.
     async fn set_bot_flow(&self, merchant: &MerchantId, flow_json: &str) -> Result<bool, StoreError>;
 
-    /// Creates the agent or replaces its name, password and staffing (and reactivates it).
+    /// Creates the agent or replaces its name, password and staffing (and reactivates it);
+    /// refused for an agent of another merchant.
     async fn upsert_agent(&self, agent: &NewAgent) -> Result<(), StoreError>;
     /// Deactivates (or reactivates) an agent of `merchant`; deactivating deletes their sessions
     /// and the invites they made that are still unused.
@@ -282,6 +286,9 @@ pub trait Store: Send + Sync + 'static {
     /// The agent of an unexpired session.
     async fn session_agent(&self, token_hash: &str, now_ms: i64) -> Result<Option<Agent>, StoreError>;
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Ends every session of the agent (a password reset): their open consoles close within
+    /// seconds, on any server sharing the database.
+    async fn sign_out_everywhere(&self, agent: AgentId) -> Result<(), StoreError>;
 
     async fn create_conversation(&self, conversation: &NewConversation) -> Result<(), StoreError>;
     async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError>;

@@ -15,12 +15,13 @@ use tandem_protocol::{
 };
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::{Duration, Instant};
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::wire::{Incoming, Step, Stop, answerable, finish, next_frame, send, send_text};
-use super::{AgentNotice, LiveEvent, Side};
+use super::{AgentNotice, LiveEvent, Side, now_ms};
 use crate::AppState;
 use crate::service::{self, Ending, Outcome, Post, refused};
 use crate::store::{Agent, Conversation, StoreError};
@@ -45,6 +46,8 @@ pub async fn detail(state: &AppState, conversation: Conversation) -> Result<Conv
 struct Session<W> {
     state: AppState,
     agent: Agent,
+    /// The sign-in session the console connected with (its token hash): the socket ends with it.
+    signed_in: String,
     ip: Option<IpAddr>,
     /// Live events of the conversations this agent handles.
     chats: StreamMap<ConversationId, BroadcastStream<LiveEvent>>,
@@ -60,6 +63,9 @@ struct Session<W> {
     queue: crate::queue::AgentWatch,
     tx: W,
 }
+
+/// How often an open console's sign-in session is checked against the database.
+const SESSION_RECHECK: Duration = Duration::from_secs(3);
 
 /// What a frame's command answers, for the session to write.
 enum Reply {
@@ -80,7 +86,7 @@ fn error_frame(code: ErrorCode, message: String) -> AgentEvent {
     AgentEvent::Error { code, message, conversation_id: None }
 }
 
-pub async fn run<W, R>(state: AppState, agent: Agent, ip: Option<IpAddr>, mut tx: W, rx: R)
+pub async fn run<W, R>(state: AppState, agent: Agent, signed_in: String, ip: Option<IpAddr>, mut tx: W, rx: R)
 where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
@@ -95,6 +101,7 @@ where
     let mut session = Session {
         state,
         agent,
+        signed_in,
         ip,
         chats: StreamMap::new(),
         sent_up_to: HashMap::new(),
@@ -144,6 +151,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         R: Stream<Item = Result<Message, axum::Error>> + Unpin,
     {
         let mut shutdown = self.state.shutting_down();
+        let mut recheck = tokio::time::interval_at(Instant::now() + SESSION_RECHECK, SESSION_RECHECK);
         loop {
             let step = tokio::select! {
                 incoming = next_frame::<_, AgentFrame>(&mut rx) => match incoming {
@@ -162,11 +170,21 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     Err(RecvError::Lagged(_)) => self.catch_up_on_dispatch().await,
                     Err(RecvError::Closed) => Err(Stop::Closed),
                 },
+                _ = recheck.tick() => self.still_signed_in().await,
                 _ = shutdown.changed() => Err(Stop::Closed),
             };
             if let Err(stop) = step {
                 return stop;
             }
+        }
+    }
+
+    /// A session that expired, or was deleted (a password reset, a deactivation by the command
+    /// line, possibly in another process), ends its consoles' sockets too.
+    async fn still_signed_in(&mut self) -> Step {
+        match self.state.store.session_agent(&self.signed_in, now_ms()).await? {
+            Some(agent) if agent.id == self.agent.id => Ok(()),
+            _ => Err(Stop::Refused(ErrorCode::Unauthorized, "your session has ended; sign in again".into())),
         }
     }
 
@@ -407,6 +425,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             AgentNotice::Deactivated => {
                 Err(Stop::Refused(ErrorCode::Unauthorized, "an admin deactivated your account".into()))
             }
+            AgentNotice::SignedOut { session } if session == self.signed_in => {
+                Err(Stop::Refused(ErrorCode::Unauthorized, "you signed out; sign in again".into()))
+            }
+            AgentNotice::SignedOut { .. } => Ok(()),
         }
     }
 

@@ -59,6 +59,11 @@ pub enum AgentNotice {
     },
     /// An admin deactivated them: every console closes now.
     Deactivated,
+    /// One of their sessions signed out: the consoles opened with it close now.
+    SignedOut {
+        /// The session's token hash, as stored.
+        session: String,
+    },
 }
 
 /// Notices an agent's console has not read yet; offers are rare, so a few suffice.

@@ -164,6 +164,29 @@ fn merchants_and_agents_are_managed_from_the_command_line() {
     assert_one_line_failure(&bad, &["--offer-timeout"]);
 }
 
+/// An email is one agent whatever its case, and an agent stays with their merchant.
+#[test]
+fn an_agent_is_one_email_of_one_merchant() {
+    let data = tempfile::tempdir().expect("temp dir");
+    for id in ["shop", "other"] {
+        let origin = format!("https://{id}.example");
+        let added =
+            admin(data.path(), &["merchant", "add", "--id", id, "--name", id, "--origin", &origin], None);
+        assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    }
+    let add = |merchant: &str, email: &str, name: &str| {
+        let args = ["agent", "add", "--merchant", merchant, "--email", email, "--name", name];
+        admin(data.path(), &args, Some("a long enough password"))
+    };
+    assert!(add("shop", "Anna@Shop.Example", "Anna").status.success());
+    assert!(add("shop", "anna@shop.example", "Anna B").status.success(), "the same agent, renamed");
+    let moved = add("other", "ANNA@shop.example", "Anna");
+    assert_one_line_failure(&moved, &["anna@shop.example", "merchant shop", "another email"]);
+
+    let list = admin(data.path(), &["agent", "list"], None);
+    assert_eq!(String::from_utf8_lossy(&list.stdout), "shop\tanna@shop.example\tAnna B\ten\tagent\n");
+}
+
 #[test]
 fn admin_mistakes_are_one_line_with_the_fix() {
     let data = tempfile::tempdir().expect("temp dir");

@@ -250,10 +250,15 @@ pub async fn send_binary(ws: &mut Ws) {
 
 /// The next JSON frame, within 5 seconds.
 pub async fn recv<T: DeserializeOwned>(ws: &mut Ws) -> T {
+    recv_within(ws, Duration::from_secs(5)).await
+}
+
+/// The next JSON frame, within `within`.
+pub async fn recv_within<T: DeserializeOwned>(ws: &mut Ws, within: Duration) -> T {
     loop {
-        let message = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        let message = tokio::time::timeout(within, ws.next())
             .await
-            .expect("a frame within 5 s")
+            .expect("a frame in time")
             .expect("socket open")
             .expect("frame");
         match message {

@@ -7,6 +7,7 @@ use tandem_protocol::{
     AgentEvent, AgentFrame, Author, ClientMessageId, ConversationStatus, CustomerEvent, CustomerFrame,
     ErrorCode, EscalationReason, HandoffReason, Problem, ProblemCode, QueueStatus,
 };
+use tandem_server::store::Store;
 
 fn cid(id: &str) -> ClientMessageId {
     ClientMessageId(id.into())
@@ -227,6 +228,54 @@ async fn ids_that_cannot_be_conversations_are_unknown() {
         let problem: Problem = detail.json().await.expect("problem");
         assert_eq!(problem.code, ProblemCode::NotFound);
     }
+}
+
+/// Signing out ends the consoles opened with that session at once, and no other; a session
+/// ended elsewhere (expired, or a password reset by the command line) ends them within seconds.
+#[tokio::test]
+async fn a_console_ends_with_its_session() {
+    let app = spawn_app().await;
+    let (first, second) = (app.login("bert@shop.example").await, app.login("bert@shop.example").await);
+    let app = &app;
+    let console = |cookie: String| async move {
+        let origin = app.origin();
+        let headers = [("cookie", cookie.as_str()), ("origin", origin.as_str())];
+        let mut ws = app.connect("/v1/agent/live", &headers).await.expect("upgrade");
+        let _welcome: AgentEvent = recv(&mut ws).await;
+        ws
+    };
+    let (mut signing_out, mut staying) = (console(first.clone()).await, console(second.clone()).await);
+    let logout = app
+        .http
+        .post(app.url("/v1/agent/logout"))
+        .header("cookie", &first)
+        .header("origin", app.origin())
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), 204);
+    let ended = crate::common::recv_agent(&mut signing_out).await;
+    assert!(matches!(ended, AgentEvent::Error { code: ErrorCode::Unauthorized, .. }), "{ended:?}");
+    assert!(closed(&mut signing_out).await);
+
+    send(&mut staying, &AgentFrame::SetPresence { presence: tandem_protocol::Presence::Away }).await;
+    let still = crate::common::recv_agent(&mut staying).await;
+    assert!(matches!(still, AgentEvent::Presence { .. }), "the other session goes on: {still:?}");
+
+    // The command line resets Bert's password, in another process: every session ends.
+    let store = app.store().await;
+    let bert = store.agent_by_email("bert@shop.example").await.expect("read").expect("bert");
+    store.sign_out_everywhere(bert.id).await.expect("sign out");
+    // Checked every few seconds (the session recheck), not at once.
+    let ended = loop {
+        let event: AgentEvent =
+            crate::common::recv_within(&mut staying, std::time::Duration::from_secs(15)).await;
+        if !matches!(event, AgentEvent::Queue { .. }) {
+            break event;
+        }
+    };
+    assert!(matches!(ended, AgentEvent::Error { code: ErrorCode::Unauthorized, .. }), "{ended:?}");
+    assert!(closed(&mut staying).await);
 }
 
 #[tokio::test]

@@ -130,10 +130,21 @@ impl Store for SqliteStore {
     }
 
     async fn upsert_agent(&self, agent: &NewAgent) -> Result<(), StoreError> {
-        match write_agent(&self.pool, agent).await? {
-            Some(_) => Ok(()),
-            None => Err(StoreError::UnknownMerchant(agent.merchant_id.clone())),
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<(AgentId, String)> =
+            sqlx::query_as("SELECT id, merchant_id FROM agents WHERE email = ?")
+                .bind(email_key(&agent.email))
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((_, merchant)) = existing.filter(|(_, merchant)| merchant != agent.merchant_id.as_str()) {
+            let merchant = rows::merchant_id(&merchant)?;
+            return Err(StoreError::AgentOfAnotherMerchant { email: email_key(&agent.email), merchant });
         }
+        if write_agent(&mut *tx, agent).await?.is_none() {
+            return Err(StoreError::UnknownMerchant(agent.merchant_id.clone()));
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn set_identity_secret(&self, merchant: &MerchantId, secret: &str) -> Result<bool, StoreError> {
@@ -229,7 +240,7 @@ impl Store for SqliteStore {
             return Ok(Redeemed::InvalidInvite);
         }
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM agents WHERE email = ?")
-            .bind(&agent.email)
+            .bind(email_key(&agent.email))
             .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
@@ -314,7 +325,7 @@ impl Store for SqliteStore {
 
     async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
         let row: Option<AgentRow> = sqlx::query_as(&format!("{AGENT_COLUMNS} WHERE email = ?"))
-            .bind(email)
+            .bind(email_key(email))
             .fetch_optional(&self.pool)
             .await?;
         row.map(Agent::try_from).transpose()
@@ -362,6 +373,11 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.map(Agent::try_from).transpose()
+    }
+
+    async fn sign_out_everywhere(&self, agent: AgentId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM agent_sessions WHERE agent_id = ?").bind(agent).execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
@@ -578,6 +594,12 @@ impl SqliteStore {
     }
 }
 
+/// Emails are one person's whatever their case: stored and looked up in lower case (migration
+/// 0007 lowered those stored before).
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 /// The one agent insert: creates the agent, or (same email) replaces their name, password and
 /// staffing and reactivates them. `None` when there is no such merchant.
 async fn write_agent<'e>(
@@ -593,7 +615,7 @@ async fn write_agent<'e>(
                                            role = excluded.role, active = 1
          RETURNING id",
     )
-    .bind(&agent.email)
+    .bind(email_key(&agent.email))
     .bind(&agent.display_name)
     .bind(&agent.password_hash)
     .bind(Json(&agent.staffing.languages))
