@@ -43,8 +43,12 @@ pub(crate) async fn login(
     State(state): State<AppState>,
     _: FromConsole,
     _: Within<Logins>,
+    ClientIp(ip): ClientIp,
     JsonBody(login): JsonBody<AgentLogin>,
 ) -> Result<Response, AppError> {
+    if !state.limits.allow_login_to(&login.email, ip) {
+        return Err(AppError::RateLimited);
+    }
     let agent = state.store.agent_by_email(login.email.trim()).await?;
     // Verify against a dummy hash for unknown emails too, so timing does not reveal who exists.
     static DUMMY: OnceLock<String> = OnceLock::new();
@@ -53,8 +57,7 @@ pub(crate) async fn login(
         None => DUMMY.get_or_init(|| password::hash("not a password").unwrap_or_default()).clone(),
     };
     let password = login.password;
-    let verified =
-        tokio::task::spawn_blocking(move || password::verify(&password, &phc)).await.unwrap_or(false);
+    let verified = password::verify_in_turn(password, phc).await;
     let Some(agent) = agent.filter(|_| verified) else {
         return Err(AppError::Unauthorized("wrong email or password".into()));
     };

@@ -25,6 +25,7 @@ mod pages;
 pub mod queue;
 pub mod service;
 pub mod team;
+mod upkeep;
 mod widget;
 
 use std::future::Future;
@@ -100,6 +101,7 @@ impl AppState {
         // Outside a runtime (some unit tests) there is nothing to time.
         if tokio::runtime::Handle::try_current().is_ok() {
             dispatch::spawn_timer(state.clone());
+            upkeep::spawn(state.clone());
         }
         state
     }

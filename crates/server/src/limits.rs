@@ -1,15 +1,28 @@
 //! Rate limits, so that one noisy client cannot crowd out the others.
+//!
+//! Addresses are limited by network as well as by host: an IPv4 address by itself, an IPv6
+//! address by its /64 (one subscriber's network, through which a client can rotate freely).
 
-use std::net::IpAddr;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
 
-pub struct Limits {
-    messages_per_sender: DefaultKeyedRateLimiter<String>,
-    messages_per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    conversations_per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    logins_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+/// A limiter per key, on the clock `C` (the real one; a fake one in tests).
+type Keyed<K, C> = RateLimiter<K, DashMapStateStore<K>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
+pub struct Limits<C: Clock = DefaultClock> {
+    messages_per_sender: Keyed<String, C>,
+    messages_per_ip: Keyed<IpAddr, C>,
+    conversations_per_ip: Keyed<IpAddr, C>,
+    logins_per_ip: Keyed<IpAddr, C>,
+    /// Sign-ins to one account from one network: guessing one agent's password is slow, and
+    /// someone else's failures never lock the agent out where they sign in themselves.
+    logins_per_account: Keyed<(String, IpAddr), C>,
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -19,29 +32,127 @@ fn quota(per_minute: u32, burst: u32) -> Quota {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            // A person types far slower than one message a second on average.
-            messages_per_sender: DefaultKeyedRateLimiter::keyed(quota(60, 10)),
-            // Room for an office of agents behind one address.
-            messages_per_ip: DefaultKeyedRateLimiter::keyed(quota(600, 60)),
-            conversations_per_ip: DefaultKeyedRateLimiter::keyed(quota(10, 10)),
-            logins_per_ip: DefaultKeyedRateLimiter::keyed(quota(10, 10)),
-        }
+        Self::with_clock(&DefaultClock::default())
     }
 }
 
-impl Limits {
+/// The key an address is counted under: an IPv4 address (also one written as IPv6), or an
+/// IPv6 address's /64.
+pub fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u128::from(u64::MAX)))),
+        },
+    }
+}
+
+fn keyed<K: Hash + Eq + Clone, C: Clock + Clone>(quota: Quota, clock: &C) -> Keyed<K, C> {
+    RateLimiter::dashmap_with_clock(quota, clock.clone())
+}
+
+impl<C: Clock + Clone> Limits<C> {
+    pub fn with_clock(clock: &C) -> Self {
+        Self {
+            // A person types far slower than one message a second on average.
+            messages_per_sender: keyed(quota(60, 10), clock),
+            // Room for an office of agents behind one address.
+            messages_per_ip: keyed(quota(600, 60), clock),
+            conversations_per_ip: keyed(quota(10, 10), clock),
+            logins_per_ip: keyed(quota(10, 10), clock),
+            logins_per_account: keyed(quota(5, 5), clock),
+        }
+    }
+
     /// `sender` is a conversation (customer) or an agent; both it and the address must have room.
     pub fn allow_message(&self, sender: &str, ip: Option<IpAddr>) -> bool {
         self.messages_per_sender.check_key(&sender.to_owned()).is_ok()
-            && ip.is_none_or(|ip| self.messages_per_ip.check_key(&ip).is_ok())
+            && ip.is_none_or(|ip| self.messages_per_ip.check_key(&network(ip)).is_ok())
     }
 
     pub fn allow_new_conversation(&self, ip: Option<IpAddr>) -> bool {
-        ip.is_none_or(|ip| self.conversations_per_ip.check_key(&ip).is_ok())
+        ip.is_none_or(|ip| self.conversations_per_ip.check_key(&network(ip)).is_ok())
     }
 
     pub fn allow_login(&self, ip: Option<IpAddr>) -> bool {
-        ip.is_none_or(|ip| self.logins_per_ip.check_key(&ip).is_ok())
+        ip.is_none_or(|ip| self.logins_per_ip.check_key(&network(ip)).is_ok())
+    }
+
+    /// A sign-in to `email` (as typed, any case) from `ip`'s network.
+    pub fn allow_login_to(&self, email: &str, ip: Option<IpAddr>) -> bool {
+        ip.is_none_or(|ip| {
+            self.logins_per_account.check_key(&(email.trim().to_lowercase(), network(ip))).is_ok()
+        })
+    }
+
+    /// Forgets the keys whose budget is whole again, so that the maps hold only the clients
+    /// of the last minute or so (run on a timer).
+    pub fn prune(&self) {
+        self.messages_per_sender.retain_recent();
+        self.messages_per_ip.retain_recent();
+        self.conversations_per_ip.retain_recent();
+        self.logins_per_ip.retain_recent();
+        self.logins_per_account.retain_recent();
+    }
+
+    /// How many keys the limiters hold (for tests of bounded memory).
+    #[cfg(test)]
+    pub fn keys(&self) -> usize {
+        self.messages_per_sender.len()
+            + self.messages_per_ip.len()
+            + self.conversations_per_ip.len()
+            + self.logins_per_ip.len()
+            + self.logins_per_account.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_counted_by_its_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().expect("ip");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(network(a), network(b));
+        assert_ne!(network(a), network(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("ip");
+        assert_eq!(network(mapped), "192.0.2.7".parse::<IpAddr>().expect("ip"));
+
+        let limits = Limits::default();
+        let in_one_network = (0..10u16).map(|i| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, i, 0, 0, 1)));
+        assert!(in_one_network.into_iter().all(|ip| limits.allow_new_conversation(Some(ip))));
+        assert!(!limits.allow_new_conversation(Some(b)), "the 11th from the same /64 waits");
+        assert!(limits.allow_new_conversation(Some(other)), "another /64 has its own budget");
+    }
+
+    /// Memory stays bounded: a key whose budget is whole again is forgotten by `prune`.
+    #[test]
+    fn ten_thousand_clients_are_forgotten_once_their_budgets_refill() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let limits = Limits::with_clock(&clock);
+        for i in 0..10_000u32 {
+            let ip = Some(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)));
+            assert!(limits.allow_new_conversation(ip) && limits.allow_message(&format!("c{i}"), ip));
+            assert!(limits.allow_login(ip) && limits.allow_login_to("anna@shop.example", ip));
+        }
+        assert_eq!(limits.keys(), 50_000);
+        limits.prune();
+        assert_eq!(limits.keys(), 50_000, "each used its budget a moment ago");
+        clock.advance(std::time::Duration::from_secs(61));
+        limits.prune();
+        assert_eq!(limits.keys(), 0);
+    }
+
+    #[test]
+    fn an_account_is_throttled_per_network_only() {
+        let limits = Limits::default();
+        let attacker: IpAddr = "198.51.100.9".parse().expect("ip");
+        let agent: IpAddr = "203.0.113.5".parse().expect("ip");
+        assert!((0..5).all(|_| limits.allow_login_to("anna@shop.example", Some(attacker))));
+        assert!(!limits.allow_login_to("ANNA@shop.example", Some(attacker)), "any case, same account");
+        assert!(limits.allow_login_to("anna@shop.example", Some(agent)), "Anna herself is not locked out");
     }
 }

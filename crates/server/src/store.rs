@@ -289,6 +289,8 @@ pub trait Store: Send + Sync + 'static {
     /// Ends every session of the agent (a password reset): their open consoles close within
     /// seconds, on any server sharing the database.
     async fn sign_out_everywhere(&self, agent: AgentId) -> Result<(), StoreError>;
+    /// Deletes sessions that expired and invites that expired or were used.
+    async fn purge_expired(&self, now_ms: i64) -> Result<(), StoreError>;
 
     async fn create_conversation(&self, conversation: &NewConversation) -> Result<(), StoreError>;
     async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError>;

@@ -84,10 +84,7 @@ pub(crate) async fn accept_invite(
     let token_hash = hash_token(&request.token);
     let (merchant_id, role) = state.store.invite(&token_hash, now_ms()).await?.ok_or_else(invalid_invite)?;
     let secret = request.password;
-    let password_hash = tokio::task::spawn_blocking(move || password::hash(&secret))
-        .await
-        .map_err(|_| AppError::Internal)?
-        .map_err(|_| AppError::Internal)?;
+    let password_hash = password::hash_in_turn(secret).await.ok_or(AppError::Internal)?;
     let staffing = Staffing { languages, role, ..Staffing::default() };
     let agent = NewAgent { merchant_id, email, display_name, password_hash, staffing };
     let id = match state.store.redeem_invite(&token_hash, &agent, now_ms()).await? {

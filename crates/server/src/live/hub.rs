@@ -91,6 +91,18 @@ impl<K: Eq + Hash + Clone, E: Clone> Topics<K, E> {
         channels.entry(key.clone()).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe()
     }
 
+    /// Drops the channels nobody listens to any more (a session's receiver goes when it does).
+    fn prune(&self) {
+        self.channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, sender| sender.receiver_count() > 0);
+    }
+
+    fn len(&self) -> usize {
+        self.channels.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     fn publish(&self, key: &K, event: E) {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = channels.get(key) {
@@ -131,5 +143,16 @@ impl Hub {
 
     pub fn notify_agent(&self, agent: AgentId, notice: AgentNotice) {
         self.agents.publish(&agent, notice);
+    }
+
+    /// Forgets conversations and agents with no session left (see `crate::upkeep`).
+    pub fn prune(&self) {
+        self.conversations.prune();
+        self.agents.prune();
+    }
+
+    /// How many channels are open, for tests of bounded memory.
+    pub fn channels(&self) -> usize {
+        self.conversations.len() + self.agents.len()
     }
 }

@@ -375,6 +375,18 @@ impl Store for SqliteStore {
         row.map(Agent::try_from).transpose()
     }
 
+    async fn purge_expired(&self, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM agent_sessions WHERE expires_at_ms <= ?")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM invites WHERE expires_at_ms <= ? OR used_at_ms IS NOT NULL")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn sign_out_everywhere(&self, agent: AgentId) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM agent_sessions WHERE agent_id = ?").bind(agent).execute(&self.pool).await?;
         Ok(())

@@ -1,0 +1,102 @@
+//! Housekeeping on a timer, so that memory and tables hold what is current rather than all
+//! that was ever seen: rate-limit keys whose budget is whole again, hub channels nobody listens
+//! to any more, expired sign-in sessions and spent invites.
+
+use std::time::Duration;
+
+use crate::AppState;
+use crate::live::now_ms;
+
+const EVERY: Duration = Duration::from_secs(60);
+
+/// Runs [`once`] every minute until the server shuts down.
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        let mut shutdown = state.shutting_down();
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => once(&state).await,
+                _ = shutdown.changed() => break,
+            }
+        }
+    });
+}
+
+pub async fn once(state: &AppState) {
+    state.limits.prune();
+    state.hub.prune();
+    if let Err(error) = state.store.purge_expired(now_ms()).await {
+        tracing::warn!(%error, "could not purge expired sessions and invites; trying again in a minute");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tandem_protocol::{ConversationStatus, HandoffReason, MerchantId, StartConversation};
+
+    use super::*;
+    use crate::service::{self, Ending};
+    use crate::store::{DispatchSettings, Merchant, NewInvite, SqliteStore, Store, WidgetSettings};
+
+    /// Ten thousand customers come and go: the hub, dispatch and the queue hold nothing of them
+    /// afterwards, and spent sessions and invites are purged.
+    #[tokio::test]
+    async fn ten_thousand_conversations_leave_nothing_behind() {
+        let store = SqliteStore::in_memory().await.expect("store");
+        let merchant = Merchant {
+            id: MerchantId::parse("shop").expect("id"),
+            display_name: "Shop".into(),
+            support_email: None,
+            allowed_origins: vec!["https://shop.example".into()],
+            business_hours: None,
+            settings: WidgetSettings::default(),
+            dispatch: DispatchSettings::default(),
+            identity_secret: None,
+        };
+        store.upsert_merchant(&merchant).await.expect("merchant");
+        let state = AppState::new(Arc::new(store), vec![]);
+        for _ in 0..10_000 {
+            let request = StartConversation {
+                merchant_id: merchant.id.clone(),
+                locale: "en".into(),
+                page_url: "https://shop.example/cart".into(),
+                transcript: vec![],
+                reason: HandoffReason::Button,
+                escalation: None,
+                identity: None,
+                email: None,
+                skill: None,
+            };
+            let started = service::start(&state, &merchant, request).await.expect("start");
+            let session = state.hub.subscribe(&started.conversation_id);
+            let id = started.conversation_id;
+            assert!(service::end(&state, &merchant.id, &id, Ending::Ended).await.expect("end"));
+            drop(session);
+        }
+        let (waiting, statuses) = state
+            .dispatch
+            .read(&state, &merchant.id, |d, now| (d.snapshot(now).waiting, d.queue_statuses(now).len()))
+            .await
+            .expect("dispatch");
+        assert_eq!((waiting, statuses), (0, 0));
+        let ended = state.store.conversations_created(&merchant.id, 0, i64::MAX).await.expect("read");
+        assert!(ended.len() == 10_000 && ended.iter().all(|c| c.status == ConversationStatus::Ended));
+        assert!(state.hub.channels() > 0, "channels stay until the upkeep");
+
+        let (now, token) = (now_ms(), "a".repeat(64));
+        let invite = NewInvite {
+            token_hash: &token,
+            merchant: &merchant.id,
+            role: Default::default(),
+            created_by: None,
+            expires_at_ms: now - 1,
+        };
+        state.store.create_invite(&invite).await.expect("invite");
+        once(&state).await;
+        assert_eq!(state.hub.channels(), 0);
+        assert_eq!(state.store.invite(&token, 0).await.expect("read"), None, "the expired invite is gone");
+    }
+}
