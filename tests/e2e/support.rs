@@ -68,6 +68,7 @@ impl TestServer {
             console_dir: repo_root().join("console/dist"),
             seed_demo: true,
             public_url: None,
+            trusted_proxies: vec![],
         };
         let server = Server::bind(config).await.expect("server starts");
         self.api = server.local_addr().expect("api addr");

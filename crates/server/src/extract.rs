@@ -87,16 +87,53 @@ impl FromRequestParts<AppState> for FromConsole {
 /// The client's address, when the server knows it (not in router tests without a socket).
 pub(crate) struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(client_ip(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(parts, &state.trusted_proxies)))
     }
 }
 
-fn client_ip(parts: &Parts) -> Option<IpAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+/// The peer's address; behind a trusted proxy, the client its forwarding headers name: the
+/// rightmost address in `X-Forwarded-For` (else `Forwarded: for=`) that is not itself one of
+/// the trusted proxies, since everything left of it could be written by the client.
+fn client_ip(parts: &Parts, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded = forwarded_chain(&parts.headers);
+    Some(forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer))
+}
+
+/// The addresses a request passed through, client first, from `X-Forwarded-For`, or from the
+/// standard `Forwarded` header when there is none.
+fn forwarded_chain(headers: &HeaderMap) -> Vec<IpAddr> {
+    let values = |name| headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+    let x_forwarded = values("x-forwarded-for");
+    if !x_forwarded.is_empty() {
+        return x_forwarded
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(|ip| ip.trim().parse().ok())
+            .collect();
+    }
+    values("forwarded")
+        .iter()
+        .flat_map(|v| v.split([',', ';']))
+        .filter_map(|pair| pair.trim().strip_prefix("for=").or_else(|| pair.trim().strip_prefix("For=")))
+        .filter_map(|node| forwarded_node(node.trim_matches('"')))
+        .collect()
+}
+
+/// `192.0.2.1`, `192.0.2.1:4711`, `[2001:db8::1]` or `[2001:db8::1]:4711`.
+fn forwarded_node(node: &str) -> Option<IpAddr> {
+    if let Some(v6) = node.strip_prefix('[') {
+        return v6.split(']').next()?.parse().ok();
+    }
+    node.split(':').next()?.parse().ok()
 }
 
 /// A per-address budget of requests (see `crate::limits`).
@@ -129,7 +166,7 @@ impl<B: Budget> FromRequestParts<AppState> for Within<B> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        if B::allow(&state.limits, client_ip(parts)) {
+        if B::allow(&state.limits, client_ip(parts, &state.trusted_proxies)) {
             Ok(Self(PhantomData))
         } else {
             Err(AppError::RateLimited)

@@ -64,6 +64,9 @@ pub struct Config {
     /// The origin people use to reach this server (e.g. `https://chat.example.com`), from which
     /// the console is served; `None`: `http://` and the listen address.
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` (or `Forwarded`) names the client; a request
+    /// from anyone else is the address it comes from, whatever it claims.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Shared by every request handler and live session.
@@ -73,6 +76,8 @@ pub struct AppState {
     pub hub: Arc<live::Hub>,
     pub dispatch: Arc<dispatch::Dispatch>,
     pub queues: Arc<queue::Queues>,
+    /// See [`Config::trusted_proxies`].
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     limits: Arc<limits::Limits>,
     /// Origins the agent console is served from: the only ones allowed to sign in and to open
     /// the agent WebSocket (the CSRF defence).
@@ -92,6 +97,7 @@ impl AppState {
             hub: Arc::default(),
             dispatch: Arc::default(),
             queues: Arc::default(),
+            trusted_proxies: Arc::default(),
             limits: Arc::default(),
             console_origins: Arc::new(console_origins),
             secure_cookies,
@@ -175,7 +181,8 @@ impl Server {
             Some(url) => vec![url.trim_end_matches('/').to_owned()],
             None => vec![public_origin(addr), format!("http://localhost:{}", addr.port())],
         };
-        let state = AppState::new(Arc::new(store), console_origins);
+        let mut state = AppState::new(Arc::new(store), console_origins);
+        state.trusted_proxies = Arc::new(config.trusted_proxies.clone());
         let demo_listener = match config.demo_listen {
             Some(demo_addr) => Some(bind_listener(demo_addr, "--demo-listen").await?),
             None => None,

@@ -166,6 +166,18 @@ struct ServeArgs {
     /// listen address over http). Only the console served from it may sign agents in.
     #[arg(long, env = "TANDEM_PUBLIC_URL")]
     public_url: Option<String>,
+    /// A reverse proxy in front of the server (an address or a CIDR range, e.g. 127.0.0.1 or
+    /// 10.0.0.0/8; repeatable or comma-separated) whose X-Forwarded-For names the client.
+    /// Without it, every request counts as coming from the address it arrives from.
+    #[arg(long = "trusted-proxy", env = "TANDEM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = proxy_net)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// An address (one host) or a CIDR range.
+fn proxy_net(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an address nor a CIDR range such as 10.0.0.0/8"))
 }
 
 #[tokio::main]
@@ -209,6 +221,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         console_dir: args.console_dir,
         seed_demo: args.demo,
         public_url: args.public_url,
+        trusted_proxies: args.trusted_proxies,
     };
     let widget_dir = config.widget_dir.clone();
     let server = match Server::bind(config).await {

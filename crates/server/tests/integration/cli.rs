@@ -34,6 +34,12 @@ fn bad_listen_address_is_one_line() {
 }
 
 #[test]
+fn a_bad_trusted_proxy_is_one_line() {
+    let output = tandem().args(["serve", "--trusted-proxy", "the-proxy"]).output().expect("run tandem");
+    assert_one_line_failure(&output, &["--trusted-proxy", "the-proxy", "10.0.0.0/8"]);
+}
+
+#[test]
 fn port_in_use_is_one_line_with_the_fix() {
     let data = tempfile::tempdir().expect("temp dir");
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");

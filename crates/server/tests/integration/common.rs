@@ -32,6 +32,7 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub http: reqwest::Client,
+    trusted_proxies: Vec<ipnet::IpNet>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data: tempfile::TempDir,
@@ -88,11 +89,20 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with the shop's dispatch rules set, e.g. short timeouts.
 pub async fn spawn_app_with(dispatch: DispatchSettings) -> TestApp {
+    spawn(dispatch, vec![]).await
+}
+
+/// The app behind a reverse proxy on this machine (`--trusted-proxy 127.0.0.1`).
+pub async fn spawn_app_behind_proxy() -> TestApp {
+    spawn(DispatchSettings::default(), vec!["127.0.0.1/32".parse().expect("net")]).await
+}
+
+async fn spawn(dispatch: DispatchSettings, trusted_proxies: Vec<ipnet::IpNet>) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     seed(&SqliteStore::open(&data.path().join("tandem.sqlite3")).await.expect("store"), dispatch).await;
     let unbound = "127.0.0.1:0".parse().expect("addr");
-    let mut app =
-        TestApp { addr: unbound, http: reqwest::Client::new(), stop: None, task: None, _data: data };
+    let http = reqwest::Client::new();
+    let mut app = TestApp { addr: unbound, http, trusted_proxies, stop: None, task: None, _data: data };
     app.run().await;
     app
 }
@@ -108,6 +118,7 @@ impl TestApp {
             console_dir: self._data.path().join("console"),
             seed_demo: false,
             public_url: None,
+            trusted_proxies: self.trusted_proxies.clone(),
         };
         let server = Server::bind(config).await.expect("server starts");
         self.addr = server.local_addr().expect("addr");

@@ -10,5 +10,6 @@ mod cli;
 mod customer_experience;
 mod dispatch;
 mod isolation;
+mod limits;
 mod live;
 mod team;

@@ -1,0 +1,46 @@
+//! Per-address limits as a client meets them, directly and behind a reverse proxy.
+
+use tandem_protocol::{Problem, ProblemCode};
+
+use crate::common::{SHOP_ORIGIN, TestApp, spawn_app, spawn_app_behind_proxy};
+
+/// Starts a conversation with the given forwarding header; returns the status.
+async fn start_via(app: &TestApp, header: Option<(&str, &str)>) -> u16 {
+    let mut request = app.http.post(app.url("/v1/conversations")).header("origin", SHOP_ORIGIN);
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
+    let response = request.json(&TestApp::start_request("shop")).send().await.expect("request");
+    let status = response.status().as_u16();
+    if status == 429 {
+        let problem: Problem = response.json().await.expect("problem");
+        assert_eq!(problem.code, ProblemCode::RateLimited);
+    }
+    status
+}
+
+#[tokio::test]
+async fn new_conversations_are_limited_per_address_whatever_it_claims_to_forward() {
+    let app = spawn_app().await;
+    for i in 0..10 {
+        let claimed = format!("203.0.113.{i}");
+        assert_eq!(start_via(&app, Some(("x-forwarded-for", &claimed))).await, 201);
+    }
+    // Not a trusted proxy: the header is the client's own words.
+    assert_eq!(start_via(&app, Some(("x-forwarded-for", "203.0.113.99"))).await, 429);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
+    let app = spawn_app_behind_proxy().await;
+    for _ in 0..10 {
+        assert_eq!(start_via(&app, Some(("x-forwarded-for", "203.0.113.7"))).await, 201);
+    }
+    assert_eq!(start_via(&app, Some(("x-forwarded-for", "203.0.113.7"))).await, 429);
+    assert_eq!(start_via(&app, Some(("x-forwarded-for", "203.0.113.8"))).await, 201, "another client");
+    // A client may write anything left of what the proxy appended: the rightmost counts.
+    let spoofed = "203.0.113.8, 203.0.113.7";
+    assert_eq!(start_via(&app, Some(("x-forwarded-for", spoofed))).await, 429);
+    let forwarded = r#"for="[2001:db8::1]:4711";proto=https"#;
+    assert_eq!(start_via(&app, Some(("forwarded", forwarded))).await, 201, "the standard header");
+}
