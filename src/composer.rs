@@ -2,19 +2,22 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use tandem_browser::{Draft, enter_sends};
+use tandem_browser::Draft;
 
 use crate::{BotChat, Handoff, Phase, text_problem, use_i18n};
 
 /// The panel's composer for the phase the handoff is in: to the person while one is asked for,
-/// to the bot when there is one and no person is being asked for, else none.
+/// to the bot when there is one and no person is being asked for, else none. (Both are the same
+/// component, so no `AnyView` is needed.)
 #[component]
 pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
     move || match handoff.phase.get() {
         Phase::Waiting(_) | Phase::Connected { .. } => {
             let send = Callback::new(move |text: String| handoff.send(text));
             let typing = Callback::new(move |typing| handoff.typing(typing));
-            Some(view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true/> }.into_any())
+            Some(
+                view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true/> },
+            )
         }
         Phase::Idle | Phase::Ended | Phase::Failed(_) | Phase::MessageLeft { .. } if bot.available() => {
             let send = Callback::new(move |text: String| {
@@ -22,7 +25,7 @@ pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
                 bot.say(text, handoff);
                 Ok(())
             });
-            Some(view! { <Composer send typing=Callback::new(|_| {}) end=None autofocus=false/> }.into_any())
+            Some(view! { <Composer send typing=Callback::new(|_| {}) end=None autofocus=false/> })
         }
         Phase::Idle
         | Phase::Ended
@@ -73,11 +76,7 @@ fn Composer(
                 part="composer-input"
                 data-testid="composer-input"
                 aria-label=i18n.tr("composer.label")
-                rows="2"
-                maxlength=tandem_protocol::MAX_MESSAGE_CHARS.to_string()
-                prop:value=move || draft.text()
-                on:input=move |event| draft.input(&event)
-                on:keydown=move |event| enter_sends(&event, submit)
+                {..draft.textarea(submit)}
             ></textarea>
             <button type="submit" class="composer-send" part="send-button" data-testid="composer-send">{i18n.tr("composer.send")}</button>
         </form>

@@ -2,16 +2,16 @@
 //! sent, and what the handoff's phase adds below them.
 
 use leptos::prelude::*;
-use tandem_browser::{MessagesThenPending, Pending};
+use tandem_browser::MessagesThenPending;
 use tandem_protocol::{Author, ChatMessage, QueueStatus, TranscriptSpeaker, WidgetConfig};
 
-use crate::{BotChat, BotLine, Failure, Handoff, I18n, Locale, Phase, states, use_i18n};
+use crate::{BotChat, BotLine, ConfigState, Failure, Handoff, I18n, Locale, Phase, states, use_i18n};
 
 /// The conversation, in order: the greeting and the bot's lines, the messages with the person,
 /// then where the handoff stands.
 #[component]
 pub fn MessageList(
-    config: Signal<WidgetConfig>,
+    merchant_config: ReadSignal<ConfigState>,
     api_origin: String,
     handoff: Handoff,
     bot: BotChat,
@@ -34,9 +34,14 @@ pub fn MessageList(
                 messages=move || handoff.messages.get()
                 pending=move || handoff.outbox.waiting_for(&())
                 show_message=|message| view! { <MessageBubble message/> }
-                show_pending=|pending| view! { <PendingBubble pending/> }
+                show_pending=|pending| view! {
+                    <div class="message from-customer pending" data-testid="pending-message">
+                        <span class="author">{use_i18n().tr("you.sending")}</span>
+                        <p class="text">{pending.text}</p>
+                    </div>
+                }
             />
-            <PhaseNotice config api_origin handoff/>
+            <PhaseNotice merchant_config api_origin handoff/>
             <Show when=move || handoff.agent_typing.get()>
                 <p class="typing" data-testid="agent-typing">
                     {move || {
@@ -58,7 +63,11 @@ pub fn MessageList(
 /// about the phase; what each phase shows is built in this closure (texts included), so that a
 /// change of language rebuilds it as a whole.
 #[component]
-fn PhaseNotice(config: Signal<WidgetConfig>, api_origin: String, handoff: Handoff) -> impl IntoView {
+fn PhaseNotice(
+    merchant_config: ReadSignal<ConfigState>,
+    api_origin: String,
+    handoff: Handoff,
+) -> impl IntoView {
     let i18n = use_i18n();
     let api_origin = StoredValue::new(api_origin);
     move || {
@@ -87,7 +96,7 @@ fn PhaseNotice(config: Signal<WidgetConfig>, api_origin: String, handoff: Handof
                 {i18n.f("offline.sent", &[("email", &email), ("hours", &reply_within_hours.to_string())])}
             </p>
         }.into_any()),
-        Phase::Failed(why) => Some(human_contact(i18n, why, &config.get(), &api_origin.read_value()).into_any()),
+        Phase::Failed(why) => Some(human_contact(i18n, why, &merchant_config.with(ConfigState::or_fallback), &api_origin.read_value()).into_any()),
         Phase::Idle | Phase::Connected { .. } => None,
     }
     }
@@ -151,17 +160,6 @@ fn MessageBubble(message: ChatMessage) -> impl IntoView {
             <span class="author">{author}</span>
             // Text, never markup.
             <p class="text">{message.text}</p>
-        </div>
-    }
-}
-
-#[component]
-fn PendingBubble(pending: Pending<()>) -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <div class="message from-customer pending" data-testid="pending-message">
-            <span class="author">{i18n.tr("you.sending")}</span>
-            <p class="text">{pending.text}</p>
         </div>
     }
 }

@@ -115,9 +115,9 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
     let api_origin = config.api_origin;
     match config.layout {
         Layout::FullPage => view! {
-            <Root class="tandem tandem-full-page">
+            {widget_root("tandem tandem-full-page", view! {
                 <Panel merchant_config api_origin on_close=None handoff bot/>
-            </Root>
+            })}
         }
         .into_any(),
         Layout::Frame => view! { <FramePanel merchant_config api_origin open=controls.open handoff bot/> }.into_any(),
@@ -128,13 +128,13 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
     }
 }
 
-/// The widget's root element, in the customer's language and its writing direction.
-#[component]
-fn Root(class: &'static str, children: Children) -> impl IntoView {
+/// The widget's root element, in the customer's language and its writing direction. A
+/// function rather than a component: boxed children would cost the download for nothing.
+fn widget_root(class: &'static str, content: impl IntoView + 'static) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <div class=class lang=move || i18n.locale().tag() dir=move || i18n.locale().dir()>
-            {children()}
+            {content}
         </div>
     }
 }
@@ -154,11 +154,11 @@ fn FramePanel(
         frame::post("close", &[]);
     });
     view! {
-        <Root class="tandem tandem-full-page">
+        {widget_root("tandem tandem-full-page", view! {
             <Show when=move || open.get()>
                 <Panel merchant_config api_origin=api_origin.clone() on_close=Some(close) handoff bot/>
             </Show>
-        </Root>
+        })}
     }
 }
 
@@ -185,7 +185,7 @@ fn LauncherAndPanel(
     });
 
     view! {
-        <Root class="tandem">
+        {widget_root("tandem", view! {
             <Show when=panel_shown>
                 <Panel merchant_config=merchant_config api_origin=api_origin.clone() on_close=Some(close) handoff bot/>
             </Show>
@@ -208,7 +208,7 @@ fn LauncherAndPanel(
                     }}
                 </span>
             </button>
-        </Root>
+        })}
     }
 }
 

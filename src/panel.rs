@@ -5,7 +5,7 @@
 use leptos::html;
 use leptos::prelude::*;
 use tandem_browser::Connection;
-use tandem_protocol::{HandoffReason, WidgetConfig};
+use tandem_protocol::HandoffReason;
 
 use crate::composer::PanelComposer;
 use crate::conversation::MessageList;
@@ -21,7 +21,6 @@ pub fn Panel(
     handoff: Handoff,
     bot: BotChat,
 ) -> impl IntoView {
-    let config = Signal::derive(move || merchant_config.with(ConfigState::or_fallback));
     let panel = NodeRef::<html::Section>::new();
     Effect::new(move |_| {
         if let Some(panel) = panel.get() {
@@ -48,9 +47,9 @@ pub fn Panel(
             data-testid="panel"
             on:keydown=on_keydown
         >
-            <PanelHeader config on_close handoff bot/>
+            <PanelHeader merchant_config on_close handoff bot/>
             <ReconnectingBanner handoff/>
-            <MessageList config api_origin handoff bot/>
+            <MessageList merchant_config api_origin handoff bot/>
             <PanelComposer handoff bot/>
         </section>
     }
@@ -58,7 +57,7 @@ pub fn Panel(
 
 #[component]
 fn PanelHeader(
-    config: Signal<WidgetConfig>,
+    merchant_config: ReadSignal<ConfigState>,
     on_close: Option<Callback<()>>,
     handoff: Handoff,
     bot: BotChat,
@@ -68,12 +67,18 @@ fn PanelHeader(
         <header class="header" part="header">
             <h2 id="tandem-title" class="title" part="title" data-testid="merchant-name">
                 {move || {
-                    let name = config.with(|config| config.display_name.clone());
+                    let name = merchant_config.with(|state| state.or_fallback().display_name);
                     if name.is_empty() { i18n.t("panel.fallback-name").to_owned() } else { name }
                 }}
             </h2>
             <HumanStatus handoff bot/>
-            {on_close.map(|close| view! { <CloseButton close/> })}
+            {on_close.map(|close| view! {
+                <button class="close" data-testid="close" aria-label=i18n.tr("panel.close") on:click=move |_| close.run(())>
+                    <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                        <path stroke="currentColor" stroke-width="2" d="M6 6l12 12M18 6L6 18"/>
+                    </svg>
+                </button>
+            })}
         </header>
     }
 }
@@ -121,18 +126,6 @@ fn HumanStatus(handoff: Handoff, bot: BotChat) -> impl IntoView {
             }
             .into_any()
         }
-    }
-}
-
-#[component]
-fn CloseButton(close: Callback<()>) -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <button class="close" data-testid="close" aria-label=i18n.tr("panel.close") on:click=move |_| close.run(())>
-            <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-                <path stroke="currentColor" stroke-width="2" d="M6 6l12 12M18 6L6 18"/>
-            </svg>
-        </button>
     }
 }
 

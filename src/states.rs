@@ -21,14 +21,14 @@ fn focused_on_mount() -> NodeRef<html::Input> {
     node
 }
 
-/// A form in the conversation, handled here rather than submitted by the browser.
-#[component]
-fn PanelForm(
+/// A form in the conversation, handled here rather than submitted by the browser. A function
+/// rather than a component: boxed children would cost the download for nothing.
+fn panel_form(
     testid: &'static str,
-    /// Our own messages (announced, translated) rather than the browser's bubbles.
+    // `novalidate`: our own messages (announced, translated) rather than the browser's bubbles.
     novalidate: bool,
     on_submit: impl Fn() + 'static,
-    children: Children,
+    content: impl IntoView + 'static,
 ) -> impl IntoView {
     view! {
         <form
@@ -40,7 +40,7 @@ fn PanelForm(
                 on_submit();
             }
         >
-            {children()}
+            {content}
         </form>
     }
 }
@@ -86,7 +86,7 @@ pub fn DetailsForm(handoff: Handoff, required: bool) -> impl IntoView {
         }
     };
     view! {
-        <PanelForm testid="details-form" novalidate=true on_submit=move || submit(false)>
+        {panel_form("details-form", true, move || submit(false), view! {
             <p>{i18n.tr(if required { "details.prompt-required" } else { "details.prompt-optional" })}</p>
             <EmailField email required testid="details-email"/>
             <Problem problem/>
@@ -98,7 +98,7 @@ pub fn DetailsForm(handoff: Handoff, required: bool) -> impl IntoView {
                     </button>
                 })}
             </div>
-        </PanelForm>
+        })}
     }
 }
 
@@ -121,7 +121,7 @@ pub fn LeaveMessageForm(
         }
     };
     view! {
-        <PanelForm testid="leave-message-form" novalidate=true on_submit=submit>
+        {panel_form("leave-message-form", true, submit, view! {
             <p>
                 <strong>
                     {move || match &closed {
@@ -144,7 +144,7 @@ pub fn LeaveMessageForm(
             <div class="form-actions">
                 <button type="submit" class="primary" data-testid="leave-message-send">{i18n.tr("offline.send")}</button>
             </div>
-        </PanelForm>
+        })}
     }
 }
 
@@ -206,14 +206,14 @@ pub fn RatingForm(handoff: Handoff) -> impl IntoView {
                 </p>
             }
         >
-            <PanelForm testid="rating-form" novalidate=false on_submit=submit>
+            {panel_form("rating-form", false, submit, view! {
                 <RatingChoices score/>
                 <TextField label="rating.comment" text=comment rows="2" maxlength=1000 required=false testid="rating-comment"/>
                 <Problem problem/>
                 <div class="form-actions">
                     <button type="submit" class="primary" data-testid="rating-send">{i18n.tr("rating.send")}</button>
                 </div>
-            </PanelForm>
+            })}
         </Show>
     }
 }

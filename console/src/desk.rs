@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_browser::{
-    Channel, Connection, Draft, MessagesThenPending, Outbox, Pending, append_new, enter_sends, fetch_json,
+    Channel, Connection, Draft, MessagesThenPending, Outbox, Pending, append_new, fetch_json,
 };
 use tandem_protocol::{
     AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ConversationDetail, ConversationId,
@@ -504,11 +504,7 @@ fn ChatComposer(id: StoredValue<ConversationId>, live: Live) -> impl IntoView {
             <textarea
                 aria-label="Reply"
                 data-testid="chat-input"
-                rows="2"
-                maxlength=tandem_protocol::MAX_MESSAGE_CHARS.to_string()
-                prop:value=move || draft.text()
-                on:input=move |event| draft.input(&event)
-                on:keydown=move |event| enter_sends(&event, submit)
+                {..draft.textarea(submit)}
             ></textarea>
             <button type="submit" data-testid="chat-send">"Send"</button>
         </form>

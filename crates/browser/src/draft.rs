@@ -1,3 +1,4 @@
+use leptos::attr::Attribute;
 use leptos::prelude::*;
 use web_sys::{Event, KeyboardEvent};
 
@@ -29,6 +30,20 @@ impl Draft {
         self.text.set(value);
         if was_empty != is_empty {
             self.typing.run(!is_empty);
+        }
+    }
+
+    /// What binds a composer's textarea to this draft, spread onto it (`{..draft.textarea(submit)}`):
+    /// two rows, the protocol's length limit, the text, typing, and Enter to `submit`.
+    pub fn textarea(self, submit: impl Fn() + Clone + Send + 'static) -> impl Attribute {
+        view! {
+            <{..}
+                rows="2"
+                maxlength=tandem_protocol::MAX_MESSAGE_CHARS.to_string()
+                prop:value=move || self.text()
+                on:input=move |event| self.input(&event)
+                on:keydown=move |event| enter_sends(&event, submit.clone())
+            />
         }
     }
 
