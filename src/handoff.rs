@@ -7,15 +7,16 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use tandem_browser::{
-    Connection, FetchError, LiveSocket, client_id, fetch_json, from_json, local_storage, to_json,
+    Channel, Connection, FetchError, Outbox, append_new, fetch_json, from_json, last_seq, local_storage,
+    to_json,
 };
 use tandem_protocol::{
     AskEmail, Availability, mask_card_numbers, mask_card_numbers_in_transcript, validate_email,
 };
 use tandem_protocol::{
-    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStarted, ConversationStatus,
-    CustomerEvent, CustomerFrame, ErrorCode, EscalationReason, HandoffReason, Identity, LeaveMessage,
-    MerchantId, PROTOCOL_VERSION, QueueStatus, Rating, StartConversation, TranscriptEntry, validate_text,
+    Author, ChatMessage, ConversationId, ConversationStarted, ConversationStatus, CustomerEvent,
+    CustomerFrame, ErrorCode, EscalationReason, HandoffReason, Identity, LeaveMessage, MerchantId,
+    PROTOCOL_VERSION, QueueStatus, Rating, StartConversation, TranscriptEntry, validate_text,
 };
 
 /// Where the handoff stands.
@@ -78,13 +79,14 @@ impl Phase {
     pub fn is_busy(&self) -> bool {
         self.is_live() || matches!(self, Self::Starting | Self::Details { .. })
     }
-}
 
-/// A message typed but not yet acknowledged by the server.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pending {
-    pub client_id: ClientMessageId,
-    pub text: String,
+    /// The person the customer is talking to, once one has joined.
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            Self::Connected { agent } => Some(agent),
+            _ => None,
+        }
+    }
 }
 
 /// A request for a person waiting for the customer's details.
@@ -107,13 +109,14 @@ pub struct Handoff {
     pub phase: RwSignal<Phase>,
     /// Stored messages, in sequence order.
     pub messages: RwSignal<Vec<ChatMessage>>,
-    pub outbox: RwSignal<Vec<Pending>>,
+    /// Sent to the person and not yet acknowledged (one conversation: no address).
+    pub outbox: Outbox<()>,
     pub agent_typing: RwSignal<bool>,
     pub connection: RwSignal<Connection>,
     /// A problem worth telling the customer (e.g. a refused message).
     pub notice: RwSignal<Option<String>>,
     saved: StoredValue<Option<Saved>>,
-    socket: StoredValue<Option<LiveSocket>, LocalStorage>,
+    socket: Channel,
     api_origin: StoredValue<String>,
     merchant: StoredValue<MerchantId>,
     i18n: I18n,
@@ -158,12 +161,12 @@ impl Handoff {
         let handoff = Self {
             phase: RwSignal::new(if resuming { Phase::Waiting(None) } else { Phase::Idle }),
             messages: RwSignal::new(Vec::new()),
-            outbox: RwSignal::new(Vec::new()),
+            outbox: Outbox::new(),
             agent_typing: RwSignal::new(false),
             connection: RwSignal::new(Connection::Closed),
             notice: RwSignal::new(None),
             saved: StoredValue::new(saved),
-            socket: StoredValue::new_local(None),
+            socket: Channel::new(),
             api_origin: StoredValue::new(api_origin),
             merchant: StoredValue::new(merchant),
             i18n,
@@ -295,39 +298,24 @@ impl Handoff {
         };
         let url = format!("{}/v1/conversations", self.api_origin.get_value());
         spawn_local(async move {
-            let mut answer = fetch_json::<_, ConversationStarted>("POST", &url, Some(&request)).await;
-            if let Err(FetchError::Status(422, problem)) = &answer
-                && problem.contains("identity_unverified")
-            {
-                // The merchant's signature is wrong: tell their developers, and still put the
-                // customer through to a person, as an anonymous visitor.
-                web_sys::console::warn_1(
-                    &"Tandem.identify: the server refused the identity (wrong hash); the chat continues without it".into(),
-                );
-                let anonymous = StartConversation { identity: None, ..request };
-                answer = fetch_json::<_, ConversationStarted>("POST", &url, Some(&anonymous)).await;
-            }
-            match answer {
-                Ok(started) => {
-                    self.emit(&PageEvent::Handoff { conversation_id: started.conversation_id.to_string() });
-                    let saved =
-                        Saved { conversation_id: started.conversation_id, token: started.customer_token };
-                    if let (Some(storage), Some(json)) = (local_storage(), to_json(&saved)) {
-                        let _ = storage.set_item(&storage_key(&self.merchant.get_value()), &json);
-                    }
-                    self.saved.set_value(Some(saved));
-                    self.phase.set(Phase::Waiting(Some(started.queue)));
-                    self.connect();
-                }
-                Err(error) => {
-                    let why = match error {
-                        FetchError::Status(429, _) => Failure::RateLimited,
-                        _ => Failure::Unreachable,
-                    };
-                    self.phase.set(Phase::Failed(why));
-                }
+            match start_conversation(&url, request).await {
+                Ok(started) => self.joined(started),
+                Err(FetchError::Status(429, _)) => self.phase.set(Phase::Failed(Failure::RateLimited)),
+                Err(_) => self.phase.set(Phase::Failed(Failure::Unreachable)),
             }
         });
+    }
+
+    /// In the queue: kept for a reload, then live.
+    fn joined(self, started: ConversationStarted) {
+        self.emit(&PageEvent::Handoff { conversation_id: started.conversation_id.to_string() });
+        let saved = Saved { conversation_id: started.conversation_id, token: started.customer_token };
+        if let (Some(storage), Some(json)) = (local_storage(), to_json(&saved)) {
+            let _ = storage.set_item(&storage_key(&self.merchant.get_value()), &json);
+        }
+        self.saved.set_value(Some(saved));
+        self.phase.set(Phase::Waiting(Some(started.queue)));
+        self.connect();
     }
 
     fn connect(self) {
@@ -335,42 +323,31 @@ impl Handoff {
         let origin = self.api_origin.get_value();
         let ws_origin = origin.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
         let url = format!("{ws_origin}/v1/conversations/{}/live", saved.conversation_id);
-        let socket = LiveSocket::connect(
+        self.socket.connect(
             url,
-            move |()| self.on_open(),
-            move |text| {
-                if let Some(event) = from_json::<CustomerEvent>(&text) {
-                    self.on_event(event);
-                }
-            },
+            move || self.on_open(),
+            move |event: CustomerEvent| self.on_event(event),
             move |connection| self.connection.set(connection),
         );
-        self.socket.set_value(Some(socket));
     }
 
     fn send_frame(self, frame: &CustomerFrame) -> bool {
-        let Some(json) = to_json(frame) else { return false };
-        self.socket.with_value(|socket| socket.as_ref().is_some_and(|s| s.send(&json)))
+        self.socket.send(frame)
     }
 
     fn on_open(self) {
         let Some(saved) = self.saved.get_value() else { return };
         // Ask for exactly what this page does not hold yet.
-        let last_seq = self.messages.with_untracked(|messages| messages.last().map_or(0, |m| m.seq));
+        let last_seq = self.messages.with_untracked(|messages| last_seq(messages));
         self.send_frame(&CustomerFrame::Hello {
             version: PROTOCOL_VERSION,
             conversation_id: saved.conversation_id,
             token: saved.token,
             last_seq,
         });
-        // Unacknowledged messages go again; the server stores each client id once.
-        for pending in self.outbox.get_untracked() {
+        self.outbox.resend(|pending| {
             self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
-        }
-    }
-
-    fn acknowledged(self, client_id: &ClientMessageId) {
-        self.outbox.update(|outbox| outbox.retain(|pending| &pending.client_id != client_id));
+        });
     }
 
     fn on_event(self, event: CustomerEvent) {
@@ -388,25 +365,8 @@ impl Handoff {
                     (ConversationStatus::Ended, _) => Phase::Ended,
                 });
             }
-            CustomerEvent::Message { message } => {
-                let from = if message.author == Author::Customer { "customer" } else { "agent" };
-                let is_new =
-                    self.messages.with_untracked(|m| m.last().is_none_or(|last| last.seq < message.seq));
-                if is_new {
-                    self.emit(&PageEvent::Message { from, text: message.text.clone(), seq: message.seq });
-                }
-                if message.author == Author::Customer {
-                    self.acknowledged(&message.client_id);
-                } else {
-                    self.agent_typing.set(false);
-                }
-                self.messages.update(|messages| {
-                    if messages.last().is_none_or(|last| last.seq < message.seq) {
-                        messages.push(message);
-                    }
-                });
-            }
-            CustomerEvent::Ack { client_id, .. } => self.acknowledged(&client_id),
+            CustomerEvent::Message { message } => self.on_message(message),
+            CustomerEvent::Ack { client_id, .. } => self.outbox.acknowledged(&client_id),
             CustomerEvent::Queue { queue } => self.phase.set(Phase::Waiting(Some(queue))),
             CustomerEvent::AgentJoined { name } => {
                 self.had_agent();
@@ -423,18 +383,35 @@ impl Handoff {
                 self.emit(&PageEvent::Closed);
                 self.finish(Phase::Ended);
             }
-            CustomerEvent::BackToBot => {
-                // Not rated: the person passed the customer back rather than finishing.
-                self.rateable.set(None);
-                self.emit(&PageEvent::Closed);
-                self.notice.set(Some(self.i18n.locale_untracked().text("human.back-to-bot").into()));
-                self.finish(Phase::Idle);
-            }
+            CustomerEvent::BackToBot => self.back_to_bot(),
             CustomerEvent::Error { code: ErrorCode::Unauthorized, .. } => {
                 self.finish(Phase::Failed(Failure::Gone));
             }
             CustomerEvent::Error { message, .. } => self.notice.set(Some(message)),
         }
+    }
+
+    /// A stored message, the customer's own (acknowledging it) or the person's; the page hears
+    /// of each one once.
+    fn on_message(self, message: ChatMessage) {
+        let from = if message.author == Author::Customer { "customer" } else { "agent" };
+        if message.author == Author::Customer {
+            self.outbox.acknowledged(&message.client_id);
+        } else {
+            self.agent_typing.set(false);
+        }
+        let (text, seq) = (message.text.clone(), message.seq);
+        if self.messages.try_update(|messages| append_new(messages, message)) == Some(true) {
+            self.emit(&PageEvent::Message { from, text, seq });
+        }
+    }
+
+    /// The person passed the customer back to the bot rather than finishing: not rated.
+    fn back_to_bot(self) {
+        self.rateable.set(None);
+        self.emit(&PageEvent::Closed);
+        self.notice.set(Some(self.i18n.locale_untracked().text("human.back-to-bot").into()));
+        self.finish(Phase::Idle);
     }
 
     /// A person took part: once it ends, the customer may rate the conversation.
@@ -451,11 +428,7 @@ impl Handoff {
     fn finish(self, phase: Phase) {
         self.agent_typing.set(false);
         self.phase.set(phase);
-        self.socket.with_value(|socket| {
-            if let Some(socket) = socket {
-                socket.close();
-            }
-        });
+        self.socket.close();
         if let Some(storage) = local_storage() {
             let _ = storage.remove_item(&storage_key(&self.merchant.get_value()));
         }
@@ -463,15 +436,13 @@ impl Handoff {
     }
 
     /// Queues a message and sends it when the connection allows; an error is the catalogue key
-    /// of why the text was refused.
+    /// of why the text was refused. (The composer's draft then says that typing stopped.)
     pub fn send(self, text: String) -> Result<(), &'static str> {
         validate_text(&text).map_err(|_| crate::text_problem(&text))?;
         // The outbox holds the masked text, so that the customer sees what was sent.
-        let pending =
-            Pending { client_id: ClientMessageId(client_id()), text: self.without_card_numbers(text) };
-        self.outbox.update(|outbox| outbox.push(pending.clone()));
-        self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
-        self.send_frame(&CustomerFrame::Typing { typing: false });
+        self.outbox.send((), self.without_card_numbers(text), |pending| {
+            self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
+        });
         Ok(())
     }
 
@@ -519,5 +490,24 @@ impl Handoff {
                 fetch_json::<(), Availability>("GET", &url, None).await.map_or(24, |a| a.reply_within_hours);
             self.phase.set(Phase::Offline { reply_within_hours: hours, closed: None });
         });
+    }
+}
+
+/// Asks for a person. A refused identity (the merchant's signature is wrong) is said to their
+/// developers, and the customer still goes through to a person, as an anonymous visitor.
+async fn start_conversation(
+    url: &str,
+    request: StartConversation,
+) -> Result<ConversationStarted, FetchError> {
+    let answer = fetch_json::<_, ConversationStarted>("POST", url, Some(&request)).await;
+    match &answer {
+        Err(FetchError::Status(422, problem)) if problem.contains("identity_unverified") => {
+            web_sys::console::warn_1(
+                &"Tandem.identify: the server refused the identity (wrong hash); the chat continues without it".into(),
+            );
+            let anonymous = StartConversation { identity: None, ..request };
+            fetch_json::<_, ConversationStarted>("POST", url, Some(&anonymous)).await
+        }
+        _ => answer,
     }
 }

@@ -9,13 +9,40 @@ use tandem_protocol::Rating;
 use crate::handoff::Handoff;
 use crate::i18n::use_i18n;
 
-/// Takes keyboard focus when it appears, so the next key goes where the customer must answer.
-fn focus_on_mount(node: NodeRef<html::Input>) {
+/// A reference for an input that takes keyboard focus when it appears, so the next key goes
+/// where the customer must answer.
+fn focused_on_mount() -> NodeRef<html::Input> {
+    let node = NodeRef::<html::Input>::new();
     Effect::new(move |_| {
         if let Some(element) = node.get() {
             let _ = element.focus();
         }
     });
+    node
+}
+
+/// A form in the conversation, handled here rather than submitted by the browser. A function
+/// rather than a component: boxed children would cost the download for nothing.
+fn panel_form(
+    testid: &'static str,
+    // `novalidate`: our own messages (announced, translated) rather than the browser's bubbles.
+    novalidate: bool,
+    on_submit: impl Fn() + 'static,
+    content: impl IntoView + 'static,
+) -> impl IntoView {
+    view! {
+        <form
+            class="message from-system form"
+            data-testid=testid
+            novalidate=novalidate
+            on:submit=move |event: web_sys::SubmitEvent| {
+                event.prevent_default();
+                on_submit();
+            }
+        >
+            {content}
+        </form>
+    }
 }
 
 /// A form's error, announced when it appears.
@@ -29,8 +56,7 @@ fn Problem(problem: RwSignal<Option<&'static str>>) -> impl IntoView {
 #[component]
 fn EmailField(email: RwSignal<String>, required: bool, testid: &'static str) -> impl IntoView {
     let i18n = use_i18n();
-    let input = NodeRef::<html::Input>::new();
-    focus_on_mount(input);
+    let input = focused_on_mount();
     view! {
         <label class="field">
             <span>{i18n.tr("details.email")}</span>
@@ -60,16 +86,7 @@ pub fn DetailsForm(handoff: Handoff, required: bool) -> impl IntoView {
         }
     };
     view! {
-        <form
-            class="message from-system form"
-            data-testid="details-form"
-            // Our own messages (announced, translated) rather than the browser's bubbles.
-            novalidate=true
-            on:submit=move |event: web_sys::SubmitEvent| {
-                event.prevent_default();
-                submit(false);
-            }
-        >
+        {panel_form("details-form", true, move || submit(false), view! {
             <p>{i18n.tr(if required { "details.prompt-required" } else { "details.prompt-optional" })}</p>
             <EmailField email required testid="details-email"/>
             <Problem problem/>
@@ -81,7 +98,7 @@ pub fn DetailsForm(handoff: Handoff, required: bool) -> impl IntoView {
                     </button>
                 })}
             </div>
-        </form>
+        })}
     }
 }
 
@@ -97,18 +114,14 @@ pub fn LeaveMessageForm(
     let text = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<&'static str>);
     let hours = reply_within_hours.to_string();
+    let submit = move || {
+        if let Err(key) = handoff.leave_message(email.get_untracked().trim().to_owned(), text.get_untracked())
+        {
+            problem.set(Some(key));
+        }
+    };
     view! {
-        <form
-            class="message from-system form"
-            data-testid="leave-message-form"
-            novalidate=true
-            on:submit=move |event: web_sys::SubmitEvent| {
-                event.prevent_default();
-                if let Err(key) = handoff.leave_message(email.get_untracked().trim().to_owned(), text.get_untracked()) {
-                    problem.set(Some(key));
-                }
-            }
-        >
+        {panel_form("leave-message-form", true, submit, view! {
             <p>
                 <strong>
                     {move || match &closed {
@@ -119,34 +132,64 @@ pub fn LeaveMessageForm(
             </p>
             <p>{move || i18n.f("offline.prompt", &[("hours", &hours)])}</p>
             <EmailField email required=true testid="leave-message-email"/>
-            <label class="field">
-                <span>{i18n.tr("offline.message")}</span>
-                <textarea
-                    rows="3"
-                    maxlength=tandem_protocol::MAX_MESSAGE_CHARS.to_string()
-                    required=true
-                    data-testid="leave-message-text"
-                    prop:value=move || text.get()
-                    on:input=move |event| text.set(event_target_value(&event))
-                ></textarea>
-            </label>
+            <TextField
+                label="offline.message"
+                text
+                rows="3"
+                maxlength=tandem_protocol::MAX_MESSAGE_CHARS
+                required=true
+                testid="leave-message-text"
+            />
             <Problem problem/>
             <div class="form-actions">
                 <button type="submit" class="primary" data-testid="leave-message-send">{i18n.tr("offline.send")}</button>
             </div>
-        </form>
+        })}
     }
 }
 
+/// The labelled text box of a form, bound to `text`.
+#[component]
+fn TextField(
+    /// The label's catalogue key.
+    label: &'static str,
+    text: RwSignal<String>,
+    rows: &'static str,
+    maxlength: usize,
+    required: bool,
+    testid: &'static str,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <label class="field">
+            <span>{i18n.tr(label)}</span>
+            <textarea
+                rows=rows
+                maxlength=maxlength.to_string()
+                required=required
+                data-testid=testid
+                prop:value=move || text.get()
+                on:input=move |event| text.set(event_target_value(&event))
+            ></textarea>
+        </label>
+    }
+}
+
+/// Once a chat with a person ends: a score from 1 to 5 and a comment, then thanks.
 #[component]
 pub fn RatingForm(handoff: Handoff) -> impl IntoView {
     let i18n = use_i18n();
     let score = RwSignal::new(None::<u8>);
     let comment = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<&'static str>);
-    // The composer just went away with the chat: keep the keyboard in the conversation.
-    let first_choice = NodeRef::<html::Input>::new();
-    focus_on_mount(first_choice);
+    let submit = move || {
+        let Some(score) = score.get_untracked() else {
+            problem.set(Some("rating.pick"));
+            return;
+        };
+        let text = comment.get_untracked().trim().to_owned();
+        handoff.rate(Rating { score, comment: (!text.is_empty()).then_some(text) });
+    };
     let thanks = NodeRef::<html::P>::new();
     Effect::new(move |_| {
         if let Some(thanks) = thanks.get() {
@@ -163,52 +206,42 @@ pub fn RatingForm(handoff: Handoff) -> impl IntoView {
                 </p>
             }
         >
-            <form
-                class="message from-system form"
-                data-testid="rating-form"
-                on:submit=move |event: web_sys::SubmitEvent| {
-                    event.prevent_default();
-                    let Some(score) = score.get_untracked() else {
-                        problem.set(Some("rating.pick"));
-                        return;
-                    };
-                    let text = comment.get_untracked().trim().to_owned();
-                    handoff.rate(Rating { score, comment: (!text.is_empty()).then_some(text) });
-                }
-            >
-                <fieldset class="rating">
-                    <legend>{i18n.tr("rating.question")}</legend>
-                    {(1..=5u8).map(|n| view! {
-                        <label class="rating-choice">
-                            <input
-                                node_ref=if n == 1 { first_choice } else { NodeRef::new() }
-                                type="radio"
-                                name="tandem-rating"
-                                value=n.to_string()
-                                data-testid="rating-choice"
-                                aria-label=move || i18n.f("rating.score", &[("n", &n.to_string())])
-                                on:change=move |_| score.set(Some(n))
-                            />
-                            <span aria-hidden="true">{n}</span>
-                        </label>
-                    }).collect_view()}
-                </fieldset>
-                <label class="field">
-                    <span>{i18n.tr("rating.comment")}</span>
-                    <textarea
-                        rows="2"
-                        maxlength="1000"
-                        data-testid="rating-comment"
-                        prop:value=move || comment.get()
-                        on:input=move |event| comment.set(event_target_value(&event))
-                    ></textarea>
-                </label>
+            {panel_form("rating-form", false, submit, view! {
+                <RatingChoices score/>
+                <TextField label="rating.comment" text=comment rows="2" maxlength=1000 required=false testid="rating-comment"/>
                 <Problem problem/>
                 <div class="form-actions">
                     <button type="submit" class="primary" data-testid="rating-send">{i18n.tr("rating.send")}</button>
                 </div>
-            </form>
+            })}
         </Show>
+    }
+}
+
+/// The five scores, as radio buttons; the first takes the focus.
+#[component]
+fn RatingChoices(score: RwSignal<Option<u8>>) -> impl IntoView {
+    let i18n = use_i18n();
+    // The composer just went away with the chat: keep the keyboard in the conversation.
+    let first_choice = focused_on_mount();
+    view! {
+        <fieldset class="rating">
+            <legend>{i18n.tr("rating.question")}</legend>
+            {(1..=5u8).map(|n| view! {
+                <label class="rating-choice">
+                    <input
+                        node_ref=if n == 1 { first_choice } else { NodeRef::new() }
+                        type="radio"
+                        name="tandem-rating"
+                        value=n.to_string()
+                        data-testid="rating-choice"
+                        aria-label=move || i18n.f("rating.score", &[("n", &n.to_string())])
+                        on:change=move |_| score.set(Some(n))
+                    />
+                    <span aria-hidden="true">{n}</span>
+                </label>
+            }).collect_view()}
+        </fieldset>
     }
 }
 

@@ -2,11 +2,13 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_browser::{Connection, LiveSocket, client_id, fetch_json, from_json, to_json};
+use tandem_browser::{
+    Channel, Connection, Draft, MessagesThenPending, Outbox, Pending, append_new, fetch_json,
+};
 use tandem_protocol::{
-    AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ClientMessageId, ConversationDetail,
-    ConversationId, ConversationStatus, CustomerProfile, EscalationReason, HandoffReason, OfferEnd, Presence,
-    QueueEntry, Rating, TeamMember, TranscriptEntry, TranscriptSpeaker, validate_text,
+    AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ConversationDetail, ConversationId,
+    ConversationStatus, CustomerProfile, EscalationReason, HandoffReason, OfferEnd, Presence, QueueEntry,
+    Rating, TeamMember, TranscriptEntry, TranscriptSpeaker, validate_text,
 };
 
 /// A customer offered to this agent alone, until the local deadline.
@@ -18,14 +20,6 @@ struct Offer {
     deadline_ms: f64,
 }
 
-/// A message the agent sent that the server has not acknowledged yet.
-#[derive(Debug, Clone, PartialEq)]
-struct Pending {
-    conversation_id: ConversationId,
-    client_id: ClientMessageId,
-    text: String,
-}
-
 /// Live state of the desk, shared by its components (every field is `Copy`).
 #[derive(Clone, Copy)]
 struct Live {
@@ -35,7 +29,8 @@ struct Live {
     queue: RwSignal<Vec<QueueEntry>>,
     chats: RwSignal<Vec<ConversationDetail>>,
     typing: RwSignal<Vec<ConversationId>>,
-    outbox: RwSignal<Vec<Pending>>,
+    /// What the agent sent and the server has not acknowledged yet, by conversation.
+    outbox: Outbox<ConversationId>,
     connection: RwSignal<Connection>,
     /// The server has welcomed this session: the agent counts as online for customers.
     ready: RwSignal<bool>,
@@ -43,78 +38,57 @@ struct Live {
     offer: RwSignal<Option<Offer>>,
     /// Milliseconds since the epoch, refreshed so waiting times move.
     now_ms: RwSignal<f64>,
-    socket: StoredValue<Option<LiveSocket>, LocalStorage>,
+    socket: Channel,
 }
 
 impl Live {
+    /// The desk's state for the signed-in agent `me`, connected to the live channel.
+    fn connect(me: i64) -> Self {
+        let live = Self {
+            me,
+            presence: RwSignal::new(Presence::Online),
+            queue: RwSignal::new(Vec::new()),
+            chats: RwSignal::new(Vec::new()),
+            typing: RwSignal::new(Vec::new()),
+            outbox: Outbox::new(),
+            connection: RwSignal::new(Connection::Connecting),
+            ready: RwSignal::new(false),
+            notice: RwSignal::new(None),
+            offer: RwSignal::new(None),
+            now_ms: RwSignal::new(now()),
+            socket: Channel::new(),
+        };
+        live.socket.connect(
+            live_url(),
+            || {},
+            move |event: AgentEvent| live.on_event(event),
+            move |connection| live.connection.set(connection),
+        );
+        live
+    }
+
     fn send(self, frame: &AgentFrame) -> bool {
-        let Some(json) = to_json(frame) else { return false };
-        self.socket.with_value(|socket| socket.as_ref().is_some_and(|s| s.send(&json)))
+        self.socket.send(frame)
     }
 
     fn on_event(self, event: AgentEvent) {
         match event {
-            AgentEvent::Welcome { presence, chats, .. } => {
-                self.ready.set(true);
-                self.presence.set(presence);
-                self.chats.set(chats);
-                // After a reconnect: what was not acknowledged goes again (stored once).
-                for pending in self.outbox.get_untracked() {
-                    self.send(&AgentFrame::Send {
-                        conversation_id: pending.conversation_id,
-                        client_id: pending.client_id,
-                        text: pending.text,
-                    });
-                }
-            }
+            AgentEvent::Welcome { presence, chats, .. } => self.welcomed(presence, chats),
             AgentEvent::Queue { entries } => self.queue.set(entries),
-            AgentEvent::Accepted { conversation } => {
-                self.offer.update(|offer| {
-                    if offer.as_ref().is_some_and(|o| o.entry.conversation_id == conversation.conversation_id)
-                    {
-                        *offer = None;
-                    }
-                });
-                self.chats.update(|chats| {
-                    chats.retain(|chat| chat.conversation_id != conversation.conversation_id);
-                    chats.push(conversation);
-                });
-            }
+            AgentEvent::Accepted { conversation } => self.accepted(conversation),
             AgentEvent::Offer { offer, timeout_secs, .. } => {
                 let deadline_ms = now() + f64::from(timeout_secs) * 1000.0;
                 self.now_ms.set(now());
                 self.offer.set(Some(Offer { entry: offer, deadline_ms }));
             }
-            AgentEvent::OfferEnded { conversation_id, reason } => {
-                let was_shown = self.offer.with_untracked(|offer| {
-                    offer.as_ref().is_some_and(|o| o.entry.conversation_id == conversation_id)
-                });
-                if was_shown {
-                    self.offer.set(None);
-                    if reason == OfferEnd::Expired {
-                        self.notice.set(Some("The offer expired and went to the next agent.".into()));
-                    }
-                }
-            }
+            AgentEvent::OfferEnded { conversation_id, reason } => self.offer_ended(&conversation_id, reason),
             AgentEvent::SetAway { missed_offers } => {
                 self.notice.set(Some(format!(
                     "You let {missed_offers} offers in a row expire, so you are now Away. Switch to Online to be offered customers again."
                 )));
             }
-            AgentEvent::Message { conversation_id, message } => {
-                self.acknowledged(&message.client_id);
-                if message.author == Author::Customer {
-                    self.typing.update(|typing| typing.retain(|id| id != &conversation_id));
-                }
-                self.chats.update(|chats| {
-                    if let Some(chat) = chats.iter_mut().find(|chat| chat.conversation_id == conversation_id)
-                        && chat.messages.last().is_none_or(|last| last.seq < message.seq)
-                    {
-                        chat.messages.push(message);
-                    }
-                });
-            }
-            AgentEvent::Ack { client_id, .. } => self.acknowledged(&client_id),
+            AgentEvent::Message { conversation_id, message } => self.on_message(&conversation_id, message),
+            AgentEvent::Ack { client_id, .. } => self.outbox.acknowledged(&client_id),
             AgentEvent::Typing { conversation_id, typing } => self.typing.update(|list| {
                 list.retain(|id| id != &conversation_id);
                 if typing {
@@ -122,19 +96,71 @@ impl Live {
                 }
             }),
             AgentEvent::Read { .. } => {}
-            // The chat stays on the desk, ended, until the agent closes it: the customer's
-            // rating may still come.
-            AgentEvent::Ended { conversation_id } => {
-                self.update_chat(&conversation_id, |chat| chat.status = ConversationStatus::Ended);
-                self.outbox.update(|outbox| outbox.retain(|p| p.conversation_id != conversation_id));
-                self.typing.update(|typing| typing.retain(|id| id != &conversation_id));
-            }
+            AgentEvent::Ended { conversation_id } => self.ended(&conversation_id),
             AgentEvent::Rated { conversation_id, rating } => {
                 self.update_chat(&conversation_id, |chat| chat.rating = Some(rating));
             }
             AgentEvent::Presence { presence } => self.presence.set(presence),
             AgentEvent::Error { message, .. } => self.notice.set(Some(message)),
         }
+    }
+
+    /// The server (again) welcomes this session with every open chat; after a reconnect,
+    /// what was not acknowledged goes again (stored once).
+    fn welcomed(self, presence: Presence, chats: Vec<ConversationDetail>) {
+        self.ready.set(true);
+        self.presence.set(presence);
+        self.chats.set(chats);
+        self.outbox.resend(|pending| {
+            self.send(&AgentFrame::Send {
+                conversation_id: pending.to,
+                client_id: pending.client_id,
+                text: pending.text,
+            });
+        });
+    }
+
+    /// The agent took a chat (from the queue, an offer or a colleague's transfer).
+    fn accepted(self, conversation: ConversationDetail) {
+        self.offer.update(|offer| {
+            if offer.as_ref().is_some_and(|o| o.entry.conversation_id == conversation.conversation_id) {
+                *offer = None;
+            }
+        });
+        self.chats.update(|chats| {
+            chats.retain(|chat| chat.conversation_id != conversation.conversation_id);
+            chats.push(conversation);
+        });
+    }
+
+    fn offer_ended(self, conversation_id: &ConversationId, reason: OfferEnd) {
+        let was_shown = self.offer.with_untracked(|offer| {
+            offer.as_ref().is_some_and(|o| &o.entry.conversation_id == conversation_id)
+        });
+        if was_shown {
+            self.offer.set(None);
+            if reason == OfferEnd::Expired {
+                self.notice.set(Some("The offer expired and went to the next agent.".into()));
+            }
+        }
+    }
+
+    fn on_message(self, conversation_id: &ConversationId, message: ChatMessage) {
+        self.outbox.acknowledged(&message.client_id);
+        if message.author == Author::Customer {
+            self.typing.update(|typing| typing.retain(|id| id != conversation_id));
+        }
+        self.update_chat(conversation_id, |chat| {
+            append_new(&mut chat.messages, message);
+        });
+    }
+
+    /// The chat stays on the desk, ended, until the agent closes it: the customer's rating may
+    /// still come.
+    fn ended(self, conversation_id: &ConversationId) {
+        self.update_chat(conversation_id, |chat| chat.status = ConversationStatus::Ended);
+        self.outbox.forget(conversation_id);
+        self.typing.update(|typing| typing.retain(|id| id != conversation_id));
     }
 
     fn update_chat(self, id: &ConversationId, change: impl FnOnce(&mut ConversationDetail)) {
@@ -148,10 +174,6 @@ impl Live {
     /// Takes a chat off the desk (closed after it ended, or put back in the queue).
     fn remove_chat(self, id: &ConversationId) {
         self.chats.update(|chats| chats.retain(|chat| &chat.conversation_id != id));
-    }
-
-    fn acknowledged(self, client_id: &ClientMessageId) {
-        self.outbox.update(|outbox| outbox.retain(|pending| &pending.client_id != client_id));
     }
 }
 
@@ -178,6 +200,18 @@ fn skill_text(skill: Option<&str>) -> String {
     skill.map(|skill| format!(" · needs {skill}")).unwrap_or_default()
 }
 
+/// A waiting customer in one line, as the queue and an offer show them: language, why a person,
+/// and the skill needed.
+fn entry_summary(entry: &QueueEntry) -> String {
+    format!(
+        "{} · {}{}{}",
+        entry.locale,
+        reason_text(entry.reason),
+        escalation_text(entry.escalation),
+        skill_text(entry.skill.as_deref())
+    )
+}
+
 fn escalation_text(escalation: Option<EscalationReason>) -> &'static str {
     match escalation {
         None => "",
@@ -199,68 +233,11 @@ fn waited(since_ms: i64, now_ms: f64) -> String {
 
 #[component]
 pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
-    let live = Live {
-        me: profile.id,
-        presence: RwSignal::new(Presence::Online),
-        queue: RwSignal::new(Vec::new()),
-        chats: RwSignal::new(Vec::new()),
-        typing: RwSignal::new(Vec::new()),
-        outbox: RwSignal::new(Vec::new()),
-        connection: RwSignal::new(Connection::Connecting),
-        ready: RwSignal::new(false),
-        notice: RwSignal::new(None),
-        offer: RwSignal::new(None),
-        now_ms: RwSignal::new(now()),
-        socket: StoredValue::new_local(None),
-    };
-    let socket = LiveSocket::connect(
-        live_url(),
-        |()| {},
-        move |text| {
-            if let Some(event) = from_json::<AgentEvent>(&text) {
-                live.on_event(event);
-            }
-        },
-        move |connection| live.connection.set(connection),
-    );
-    live.socket.set_value(Some(socket));
+    let live = Live::connect(profile.id);
     let _clock = set_interval_with_handle(move || live.now_ms.set(now()), std::time::Duration::from_secs(15));
-    on_cleanup(move || {
-        live.socket.with_value(|socket| {
-            if let Some(socket) = socket {
-                socket.close();
-            }
-        });
-    });
-
-    let toggle_presence = move |_| {
-        let next = match live.presence.get_untracked() {
-            Presence::Online => Presence::Away,
-            Presence::Away | Presence::Offline => Presence::Online,
-        };
-        live.send(&AgentFrame::SetPresence { presence: next });
-    };
-
+    on_cleanup(move || live.socket.close());
     view! {
-        <div class="desk-bar" data-testid="desk-bar" data-ready=move || live.ready.get().to_string()>
-            <span data-testid="agent-name">{profile.display_name}</span>
-            <button
-                class="presence"
-                data-testid="presence"
-                aria-pressed=move || (live.presence.get() == Presence::Online).to_string()
-                on:click=toggle_presence
-            >
-                {move || match live.presence.get() {
-                    Presence::Online => "Online",
-                    Presence::Away => "Away",
-                    Presence::Offline => "Offline",
-                }}
-            </button>
-            <Show when=move || live.connection.get() == Connection::Reconnecting>
-                <span class="banner" role="status" data-testid="reconnecting">"Reconnecting…"</span>
-            </Show>
-            <button class="sign-out" data-testid="sign-out" on:click=move |_| sign_out.run(())>"Sign out"</button>
-        </div>
+        <DeskBar name=profile.display_name live sign_out/>
         {move || live.notice.get().map(|notice| view! {
             <p class="notice" role="alert" data-testid="notice">{notice}</p>
         })}
@@ -288,17 +265,55 @@ pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
     }
 }
 
+/// Who is signed in, their presence (which they switch here), the connection and signing out.
+#[component]
+fn DeskBar(name: String, live: Live, sign_out: Callback<()>) -> impl IntoView {
+    let toggle_presence = move |_| {
+        let next = match live.presence.get_untracked() {
+            Presence::Online => Presence::Away,
+            Presence::Away | Presence::Offline => Presence::Online,
+        };
+        live.send(&AgentFrame::SetPresence { presence: next });
+    };
+    view! {
+        <div class="desk-bar" data-testid="desk-bar" data-ready=move || live.ready.get().to_string()>
+            <span data-testid="agent-name">{name}</span>
+            <button
+                class="presence"
+                data-testid="presence"
+                aria-pressed=move || (live.presence.get() == Presence::Online).to_string()
+                on:click=toggle_presence
+            >
+                {move || match live.presence.get() {
+                    Presence::Online => "Online",
+                    Presence::Away => "Away",
+                    Presence::Offline => "Offline",
+                }}
+            </button>
+            <Show when=move || live.connection.get() == Connection::Reconnecting>
+                <span class="banner" role="status" data-testid="reconnecting">"Reconnecting…"</span>
+            </Show>
+            <button class="sign-out" data-testid="sign-out" on:click=move |_| sign_out.run(())>"Sign out"</button>
+        </div>
+    }
+}
+
+/// One line of what the bot heard, after who said it; the queue, a chat and a left message
+/// all show the bot conversation so.
+pub fn transcript_line(line: TranscriptEntry) -> impl IntoView {
+    let speaker = match line.from {
+        TranscriptSpeaker::Customer => "Customer: ",
+        TranscriptSpeaker::Bot => "Bot: ",
+    };
+    view! { <strong>{speaker}</strong>{line.text} }
+}
+
 /// The end of the bot conversation, as the queue and an offer show it.
 #[component]
 fn Preview(lines: Vec<TranscriptEntry>) -> impl IntoView {
     view! {
         <ul class="preview">
-            {lines.into_iter().map(|line| view! {
-                <li>
-                    <strong>{match line.from { TranscriptSpeaker::Customer => "Customer: ", TranscriptSpeaker::Bot => "Bot: " }}</strong>
-                    {line.text}
-                </li>
-            }).collect_view()}
+            {lines.into_iter().map(|line| view! { <li>{transcript_line(line)}</li> }).collect_view()}
         </ul>
     }
 }
@@ -325,9 +340,7 @@ fn OfferCard(offer: Offer, live: Live) -> impl IntoView {
     view! {
         <section class="offer" role="region" aria-labelledby="offer-title" data-testid="offer">
             <h2 id="offer-title">"A customer for you"</h2>
-            <p class="meta">
-                {format!("{} · {}{}{}", entry.locale, reason_text(entry.reason), escalation_text(entry.escalation), skill_text(entry.skill.as_deref()))}
-            </p>
+            <p class="meta">{entry_summary(&entry)}</p>
             <Preview lines=entry.preview/>
             <p class="countdown" aria-live="off" data-testid="offer-countdown">
                 {move || format!("{} s to answer", seconds_left())}
@@ -354,7 +367,7 @@ fn QueueItem(entry: QueueEntry, live: Live) -> impl IntoView {
         <li class="queue-entry" data-testid="queue-entry">
             <p class="meta">
                 {move || format!("Waiting {}", waited(since, live.now_ms.get()))}
-                {format!(" · {} · {}{}{}", entry.locale, reason_text(entry.reason), escalation_text(entry.escalation), skill_text(entry.skill.as_deref()))}
+                {format!(" · {}", entry_summary(&entry))}
             </p>
             <Preview lines=entry.preview/>
             <button
@@ -369,134 +382,158 @@ fn QueueItem(entry: QueueEntry, live: Live) -> impl IntoView {
     }
 }
 
+/// One chat on the desk: who and where, the conversation, and, until it ends, the reply box and
+/// what the agent can do with the chat.
 #[component]
 fn Chat(id: ConversationId, live: Live) -> impl IntoView {
     let chat_id = id.clone();
     let chat = Memo::new(move |_| {
         live.chats.with(|chats| chats.iter().find(|c| c.conversation_id == chat_id).cloned())
     });
-    let draft = RwSignal::new(String::new());
     let id = StoredValue::new(id);
-    let submit = move || {
-        let text = draft.get_untracked();
-        if let Err(problem) = validate_text(&text) {
-            live.notice.set(Some(problem.to_owned()));
-            return;
-        }
-        let pending =
-            Pending { conversation_id: id.get_value(), client_id: ClientMessageId(client_id()), text };
-        live.outbox.update(|outbox| outbox.push(pending.clone()));
-        live.send(&AgentFrame::Send {
-            conversation_id: pending.conversation_id,
-            client_id: pending.client_id,
-            text: pending.text,
-        });
-        live.send(&AgentFrame::Typing { conversation_id: id.get_value(), typing: false });
-        draft.set(String::new());
-    };
-    let on_input = move |event: web_sys::Event| {
-        let was_empty = draft.with_untracked(String::is_empty);
-        let value = event_target_value(&event);
-        let is_empty = value.is_empty();
-        draft.set(value);
-        if was_empty != is_empty {
-            live.send(&AgentFrame::Typing { conversation_id: id.get_value(), typing: !is_empty });
-        }
-    };
-    let messages = move || chat.with(|chat| chat.as_ref().map(|c| c.messages.clone()).unwrap_or_default());
     let ended =
         move || chat.with(|chat| chat.as_ref().is_some_and(|c| c.status == ConversationStatus::Ended));
-    let pending = move || {
-        live.outbox.with(|outbox| {
-            outbox.iter().filter(|p| p.conversation_id == id.get_value()).cloned().collect::<Vec<_>>()
-        })
-    };
-
     view! {
         <article class="chat" data-testid="chat" data-conversation=move || id.get_value().0>
-            {move || chat.get().map(|chat| view! {
-                <header class="chat-header">
-                    <p class="customer" data-testid="customer">{customer_text(&chat.customer)}</p>
-                    <p class="page" data-testid="page-url">"Page: " {chat.page_url.clone()}</p>
-                    <p class="meta" data-testid="chat-meta">
-                        {format!("Locale {} · {}{}", chat.locale, reason_text(chat.reason), escalation_text(chat.escalation))}
-                    </p>
-                </header>
-                <section class="transcript" aria-label="Before the handoff">
-                    <h3>"Before the handoff"</h3>
-                    {chat.transcript.iter().map(|line| view! {
-                        <p class="transcript-line" data-testid="transcript-line">
-                            <strong>{match line.from { TranscriptSpeaker::Customer => "Customer: ", TranscriptSpeaker::Bot => "Bot: " }}</strong>
-                            {line.text.clone()}
-                        </p>
-                    }).collect_view()}
-                </section>
-            })}
-            <div class="chat-log" role="log" aria-live="polite" data-testid="chat-messages">
-                <For each=messages key=|message| message.seq let:message>
-                    <ChatLine message/>
-                </For>
-                <For each=pending key=|p| p.client_id.0.clone() let:pending>
-                    <p class="line from-agent pending" data-testid="pending-message">
-                        <strong>"You · sending: "</strong>{pending.text}
-                    </p>
-                </For>
-                <Show when=move || live.typing.with(|typing| typing.contains(&id.get_value()))>
-                    <p class="typing" data-testid="customer-typing">"The customer is typing…"</p>
-                </Show>
-            </div>
+            {move || chat.get().map(|chat| view! { <ChatHeader chat/> })}
+            <ChatLog id chat live/>
             <Show when=ended>
-                <p class="ended" role="status" data-testid="chat-ended">
-                    "Conversation ended. "
-                    {move || match chat.with(|chat| chat.as_ref().and_then(|c| c.rating.clone())) {
-                        Some(rating) => rating_text(&rating),
-                        None => "No rating yet.".to_owned(),
-                    }}
-                </p>
-                <button data-testid="close-chat" on:click=move |_| live.remove_chat(&id.get_value())>"Close"</button>
+                <ChatEnded id chat live/>
             </Show>
             <Show when=move || !ended()>
-            <form
-                class="chat-composer"
-                on:submit=move |event: web_sys::SubmitEvent| {
-                    event.prevent_default();
-                    submit();
-                }
-            >
-                <textarea
-                    aria-label="Reply"
-                    data-testid="chat-input"
-                    rows="2"
-                    maxlength=tandem_protocol::MAX_MESSAGE_CHARS.to_string()
-                    prop:value=move || draft.get()
-                    on:input=on_input
-                    on:keydown=move |event: web_sys::KeyboardEvent| {
-                        if event.key() == "Enter" && !event.shift_key() {
-                            event.prevent_default();
-                            submit();
-                        }
-                    }
-                ></textarea>
-                <button type="submit" data-testid="chat-send">"Send"</button>
-            </form>
-            <div class="chat-actions">
-                <button data-testid="requeue" on:click=move |_| {
-                    if live.send(&AgentFrame::Requeue { conversation_id: id.get_value() }) {
-                        live.remove_chat(&id.get_value());
-                    }
-                }>"Put back in queue"</button>
-                <button data-testid="to-bot" on:click=move |_| {
-                    if live.send(&AgentFrame::HandToBot { conversation_id: id.get_value() }) {
-                        live.remove_chat(&id.get_value());
-                    }
-                }>"Back to the bot"</button>
-                <Transfer id=id.get_value() live/>
-                <button data-testid="end" on:click=move |_| {
-                    live.send(&AgentFrame::End { conversation_id: id.get_value() });
-                }>"End conversation"</button>
-            </div>
+                <ChatComposer id live/>
+                <ChatActions id live/>
             </Show>
         </article>
+    }
+}
+
+/// Who the customer is, the page they asked from, and what the bot heard before the handoff.
+#[component]
+fn ChatHeader(chat: ConversationDetail) -> impl IntoView {
+    view! {
+        <header class="chat-header">
+            <p class="customer" data-testid="customer">{customer_text(&chat.customer)}</p>
+            <p class="page" data-testid="page-url">"Page: " {chat.page_url}</p>
+            <p class="meta" data-testid="chat-meta">
+                {format!("Locale {} · {}{}", chat.locale, reason_text(chat.reason), escalation_text(chat.escalation))}
+            </p>
+        </header>
+        <section class="transcript" aria-label="Before the handoff">
+            <h3>"Before the handoff"</h3>
+            {chat.transcript.into_iter().map(|line| view! {
+                <p class="transcript-line" data-testid="transcript-line">{transcript_line(line)}</p>
+            }).collect_view()}
+        </section>
+    }
+}
+
+/// The conversation with the customer, what the agent is still sending, and whether the
+/// customer is typing.
+#[component]
+fn ChatLog(
+    id: StoredValue<ConversationId>,
+    chat: Memo<Option<ConversationDetail>>,
+    live: Live,
+) -> impl IntoView {
+    let messages = move || chat.with(|chat| chat.as_ref().map(|c| c.messages.clone()).unwrap_or_default());
+    view! {
+        <div class="chat-log" role="log" aria-live="polite" data-testid="chat-messages">
+            <MessagesThenPending
+                messages
+                pending=move || live.outbox.waiting_for(&id.get_value())
+                show_message=|message| view! { <ChatLine message/> }
+                show_pending=|pending| view! { <PendingLine pending/> }
+            />
+            <Show when=move || live.typing.with(|typing| typing.contains(&id.get_value()))>
+                <p class="typing" data-testid="customer-typing">"The customer is typing…"</p>
+            </Show>
+        </div>
+    }
+}
+
+/// The chat ended: the customer's rating once it comes, and closing the chat.
+#[component]
+fn ChatEnded(
+    id: StoredValue<ConversationId>,
+    chat: Memo<Option<ConversationDetail>>,
+    live: Live,
+) -> impl IntoView {
+    view! {
+        <p class="ended" role="status" data-testid="chat-ended">
+            "Conversation ended. "
+            {move || match chat.with(|chat| chat.as_ref().and_then(|c| c.rating.clone())) {
+                Some(rating) => rating_text(&rating),
+                None => "No rating yet.".to_owned(),
+            }}
+        </p>
+        <button data-testid="close-chat" on:click=move |_| live.remove_chat(&id.get_value())>"Close"</button>
+    }
+}
+
+/// The agent's reply box: Enter sends, and the customer sees when the agent is typing.
+#[component]
+fn ChatComposer(id: StoredValue<ConversationId>, live: Live) -> impl IntoView {
+    let draft = Draft::new(Callback::new(move |typing| {
+        live.send(&AgentFrame::Typing { conversation_id: id.get_value(), typing });
+    }));
+    let submit = move || {
+        let sent: Result<(), &str> = draft.submit(|text| {
+            validate_text(&text)?;
+            live.outbox.send(id.get_value(), text, |pending| {
+                live.send(&AgentFrame::Send {
+                    conversation_id: pending.to,
+                    client_id: pending.client_id,
+                    text: pending.text,
+                });
+            });
+            Ok(())
+        });
+        if let Err(problem) = sent {
+            live.notice.set(Some(problem.to_owned()));
+        }
+    };
+    view! {
+        <form
+            class="chat-composer"
+            on:submit=move |event: web_sys::SubmitEvent| {
+                event.prevent_default();
+                submit();
+            }
+        >
+            <textarea
+                aria-label="Reply"
+                data-testid="chat-input"
+                {..draft.textarea(submit)}
+            ></textarea>
+            <button type="submit" data-testid="chat-send">"Send"</button>
+        </form>
+    }
+}
+
+/// What the agent can do with a chat under way: give it back to the queue or the bot, transfer
+/// it to a colleague, or end it.
+#[component]
+fn ChatActions(id: StoredValue<ConversationId>, live: Live) -> impl IntoView {
+    // Off the desk once the server has the frame.
+    let hand_over = move |frame: AgentFrame| {
+        if live.send(&frame) {
+            live.remove_chat(&id.get_value());
+        }
+    };
+    view! {
+        <div class="chat-actions">
+            <button data-testid="requeue" on:click=move |_| {
+                hand_over(AgentFrame::Requeue { conversation_id: id.get_value() });
+            }>"Put back in queue"</button>
+            <button data-testid="to-bot" on:click=move |_| {
+                hand_over(AgentFrame::HandToBot { conversation_id: id.get_value() });
+            }>"Back to the bot"</button>
+            <Transfer id=id.get_value() live/>
+            <button data-testid="end" on:click=move |_| {
+                live.send(&AgentFrame::End { conversation_id: id.get_value() });
+            }>"End conversation"</button>
+        </div>
     }
 }
 
@@ -568,6 +605,15 @@ fn rating_text(rating: &Rating) -> String {
     match &rating.comment {
         Some(comment) if !comment.trim().is_empty() => format!("{stars}: “{comment}”"),
         _ => format!("{stars}."),
+    }
+}
+
+#[component]
+fn PendingLine(pending: Pending<ConversationId>) -> impl IntoView {
+    view! {
+        <p class="line from-agent pending" data-testid="pending-message">
+            <strong>"You · sending: "</strong>{pending.text}
+        </p>
     }
 }
 

@@ -5,6 +5,7 @@
 //! acknowledged; the server's welcome frame restores every open chat.
 
 mod desk;
+mod form;
 mod messages;
 mod team;
 
@@ -14,6 +15,7 @@ use tandem_browser::{FetchError, fetch_json};
 use tandem_protocol::{AgentLogin, AgentProfile, AgentRole};
 
 pub use desk::Desk;
+use form::Field;
 
 /// The console application.
 #[component]
@@ -61,6 +63,7 @@ pub fn Console() -> impl IntoView {
     }
 }
 
+/// Email and password; the server's refusal is said in words.
 #[component]
 fn SignIn(on_signed_in: Callback<AgentProfile>) -> impl IntoView {
     let email = RwSignal::new(String::new());
@@ -85,28 +88,8 @@ fn SignIn(on_signed_in: Callback<AgentProfile>) -> impl IntoView {
         <main class="sign-in">
             <h2>"Sign in"</h2>
             <form on:submit=submit data-testid="sign-in">
-                <label>
-                    "Email"
-                    <input
-                        type="email"
-                        autocomplete="username"
-                        required
-                        data-testid="email"
-                        prop:value=move || email.get()
-                        on:input=move |event| email.set(event_target_value(&event))
-                    />
-                </label>
-                <label>
-                    "Password"
-                    <input
-                        type="password"
-                        autocomplete="current-password"
-                        required
-                        data-testid="password"
-                        prop:value=move || password.get()
-                        on:input=move |event| password.set(event_target_value(&event))
-                    />
-                </label>
+                <Field label="Email" kind="email" autocomplete="username" testid="email" value=email/>
+                <Field label="Password" kind="password" autocomplete="current-password" testid="password" value=password/>
                 <button type="submit" data-testid="sign-in-submit" disabled=move || busy.get()>"Sign in"</button>
                 <p class="problem" role="alert" data-testid="sign-in-problem">{move || problem.get()}</p>
             </form>

@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_browser::fetch_json;
-use tandem_protocol::{LeftMessage, TranscriptSpeaker};
+use tandem_protocol::LeftMessage;
+
+use crate::desk::transcript_line;
 
 #[component]
 pub fn LeftMessages() -> impl IntoView {
@@ -39,12 +41,7 @@ pub fn LeftMessages() -> impl IntoView {
                         {(!message.transcript.is_empty()).then(|| view! {
                             <details>
                                 <summary>"Before the message"</summary>
-                                {message.transcript.into_iter().map(|line| view! {
-                                    <p>
-                                        <strong>{match line.from { TranscriptSpeaker::Customer => "Customer: ", TranscriptSpeaker::Bot => "Bot: " }}</strong>
-                                        {line.text}
-                                    </p>
-                                }).collect_view()}
+                                {message.transcript.into_iter().map(|line| view! { <p>{transcript_line(line)}</p> }).collect_view()}
                             </details>
                         })}
                     </li>

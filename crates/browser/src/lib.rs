@@ -5,12 +5,27 @@
 //! - [`to_json`] / [`from_json`]: serde through the browser's own JSON (smaller than serde_json).
 //! - [`client_id`]: random ids for messages, so that resends are recognised.
 //! - [`fetch_json`]: an HTTP request with a JSON body and answer.
+//!
+//! And the chat logic both sides have, in Leptos terms:
+//!
+//! - [`Channel`]: the live socket as a `Copy` handle, frames out as JSON and events in.
+//! - [`Outbox`]: messages sent but not yet acknowledged, sent again after a reconnect.
+//! - [`Draft`]: a composer's text, and when typing starts and stops.
+//! - [`append_new`], [`last_seq`], [`MessagesThenPending`]: a conversation's messages in order.
 
+mod channel;
+mod draft;
 mod json;
+mod outbox;
 mod socket;
+mod transcript;
 
+pub use channel::Channel;
+pub use draft::{Draft, enter_sends};
 pub use json::{FetchError, fetch_json, fetch_json_with_bearer, from_json, to_json};
+pub use outbox::{Outbox, Pending};
 pub use socket::{Connection, LiveSocket};
+pub use transcript::{MessagesThenPending, append_new, last_seq};
 
 /// A random id (128 bits, hex) from the browser's cryptographic generator.
 pub fn client_id() -> String {

@@ -1,0 +1,45 @@
+use leptos::prelude::*;
+use tandem_protocol::{ChatMessage, Seq};
+
+use crate::Pending;
+
+/// The sequence number of the last message held, 0 for none: what a client asks the server to
+/// send after, when it (re)connects.
+pub fn last_seq(messages: &[ChatMessage]) -> Seq {
+    messages.last().map_or(0, |message| message.seq)
+}
+
+/// Appends `message` unless it is not newer than the last one held (the server replays from
+/// the last seq a client holds, so a message can arrive twice); `true` if it was appended.
+pub fn append_new(messages: &mut Vec<ChatMessage>, message: ChatMessage) -> bool {
+    let is_new = messages.last().is_none_or(|last| last.seq < message.seq);
+    if is_new {
+        messages.push(message);
+    }
+    is_new
+}
+
+/// A conversation as both transcripts list it: the stored messages in order (keyed by their
+/// sequence number), then what is still being sent (keyed by its client id). Each side draws
+/// its own lines.
+#[component]
+pub fn MessagesThenPending<MF, PF, To, SM, MV, SP, PV>(
+    messages: MF,
+    pending: PF,
+    show_message: SM,
+    show_pending: SP,
+) -> impl IntoView
+where
+    MF: Fn() -> Vec<ChatMessage> + Send + 'static,
+    PF: Fn() -> Vec<Pending<To>> + Send + 'static,
+    To: Send + 'static,
+    SM: Fn(ChatMessage) -> MV + Send + Clone + 'static,
+    MV: IntoView + 'static,
+    SP: Fn(Pending<To>) -> PV + Send + Clone + 'static,
+    PV: IntoView + 'static,
+{
+    view! {
+        <For each=messages key=|message| message.seq children=show_message/>
+        <For each=pending key=|pending| pending.client_id.0.clone() children=show_pending/>
+    }
+}

@@ -1,0 +1,90 @@
+//! Where the customer types: to the bot, or to the person once one is asked for.
+
+use leptos::html;
+use leptos::prelude::*;
+use tandem_browser::Draft;
+
+use crate::{BotChat, Handoff, Phase, text_problem, use_i18n};
+
+/// The panel's composer for the phase the handoff is in: to the person while one is asked for,
+/// to the bot when there is one and no person is being asked for, else none. (Both are the same
+/// component, so no `AnyView` is needed.)
+#[component]
+pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
+    move || match handoff.phase.get() {
+        Phase::Waiting(_) | Phase::Connected { .. } => {
+            let send = Callback::new(move |text: String| handoff.send(text));
+            let typing = Callback::new(move |typing| handoff.typing(typing));
+            Some(
+                view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true/> },
+            )
+        }
+        Phase::Idle | Phase::Ended | Phase::Failed(_) | Phase::MessageLeft { .. } if bot.available() => {
+            let send = Callback::new(move |text: String| {
+                tandem_protocol::validate_text(&text).map_err(|_| text_problem(&text))?;
+                bot.say(text, handoff);
+                Ok(())
+            });
+            Some(view! { <Composer send typing=Callback::new(|_| {}) end=None autofocus=false/> })
+        }
+        Phase::Idle
+        | Phase::Ended
+        | Phase::Failed(_)
+        | Phase::MessageLeft { .. }
+        | Phase::Starting
+        | Phase::Details { .. }
+        | Phase::Offline { .. } => None,
+    }
+}
+
+#[component]
+fn Composer(
+    /// Takes the text; an error is the catalogue key of why it was refused.
+    send: Callback<String, Result<(), &'static str>>,
+    /// The customer started (`true`) or stopped typing.
+    typing: Callback<bool>,
+    /// Ends the conversation with the person, where there is one.
+    end: Option<Callback<()>>,
+    /// Take keyboard focus on appearing (when a person was just asked for; with the bot, focus
+    /// stays on the human button).
+    autofocus: bool,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let draft = Draft::new(typing);
+    let problem = RwSignal::new(None::<&'static str>);
+    let input = NodeRef::<html::Textarea>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get()
+            && autofocus
+        {
+            let _ = input.focus();
+        }
+    });
+    let submit = move || problem.set(draft.submit(|text| send.run(text)).err());
+    view! {
+        <form
+            class="composer"
+            part="composer"
+            on:submit=move |event: web_sys::SubmitEvent| {
+                event.prevent_default();
+                submit();
+            }
+        >
+            <textarea
+                node_ref=input
+                class="composer-input"
+                part="composer-input"
+                data-testid="composer-input"
+                aria-label=i18n.tr("composer.label")
+                {..draft.textarea(submit)}
+            ></textarea>
+            <button type="submit" class="composer-send" part="send-button" data-testid="composer-send">{i18n.tr("composer.send")}</button>
+        </form>
+        {move || problem.get().map(|why| view! { <p class="composer-problem" role="alert">{i18n.t(why)}</p> })}
+        {end.map(|end| view! {
+            <button class="end-chat" data-testid="end-chat" on:click=move |_| end.run(())>
+                {i18n.tr("end-chat")}
+            </button>
+        })}
+    }
+}

@@ -1,0 +1,214 @@
+//! The conversation in the panel: the bot's lines, the person's messages, what is still being
+//! sent, and what the handoff's phase adds below them.
+
+use leptos::prelude::*;
+use tandem_browser::MessagesThenPending;
+use tandem_protocol::{Author, ChatMessage, QueueStatus, TranscriptSpeaker, WidgetConfig};
+
+use crate::{BotChat, BotLine, ConfigState, Failure, Handoff, I18n, Locale, Phase, states, use_i18n};
+
+/// The conversation, in order: the greeting and the bot's lines, the messages with the person,
+/// then where the handoff stands.
+#[component]
+pub fn MessageList(
+    merchant_config: ReadSignal<ConfigState>,
+    api_origin: String,
+    handoff: Handoff,
+    bot: BotChat,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="messages" part="messages" role="log" aria-live="polite" data-testid="messages">
+            <p class="message from-bot">{i18n.tr("bot.greeting")}</p>
+            <For each=move || bot.lines.get() key=|line| line.id let:line>
+                <BotLineView line bot handoff/>
+            </For>
+            <Show when=move || bot.offer.get().is_some() && !handoff.phase.get().is_live()>
+                <p class="message from-bot" data-testid="bot-offer">
+                    <button class="quick-reply" on:click=move |_| bot.accept_offer(handoff)>
+                        {i18n.tr("bot.offer")}
+                    </button>
+                </p>
+            </Show>
+            <MessagesThenPending
+                messages=move || handoff.messages.get()
+                pending=move || handoff.outbox.waiting_for(&())
+                show_message=|message| view! { <MessageBubble message/> }
+                show_pending=|pending| view! {
+                    <div class="message from-customer pending" data-testid="pending-message">
+                        <span class="author">{use_i18n().tr("you.sending")}</span>
+                        <p class="text">{pending.text}</p>
+                    </div>
+                }
+            />
+            <PhaseNotice merchant_config api_origin handoff/>
+            <Show when=move || handoff.agent_typing.get()>
+                <p class="typing" data-testid="agent-typing">
+                    {move || {
+                        let agent = handoff.phase.with(|phase| phase.agent().map(str::to_owned));
+                        let agent = agent.unwrap_or_else(|| i18n.t("human.the-agent").to_owned());
+                        i18n.f("typing", &[("agent", &agent)])
+                    }}
+                </p>
+            </Show>
+            {move || handoff.notice.get().map(|notice| view! {
+                <p class="message from-system" data-testid="notice">{notice}</p>
+            })}
+        </div>
+    }
+}
+
+/// What the handoff's phase adds below the conversation: where the queue stands, the forms
+/// around the chat, how it ended, or another way to reach a person. The list's one question
+/// about the phase; what each phase shows is built in this closure (texts included), so that a
+/// change of language rebuilds it as a whole.
+#[component]
+fn PhaseNotice(
+    merchant_config: ReadSignal<ConfigState>,
+    api_origin: String,
+    handoff: Handoff,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let api_origin = StoredValue::new(api_origin);
+    move || {
+        match handoff.phase.get() {
+        Phase::Starting => Some(view! {
+            <p class="message from-system" data-testid="queue-status">{i18n.t("queue.finding")}</p>
+        }.into_any()),
+        Phase::Waiting(queue) => Some(view! {
+            <p class="message from-system" data-testid="queue-status">{queue_text(i18n.locale(), queue)}</p>
+            <button type="button" class="quick-reply" data-testid="leave-message-instead" on:click=move |_| handoff.leave_message_instead()>
+                {i18n.t("queue.leave-message")}
+            </button>
+        }.into_any()),
+        Phase::Ended => Some(view! {
+            <p class="message from-system" data-testid="chat-ended">{i18n.t("ended")}</p>
+            <Show when=move || handoff.rateable.with(Option::is_some)>
+                <states::RatingForm handoff/>
+            </Show>
+        }.into_any()),
+        Phase::Details { required } => Some(view! { <states::DetailsForm handoff required/> }.into_any()),
+        Phase::Offline { reply_within_hours, closed } => {
+            Some(view! { <states::LeaveMessageForm handoff reply_within_hours closed/> }.into_any())
+        }
+        Phase::MessageLeft { email, reply_within_hours } => Some(view! {
+            <p class="message from-system" role="status" data-testid="message-left">
+                {i18n.f("offline.sent", &[("email", &email), ("hours", &reply_within_hours.to_string())])}
+            </p>
+        }.into_any()),
+        Phase::Failed(why) => Some(human_contact(i18n, why, &merchant_config.with(ConfigState::or_fallback), &api_origin.read_value()).into_any()),
+        Phase::Idle | Phase::Connected { .. } => None,
+    }
+    }
+}
+
+/// Asking for a person failed: why, and the merchant's support email or contact page instead.
+fn human_contact(i18n: I18n, why: Failure, config: &WidgetConfig, api_origin: &str) -> impl IntoView {
+    let contact_url = format!("{api_origin}/contact/{}", config.merchant_id);
+    view! {
+        <p class="message from-system" data-testid="human-contact">
+            {i18n.t(why.key())} " "
+            {match config.support_email.clone() {
+                Some(email) => {
+                    let (before, after) = i18n.locale().around("contact.email", "email");
+                    view! {
+                        {before}
+                        <a href=format!("mailto:{email}")>{email.clone()}</a>
+                        {after}
+                    }
+                    .into_any()
+                }
+                None => view! {
+                    <a href=contact_url target="_blank" rel="noopener noreferrer">
+                        {i18n.t("contact.page")}
+                    </a>
+                }
+                .into_any(),
+            }}
+        </p>
+    }
+}
+
+fn queue_text(locale: Locale, queue: Option<QueueStatus>) -> String {
+    match queue {
+        Some(QueueStatus { position: 1, estimated_wait_secs }) => {
+            locale.format("queue.next", &[("wait", &minutes(locale, estimated_wait_secs))])
+        }
+        Some(QueueStatus { position, estimated_wait_secs }) => locale.format(
+            "queue.position",
+            &[("position", &position.to_string()), ("wait", &minutes(locale, estimated_wait_secs))],
+        ),
+        None => locale.text("queue.waiting").to_owned(),
+    }
+}
+
+fn minutes(locale: Locale, secs: u32) -> String {
+    match secs.div_ceil(60) {
+        0 | 1 => locale.text("wait.minute").to_owned(),
+        n => locale.format("wait.minutes", &[("n", &n.to_string())]),
+    }
+}
+
+#[component]
+fn MessageBubble(message: ChatMessage) -> impl IntoView {
+    let (class, author) = match &message.author {
+        Author::Customer => ("message from-customer", use_i18n().t("you").to_owned()),
+        Author::Agent { name } => ("message from-agent", name.clone()),
+    };
+    view! {
+        <div class=class part="message" data-testid="message" data-seq=message.seq.to_string()>
+            <span class="author">{author}</span>
+            // Text, never markup.
+            <p class="text">{message.text}</p>
+        </div>
+    }
+}
+
+#[component]
+fn BotLineView(line: BotLine, bot: BotChat, handoff: Handoff) -> impl IntoView {
+    let i18n = use_i18n();
+    // `data-from` names the speaker for scripts and tests, whatever the language.
+    let (class, from, author) = match line.from {
+        TranscriptSpeaker::Bot => ("message from-bot", "Bot", "bot.name"),
+        TranscriptSpeaker::Customer => ("message from-customer", "You", "you"),
+    };
+    view! {
+        <div class=class part="message" data-testid="bot-line" data-from=from>
+            <span class="author">{i18n.tr(author)}</span>
+            <p class="text">{line.text}</p>
+            {(!line.links.is_empty()).then(|| view! {
+                <ul class="links">
+                    {line.links.into_iter().map(|(label, url)| view! {
+                        <li><a href=url target="_blank" rel="noopener noreferrer nofollow">{label}</a></li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {(!line.quick_replies.is_empty()).then(|| view! {
+                <QuickReplies replies=line.quick_replies bot handoff/>
+            })}
+        </div>
+    }
+}
+
+/// The bot's suggestions under its line: each sends its label and chooses its intent.
+#[component]
+fn QuickReplies(replies: Vec<(String, String)>, bot: BotChat, handoff: Handoff) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="quick-replies" role="group" aria-label=i18n.tr("bot.suggestions")>
+            {replies.into_iter().map(|(label, intent)| {
+                let text = label.clone();
+                view! {
+                    <button
+                        class="quick-reply"
+                        part="quick-reply"
+                        data-testid="quick-reply"
+                        on:click=move |_| bot.choose(text.clone(), &intent, handoff)
+                    >
+                        {label}
+                    </button>
+                }
+            }).collect_view()}
+        </div>
+    }
+}

@@ -1,0 +1,143 @@
+//! The chat panel and its header. The header always carries the merchant's name and the "Talk
+//! to a human" button (or, once a person is on the way, where that stands): a customer is never
+//! more than one click from a person.
+
+use leptos::html;
+use leptos::prelude::*;
+use tandem_browser::Connection;
+use tandem_protocol::HandoffReason;
+
+use crate::composer::PanelComposer;
+use crate::conversation::MessageList;
+use crate::{BotChat, ConfigState, Handoff, Phase, states, theme, use_i18n};
+
+/// The chat panel: header, the conversation, and the composer.
+#[component]
+pub fn Panel(
+    merchant_config: ReadSignal<ConfigState>,
+    api_origin: String,
+    /// Closes the panel; `None` where it cannot be closed (full page).
+    on_close: Option<Callback<()>>,
+    handoff: Handoff,
+    bot: BotChat,
+) -> impl IntoView {
+    let panel = NodeRef::<html::Section>::new();
+    Effect::new(move |_| {
+        if let Some(panel) = panel.get() {
+            theme::warn_on_low_contrast(&panel.parent_element().unwrap_or_else(|| panel.clone().into()));
+        }
+    });
+    let on_keydown = move |event: web_sys::KeyboardEvent| {
+        if event.key() == "Escape"
+            && let Some(close) = on_close
+        {
+            event.stop_propagation();
+            close.run(());
+        }
+    };
+
+    view! {
+        <section
+            node_ref=panel
+            id="tandem-panel"
+            class="panel"
+            part="panel"
+            role="dialog"
+            aria-labelledby="tandem-title"
+            data-testid="panel"
+            on:keydown=on_keydown
+        >
+            <PanelHeader merchant_config on_close handoff bot/>
+            <ReconnectingBanner handoff/>
+            <MessageList merchant_config api_origin handoff bot/>
+            <PanelComposer handoff bot/>
+        </section>
+    }
+}
+
+#[component]
+fn PanelHeader(
+    merchant_config: ReadSignal<ConfigState>,
+    on_close: Option<Callback<()>>,
+    handoff: Handoff,
+    bot: BotChat,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <header class="header" part="header">
+            <h2 id="tandem-title" class="title" part="title" data-testid="merchant-name">
+                {move || {
+                    let name = merchant_config.with(|state| state.or_fallback().display_name);
+                    if name.is_empty() { i18n.t("panel.fallback-name").to_owned() } else { name }
+                }}
+            </h2>
+            <HumanStatus handoff bot/>
+            {on_close.map(|close| view! {
+                <button class="close" data-testid="close" aria-label=i18n.tr("panel.close") on:click=move |_| close.run(())>
+                    <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                        <path stroke="currentColor" stroke-width="2" d="M6 6l12 12M18 6L6 18"/>
+                    </svg>
+                </button>
+            })}
+        </header>
+    }
+}
+
+/// The "Talk to a human" button, or where the person asked for stands: the header's one
+/// question about the handoff's phase.
+#[component]
+fn HumanStatus(handoff: Handoff, bot: BotChat) -> impl IntoView {
+    let i18n = use_i18n();
+    let human_button = NodeRef::<html::Button>::new();
+    // Keyboard users land on the one control that always matters.
+    Effect::new(move |_| {
+        if let Some(button) = human_button.get() {
+            let _ = button.focus();
+        }
+    });
+    let ask_for_person = move |_| handoff.start(bot.transcript(), HandoffReason::Button, None);
+    move || match handoff.phase.get() {
+        Phase::Connected { agent } => view! {
+            <p class="human-status" part="human-status" data-testid="human-status">
+                <span class="initials" part="agent-initials" aria-hidden="true" data-testid="agent-initials">
+                    {states::initials(&agent)}
+                </span>
+                {move || i18n.f("human.talking-to", &[("agent", &agent)])}
+            </p>
+        }
+        .into_any(),
+        Phase::Starting | Phase::Waiting(_) | Phase::Details { .. } => view! {
+            <p class="human-status" part="human-status" data-testid="human-status">
+                {i18n.tr("human.on-the-way")}
+            </p>
+        }
+        .into_any(),
+        Phase::Idle | Phase::Ended | Phase::Failed(_) | Phase::Offline { .. } | Phase::MessageLeft { .. } => {
+            view! {
+                <button
+                    node_ref=human_button
+                    class="human-button"
+                    part="human-button"
+                    data-testid="human-button"
+                    on:click=ask_for_person
+                >
+                    {i18n.tr("human.button")}
+                </button>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// Said only while a person is asked for: the bot needs no connection.
+#[component]
+fn ReconnectingBanner(handoff: Handoff) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <Show when=move || handoff.phase.get().is_live() && handoff.connection.get() == Connection::Reconnecting>
+            <p class="banner" role="status" data-testid="reconnecting">
+                {i18n.tr("reconnecting")}
+            </p>
+        </Show>
+    }
+}
