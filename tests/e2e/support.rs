@@ -325,6 +325,56 @@ impl Browser {
         self.client.active_element().await.expect("focused").send_keys(text).await.expect("type");
     }
 
+    /// Types `text` into whatever has focus, through the keyboard.
+    pub async fn type_keys(&self, text: &str) {
+        self.client.active_element().await.expect("focused").send_keys(text).await.expect("type");
+    }
+
+    // The page's own elements (outside the widget), for the page objects.
+
+    pub async fn find(
+        &self,
+        selector: &str,
+    ) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
+        self.client.find(fantoccini::Locator::Css(selector)).await
+    }
+
+    /// Waits for an element matching `selector`.
+    pub async fn find_eventually(&self, selector: &str) -> fantoccini::elements::Element {
+        eventually(selector, || async { self.find(selector).await.ok() }).await
+    }
+
+    /// Whether an element matches `selector` now.
+    pub async fn shows(&self, selector: &str) -> bool {
+        let script = "return document.querySelector(arguments[0]) !== null";
+        self.js(script, vec![json!(selector)]).await == Value::Bool(true)
+    }
+
+    /// Waits for an element and clicks it.
+    pub async fn click(&self, selector: &str) {
+        self.find_eventually(selector).await.click().await.expect("click");
+    }
+
+    /// Waits for a field and types into it.
+    pub async fn fill(&self, selector: &str, text: &str) {
+        self.find_eventually(selector).await.send_keys(text).await.expect("type");
+    }
+
+    /// Waits for an element and returns its text.
+    pub async fn text(&self, selector: &str) -> String {
+        let script = "const e = document.querySelector(arguments[0]); return e && e.textContent";
+        eventually(selector, || async {
+            self.js(script, vec![json!(selector)]).await.as_str().map(str::to_owned)
+        })
+        .await
+    }
+
+    /// The texts of every element matching `selector`, in order.
+    pub async fn texts(&self, selector: &str) -> Vec<String> {
+        let script = "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent)";
+        serde_json::from_value(self.js(script, vec![json!(selector)]).await).unwrap_or_default()
+    }
+
     /// Shift+Tab: focus moves backwards.
     pub async fn press_shift_tab(&self) {
         use fantoccini::actions::{InputSource, KeyAction, KeyActions};
