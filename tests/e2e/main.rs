@@ -6,7 +6,6 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::panic)] // a test fails by panicking
 
-#[allow(dead_code, unused_imports)] // until the remaining scenarios use the page objects
 mod pages;
 mod support;
 
