@@ -331,19 +331,55 @@ impl Browser {
     }
 }
 
-/// Polls `attempt` until it yields a value, for at most 15 seconds.
-pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
+/// Polls `attempt` until it yields a value, for at most 30 seconds.
+pub async fn eventually<T, F, Fut>(what: &str, attempt: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    // Generous: CI runs on 2 busy cores; a passing wait returns as soon as its condition holds.
+    let value = within_patience(attempt).await;
+    value.unwrap_or_else(|| panic!("timed out waiting for {what}"))
+}
+
+/// Polls `observe` until it yields `wanted`; a timeout says what it yielded last, which tells
+/// a late message from a lost one.
+pub async fn eventually_equal<W, T, F, Fut>(what: &str, wanted: &W, observe: F)
+where
+    W: std::fmt::Debug,
+    T: PartialEq<W> + std::fmt::Debug,
+    F: Fn() -> Fut,
+    Fut: Future<Output = T>,
+{
+    let last = std::cell::RefCell::new(None);
+    let reached = within_patience(|| async {
+        let seen = observe().await;
+        let reached = seen == *wanted;
+        *last.borrow_mut() = Some(seen);
+        reached.then_some(())
+    })
+    .await;
+    assert!(
+        reached.is_some(),
+        "timed out waiting for {what}: wanted {wanted:?}, last saw {:?}",
+        last.borrow()
+    );
+}
+
+/// `attempt`'s first value, polled for at most 30 seconds: generous, as CI runs on 2 busy cores;
+/// a passing wait returns as soon as its condition holds.
+async fn within_patience<T, F, Fut>(mut attempt: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(value) = attempt().await {
-            return value;
+            return Some(value);
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

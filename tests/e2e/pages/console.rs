@@ -4,7 +4,7 @@
 
 use fantoccini::key::Key;
 
-use crate::support::{Browser, TestServer, eventually};
+use crate::support::{Browser, TestServer, eventually, eventually_equal};
 
 /// The demo agents' sign-in emails: Anna is an admin, Ben an agent.
 pub const ANNA: &str = "anna@northwind.example";
@@ -140,10 +140,7 @@ impl<'a> Console<'a> {
     }
 
     pub async fn wait_messages(&self, wanted: &[&str]) {
-        eventually(&format!("the console's messages {wanted:?}"), || async {
-            (self.messages().await == wanted).then_some(())
-        })
-        .await;
+        eventually_equal("the console's messages", &wanted, async || self.messages().await).await;
     }
 
     pub async fn end_chat(&self) {

@@ -5,7 +5,7 @@ use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
-use crate::support::{Browser, eventually};
+use crate::support::{Browser, eventually, eventually_equal};
 
 /// How the widget runs on the page: in the loader's shadow root, or in frame mode's iframe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,10 +300,7 @@ impl<'a> Widget<'a> {
     }
 
     pub async fn wait_messages(&self, wanted: &[&str]) {
-        eventually(&format!("the messages {wanted:?}"), || async {
-            (self.messages().await == wanted).then_some(())
-        })
-        .await;
+        eventually_equal("the messages", &wanted, async || self.messages().await).await;
     }
 
     /// The stored messages' sequence numbers, in the order shown.
