@@ -43,6 +43,7 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
 
     // A server restart mid-chat: both sides reconnect; nothing is lost or doubled.
     server.restart().await;
+    widget.wait_gone(Part::Reconnecting).await;
     widget.send("Are you still there?").await;
     let expected = ["Where is my <b>order</b>?", "Let me check that for you.", "Are you still there?"];
     console.wait_messages(&expected).await;
