@@ -1,122 +1,80 @@
 //! The bot in the customer's browser: answers from the merchant's flow, quick replies, and a
 //! typed request for a person that starts the handoff with the transcript and the reason.
 
+use crate::pages::{ANNA, Console, HostPage, Part, Widget};
 use crate::support::{Browser, TestServer, eventually, widget_dist};
 use serde_json::json;
 
-const BOT_LINES: &str = "return [...root.querySelectorAll('[data-testid=bot-line]')] \
-     .map(e => e.dataset.from + ': ' + e.querySelector('.text').textContent)";
-
-async fn bot_lines(browser: &Browser) -> Vec<String> {
-    serde_json::from_value(browser.in_widget(BOT_LINES).await).unwrap_or_default()
+/// Waits until the bot conversation has `count` lines and `last` holds of the last one.
+async fn wait_lines(widget: &Widget<'_>, what: &str, count: usize, last: impl Fn(&str) -> bool) {
+    eventually(what, || async {
+        let lines = widget.bot_lines().await;
+        (lines.len() == count && last(&lines[count - 1])).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn the_bot_answers_offers_choices_and_hands_over_with_the_transcript() {
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
-    agent.sign_in_to_console(&server).await;
-    customer.client.goto(&server.demo_url()).await.expect("open demo page");
-    customer.open_widget().await;
+    let console = Console::sign_in(&agent, &server, ANNA).await;
+    let page = HostPage::open(&customer, &server.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
 
     // An answer from the demo flow, labelled as the bot's, with a follow-up choice.
-    customer.type_in_widget("Can I split my payment?").await;
-    eventually("the bot's answer", || async {
-        let lines = bot_lines(&customer).await;
-        (lines.len() == 2 && lines[1].starts_with("Bot: You can pay in 30 days")).then_some(())
-    })
-    .await;
-    assert_eq!(bot_lines(&customer).await[0], "You: Can I split my payment?");
-    let clicked = customer
-        .in_widget("const b = root.querySelector('[data-testid=quick-reply]'); if (b) b.click(); return b && b.textContent")
-        .await;
+    widget.send("Can I split my payment?").await;
+    wait_lines(&widget, "the bot's answer", 2, |line| line.starts_with("Bot: You can pay in 30 days")).await;
+    assert_eq!(widget.bot_lines().await[0], "You: Can I split my payment?");
+    let clicked = widget.take_quick_reply().await;
     assert!(clicked.as_str().is_some_and(|label| !label.is_empty()), "a quick reply is offered: {clicked}");
-    eventually("the quick reply's answer", || async {
-        let lines = bot_lines(&customer).await;
-        (lines.len() == 4 && lines[3].contains("reminder fee")).then_some(())
-    })
-    .await;
+    wait_lines(&widget, "the quick reply's answer", 4, |line| line.contains("reminder fee")).await;
 
     // Typing a request for a person starts the handoff, carrying the conversation.
-    customer.type_in_widget("I want to talk to a real person").await;
-    eventually("the queue", || async {
-        let text = customer
-            .in_widget(
-                "const q = root.querySelector('[data-testid=queue-status]'); return q && q.textContent",
-            )
-            .await;
-        text.as_str().filter(|t| t.contains("in line")).map(str::to_owned)
-    })
-    .await;
-    let entry = agent.page_text("[data-testid=queue-entry]").await;
+    widget.send("I want to talk to a real person").await;
+    widget.wait_text(Part::QueueStatus, "in line").await;
+    let entry = console.queue_entry().await;
     assert!(entry.contains("asked for a person") && entry.contains("asked the bot for a person"), "{entry}");
     assert!(entry.contains("I want to talk to a real person"), "the preview shows the last lines: {entry}");
 
-    agent
-        .client
-        .find(fantoccini::Locator::Css("[data-testid=accept]"))
-        .await
-        .expect("accept")
-        .click()
-        .await
-        .expect("click");
-    let transcript = eventually("the transcript in the chat", || async {
-        let lines = agent
-            .js("return [...document.querySelectorAll('[data-testid=transcript-line]')].map(e => e.textContent)", vec![])
-            .await;
-        let lines: Vec<String> = serde_json::from_value(lines).unwrap_or_default();
-        (!lines.is_empty()).then_some(lines)
-    })
-    .await;
+    console.accept_from_queue().await;
+    let transcript = console.transcript().await;
     assert_eq!(transcript.len(), 7, "greeting + 3 exchanges: {transcript:?}");
     assert_eq!(transcript[1], "Customer: Can I split my payment?");
-    let stored = customer.js("return localStorage.length", vec![]).await;
-    assert_eq!(stored, json!(1), "the conversation is kept once a person was asked for");
+    assert_eq!(page.kept().await, json!(1), "the conversation is kept once a person was asked for");
 }
 
-/// Opens the demo page with `<html lang>` set, as a Swedish or German shop would, and waits
-/// for the panel.
-async fn open_in_language(server: &TestServer, customer: &Browser, lang: &str) {
-    customer.client.goto(&server.demo_url()).await.expect("open demo page");
-    customer.js("document.documentElement.lang = arguments[0]", vec![json!(lang)]).await;
-    customer.open_widget().await;
+/// Opens the demo page with `<html lang>` set, as a Swedish or German shop would, and opens
+/// the panel.
+async fn open_in_language<'a>(server: &TestServer, customer: &'a Browser, lang: &str) -> HostPage<'a> {
+    let page = HostPage::open(customer, &server.demo_url()).await;
+    page.set_language(lang).await;
+    Widget::inline(customer).open().await;
+    page
 }
 
 #[tokio::test]
 async fn the_bot_answers_in_swedish_and_hands_over_when_asked() {
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
-    agent.sign_in_to_console(&server).await;
+    let console = Console::sign_in(&agent, &server, ANNA).await;
     open_in_language(&server, &customer, "sv-SE").await;
-    let human = eventually("the human button", || async {
-        let text = customer
-            .in_widget(
-                "const b = root.querySelector('[data-testid=human-button]'); return b && b.textContent",
-            )
-            .await;
-        text.as_str().map(str::to_owned)
-    })
-    .await;
+    let widget = Widget::inline(&customer);
+    let human = widget.text(Part::HumanButton).await;
     assert_eq!(human, "Prata med en människa", "the panel speaks the page's language");
 
-    customer.type_in_widget("Kan jag dela upp betalningen?").await;
-    eventually("the Swedish answer", || async {
-        let lines = bot_lines(&customer).await;
-        (lines.len() == 2 && lines[1].starts_with("Bot: Du kan betala om 30 dagar")).then_some(())
-    })
-    .await;
+    widget.send("Kan jag dela upp betalningen?").await;
+    wait_lines(&widget, "the Swedish answer", 2, |line| line.starts_with("Bot: Du kan betala om 30 dagar"))
+        .await;
 
-    customer.type_in_widget("jag vill prata med en människa").await;
+    widget.send("jag vill prata med en människa").await;
     eventually("the queue, in Swedish", || async {
-        let text = customer
-            .in_widget(
-                "const q = root.querySelector('[data-testid=queue-status]'); return q && q.textContent",
-            )
-            .await;
-        text.as_str().filter(|t| t.contains("på tur") || t.contains("i kön")).map(str::to_owned)
+        let text = widget.text(Part::QueueStatus).await;
+        (text.contains("på tur") || text.contains("i kön")).then_some(())
     })
     .await;
-    let entry = agent.page_text("[data-testid=queue-entry]").await;
+    let entry = console.queue_entry().await;
     assert!(entry.contains("asked the bot for a person"), "the agent sees why: {entry}");
     assert!(entry.contains("jag vill prata med en människa"), "{entry}");
 }
@@ -125,30 +83,18 @@ async fn the_bot_answers_in_swedish_and_hands_over_when_asked() {
 async fn the_bot_answers_in_german_and_offers_a_person_to_an_upset_customer() {
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
-    agent.sign_in_to_console(&server).await;
-    open_in_language(&server, &customer, "de").await;
+    let console = Console::sign_in(&agent, &server, ANNA).await;
+    let page = open_in_language(&server, &customer, "de").await;
+    let widget = Widget::inline(&customer);
 
-    customer.type_in_widget("Wann ist meine Zahlung fällig?").await;
-    eventually("the German answer", || async {
-        let lines = bot_lines(&customer).await;
-        (lines.len() == 2 && lines[1].starts_with("Bot: Das Fälligkeitsdatum")).then_some(())
-    })
-    .await;
+    widget.send("Wann ist meine Zahlung fällig?").await;
+    wait_lines(&widget, "the German answer", 2, |line| line.starts_with("Bot: Das Fälligkeitsdatum")).await;
 
-    customer.type_in_widget("ich bin so sauer!!! NICHTS FUNKTIONIERT HIER").await;
-    let offer = eventually("the bot's offer of a person", || async {
-        let offer = customer
-            .in_widget(
-                "const b = root.querySelector('[data-testid=bot-offer] button'); return b && b.textContent",
-            )
-            .await;
-        offer.as_str().map(str::to_owned)
-    })
-    .await;
-    assert_eq!(offer, "Jetzt mit einem Menschen sprechen");
+    widget.send("ich bin so sauer!!! NICHTS FUNKTIONIERT HIER").await;
+    assert_eq!(widget.text(Part::BotOffer).await, "Jetzt mit einem Menschen sprechen");
     // The customer still chooses: nothing was sent until they take the offer.
-    assert_eq!(customer.js("return localStorage.length", vec![]).await, json!(0));
-    customer.in_widget("root.querySelector('[data-testid=bot-offer] button').click()").await;
-    let entry = agent.page_text("[data-testid=queue-entry]").await;
+    assert_eq!(page.kept().await, json!(0));
+    widget.click(Part::BotOffer).await;
+    let entry = console.queue_entry().await;
     assert!(entry.contains("accepted the bot's offer") && entry.contains("seemed upset"), "{entry}");
 }

@@ -1,144 +1,90 @@
 //! A customer on the demo checkout page: the launcher costs nothing until they show intent,
 //! then opens the panel with "Talk to a human", by mouse or keyboard, whatever the page's CSS.
 
+use crate::pages::{HostPage, Part, Widget};
 use crate::support::{Browser, TestServer, eventually, widget_dist};
 use fantoccini::key::Key;
-use serde_json::{Value, json};
-
-/// Names of every resource the page fetched so far.
-async fn fetched(browser: &Browser) -> Vec<String> {
-    let names = browser.js("return performance.getEntriesByType('resource').map(e => e.name)", vec![]).await;
-    serde_json::from_value(names).expect("resource names")
-}
-
-async fn widget_query(browser: &Browser, script: &str) -> Option<Value> {
-    let value = browser.in_widget(script).await;
-    (!value.is_null()).then_some(value)
-}
-
-async fn style(browser: &Browser, selector: &str, property: &str) -> String {
-    browser.widget_style(selector, property).await
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn customer_opens_the_launcher_by_keyboard_and_reaches_the_human_button() {
     let server = TestServer::start(&widget_dist()).await;
     let browser = Browser::start().await;
-    browser.client.goto(&server.demo_url()).await.expect("open demo page");
+    let page = HostPage::open(&browser, &server.demo_url()).await;
+    let widget = Widget::inline(&browser);
 
     // The loader draws the launcher at once…
-    eventually("the launcher", || {
-        widget_query(&browser, "return root.querySelector('[data-testid=launcher]') && true")
-    })
-    .await;
+    widget.wait_for(Part::Launcher).await;
     // …and nothing else is fetched or stored before the customer shows intent.
     let from_tandem: Vec<String> =
-        fetched(&browser).await.into_iter().filter(|name| name.starts_with(&server.api_url("/"))).collect();
+        page.fetched().await.into_iter().filter(|name| name.starts_with(&server.api_url("/"))).collect();
     assert_eq!(from_tandem, [server.api_url("/widget/tandem.js")], "only the loader at page load");
-    let stored = browser
-        .js("return localStorage.length + sessionStorage.length + document.cookie.length", vec![])
-        .await;
-    assert_eq!(stored, json!(0), "nothing stored at page load");
+    assert_eq!(page.stored().await, json!(0), "nothing stored at page load");
 
     // The page's hostile CSS does not reach the launcher.
-    assert_eq!(style(&browser, "[data-testid=launcher]", "backgroundColor").await, "rgb(31, 79, 209)");
-    assert!(!style(&browser, "[data-testid=launcher]", "fontFamily").await.contains("Comic"));
-    let host_opacity =
-        browser.js("return getComputedStyle(document.querySelector('tandem-chat')).opacity", vec![]).await;
-    assert_eq!(host_opacity, json!("1"));
+    assert_eq!(widget.style(Part::Launcher, "backgroundColor").await, "rgb(31, 79, 209)");
+    assert!(!widget.style(Part::Launcher, "fontFamily").await.contains("Comic"));
+    assert_eq!(page.widget_opacity().await, json!("1"));
 
     // Keyboard only: Tab through the checkout form until the launcher has focus.
     eventually("the launcher to take keyboard focus", || async {
-        let focused = widget_query(
-            &browser,
-            "return document.activeElement === host && root.activeElement \
-                    && root.activeElement.dataset.testid === 'launcher' || null",
-        )
-        .await;
-        if focused.is_none() {
+        let focused = widget.has_focus(Part::Launcher).await;
+        if !focused {
             browser.press(Key::Tab).await;
         }
-        focused
+        focused.then_some(())
     })
     .await;
     browser.press(Key::Enter).await;
 
     // The panel shows the merchant's name and the human button, focused for the keyboard.
-    eventually("the panel", || {
-        widget_query(&browser, "return root.querySelector('[data-testid=panel]') && true")
-    })
-    .await;
-    let name =
-        browser.in_widget("return root.querySelector('[data-testid=merchant-name]').textContent").await;
-    assert_eq!(name, json!("Northwind Outfitters"));
-    let human = browser
-        .in_widget(
-            "const b = root.querySelector('[data-testid=human-button]'); const r = b.getBoundingClientRect(); \
-             return { text: b.textContent, focused: root.activeElement === b, \
-                      visible: r.width > 0 && r.height > 0 && r.bottom <= innerHeight && r.right <= innerWidth \
-                               && getComputedStyle(b).visibility === 'visible' }",
-        )
-        .await;
-    assert_eq!(human, json!({ "text": "Talk to a human", "focused": true, "visible": true }));
+    widget.wait_for(Part::Panel).await;
+    assert_eq!(widget.text(Part::MerchantName).await, "Northwind Outfitters");
+    assert_eq!(
+        widget.human_button().await,
+        json!({ "text": "Talk to a human", "focused": true, "visible": true })
+    );
 
     // The app was fetched only now, after intent.
-    let after = fetched(&browser).await;
+    let after = page.fetched().await;
     assert!(
         after.iter().any(|name| name.contains("/widget/tandem-widget-") && name.ends_with("_bg.wasm")),
         "{after:?}"
     );
 
     // The page's `button{background:red!important}` and friends changed nothing inside.
-    assert_eq!(style(&browser, "[data-testid=human-button]", "backgroundColor").await, "rgb(255, 255, 255)");
-    assert_eq!(style(&browser, "[data-testid=human-button]", "color").await, "rgb(31, 79, 209)");
-    assert_eq!(style(&browser, "[data-testid=human-button]", "letterSpacing").await, "normal");
-    assert_ne!(style(&browser, "[data-testid=human-button]", "borderTopStyle").await, "dashed");
-    assert!(style(&browser, "[data-testid=panel]", "fontFamily").await.contains("system-ui"));
-    assert_eq!(style(&browser, "[data-testid=panel]", "display").await, "flex");
+    assert_eq!(widget.style(Part::HumanButton, "backgroundColor").await, "rgb(255, 255, 255)");
+    assert_eq!(widget.style(Part::HumanButton, "color").await, "rgb(31, 79, 209)");
+    assert_eq!(widget.style(Part::HumanButton, "letterSpacing").await, "normal");
+    assert_ne!(widget.style(Part::HumanButton, "borderTopStyle").await, "dashed");
+    assert!(widget.style(Part::Panel, "fontFamily").await.contains("system-ui"));
+    assert_eq!(widget.style(Part::Panel, "display").await, "flex");
     let shot = browser.screenshot("launcher-open.png").await;
     assert!(std::fs::metadata(&shot).expect("screenshot").len() > 0);
 
     // Enter on the human button asks for a person. Nobody is online in this test, so the
     // customer is offered to leave a message, and the keyboard lands in its first field.
     browser.press(Key::Enter).await;
-    eventually("the leave-a-message form", || {
-        widget_query(
-            &browser,
-            "return root.querySelector('[data-testid=leave-message-form]') \
-                    && root.activeElement && root.activeElement.dataset.testid === 'leave-message-email' || null",
-        )
-    })
-    .await;
+    widget.wait_for(Part::LeaveMessageForm).await;
+    widget.wait_focus(Part::LeaveMessageEmail).await;
 
     // Escape closes the panel and gives focus back to the launcher.
     browser.press(Key::Escape).await;
-    eventually("the panel to close", || {
-        widget_query(
-            &browser,
-            "return !root.querySelector('[data-testid=panel]') \
-                    && root.activeElement && root.activeElement.dataset.testid === 'launcher' || null",
-        )
-    })
-    .await;
+    widget.wait_gone(Part::Panel).await;
+    widget.wait_focus(Part::Launcher).await;
 }
 
 #[tokio::test]
 async fn pointer_click_opens_the_panel_with_the_human_button() {
     let server = TestServer::start(&widget_dist()).await;
     let browser = Browser::start().await;
-    browser.client.goto(&server.demo_url()).await.expect("open demo page");
-    let host = browser.client.find(fantoccini::Locator::Css("tandem-chat")).await.expect("host element");
-    let shadow = host.shadow_root().await.expect("shadow root");
-    let launcher = shadow.find(fantoccini::Locator::Css("[data-testid=launcher]")).await.expect("launcher");
-    launcher.click().await.expect("click launcher");
+    HostPage::open(&browser, &server.demo_url()).await;
+    let widget = Widget::inline(&browser);
+    widget.click_launcher_with_the_pointer().await;
 
-    let human = eventually("the human button", || {
-        let shadow = shadow.clone();
-        async move { shadow.find(fantoccini::Locator::Css("[data-testid=human-button]")).await.ok() }
-    })
-    .await;
-    assert!(human.is_displayed().await.expect("displayed"));
-    assert_eq!(human.text().await.expect("text"), "Talk to a human");
+    let (displayed, text) = widget.human_button_as_displayed().await;
+    assert!(displayed);
+    assert_eq!(text, "Talk to a human");
 }
 
 #[tokio::test]
@@ -148,37 +94,23 @@ async fn failed_app_load_still_offers_a_person() {
     std::fs::copy(widget_dist().join("tandem.js"), broken.path().join("tandem.js")).expect("copy loader");
     let server = TestServer::start(broken.path()).await;
     let browser = Browser::start().await;
-    browser.client.goto(&server.demo_url()).await.expect("open demo page");
-    eventually("the launcher", || {
-        widget_query(&browser, "return root.querySelector('[data-testid=launcher]') && true")
-    })
-    .await;
-    browser.in_widget("root.querySelector('[data-testid=launcher]').click(); return true").await;
+    let widget = Widget::open_on(&browser, &server.demo_url()).await;
 
-    let fallback = eventually("the fallback link", || {
-        widget_query(
-            &browser,
-            "const a = root.querySelector('[data-testid=launcher-fallback]'); \
-             return a && { href: a.href, text: a.textContent }",
-        )
-    })
-    .await;
+    let fallback = widget.fallback_link().await;
     assert_eq!(fallback["href"], json!(server.api_url("/contact/demo")));
     assert!(fallback["text"].as_str().is_some_and(|text| text.contains("contact a person")), "{fallback}");
 
     // The page it leads to names a way to reach a person.
-    browser.client.goto(&server.api_url("/contact/demo")).await.expect("open contact page");
-    let link =
-        browser.js("const a = document.querySelector('a[href^=mailto]'); return a && a.href", vec![]).await;
-    assert_eq!(link, json!("mailto:support@northwind.example"));
+    let contact = HostPage::open(&browser, &server.api_url("/contact/demo")).await;
+    assert_eq!(contact.mail_link().await, json!("mailto:support@northwind.example"));
 }
 
 #[tokio::test]
 async fn loader_without_merchant_warns_once_and_renders_nothing() {
     let server = TestServer::start(&widget_dist()).await;
     let browser = Browser::start().await;
-    browser.client.goto(&server.api_url("/healthz")).await.expect("open a plain page");
-    let outcome = browser.add_loader(&server.api_url("/widget/tandem.js"), json!({})).await;
+    let page = HostPage::open(&browser, &server.api_url("/healthz")).await;
+    let outcome = page.add_loader(&server.api_url("/widget/tandem.js"), json!({})).await;
     assert_eq!(outcome["element"], json!(false), "{outcome}");
     let warnings = outcome["warnings"].as_array().expect("warnings");
     assert_eq!(warnings.len(), 1, "{outcome}");

@@ -2,36 +2,35 @@
 //! leaving a message when nobody is online, the details a merchant asks first, the agent's
 //! name and initials, and the rating the agent then sees.
 
+use crate::pages::{ANNA, Console, Part, Widget};
 use crate::support::{Browser, TestServer, eventually, widget_dist};
-use serde_json::json;
 use tandem_protocol::AskEmail;
 
 #[tokio::test]
 async fn with_nobody_online_the_customer_leaves_a_message_that_agents_then_read() {
     let server = TestServer::start(&widget_dist()).await;
     let customer = Browser::start().await;
-    customer.client.goto(&server.demo_url()).await.expect("open demo page");
-    customer.open_widget().await;
-    customer.click_in_widget("[data-testid=human-button]").await;
+    let widget = Widget::open_on(&customer, &server.demo_url()).await;
+    widget.ask_for_person().await;
 
-    let prompt = customer.widget_text("[data-testid=leave-message-form]").await;
+    let prompt = widget.text(Part::LeaveMessageForm).await;
     assert!(prompt.contains("No one is online") && prompt.contains("within 24 hours"), "{prompt}");
     // Bad input is explained and nothing is sent.
-    customer.fill_in_widget("[data-testid=leave-message-email]", "kim").await;
-    customer.fill_in_widget("[data-testid=leave-message-text]", "Where is my refund?").await;
-    customer.click_in_widget("[data-testid=leave-message-send]").await;
-    let problem = customer.widget_text("[data-testid=leave-message-form] [role=alert]").await;
+    widget.fill(Part::LeaveMessageEmail, "kim").await;
+    widget.fill(Part::LeaveMessageText, "Where is my refund?").await;
+    widget.click(Part::LeaveMessageSend).await;
+    let problem = widget.text(Part::LeaveMessageProblem).await;
     assert!(problem.contains("name@example.com"), "{problem}");
-    customer.fill_in_widget("[data-testid=leave-message-email]", "@example.com").await;
-    customer.click_in_widget("[data-testid=leave-message-send]").await;
-    let sent = customer.widget_text("[data-testid=message-left]").await;
+    widget.fill(Part::LeaveMessageEmail, "@example.com").await;
+    widget.click(Part::LeaveMessageSend).await;
+    let sent = widget.text(Part::MessageLeft).await;
     assert!(sent.contains("kim@example.com") && sent.contains("24 hours"), "{sent}");
     // The human button is still one click away.
-    customer.widget_text("[data-testid=human-button]").await;
+    widget.wait_for(Part::HumanButton).await;
 
     let agent = Browser::start().await;
-    agent.sign_in_to_console(&server).await;
-    let left = agent.page_text("[data-testid=left-message]").await;
+    let console = Console::sign_in(&agent, &server, ANNA).await;
+    let left = console.left_message().await;
     assert!(left.contains("kim@example.com") && left.contains("Where is my refund?"), "{left}");
 }
 
@@ -40,34 +39,32 @@ async fn details_first_then_the_agents_name_and_a_rating_the_agent_sees() {
     let server = TestServer::start(&widget_dist()).await;
     server.configure_demo(|merchant| merchant.settings.ask_email = AskEmail::Optional).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
-    agent.sign_in_to_console(&server).await;
-    customer.client.goto(&server.demo_url()).await.expect("open demo page");
-    customer.open_widget().await;
-    customer.click_in_widget("[data-testid=human-button]").await;
+    let console = Console::sign_in(&agent, &server, ANNA).await;
+    let widget = Widget::open_on(&customer, &server.demo_url()).await;
+    widget.ask_for_person().await;
 
-    customer.widget_text("[data-testid=details-form]").await;
-    let focused = customer.in_widget("return root.activeElement && root.activeElement.dataset.testid").await;
-    assert_eq!(focused, json!("details-email"), "the form takes focus");
-    customer.fill_in_widget("[data-testid=details-email]", "kim@example.com").await;
-    customer.click_in_widget("[data-testid=details-continue]").await;
-    customer.widget_text("[data-testid=queue-status]").await;
+    widget.wait_for(Part::DetailsForm).await;
+    assert!(widget.has_focus(Part::DetailsEmail).await, "the form takes focus");
+    widget.fill(Part::DetailsEmail, "kim@example.com").await;
+    widget.click(Part::DetailsContinue).await;
+    widget.wait_for(Part::QueueStatus).await;
 
-    agent.click_page("[data-testid=accept]").await;
-    let who = agent.page_text("[data-testid=customer]").await;
+    console.accept_from_queue().await;
+    let who = console.customer().await;
     assert!(who.contains("kim@example.com") && who.contains("not verified"), "{who}");
-    let status = customer.widget_text("[data-testid=human-status]").await;
+    let status = widget.text(Part::HumanStatus).await;
     assert!(status.contains("You're talking to Anna"), "{status}");
-    assert_eq!(customer.widget_text("[data-testid=agent-initials]").await, "A");
+    assert_eq!(widget.text(Part::AgentInitials).await, "A");
 
-    agent.click_page("[data-testid=end]").await;
-    customer.widget_text("[data-testid=rating-form]").await;
-    customer.click_in_widget("[data-testid=rating-choice][value='4']").await;
-    customer.fill_in_widget("[data-testid=rating-comment]", "Friendly and fast").await;
-    customer.click_in_widget("[data-testid=rating-send]").await;
-    customer.widget_text("[data-testid=rating-thanks]").await;
+    console.end_chat().await;
+    widget.wait_for(Part::RatingForm).await;
+    widget.choose_rating(4).await;
+    widget.fill(Part::RatingComment, "Friendly and fast").await;
+    widget.click(Part::RatingSend).await;
+    widget.wait_for(Part::RatingThanks).await;
 
     let ended = eventually("the rating in the console", || async {
-        let text = agent.page_text("[data-testid=chat-ended]").await;
+        let text = console.chat_ended().await;
         text.contains("Rated").then_some(text)
     })
     .await;
@@ -86,10 +83,9 @@ async fn outside_business_hours_the_customer_leaves_a_message_even_with_agents_o
     let shown = hours.clone();
     server.configure_demo(move |merchant| merchant.business_hours = Some(hours)).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
-    agent.sign_in_to_console(&server).await;
-    customer.client.goto(&server.demo_url()).await.expect("open demo page");
-    customer.open_widget().await;
-    customer.click_in_widget("[data-testid=human-button]").await;
-    let form = customer.widget_text("[data-testid=leave-message-form]").await;
+    Console::sign_in(&agent, &server, ANNA).await;
+    let widget = Widget::open_on(&customer, &server.demo_url()).await;
+    widget.ask_for_person().await;
+    let form = widget.text(Part::LeaveMessageForm).await;
     assert!(form.contains("We're closed right now") && form.contains(&shown), "{form}");
 }

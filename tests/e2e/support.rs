@@ -1,5 +1,5 @@
-//! Shared harness of the browser end-to-end tests: the real server on free ports with a fresh
-//! database, and headless Chromium driven through chromedriver.
+//! The plumbing below the page objects (`pages`): the real server on free ports with a fresh
+//! database, headless Chromium driven through chromedriver, and waiting for a condition.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -218,31 +218,9 @@ impl Browser {
             .unwrap_or_else(|error| panic!("script failed: {error}\n{script}"))
     }
 
-    /// Runs `script` in the widget's shadow root (bound to `root`), returning its value.
-    pub async fn in_widget(&self, script: &str) -> Value {
-        let body = format!(
-            "const host = document.querySelector('tandem-chat'); \
-             const root = host && host.shadowRoot; if (!root) return null; {script}"
-        );
-        self.js(&body, vec![]).await
-    }
-
-    /// `getComputedStyle(el)[property]` for the widget element matching `selector` (empty when
-    /// there is none).
-    pub async fn widget_style(&self, selector: &str, property: &str) -> String {
-        let script = format!(
-            "const el = root.querySelector({selector:?}); return el && getComputedStyle(el)[{property:?}];"
-        );
-        self.in_widget(&script).await.as_str().unwrap_or_default().to_owned()
-    }
-
-    /// Runs axe-core (from `tools/node_modules`, installed by `cargo xtask setup`) on the
-    /// widget, with the WCAG 2.x A and AA rules, and returns one line per violation.
-    pub async fn accessibility_violations(&self) -> Vec<String> {
-        self.axe("document.querySelector('tandem-chat')").await
-    }
-
-    /// Runs axe-core on what `target` (a JS expression: an element or `document`) evaluates to.
+    /// Runs axe-core (from `tools/node_modules`, installed by `cargo xtask setup`) with the WCAG
+    /// 2.x A and AA rules on what `target` (a JS expression: an element or `document`) evaluates
+    /// to, and returns one line per violation.
     pub async fn axe(&self, target: &str) -> Vec<String> {
         let loaded = self.js("return !!window.axe", vec![]).await;
         if loaded != Value::Bool(true) {
@@ -281,49 +259,54 @@ impl Browser {
         self.client.perform_actions(actions).await.expect("key press");
     }
 
-    /// Adds the loader's script tag, with `data-*` attributes, to the current page and returns
-    /// `{ warnings, element }`: the console warnings it logged and whether it placed
-    /// `tandem-chat`.
-    pub async fn add_loader(&self, src: &str, data: Value) -> Value {
-        self.client
-            .execute_async(
-                "const done = arguments[arguments.length - 1]; const warnings = [];
-                 console.warn = (...args) => warnings.push(args.join(' '));
-                 const script = document.createElement('script');
-                 script.src = arguments[0];
-                 Object.assign(script.dataset, arguments[1]);
-                 script.onload = () => done({ warnings, element: !!document.querySelector('tandem-chat') });
-                 script.onerror = () => done('load error');
-                 document.body.append(script);",
-                vec![json!(src), data],
-            )
-            .await
-            .expect("script runs")
-    }
-
-    /// Waits for an element in the page (not the widget) and clicks it.
-    pub async fn click_page(&self, selector: &str) {
-        let element = eventually(selector, || async {
-            self.client.find(fantoccini::Locator::Css(selector)).await.ok()
-        })
-        .await;
-        element.click().await.expect("click");
-    }
-
-    /// Waits for an element in the widget and returns its text.
-    pub async fn widget_text(&self, selector: &str) -> String {
-        Widget::new(self, Mode::Inline).text(selector).await
-    }
-
-    /// Waits for an element in the widget and clicks it.
-    pub async fn click_in_widget(&self, selector: &str) {
-        Widget::new(self, Mode::Inline).click(selector).await;
-    }
-
-    /// Types into a field of the widget through the keyboard, like a customer.
-    pub async fn fill_in_widget(&self, selector: &str, text: &str) {
-        self.in_widget(&format!("root.querySelector({selector:?}).focus(); return true")).await;
+    /// Types `text` into whatever has focus, through the keyboard.
+    pub async fn type_keys(&self, text: &str) {
         self.client.active_element().await.expect("focused").send_keys(text).await.expect("type");
+    }
+
+    // The page's own elements (outside the widget), for the page objects.
+
+    pub async fn find(
+        &self,
+        selector: &str,
+    ) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
+        self.client.find(fantoccini::Locator::Css(selector)).await
+    }
+
+    /// Waits for an element matching `selector`.
+    pub async fn find_eventually(&self, selector: &str) -> fantoccini::elements::Element {
+        eventually(selector, || async { self.find(selector).await.ok() }).await
+    }
+
+    /// Whether an element matches `selector` now.
+    pub async fn shows(&self, selector: &str) -> bool {
+        let script = "return document.querySelector(arguments[0]) !== null";
+        self.js(script, vec![json!(selector)]).await == Value::Bool(true)
+    }
+
+    /// Waits for an element and clicks it.
+    pub async fn click(&self, selector: &str) {
+        self.find_eventually(selector).await.click().await.expect("click");
+    }
+
+    /// Waits for a field and types into it.
+    pub async fn fill(&self, selector: &str, text: &str) {
+        self.find_eventually(selector).await.send_keys(text).await.expect("type");
+    }
+
+    /// Waits for an element and returns its text.
+    pub async fn text(&self, selector: &str) -> String {
+        let script = "const e = document.querySelector(arguments[0]); return e && e.textContent";
+        eventually(selector, || async {
+            self.js(script, vec![json!(selector)]).await.as_str().map(str::to_owned)
+        })
+        .await
+    }
+
+    /// The texts of every element matching `selector`, in order.
+    pub async fn texts(&self, selector: &str) -> Vec<String> {
+        let script = "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent)";
+        serde_json::from_value(self.js(script, vec![json!(selector)]).await).unwrap_or_default()
     }
 
     /// Shift+Tab: focus moves backwards.
@@ -349,63 +332,55 @@ impl Browser {
     }
 }
 
-impl Browser {
-    /// Opens the console and signs in as the demo agent; returns once the desk shows.
-    pub async fn sign_in_to_console(&self, server: &TestServer) {
-        self.sign_in_to_console_as(server, "anna@northwind.example").await;
-    }
-
-    /// Opens the console and signs in as one of the demo agents (Anna, an admin, or Ben).
-    pub async fn sign_in_to_console_as(&self, server: &TestServer, agent_email: &str) {
-        use fantoccini::Locator;
-        self.client.goto(&server.api_url("/console/")).await.expect("open console");
-        let email = eventually("the sign-in form", || async {
-            self.client.find(Locator::Css("[data-testid=email]")).await.ok()
-        })
-        .await;
-        email.send_keys(agent_email).await.expect("email");
-        let password = self.client.find(Locator::Css("[data-testid=password]")).await.expect("password");
-        password.send_keys(&server.agent_password).await.expect("password");
-        let submit = self.client.find(Locator::Css("[data-testid=sign-in-submit]")).await.expect("submit");
-        submit.click().await.expect("sign in");
-        // Welcomed by the server: from here on, customers see an agent online.
-        eventually("the desk, connected", || async {
-            self.client.find(Locator::Css("[data-testid=desk-bar][data-ready=true]")).await.ok()
-        })
-        .await;
-    }
-
-    /// Waits for an element matching `selector` in the page (not the widget) and returns its text.
-    pub async fn page_text(&self, selector: &str) -> String {
-        let script = format!("const e = document.querySelector({selector:?}); return e && e.textContent");
-        eventually(selector, || async { self.js(&script, vec![]).await.as_str().map(str::to_owned) }).await
-    }
-
-    /// Opens the widget's panel on the current page: presses the launcher (the loader's, which
-    /// stays on the page in frame mode).
-    pub async fn open_widget(&self) {
-        self.click_in_widget("[data-testid=launcher]").await;
-    }
-
-    /// Types into the widget's composer and presses Enter.
-    pub async fn type_in_widget(&self, text: &str) {
-        Widget::new(self, Mode::Inline).send(text).await;
-    }
-}
-
-/// Polls `attempt` until it yields a value, for at most 15 seconds.
-pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
+/// Polls `attempt` until it yields a value, for at most 30 seconds.
+pub async fn eventually<T, F, Fut>(what: &str, attempt: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    // Generous: CI runs on 2 busy cores; a passing wait returns as soon as its condition holds.
+    let value = within_patience(attempt).await;
+    value.unwrap_or_else(|| panic!("timed out waiting for {what}"))
+}
+
+/// Polls `observe` until it yields `wanted`; a timeout says what it yielded last, which tells
+/// a late message from a lost one.
+pub async fn eventually_equal<W, T, F, Fut>(what: &str, wanted: &W, observe: F)
+where
+    W: std::fmt::Debug,
+    T: PartialEq<W> + std::fmt::Debug,
+    F: Fn() -> Fut,
+    Fut: Future<Output = T>,
+{
+    let last = std::cell::RefCell::new(None);
+    let reached = within_patience(|| async {
+        let seen = observe().await;
+        let reached = seen == *wanted;
+        *last.borrow_mut() = Some(seen);
+        reached.then_some(())
+    })
+    .await;
+    assert!(
+        reached.is_some(),
+        "timed out waiting for {what}: wanted {wanted:?}, last saw {:?}",
+        last.borrow()
+    );
+}
+
+/// `attempt`'s first value, polled for at most 30 seconds: generous, as CI runs on 2 busy cores;
+/// a passing wait returns as soon as its condition holds.
+async fn within_patience<T, F, Fut>(mut attempt: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(value) = attempt().await {
-            return value;
+            return Some(value);
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -413,164 +388,4 @@ where
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
-}
-
-/// How the widget runs on the page: in the loader's shadow root, or in frame mode's iframe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Inline,
-    Frame,
-}
-
-/// The customer's widget on the current page, whichever way it runs: a browser test reads as
-/// what a customer does (`open`, `ask_for_person`, `send`, `messages`).
-pub struct Widget<'a> {
-    pub browser: &'a Browser,
-    pub mode: Mode,
-}
-
-impl<'a> Widget<'a> {
-    pub fn new(browser: &'a Browser, mode: Mode) -> Self {
-        Self { browser, mode }
-    }
-
-    /// Runs `script` where the widget's elements are, with `root` bound to their root (the
-    /// shadow root, or the frame's document); returns its value.
-    pub async fn run(&self, script: &str) -> Value {
-        match self.mode {
-            Mode::Inline => self.browser.in_widget(script).await,
-            Mode::Frame => {
-                self.enter().await;
-                let value = self.browser.js(&format!("const root = document; {script}"), vec![]).await;
-                self.leave().await;
-                value
-            }
-        }
-    }
-
-    /// Switches the browser into frame mode's iframe (found in the loader's shadow root).
-    pub async fn enter(&self) {
-        let client = &self.browser.client;
-        let frame = eventually("the chat frame", || async {
-            let host = client.find(fantoccini::Locator::Css("tandem-chat")).await.ok()?;
-            let shadow = host.shadow_root().await.ok()?;
-            shadow.find(fantoccini::Locator::Css("iframe.frame")).await.ok()
-        })
-        .await;
-        frame.enter_frame().await.expect("enter the chat frame");
-    }
-
-    pub async fn leave(&self) {
-        self.browser.client.enter_parent_frame().await.expect("back to the page");
-    }
-
-    /// Presses the launcher on the merchant's page.
-    pub async fn open(&self) {
-        self.browser.open_widget().await;
-    }
-
-    /// Waits for an element of the widget and returns its text.
-    pub async fn text(&self, selector: &str) -> String {
-        let script = format!("const e = root.querySelector({selector:?}); return e && e.textContent");
-        eventually(selector, || async { self.run(&script).await.as_str().map(str::to_owned) }).await
-    }
-
-    /// Waits until the element's text contains `wanted`.
-    pub async fn wait_text(&self, selector: &str, wanted: &str) {
-        let script = format!("const e = root.querySelector({selector:?}); return e && e.textContent");
-        eventually(&format!("{selector} to read {wanted:?}"), || async {
-            self.run(&script).await.as_str().filter(|text| text.contains(wanted)).map(|_| ())
-        })
-        .await;
-    }
-
-    /// Waits for an element of the widget and clicks it.
-    pub async fn click(&self, selector: &str) {
-        let script =
-            format!("const e = root.querySelector({selector:?}); if (e) e.click(); return !!e || null");
-        eventually(selector, || async { self.run(&script).await.as_bool() }).await;
-    }
-
-    pub async fn ask_for_person(&self) {
-        self.click("[data-testid=human-button]").await;
-    }
-
-    /// Types into the composer through the keyboard, like a customer, and presses Enter.
-    pub async fn send(&self, text: &str) {
-        self.fill("[data-testid=composer-input]", text).await;
-        self.browser.press(fantoccini::key::Key::Enter).await;
-    }
-
-    /// Types into a field of the widget through the keyboard, like a customer.
-    pub async fn fill(&self, selector: &str, text: &str) {
-        if self.mode == Mode::Inline {
-            self.text(selector).await;
-            return self.browser.fill_in_widget(selector, text).await;
-        }
-        self.enter().await;
-        let field = eventually(selector, || async {
-            self.browser.client.find(fantoccini::Locator::Css(selector)).await.ok()
-        })
-        .await;
-        field.send_keys(text).await.expect("type");
-        self.leave().await;
-    }
-
-    /// The texts of the conversation's stored messages, in order.
-    pub async fn messages(&self) -> Vec<String> {
-        let value = self
-            .run("return [...root.querySelectorAll('[data-testid=message] .text')].map(e => e.textContent)")
-            .await;
-        serde_json::from_value(value).unwrap_or_default()
-    }
-
-    pub async fn wait_messages(&self, wanted: &[&str]) {
-        eventually(&format!("the messages {wanted:?}"), || async {
-            (self.messages().await == wanted).then_some(())
-        })
-        .await;
-    }
-}
-
-/// The agent's console in a browser (signed in with [`Browser::sign_in_to_console`]).
-pub struct Console<'a>(pub &'a Browser);
-
-impl Console<'_> {
-    /// Accepts the customer the console offers.
-    pub async fn accept_offer(&self) {
-        self.0.click_page("[data-testid=offer-accept]").await;
-        eventually("the chat", || async {
-            self.0
-                .js("return document.querySelector('[data-testid=chat-input]') && true", vec![])
-                .await
-                .as_bool()
-        })
-        .await;
-    }
-
-    /// Types a reply into the open chat and sends it.
-    pub async fn reply(&self, text: &str) {
-        let input = self
-            .0
-            .client
-            .find(fantoccini::Locator::Css("[data-testid=chat-input]"))
-            .await
-            .expect("reply box");
-        input.send_keys(text).await.expect("type");
-        self.0.press(fantoccini::key::Key::Enter).await;
-    }
-
-    /// The texts of the open chat's messages, in order.
-    pub async fn messages(&self) -> Vec<String> {
-        let script = "return [...document.querySelectorAll('[data-testid=chat] [data-testid=message]')] \
-                      .map(e => e.lastChild.textContent)";
-        serde_json::from_value(self.0.js(script, vec![]).await).unwrap_or_default()
-    }
-
-    pub async fn wait_messages(&self, wanted: &[&str]) {
-        eventually(&format!("the console's messages {wanted:?}"), || async {
-            (self.messages().await == wanted).then_some(())
-        })
-        .await;
-    }
 }

@@ -1,0 +1,256 @@
+//! The agent's console: the desk where an agent is offered customers and chats with them, the
+//! supervisor view an admin sees below it, and the page an invited agent joins from. Their
+//! selectors are known here only.
+
+use fantoccini::key::Key;
+
+use crate::support::{Browser, TestServer, eventually, eventually_equal};
+
+/// The demo agents' sign-in emails: Anna is an admin, Ben an agent.
+pub const ANNA: &str = "anna@northwind.example";
+pub const BEN: &str = "ben@northwind.example";
+
+/// An agent's console in a browser, signed in.
+pub struct Console<'a> {
+    browser: &'a Browser,
+}
+
+impl<'a> Console<'a> {
+    /// Opens the console and signs in as one of the demo agents; returns once the desk is
+    /// connected.
+    pub async fn sign_in(browser: &'a Browser, server: &TestServer, email: &str) -> Self {
+        browser.client.goto(&server.api_url("/console/")).await.expect("open console");
+        browser.fill("[data-testid=email]", email).await;
+        browser.fill("[data-testid=password]", &server.agent_password).await;
+        browser.click("[data-testid=sign-in-submit]").await;
+        Self::at_the_desk(browser).await
+    }
+
+    /// Waits until the desk is welcomed by the server: from then on, customers see an agent
+    /// online.
+    async fn at_the_desk(browser: &'a Browser) -> Self {
+        eventually("the desk, connected", || async {
+            browser.shows("[data-testid=desk-bar][data-ready=true]").await.then_some(())
+        })
+        .await;
+        Self { browser }
+    }
+
+    /// The signed-in agent's name, as the desk shows it.
+    pub async fn agent_name(&self) -> String {
+        self.browser.text("[data-testid=agent-name]").await
+    }
+
+    // The queue and the offers.
+
+    /// The first waiting customer's entry in the queue, with the preview of the bot chat.
+    pub async fn queue_entry(&self) -> String {
+        self.browser.text("[data-testid=queue-entry]").await
+    }
+
+    /// Takes the first waiting customer from the queue.
+    pub async fn accept_from_queue(&self) {
+        self.browser.click("[data-testid=accept]").await;
+    }
+
+    /// Whether the console offers a customer now.
+    pub async fn has_offer(&self) -> bool {
+        self.browser.shows("[data-testid=offer]").await
+    }
+
+    /// The offer card's text, once there is one.
+    pub async fn offer(&self) -> String {
+        self.browser.text("[data-testid=offer]").await
+    }
+
+    pub async fn offer_countdown(&self) -> String {
+        self.browser.text("[data-testid=offer-countdown]").await
+    }
+
+    /// What a screen reader is told of the offer.
+    pub async fn offer_announcement(&self) -> String {
+        self.browser.text("[data-testid=offer-announcement]").await
+    }
+
+    /// Accepts the customer the console offers; returns once their chat is open.
+    pub async fn accept_offer(&self) {
+        self.browser.click("[data-testid=offer-accept]").await;
+        eventually("the chat", || async {
+            self.browser.shows("[data-testid=chat-input]").await.then_some(())
+        })
+        .await;
+    }
+
+    pub async fn decline_offer(&self) {
+        self.browser.click("[data-testid=offer-decline]").await;
+    }
+
+    // The open chat.
+
+    /// Waits for the open chat and returns its text.
+    pub async fn chat(&self) -> String {
+        self.browser.text("[data-testid=chat]").await
+    }
+
+    /// Who the customer is, as the chat's header says.
+    pub async fn customer(&self) -> String {
+        self.browser.text("[data-testid=customer]").await
+    }
+
+    /// The page the customer is on.
+    pub async fn page_url(&self) -> String {
+        self.browser.text("[data-testid=page-url]").await
+    }
+
+    /// The lines of the bot conversation the customer had before the handoff, once shown.
+    pub async fn transcript(&self) -> Vec<String> {
+        eventually("the transcript in the chat", || async {
+            let lines = self.browser.texts("[data-testid=transcript-line]").await;
+            (!lines.is_empty()).then_some(lines)
+        })
+        .await
+    }
+
+    /// Types into the reply box without sending, so the customer sees the agent typing.
+    pub async fn type_reply(&self, text: &str) {
+        self.browser.fill("[data-testid=chat-input]", text).await;
+    }
+
+    /// Sends what is typed in the reply box.
+    pub async fn send_reply(&self) {
+        self.type_reply("\n").await;
+    }
+
+    /// Types a reply into the open chat and sends it.
+    pub async fn reply(&self, text: &str) {
+        self.type_reply(text).await;
+        self.browser.press(Key::Enter).await;
+    }
+
+    /// The first message's line in the chat, once there is one.
+    pub async fn first_message(&self) -> String {
+        self.browser.text("[data-testid=message]").await
+    }
+
+    /// The texts of the open chat's messages, in order.
+    pub async fn messages(&self) -> Vec<String> {
+        let script = "return [...document.querySelectorAll('[data-testid=chat] [data-testid=message]')] \
+                      .map(e => e.lastChild.textContent)";
+        serde_json::from_value(self.browser.js(script, vec![]).await).unwrap_or_default()
+    }
+
+    pub async fn wait_messages(&self, wanted: &[&str]) {
+        eventually_equal("the console's messages", &wanted, async || self.messages().await).await;
+    }
+
+    pub async fn end_chat(&self) {
+        self.browser.click("[data-testid=end]").await;
+    }
+
+    /// Presses End if the console is connected and shows it (one try, for a wait to repeat).
+    pub async fn end_chat_once_connected(&self) {
+        let reconnecting = self.browser.shows("[data-testid=reconnecting]").await;
+        if !reconnecting && let Ok(end) = self.browser.find("[data-testid=end]").await {
+            let _ = end.click().await;
+        }
+    }
+
+    /// The ended chat's note (and the customer's rating, once given).
+    pub async fn chat_ended(&self) -> String {
+        self.browser.text("[data-testid=chat-ended]").await
+    }
+
+    /// Closes the ended chat; returns once it has left the desk.
+    pub async fn close_chat(&self) {
+        self.browser.click("[data-testid=close-chat]").await;
+        eventually("the chat to leave the desk", || async {
+            (!self.browser.shows("[data-testid=chat]").await).then_some(())
+        })
+        .await;
+    }
+
+    /// Hands the customer back to the bot.
+    pub async fn hand_back_to_bot(&self) {
+        self.browser.click("[data-testid=to-bot]").await;
+    }
+
+    /// The first message a customer left while nobody was online, once listed.
+    pub async fn left_message(&self) -> String {
+        self.browser.text("[data-testid=left-message]").await
+    }
+
+    /// The supervisor view below the desk (an admin's only).
+    pub fn supervisor(&self) -> Supervisor<'a> {
+        Supervisor { browser: self.browser }
+    }
+}
+
+/// The supervisor view: the live team and today's figures, and invitations.
+pub struct Supervisor<'a> {
+    browser: &'a Browser,
+}
+
+impl Supervisor<'_> {
+    /// Whether the console shows the view at all.
+    pub async fn is_shown(&self) -> bool {
+        self.browser.shows("[data-testid=supervisor]").await
+    }
+
+    /// The `n`th member's line in the team list (from 1).
+    pub async fn team_member(&self, n: usize) -> String {
+        self.browser.text(&format!("[data-testid=team-member]:nth-child({n})")).await
+    }
+
+    /// The whole team list.
+    pub async fn team(&self) -> String {
+        self.browser.text("[data-testid=team]").await
+    }
+
+    /// Today's number of conversations.
+    pub async fn conversations(&self) -> String {
+        self.browser.text("[data-testid=conversations]").await
+    }
+
+    /// Today's median time to a person.
+    pub async fn median_time_to_a_person(&self) -> String {
+        self.browser.text("[data-testid=p50]").await
+    }
+
+    /// Creates an invitation and returns its link, once shown.
+    pub async fn invite(&self) -> String {
+        self.browser.click("[data-testid=create-invite]").await;
+        eventually("the invite link", || async {
+            let script = "const e = document.querySelector('[data-testid=invite-link]'); return e && e.value";
+            let value = self.browser.js(script, vec![]).await;
+            value.as_str().filter(|v| !v.is_empty()).map(str::to_owned)
+        })
+        .await
+    }
+}
+
+/// The page an invitation link opens, where the invited agent creates their account.
+pub struct Invitation<'a> {
+    browser: &'a Browser,
+}
+
+impl<'a> Invitation<'a> {
+    pub async fn open(browser: &'a Browser, link: &str) -> Self {
+        browser.client.goto(link).await.expect("open invite");
+        Self { browser }
+    }
+
+    pub async fn heading(&self) -> String {
+        self.browser.text("[data-testid=join] h2").await
+    }
+
+    /// Joins with a name, email, one more language (`sv`, …) and password; returns the
+    /// console once the new agent's desk is connected.
+    pub async fn join(&self, name: &str, email: &str, language: &str, password: &str) -> Console<'a> {
+        self.browser.fill("[data-testid=join-name]", name).await;
+        self.browser.fill("[data-testid=join-email]", email).await;
+        self.browser.click(&format!("[data-testid=join-language-{language}]")).await;
+        self.browser.fill("[data-testid=join-password]", password).await;
+        self.browser.click("[data-testid=join-submit]").await;
+        Console::at_the_desk(self.browser).await
+    }
+}

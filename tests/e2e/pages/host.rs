@@ -1,0 +1,225 @@
+//! The page the customer is on, outside the widget: the merchant's checkout with its loader tag,
+//! the `tandem-chat` element the merchant configures, the `Tandem` JavaScript API, what the
+//! page hears, fetches and stores, and the policy violations the strict checkout counts.
+
+use serde_json::{Value, json};
+
+use super::widget::{Mode, Widget};
+use crate::support::{Browser, eventually};
+
+/// The page in the customer's browser, as its merchant's code sees it.
+pub struct HostPage<'a> {
+    browser: &'a Browser,
+}
+
+impl<'a> HostPage<'a> {
+    /// Opens `url`; returns once the page has loaded.
+    pub async fn open(browser: &'a Browser, url: &str) -> Self {
+        browser.client.goto(url).await.expect("open the page");
+        Self { browser }
+    }
+
+    /// The widget on this page, running as `mode`.
+    pub fn widget(&self, mode: Mode) -> Widget<'a> {
+        Widget::new(self.browser, mode)
+    }
+
+    // What the merchant's page sets.
+
+    /// Sets an attribute of the `tandem-chat` element (`theme`, `position`, `skill`, …), once
+    /// the loader has placed it.
+    pub async fn set_widget_attribute(&self, name: &str, value: &str) {
+        let script = "const e = document.querySelector('tandem-chat'); \
+                      if (e) e.setAttribute(arguments[0], arguments[1]); return !!e || null";
+        eventually("the widget's element", || async {
+            self.browser.js(script, vec![json!(name), json!(value)]).await.as_bool()
+        })
+        .await;
+    }
+
+    pub async fn remove_widget_attribute(&self, name: &str) {
+        self.browser
+            .js("document.querySelector('tandem-chat').removeAttribute(arguments[0])", vec![json!(name)])
+            .await;
+    }
+
+    /// Sets a custom property (`--tandem-accent`, …) in the `tandem-chat` element's own style.
+    pub async fn set_widget_property(&self, name: &str, value: &str) {
+        let script = "document.querySelector('tandem-chat').style.setProperty(arguments[0], arguments[1])";
+        self.browser.js(script, vec![json!(name), json!(value)]).await;
+    }
+
+    /// Adds the merchant's own stylesheet to the page.
+    pub async fn add_stylesheet(&self, css: &str) {
+        let script = "const style = document.createElement('style'); style.textContent = arguments[0]; \
+                      document.head.append(style);";
+        self.browser.js(script, vec![json!(css)]).await;
+    }
+
+    /// Sets `<html lang>`, as a Swedish or German shop would.
+    pub async fn set_language(&self, lang: &str) {
+        self.browser.js("document.documentElement.lang = arguments[0]", vec![json!(lang)]).await;
+    }
+
+    /// Adds the loader's script tag, with `data-*` attributes, to the page and returns
+    /// `{ warnings, element }`: the console warnings it logged and whether it placed
+    /// `tandem-chat`.
+    pub async fn add_loader(&self, src: &str, data: Value) -> Value {
+        self.browser
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; const warnings = [];
+                 console.warn = (...args) => warnings.push(args.join(' '));
+                 const script = document.createElement('script');
+                 script.src = arguments[0];
+                 Object.assign(script.dataset, arguments[1]);
+                 script.onload = () => done({ warnings, element: !!document.querySelector('tandem-chat') });
+                 script.onerror = () => done('load error');
+                 document.body.append(script);",
+                vec![json!(src), data],
+            )
+            .await
+            .expect("script runs")
+    }
+
+    // The `Tandem` API.
+
+    /// Waits for the loader's `window.Tandem`.
+    pub async fn wait_for_api(&self) {
+        eventually("window.Tandem", || async {
+            self.browser.js("return window.Tandem && true", vec![]).await.as_bool()
+        })
+        .await;
+    }
+
+    /// Whether the app has booted (the loader hands it over in `window.__tandem_boot`).
+    pub async fn app_booted(&self) -> bool {
+        self.browser.js("return window.__tandem_boot !== undefined", vec![]).await == Value::Bool(true)
+    }
+
+    /// Calls `Tandem.<method>(...args)`.
+    pub async fn call(&self, method: &str, args: Vec<Value>) {
+        let script = "Tandem[arguments[0]](...arguments[1])";
+        self.browser.js(script, vec![json!(method), Value::Array(args)]).await;
+    }
+
+    /// From now on the page records what it hears of the conversation: each `Tandem.on`
+    /// callback as `["on", name, detail]` and each `tandem:*` DOM event as `["dom", name, detail]`.
+    pub async fn listen_to_events(&self) {
+        let record = "window.heard = [];
+            ['handoff', 'agent-joined', 'message', 'closed'].forEach(function (name) {
+                Tandem.on(name, function (detail) { heard.push(['on', name, detail]); });
+                document.addEventListener('tandem:' + name, function (e) { heard.push(['dom', name, e.detail]); });
+            });";
+        self.browser.js(record, vec![]).await;
+    }
+
+    /// Waits until the page has heard `name` at least `times` times, either way; returns the
+    /// entries.
+    pub async fn heard(&self, name: &str, times: usize) -> Vec<Value> {
+        self.heard_matching(name, times, |_| true).await
+    }
+
+    /// Waits until a `Tandem.on` callback for `name` has run; returns the details it was given.
+    pub async fn heard_through_on(&self, name: &str) -> Vec<Value> {
+        let entries = self.heard_matching(name, 1, |source| source == "on").await;
+        entries.into_iter().map(|entry| entry[2].clone()).collect()
+    }
+
+    async fn heard_matching(&self, name: &str, times: usize, source: impl Fn(&Value) -> bool) -> Vec<Value> {
+        eventually(&format!("the page to hear {name}"), || async {
+            let all: Vec<Value> =
+                serde_json::from_value(self.browser.js("return window.heard", vec![]).await).ok()?;
+            let matching: Vec<Value> =
+                all.into_iter().filter(|e| e[1] == json!(name) && source(&e[0])).collect();
+            (matching.len() >= times).then_some(matching)
+        })
+        .await
+    }
+
+    /// From now on the page records its console warnings (and still logs them).
+    pub async fn watch_warnings(&self) {
+        let script = "window.warnings = []; const warn = console.warn;
+             console.warn = function (...args) { warnings.push(args.join(' ')); warn.apply(console, args); };";
+        self.browser.js(script, vec![]).await;
+    }
+
+    /// The warnings logged since [`Self::watch_warnings`].
+    pub async fn warnings(&self) -> Vec<String> {
+        serde_json::from_value(self.browser.js("return window.warnings", vec![]).await).unwrap_or_default()
+    }
+
+    // What the page shows, fetched and stored.
+
+    /// Names of every resource the page fetched so far.
+    pub async fn fetched(&self) -> Vec<String> {
+        let names =
+            self.browser.js("return performance.getEntriesByType('resource').map(e => e.name)", vec![]).await;
+        serde_json::from_value(names).expect("resource names")
+    }
+
+    /// How many items and cookie bytes the page's origin has stored.
+    pub async fn stored(&self) -> Value {
+        self.browser
+            .js("return localStorage.length + sessionStorage.length + document.cookie.length", vec![])
+            .await
+    }
+
+    /// How many items the page's origin keeps in `localStorage`.
+    pub async fn kept(&self) -> Value {
+        self.browser.js("return localStorage.length", vec![]).await
+    }
+
+    /// The `tandem-chat` element's computed opacity.
+    pub async fn widget_opacity(&self) -> Value {
+        self.browser
+            .js("return getComputedStyle(document.querySelector('tandem-chat')).opacity", vec![])
+            .await
+    }
+
+    pub async fn inner_width(&self) -> Value {
+        self.browser.js("return innerWidth", vec![]).await
+    }
+
+    /// How many iframes the page shows.
+    pub async fn frames(&self) -> Value {
+        self.browser.js("return document.querySelectorAll('iframe').length", vec![]).await
+    }
+
+    /// The strict page's own list of policy violations (crates/server/assets/violations.js).
+    pub async fn violations(&self) -> Value {
+        self.browser.js("return window.tandemDemoViolations", vec![]).await
+    }
+
+    /// The address of the page's mail link, if it has one.
+    pub async fn mail_link(&self) -> Value {
+        self.browser
+            .js("const a = document.querySelector('a[href^=mailto]'); return a && a.href", vec![])
+            .await
+    }
+
+    // Another site's frames on the page.
+
+    /// Adds an iframe `id` loading `src`.
+    pub async fn embed_frame(&self, id: &str, src: &str) {
+        let script = "const f = document.createElement('iframe'); f.id = arguments[0];
+                      f.onload = () => f.dataset.loaded = 'yes'; f.src = arguments[1]; document.body.append(f);";
+        self.browser.js(script, vec![json!(id), json!(src)]).await;
+    }
+
+    /// What the iframe `id` shows once loaded: `{ text, app, href }`, `app` whether the chat runs.
+    pub async fn framed(&self, id: &str) -> Value {
+        let frame = self.browser.find_eventually(&format!("iframe#{id}[data-loaded=yes]")).await;
+        frame.enter_frame().await.expect("enter");
+        let inside = self
+            .browser
+            .js(
+                "return { text: document.body ? document.body.innerText : '', \
+                          app: !!document.querySelector('[data-testid=panel]'), href: location.href }",
+                vec![],
+            )
+            .await;
+        self.browser.client.enter_parent_frame().await.expect("leave");
+        inside
+    }
+}

@@ -1,0 +1,586 @@
+//! The customer's widget on the merchant's page, inline or in frame mode: what a customer sees
+//! and does in it. Its selectors are known here only.
+
+use fantoccini::Locator;
+use fantoccini::key::Key;
+use serde_json::{Value, json};
+
+use crate::support::{Browser, eventually, eventually_equal};
+
+/// How the widget runs on the page: in the loader's shadow root, or in frame mode's iframe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Inline,
+    Frame,
+}
+
+/// A part of the widget that a customer sees or uses, named as the customer would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    // The loader's, on the merchant's page even in frame mode.
+    Launcher,
+    LauncherIcon,
+    LauncherFallback,
+    // The app's.
+    App,
+    Panel,
+    Header,
+    MerchantName,
+    HumanButton,
+    Messages,
+    Message,
+    ComposerInput,
+    ComposerProblem,
+    BotAnswer,
+    QuickReply,
+    BotOffer,
+    QueueStatus,
+    HumanStatus,
+    AgentInitials,
+    AgentTyping,
+    Notice,
+    Reconnecting,
+    ChatEnded,
+    HumanContact,
+    DetailsForm,
+    DetailsProblem,
+    DetailsEmail,
+    DetailsContinue,
+    DetailsSkip,
+    LeaveMessageInstead,
+    LeaveMessageForm,
+    LeaveMessageProblem,
+    LeaveMessageEmail,
+    LeaveMessageText,
+    LeaveMessageSend,
+    MessageLeft,
+    RatingForm,
+    RatingProblem,
+    RatingChoice,
+    RatingComment,
+    RatingSend,
+    RatingThanks,
+}
+
+impl Part {
+    fn selector(self) -> &'static str {
+        match self {
+            Self::Launcher => "[data-testid=launcher]",
+            Self::LauncherIcon => "[data-testid=launcher] svg",
+            Self::LauncherFallback => "[data-testid=launcher-fallback]",
+            Self::App => ".tandem",
+            Self::Panel => "[data-testid=panel]",
+            Self::Header => "[data-testid=panel] .header",
+            Self::MerchantName => "[data-testid=merchant-name]",
+            Self::HumanButton => "[data-testid=human-button]",
+            Self::Messages => "[data-testid=messages]",
+            Self::Message => "[data-testid=message]",
+            Self::ComposerInput => "[data-testid=composer-input]",
+            Self::ComposerProblem => ".composer-problem",
+            Self::BotAnswer => "[data-testid=bot-line][data-from=Bot] .text",
+            Self::QuickReply => "[data-testid=quick-reply]",
+            Self::BotOffer => "[data-testid=bot-offer] button",
+            Self::QueueStatus => "[data-testid=queue-status]",
+            Self::HumanStatus => "[data-testid=human-status]",
+            Self::AgentInitials => "[data-testid=agent-initials]",
+            Self::AgentTyping => "[data-testid=agent-typing]",
+            Self::Notice => "[data-testid=notice]",
+            Self::Reconnecting => "[data-testid=reconnecting]",
+            Self::ChatEnded => "[data-testid=chat-ended]",
+            Self::HumanContact => "[data-testid=human-contact]",
+            Self::DetailsForm => "[data-testid=details-form]",
+            Self::DetailsProblem => "[data-testid=details-form] [role=alert]",
+            Self::DetailsEmail => "[data-testid=details-email]",
+            Self::DetailsContinue => "[data-testid=details-continue]",
+            Self::DetailsSkip => "[data-testid=details-skip]",
+            Self::LeaveMessageInstead => "[data-testid=leave-message-instead]",
+            Self::LeaveMessageForm => "[data-testid=leave-message-form]",
+            Self::LeaveMessageProblem => "[data-testid=leave-message-form] [role=alert]",
+            Self::LeaveMessageEmail => "[data-testid=leave-message-email]",
+            Self::LeaveMessageText => "[data-testid=leave-message-text]",
+            Self::LeaveMessageSend => "[data-testid=leave-message-send]",
+            Self::MessageLeft => "[data-testid=message-left]",
+            Self::RatingForm => "[data-testid=rating-form]",
+            Self::RatingProblem => "[data-testid=rating-form] [role=alert]",
+            Self::RatingChoice => "[data-testid=rating-choice]",
+            Self::RatingComment => "[data-testid=rating-comment]",
+            Self::RatingSend => "[data-testid=rating-send]",
+            Self::RatingThanks => "[data-testid=rating-thanks]",
+        }
+    }
+
+    /// The loader draws these in its shadow root on the page; the app's parts are in the
+    /// frame in frame mode.
+    fn on_the_page(self) -> bool {
+        matches!(self, Self::Launcher | Self::LauncherIcon | Self::LauncherFallback)
+    }
+}
+
+/// Empties the field `e` as the app sees it (an `input` event, as the keyboard would send).
+const CLEAR_FIELD: &str = "(e.value = '', e.dispatchEvent(new Event('input', { bubbles: true })), true)";
+
+/// Each visible control of the widget whose centre is not itself (or inside it) when
+/// scrolled into view: covered by something else.
+const COVERED: &str = "
+    const problems = [];
+    const name = e => e ? (e.dataset && e.dataset.testid) || e.className || e.tagName : 'nothing';
+    for (const e of root.querySelectorAll('button, textarea, input, select, a[href]')) {
+        if (e.getClientRects().length === 0 || e.offsetWidth < 2) continue;
+        e.scrollIntoView({ block: 'center', inline: 'center' });
+        const r = e.getBoundingClientRect();
+        const hit = root.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        if (hit !== e && !e.contains(hit)) problems.push(name(e) + ' is under ' + name(hit));
+    }
+    return problems;";
+
+/// Each word of the panel's header that is split over lines.
+const BROKEN_WORDS: &str = "
+    const header = root.querySelector('[data-testid=panel] .header');
+    const walker = document.createTreeWalker(header, NodeFilter.SHOW_TEXT);
+    const broken = [];
+    for (let node; (node = walker.nextNode());) {
+        for (const word of node.data.matchAll(/\\S+/g)) {
+            const range = document.createRange();
+            range.setStart(node, word.index);
+            range.setEnd(node, word.index + word[0].length);
+            if ([...range.getClientRects()].filter(r => r.width > 0).length !== 1) broken.push(word[0]);
+        }
+    }
+    return broken;";
+
+/// The customer's widget on the current page, whichever way it runs: a browser test reads as
+/// what a customer does (`open`, `ask_for_person`, `send`, `messages`).
+pub struct Widget<'a> {
+    browser: &'a Browser,
+    mode: Mode,
+}
+
+impl<'a> Widget<'a> {
+    pub fn new(browser: &'a Browser, mode: Mode) -> Self {
+        Self { browser, mode }
+    }
+
+    /// The widget as the loader runs it on an ordinary page, in its shadow root.
+    pub fn inline(browser: &'a Browser) -> Self {
+        Self::new(browser, Mode::Inline)
+    }
+
+    /// Opens `url`, an ordinary merchant's page, and the widget's panel on it, as a customer
+    /// who comes to the checkout with a question.
+    pub async fn open_on(browser: &'a Browser, url: &str) -> Self {
+        browser.client.goto(url).await.expect("open the page");
+        let widget = Self::inline(browser);
+        widget.open().await;
+        widget
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    // The plumbing: scripts run where the widget's elements are.
+
+    /// Runs `script` with `root` bound to the loader's shadow root (and `host` to its element);
+    /// null while there is none.
+    async fn on_page(&self, script: &str) -> Value {
+        let body = format!(
+            "const host = document.querySelector('tandem-chat'); \
+             const root = host && host.shadowRoot; if (!root) return null; {script}"
+        );
+        self.browser.js(&body, vec![]).await
+    }
+
+    /// Runs `script` with `root` bound to the app's root: the shadow root, or the frame's
+    /// document.
+    async fn in_app(&self, script: &str) -> Value {
+        match self.mode {
+            Mode::Inline => self.on_page(script).await,
+            Mode::Frame => {
+                self.inside(async || {
+                    self.browser.js(&format!("const root = document; {script}"), vec![]).await
+                })
+                .await
+            }
+        }
+    }
+
+    /// Runs `script` where `part` is drawn.
+    async fn at(&self, part: Part, script: &str) -> Value {
+        if part.on_the_page() { self.on_page(script).await } else { self.in_app(script).await }
+    }
+
+    /// `expression` of the element `e` that shows `part`; null when there is none.
+    async fn query(&self, part: Part, expression: &str) -> Value {
+        self.query_matching(part, part.selector(), expression).await
+    }
+
+    /// `expression` of the first element `e` matching `selector`, found where `part` is drawn.
+    async fn query_matching(&self, part: Part, selector: &str, expression: &str) -> Value {
+        let script = format!("const e = root.querySelector({selector:?}); return e && ({expression});");
+        self.at(part, &script).await
+    }
+
+    /// Runs `action` with the browser switched into frame mode's iframe.
+    async fn inside<T>(&self, action: impl AsyncFnOnce() -> T) -> T {
+        self.enter().await;
+        let value = action().await;
+        self.browser.client.enter_parent_frame().await.expect("back to the page");
+        value
+    }
+
+    /// Switches the browser into frame mode's iframe (found in the loader's shadow root).
+    async fn enter(&self) {
+        let client = &self.browser.client;
+        let frame = eventually("the chat frame", || async {
+            let host = client.find(Locator::Css("tandem-chat")).await.ok()?;
+            let shadow = host.shadow_root().await.ok()?;
+            shadow.find(Locator::Css("iframe.frame")).await.ok()
+        })
+        .await;
+        frame.enter_frame().await.expect("enter the chat frame");
+    }
+
+    // What the customer sees.
+
+    /// Whether the widget shows `part` now.
+    pub async fn shows(&self, part: Part) -> bool {
+        self.query(part, "true").await == Value::Bool(true)
+    }
+
+    pub async fn wait_for(&self, part: Part) {
+        eventually(&format!("{part:?}"), || async { self.shows(part).await.then_some(()) }).await;
+    }
+
+    pub async fn wait_gone(&self, part: Part) {
+        eventually(&format!("{part:?} to go"), || async { (!self.shows(part).await).then_some(()) }).await;
+    }
+
+    /// Waits for `part` and returns its text.
+    pub async fn text(&self, part: Part) -> String {
+        eventually(&format!("{part:?}"), || async {
+            self.query(part, "e.textContent").await.as_str().map(str::to_owned)
+        })
+        .await
+    }
+
+    /// Waits until the text of `part` contains `wanted`.
+    pub async fn wait_text(&self, part: Part, wanted: &str) {
+        eventually(&format!("{part:?} to read {wanted:?}"), || async {
+            self.query(part, "e.textContent").await.as_str().filter(|text| text.contains(wanted)).map(|_| ())
+        })
+        .await;
+    }
+
+    /// `getComputedStyle` of `part` for `property` (empty when it is not shown).
+    pub async fn style(&self, part: Part, property: &str) -> String {
+        let value = self.query(part, &format!("getComputedStyle(e)[{property:?}]")).await;
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The left edge of `part` on the screen.
+    pub async fn left_edge(&self, part: Part) -> Value {
+        self.query(part, "e.getBoundingClientRect().left").await
+    }
+
+    /// Whether `part` has the keyboard focus.
+    pub async fn has_focus(&self, part: Part) -> bool {
+        let script =
+            format!("return !!root.activeElement && root.activeElement.matches({:?})", part.selector());
+        self.at(part, &script).await == Value::Bool(true)
+    }
+
+    pub async fn wait_focus(&self, part: Part) {
+        eventually(&format!("focus on {part:?}"), || async { self.has_focus(part).await.then_some(()) })
+            .await;
+    }
+
+    /// The texts of the conversation's stored messages, in order.
+    pub async fn messages(&self) -> Vec<String> {
+        let value = self
+            .in_app(
+                "return [...root.querySelectorAll('[data-testid=message] .text')].map(e => e.textContent)",
+            )
+            .await;
+        serde_json::from_value(value).unwrap_or_default()
+    }
+
+    pub async fn wait_messages(&self, wanted: &[&str]) {
+        eventually_equal("the messages", &wanted, async || self.messages().await).await;
+    }
+
+    /// The stored messages' sequence numbers, in the order shown.
+    pub async fn message_sequences(&self) -> Value {
+        self.in_app(
+            "return [...root.querySelectorAll('[data-testid=message]')].map(e => Number(e.dataset.seq))",
+        )
+        .await
+    }
+
+    /// The bot conversation's lines, each as "Bot: …" or "You: …".
+    pub async fn bot_lines(&self) -> Vec<String> {
+        let script = "return [...root.querySelectorAll('[data-testid=bot-line]')] \
+                      .map(e => e.dataset.from + ': ' + e.querySelector('.text').textContent)";
+        serde_json::from_value(self.in_app(script).await).unwrap_or_default()
+    }
+
+    /// The first two bot lines as `[from, left edge]`, once there are two.
+    pub async fn first_two_lines_sides(&self) -> Value {
+        let script = "const lines = [...root.querySelectorAll('[data-testid=bot-line]')]; \
+                      if (lines.length < 2) return null; \
+                      return lines.slice(0, 2).map(e => [e.dataset.from, e.getBoundingClientRect().left])";
+        eventually("a customer line and a bot line", || async {
+            Some(self.in_app(script).await).filter(|sides| !sides.is_null())
+        })
+        .await
+    }
+
+    /// The human button as the customer meets it: `{ text, focused, visible }`.
+    pub async fn human_button(&self) -> Value {
+        self.query(
+            Part::HumanButton,
+            "{ text: e.textContent, focused: root.activeElement === e, \
+               visible: (r => r.width > 0 && r.height > 0 && r.bottom <= innerHeight && r.right <= innerWidth)\
+                        (e.getBoundingClientRect()) && getComputedStyle(e).visibility === 'visible' }",
+        )
+        .await
+    }
+
+    /// The link offered when the app cannot load: `{ href, text }`.
+    pub async fn fallback_link(&self) -> Value {
+        eventually("the fallback link", || async {
+            Some(self.query(Part::LauncherFallback, "{ href: e.href, text: e.textContent }").await)
+                .filter(|link| !link.is_null())
+        })
+        .await
+    }
+
+    /// The rating the customer has chosen, 1 to 5.
+    pub async fn chosen_rating(&self) -> Value {
+        self.in_app("return root.querySelector('[data-testid=rating-choice]:checked').value").await
+    }
+
+    /// The writing direction the app lays its text out in.
+    pub async fn direction(&self) -> Value {
+        self.query(Part::App, "e.getAttribute('dir')").await
+    }
+
+    /// Whether the panel covers the whole screen (within a pixel).
+    pub async fn fills_the_screen(&self) -> bool {
+        let filled = self.query(
+            Part::Panel,
+            "(p => Math.abs(p.left) < 1 && Math.abs(p.top) < 1 && Math.abs(p.width - innerWidth) < 1)\
+             (e.getBoundingClientRect())",
+        );
+        filled.await == Value::Bool(true)
+    }
+
+    /// Whether `part` fits its width, without horizontal scrolling.
+    pub async fn fits_its_width(&self, part: Part) -> Value {
+        self.query(part, "e.scrollWidth <= e.clientWidth").await
+    }
+
+    /// The viewport height the loader gives the app, following `visualViewport`.
+    pub async fn viewport_height(&self) -> Value {
+        self.on_page("return host.style.getPropertyValue('--tandem-viewport-height')").await
+    }
+
+    /// Every visible control that something covers (as "… is under …").
+    pub async fn covered_controls(&self) -> Value {
+        self.in_app(COVERED).await
+    }
+
+    /// Every word of the panel's header that breaks over lines.
+    pub async fn broken_header_words(&self) -> Value {
+        self.in_app(BROKEN_WORDS).await
+    }
+
+    /// The WCAG 2.x A and AA violations axe-core finds in the widget, one line each.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        match self.mode {
+            Mode::Inline => self.browser.axe("document.querySelector('tandem-chat')").await,
+            Mode::Frame => self.inside(async || self.browser.axe("document").await).await,
+        }
+    }
+
+    // What the customer does.
+
+    /// Presses the launcher on the merchant's page.
+    pub async fn open(&self) {
+        self.click(Part::Launcher).await;
+    }
+
+    /// Clicks the launcher with the mouse pointer, as the browser's input does.
+    pub async fn click_launcher_with_the_pointer(&self) {
+        let shadow = self.shadow_root().await;
+        let launcher = shadow.find(Locator::Css(Part::Launcher.selector())).await.expect("launcher");
+        launcher.click().await.expect("click launcher");
+    }
+
+    /// The human button as webdriver sees it: (displayed, text).
+    pub async fn human_button_as_displayed(&self) -> (bool, String) {
+        let shadow = self.shadow_root().await;
+        let human = eventually("the human button", || {
+            let shadow = shadow.clone();
+            async move { shadow.find(Locator::Css(Part::HumanButton.selector())).await.ok() }
+        })
+        .await;
+        (human.is_displayed().await.expect("displayed"), human.text().await.expect("text"))
+    }
+
+    async fn shadow_root(&self) -> fantoccini::elements::ShadowRoot {
+        let host = self.browser.client.find(Locator::Css("tandem-chat")).await.expect("host element");
+        host.shadow_root().await.expect("shadow root")
+    }
+
+    /// Waits for `part` and clicks it.
+    pub async fn click(&self, part: Part) {
+        eventually(&format!("{part:?} to click"), || async {
+            self.query(part, "(e.click(), true)").await.as_bool()
+        })
+        .await;
+    }
+
+    /// Gives `part` the keyboard focus.
+    pub async fn focus(&self, part: Part) {
+        self.query(part, "(e.focus(), true)").await;
+    }
+
+    /// Presses `key` with the focus inside the widget (in frame mode, inside the frame).
+    pub async fn press(&self, key: Key) {
+        match self.mode {
+            Mode::Inline => self.browser.press(key).await,
+            Mode::Frame => self.inside(async || self.browser.press(key).await).await,
+        }
+    }
+
+    pub async fn ask_for_person(&self) {
+        self.click(Part::HumanButton).await;
+    }
+
+    /// Types into the composer through the keyboard, like a customer, and presses Enter. The
+    /// app draws a new, empty composer when the server welcomes it back after a reconnect,
+    /// dropping what was being typed (or taking the Enter as an empty message); a customer who
+    /// saw the text vanish, or was told the message is empty, would type it again, and so does
+    /// this.
+    pub async fn send(&self, text: &str) {
+        eventually("the composer to take the message", || async {
+            self.query(Part::ComposerInput, CLEAR_FIELD).await;
+            self.fill(Part::ComposerInput, text).await;
+            if self.query(Part::ComposerInput, "e.value").await != json!(text) {
+                return None;
+            }
+            self.browser.press(Key::Enter).await;
+            (!self.shows(Part::ComposerProblem).await).then_some(())
+        })
+        .await;
+    }
+
+    /// Types into a field of the widget through the keyboard, like a customer.
+    pub async fn fill(&self, part: Part, text: &str) {
+        match self.mode {
+            Mode::Inline => {
+                self.text(part).await;
+                self.focus(part).await;
+                self.browser.type_keys(text).await;
+            }
+            Mode::Frame => self.inside(async || self.browser.fill(part.selector(), text).await).await,
+        }
+    }
+
+    /// Takes the bot's first quick reply; returns its label (null when none was offered).
+    pub async fn take_quick_reply(&self) -> Value {
+        self.query(Part::QuickReply, "(e.click(), e.textContent)").await
+    }
+
+    /// Chooses `stars` of five in the rating form.
+    pub async fn choose_rating(&self, stars: u8) {
+        let choice = format!("{}[value='{stars}']", Part::RatingChoice.selector());
+        eventually(&format!("the rating choice {stars}"), || async {
+            self.query_matching(Part::RatingChoice, &choice, "(e.click(), true)").await.as_bool()
+        })
+        .await;
+    }
+
+    // Checks planted for the tests themselves.
+
+    /// Adds a button without a name to the panel, for axe-core to find.
+    pub async fn plant_an_unlabelled_button(&self) {
+        self.query(
+            Part::Panel,
+            "(b => (b.id = 'unlabelled', e.append(b), true))(document.createElement('button'))",
+        )
+        .await;
+    }
+
+    pub async fn remove_the_unlabelled_button(&self) {
+        self.in_app("root.getElementById('unlabelled').remove(); return true").await;
+    }
+
+    // Frame mode's iframe, on the page.
+
+    /// Whether frame mode's iframe is shown on the page (None while there is none).
+    pub async fn frame_shown(&self) -> Option<bool> {
+        self.on_page("const f = root.querySelector('iframe.frame'); return f && !f.hidden").await.as_bool()
+    }
+
+    pub async fn wait_frame_shown(&self, shown: bool) {
+        eventually(&format!("the chat frame shown: {shown}"), || async {
+            (self.frame_shown().await == Some(shown)).then_some(())
+        })
+        .await;
+    }
+
+    /// Whether the page's focus is on the chat frame.
+    pub async fn frame_has_focus(&self) -> bool {
+        self.on_page("return root.activeElement.className").await == json!("frame")
+    }
+
+    /// Whether the frame is on top of everything in the bottom corner, the launcher too.
+    pub async fn frame_on_top(&self) -> bool {
+        let script = "const f = root.querySelector('iframe.frame'); \
+                      return root.elementFromPoint(innerWidth - 30, innerHeight - 30) === f";
+        self.on_page(script).await == Value::Bool(true)
+    }
+
+    /// From now on the frame records the origin of every message it receives, after the app's
+    /// own listener.
+    pub async fn record_messages_received(&self) {
+        self.in_app("window.seen = []; addEventListener('message', e => seen.push(e.origin)); return true")
+            .await;
+    }
+
+    /// The origins of the messages the frame received since [`Self::record_messages_received`].
+    pub async fn origins_received(&self) -> Value {
+        self.in_app("return window.seen").await
+    }
+
+    /// A window the frame opens at `url` posts the frame, as its `opener`, two forged requests to
+    /// open (one as the loader's state, one as an API call); returns that window's origin.
+    pub async fn forge_open_from_a_window_at(&self, url: &str) -> Value {
+        let client = &self.browser.client;
+        let page = client.window().await.expect("window");
+        self.in_app(&format!("window.open({url:?}, 'forger'); return true")).await;
+        let popup = eventually("the forger's window", || async {
+            client.windows().await.ok()?.into_iter().find(|w| *w != page)
+        })
+        .await;
+        client.switch_to_window(popup).await.expect("to the forger");
+        eventually("the forger's page", || async {
+            let href = self.browser.js("return location.href", vec![]).await;
+            href.as_str().filter(|h| h.starts_with(url)).map(|_| ())
+        })
+        .await;
+        let origin = self
+            .browser
+            .js(
+                "opener.postMessage({ tandem: 1, type: 'open', open: true }, '*');
+                 opener.postMessage({ tandem: 1, type: 'call', method: 'open' }, '*');
+                 return location.origin",
+                vec![],
+            )
+            .await;
+        client.close_window().await.expect("close the forger");
+        client.switch_to_window(page).await.expect("back to the page");
+        origin
+    }
+}
