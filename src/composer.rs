@@ -6,26 +6,24 @@ use tandem_browser::Draft;
 
 use crate::{BotChat, Handoff, Phase, text_problem, use_i18n};
 
+/// Whom the composer writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Addressee {
+    Person,
+    Bot,
+    Nobody,
+}
+
 /// The panel's composer for the phase the handoff is in: to the person while one is asked for,
-/// to the bot when there is one and no person is being asked for, else none. (Both are the same
-/// component, so no `AnyView` is needed.)
+/// to the bot when there is one and no person is being asked for, else none. It is rebuilt only
+/// when whom it writes to changes, not on every phase update (a new place in the queue, the
+/// agent joining, a reconnect), so a half-typed message stays where the customer left it.
 #[component]
 pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
-    move || match handoff.phase.get() {
-        Phase::Waiting(_) | Phase::Connected { .. } => {
-            let send = Callback::new(move |text: String| handoff.send(text));
-            let typing = Callback::new(move |typing| handoff.typing(typing));
-            Some(
-                view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true/> },
-            )
-        }
+    let addressee = Memo::new(move |_| match handoff.phase.get() {
+        Phase::Waiting(_) | Phase::Connected { .. } => Addressee::Person,
         Phase::Idle | Phase::Ended | Phase::Failed(_) | Phase::MessageLeft { .. } if bot.available() => {
-            let send = Callback::new(move |text: String| {
-                tandem_protocol::validate_text(&text).map_err(|_| text_problem(&text))?;
-                bot.say(text, handoff);
-                Ok(())
-            });
-            Some(view! { <Composer send typing=Callback::new(|_| {}) end=None autofocus=false/> })
+            Addressee::Bot
         }
         Phase::Idle
         | Phase::Ended
@@ -33,7 +31,25 @@ pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
         | Phase::MessageLeft { .. }
         | Phase::Starting
         | Phase::Details { .. }
-        | Phase::Offline { .. } => None,
+        | Phase::Offline { .. } => Addressee::Nobody,
+    });
+    move || match addressee.get() {
+        Addressee::Person => {
+            let send = Callback::new(move |text: String| handoff.send(text));
+            let typing = Callback::new(move |typing| handoff.typing(typing));
+            Some(
+                view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true/> },
+            )
+        }
+        Addressee::Bot => {
+            let send = Callback::new(move |text: String| {
+                tandem_protocol::validate_text(&text).map_err(|_| text_problem(&text))?;
+                bot.say(text, handoff);
+                Ok(())
+            });
+            Some(view! { <Composer send typing=Callback::new(|_| {}) end=None autofocus=false/> })
+        }
+        Addressee::Nobody => None,
     }
 }
 

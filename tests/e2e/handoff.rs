@@ -4,6 +4,7 @@
 
 use crate::pages::{ANNA, Console, HostPage, Part, Widget};
 use crate::support::{Browser, TestServer, widget_dist};
+use fantoccini::key::Key;
 use serde_json::json;
 
 #[tokio::test]
@@ -66,4 +67,26 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
     assert!(ended.contains("Conversation ended"), "{ended}");
     console.close_chat().await;
     assert_eq!(page.kept().await, json!(0), "an ended conversation is forgotten by the browser");
+}
+
+/// What a waiting customer has half typed stays in the composer while the queue moves and the
+/// agent joins (the composer is not drawn anew on every change of the conversation's state).
+#[tokio::test]
+async fn a_half_typed_message_survives_the_agent_joining() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let console = Console::sign_in(&agent, &server, ANNA).await;
+    HostPage::open(&customer, &server.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
+    widget.ask_for_person().await;
+    widget.wait_text(Part::QueueStatus, "next in line").await;
+
+    widget.fill(Part::ComposerInput, "My order number is").await;
+    console.accept_from_queue().await;
+    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+    assert_eq!(widget.draft().await, "My order number is");
+
+    widget.press(Key::Enter).await;
+    console.wait_messages(&["My order number is"]).await;
 }

@@ -30,7 +30,6 @@ pub enum Part {
     Messages,
     Message,
     ComposerInput,
-    ComposerProblem,
     BotAnswer,
     QuickReply,
     BotOffer,
@@ -76,7 +75,6 @@ impl Part {
             Self::Messages => "[data-testid=messages]",
             Self::Message => "[data-testid=message]",
             Self::ComposerInput => "[data-testid=composer-input]",
-            Self::ComposerProblem => ".composer-problem",
             Self::BotAnswer => "[data-testid=bot-line][data-from=Bot] .text",
             Self::QuickReply => "[data-testid=quick-reply]",
             Self::BotOffer => "[data-testid=bot-offer] button",
@@ -115,9 +113,6 @@ impl Part {
         matches!(self, Self::Launcher | Self::LauncherIcon | Self::LauncherFallback)
     }
 }
-
-/// Empties the field `e` as the app sees it (an `input` event, as the keyboard would send).
-const CLEAR_FIELD: &str = "(e.value = '', e.dispatchEvent(new Event('input', { bubbles: true })), true)";
 
 /// Each visible control of the widget whose centre is not itself (or inside it) when
 /// scrolled into view: covered by something else.
@@ -457,22 +452,15 @@ impl<'a> Widget<'a> {
         self.click(Part::HumanButton).await;
     }
 
-    /// Types into the composer through the keyboard, like a customer, and presses Enter. The
-    /// app draws a new, empty composer when the server welcomes it back after a reconnect,
-    /// dropping what was being typed (or taking the Enter as an empty message); a customer who
-    /// saw the text vanish, or was told the message is empty, would type it again, and so does
-    /// this.
+    /// Types into the composer through the keyboard, like a customer, and presses Enter.
     pub async fn send(&self, text: &str) {
-        eventually("the composer to take the message", || async {
-            self.query(Part::ComposerInput, CLEAR_FIELD).await;
-            self.fill(Part::ComposerInput, text).await;
-            if self.query(Part::ComposerInput, "e.value").await != json!(text) {
-                return None;
-            }
-            self.browser.press(Key::Enter).await;
-            (!self.shows(Part::ComposerProblem).await).then_some(())
-        })
-        .await;
+        self.fill(Part::ComposerInput, text).await;
+        self.press(Key::Enter).await;
+    }
+
+    /// What stands in the composer, not sent yet.
+    pub async fn draft(&self) -> String {
+        self.query(Part::ComposerInput, "e.value").await.as_str().unwrap_or_default().to_owned()
     }
 
     /// Types into a field of the widget through the keyboard, like a customer.
