@@ -357,6 +357,9 @@ impl Handoff {
                     (ConversationStatus::Waiting, _) => Phase::Waiting(queue),
                     (ConversationStatus::Active, Some(agent)) => {
                         self.had_agent();
+                        // They joined before this page's socket was open (or while it was away):
+                        // the page hears of it now.
+                        self.announce_agent(&agent);
                         Phase::Connected { agent }
                     }
                     (ConversationStatus::Active, None) => {
@@ -370,7 +373,7 @@ impl Handoff {
             CustomerEvent::Queue { queue } => self.phase.set(Phase::Waiting(Some(queue))),
             CustomerEvent::AgentJoined { name } => {
                 self.had_agent();
-                self.emit(&PageEvent::AgentJoined { name: name.clone() });
+                self.announce_agent(&name);
                 self.phase.set(Phase::Connected { agent: name });
             }
             CustomerEvent::AgentLeft { .. } => {
@@ -418,6 +421,16 @@ impl Handoff {
     fn had_agent(self) {
         self.rateable.set(self.saved.get_value());
         self.rated.set(false);
+    }
+
+    /// The page hears `agent-joined` once per agent it sees join, however it learnt of them.
+    fn announce_agent(self, agent: &str) {
+        let known = self
+            .phase
+            .with_untracked(|phase| matches!(phase, Phase::Connected { agent: known } if known == agent));
+        if !known {
+            self.emit(&PageEvent::AgentJoined { name: agent.to_owned() });
+        }
     }
 
     fn emit(self, event: &PageEvent) {

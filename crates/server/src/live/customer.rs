@@ -54,14 +54,12 @@ where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let (conversation, last_seq) = match hello(&state, &id, &mut rx).await {
+    let (conversation, last_seq, events) = match hello(&state, &id, &mut rx).await {
         Ok(hello) => hello,
         Err(stop) => return finish(&mut tx, stop, error_frame).await,
     };
-    // Subscribed before the backlog is read, so that nothing committed in between is missed;
-    // duplicates are dropped by sequence number instead.
     let mut session = Session {
-        events: state.hub.subscribe(&id),
+        events,
         queue: state.queues.watch_statuses(&state, &conversation.merchant_id),
         id,
         merchant: conversation.merchant_id,
@@ -80,9 +78,16 @@ where
     finish(&mut session.tx, stop, error_frame).await;
 }
 
-/// Reads the `hello` frame and checks the customer's token: the conversation and the last
-/// sequence the customer has.
-async fn hello<R>(state: &AppState, id: &ConversationId, rx: &mut R) -> Result<(Conversation, Seq), Stop>
+/// Reads the `hello` frame and checks the customer's token: the conversation, the last
+/// sequence the customer has, and the conversation's live events. Those are subscribed before
+/// the conversation is read, so that nothing in between is missed (an agent joining, a
+/// message): the welcome and backlog say where it stood, the events what came after, and
+/// what comes twice is dropped by sequence number.
+async fn hello<R>(
+    state: &AppState,
+    id: &ConversationId,
+    rx: &mut R,
+) -> Result<(Conversation, Seq, broadcast::Receiver<LiveEvent>), Stop>
 where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -98,9 +103,10 @@ where
         let message = format!("this server speaks protocol version {PROTOCOL_VERSION}");
         return Err(Stop::Refused(ErrorCode::UnsupportedVersion, message));
     }
+    let events = state.hub.subscribe(id);
     match state.store.conversation(id).await? {
         Some(conversation) if claimed == *id && conversation.token_hash == hash_token(&token) => {
-            Ok((conversation, last_seq))
+            Ok((conversation, last_seq, events))
         }
         _ => Err(Stop::Refused(ErrorCode::Unauthorized, "unknown conversation or wrong token".into())),
     }
@@ -233,6 +239,8 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             LiveEvent::Typing { from: Side::Customer, .. }
             | LiveEvent::Read { from: Side::Customer, .. }
             | LiveEvent::Rated(_) => return Ok(()),
+            // Already told by the welcome (the agent joined as this session connected).
+            LiveEvent::AgentJoined { .. } if self.status == ConversationStatus::Active => return Ok(()),
             LiveEvent::AgentJoined { name } => {
                 self.status = ConversationStatus::Active;
                 self.last_queue = None;
