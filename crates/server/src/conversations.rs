@@ -14,7 +14,7 @@ use axum_extra::headers::authorization::Bearer;
 
 use crate::AppState;
 use crate::error::{AppError, JsonBody};
-use crate::extract::{ClientIp, NewChats, Within, check_page_origin, find_merchant};
+use crate::extract::{ClientIp, NewChats, check_page_origin, find_merchant, spend};
 use crate::live::customer;
 use crate::service;
 use crate::tokens::hash_token;
@@ -34,11 +34,13 @@ pub(crate) fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 pub(crate) async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
-    _: Within<NewChats>,
+    ClientIp(ip): ClientIp,
     JsonBody(request): JsonBody<StartConversation>,
 ) -> Result<Response, AppError> {
+    // In the documented order: the body, the merchant, the page's origin, then the budget.
     let merchant = find_merchant(&state, request.merchant_id.as_str()).await?;
     check_page_origin(&state, &merchant, &headers)?;
+    spend::<NewChats>(&state, ip)?;
     let started = service::start(&state, &merchant, request).await?;
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }

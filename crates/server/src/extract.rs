@@ -166,12 +166,15 @@ impl<B: Budget> FromRequestParts<AppState> for Within<B> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        if B::allow(&state.limits, client_ip(parts, &state.trusted_proxies)) {
-            Ok(Self(PhantomData))
-        } else {
-            Err(AppError::RateLimited)
-        }
+        spend::<B>(state, client_ip(parts, &state.trusted_proxies))?;
+        Ok(Self(PhantomData))
     }
+}
+
+/// Spends one request of `ip`'s budget `B`, or refuses with 429: for a handler that checks
+/// other things first (see [`Within`] for one that checks nothing before).
+pub(crate) fn spend<B: Budget>(state: &AppState, ip: Option<IpAddr>) -> Result<(), AppError> {
+    if B::allow(&state.limits, ip) { Ok(()) } else { Err(AppError::RateLimited) }
 }
 
 /// The merchant named by the path's `{id}`, for a request from a page that may use its chat:

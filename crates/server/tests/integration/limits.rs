@@ -2,7 +2,7 @@
 
 use tandem_protocol::{Problem, ProblemCode};
 
-use crate::common::{SHOP_ORIGIN, TestApp, spawn_app, spawn_app_behind_proxy};
+use crate::common::{OTHER_ORIGIN, SHOP_ORIGIN, TestApp, spawn_app, spawn_app_behind_proxy};
 
 /// Starts a conversation with the given forwarding header; returns the status.
 async fn start_via(app: &TestApp, header: Option<(&str, &str)>) -> u16 {
@@ -43,4 +43,33 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
     assert_eq!(start_via(&app, Some(("x-forwarded-for", spoofed))).await, 429);
     let forwarded = r#"for="[2001:db8::1]:4711";proto=https"#;
     assert_eq!(start_via(&app, Some(("forwarded", forwarded))).await, 201, "the standard header");
+}
+
+/// The checks run in the documented order: merchant (404) and `Origin` (403) before the
+/// address's budget (429), so a refused page never spends it and is told what is wrong.
+#[tokio::test]
+async fn merchant_and_origin_are_checked_before_the_budget() {
+    let app = spawn_app().await;
+    for _ in 0..10 {
+        assert_eq!(start_via(&app, None).await, 201);
+    }
+    assert_eq!(start_via(&app, None).await, 429);
+    let wrong_origin = app
+        .http
+        .post(app.url("/v1/conversations"))
+        .header("origin", OTHER_ORIGIN)
+        .json(&TestApp::start_request("shop"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong_origin.status(), 403);
+    let nobody = app
+        .http
+        .post(app.url("/v1/conversations"))
+        .header("origin", SHOP_ORIGIN)
+        .json(&TestApp::start_request("nobody"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(nobody.status(), 404);
 }
