@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream, StreamExt};
 use tandem_protocol::{
-    AgentEvent, AgentFrame, Author, ClientMessageId, ConversationDetail, ConversationId, ErrorCode, Presence,
-    Seq,
+    AgentEvent, AgentFrame, Author, ChatMessage, ClientMessageId, ConversationDetail, ConversationId,
+    ErrorCode, Presence, Seq,
 };
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -432,19 +432,23 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         }
     }
 
+    /// A message once, in order: one already sent is dropped, and after a gap the database
+    /// fills it in.
+    async fn forward_message(&mut self, id: ConversationId, message: ChatMessage) -> Step {
+        let delivered = self.sent_up_to.get(&id).copied().unwrap_or(0);
+        if message.seq <= delivered {
+            return Ok(());
+        }
+        if message.seq > delivered + 1 {
+            return self.catch_up(&id).await;
+        }
+        self.sent_up_to.insert(id.clone(), message.seq);
+        self.send(&AgentEvent::Message { conversation_id: id, message }).await
+    }
+
     async fn forward(&mut self, id: ConversationId, event: LiveEvent) -> Step {
         let outgoing = match event {
-            LiveEvent::Message(message) => {
-                let delivered = self.sent_up_to.get(&id).copied().unwrap_or(0);
-                if message.seq <= delivered {
-                    return Ok(());
-                }
-                if message.seq > delivered + 1 {
-                    return self.catch_up(&id).await;
-                }
-                self.sent_up_to.insert(id.clone(), message.seq);
-                AgentEvent::Message { conversation_id: id, message }
-            }
+            LiveEvent::Message(message) => return self.forward_message(id, message).await,
             LiveEvent::Typing { from: Side::Customer, typing } => {
                 AgentEvent::Typing { conversation_id: id, typing }
             }

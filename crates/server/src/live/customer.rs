@@ -10,8 +10,8 @@ use std::time::Duration;
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
 use tandem_protocol::{
-    Author, ConversationId, ConversationStatus, CustomerEvent, CustomerFrame, ErrorCode, MerchantId,
-    PROTOCOL_VERSION, QueueStatus, Seq,
+    Author, ChatMessage, ConversationId, ConversationStatus, CustomerEvent, CustomerFrame, ErrorCode,
+    MerchantId, PROTOCOL_VERSION, QueueStatus, Seq,
 };
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -221,19 +221,22 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         }
     }
 
+    /// A message once, in order: one already sent is dropped, and after a gap the database
+    /// fills it in.
+    async fn forward_message(&mut self, message: ChatMessage) -> Step {
+        if message.seq <= self.sent_up_to {
+            return Ok(());
+        }
+        if message.seq > self.sent_up_to + 1 {
+            return self.catch_up().await;
+        }
+        self.sent_up_to = message.seq;
+        self.send(&CustomerEvent::Message { message }).await
+    }
+
     async fn forward(&mut self, event: LiveEvent) -> Step {
         let outgoing = match event {
-            LiveEvent::Message(message) => {
-                if message.seq <= self.sent_up_to {
-                    return Ok(());
-                }
-                if message.seq > self.sent_up_to + 1 {
-                    // A gap: something was missed; the database has it.
-                    return self.catch_up().await;
-                }
-                self.sent_up_to = message.seq;
-                CustomerEvent::Message { message }
-            }
+            LiveEvent::Message(message) => return self.forward_message(message).await,
             LiveEvent::Typing { from: Side::Agent, typing } => CustomerEvent::Typing { typing },
             LiveEvent::Read { from: Side::Agent, seq } => CustomerEvent::Read { seq },
             LiveEvent::Typing { from: Side::Customer, .. }

@@ -4,7 +4,7 @@ use std::str::FromStr;
 mod rows;
 
 use async_trait::async_trait;
-use sqlx::query::QueryAs;
+use sqlx::query::{Query, QueryAs};
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -148,12 +148,12 @@ impl Store for SqliteStore {
     }
 
     async fn set_identity_secret(&self, merchant: &MerchantId, secret: &str) -> Result<bool, StoreError> {
-        let result = sqlx::query("UPDATE merchants SET identity_secret = ? WHERE id = ?")
-            .bind(secret)
-            .bind(merchant.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected() == 1)
+        self.changed_one(
+            sqlx::query("UPDATE merchants SET identity_secret = ? WHERE id = ?")
+                .bind(secret)
+                .bind(merchant.as_str()),
+        )
+        .await
     }
 
     async fn set_agent_active(
@@ -260,17 +260,17 @@ impl Store for SqliteStore {
         id: &ConversationId,
         rating: &Rating,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE conversations SET rating = ?, rating_comment = ?
+        self.changed_one(
+            sqlx::query(
+                "UPDATE conversations SET rating = ?, rating_comment = ?
              WHERE id = ? AND merchant_id = ? AND status = 'ended'",
+            )
+            .bind(i64::from(rating.score))
+            .bind(&rating.comment)
+            .bind(&id.0)
+            .bind(merchant.as_str()),
         )
-        .bind(i64::from(rating.score))
-        .bind(&rating.comment)
-        .bind(&id.0)
-        .bind(merchant.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        .await
     }
 
     async fn leave_message(
@@ -315,12 +315,12 @@ impl Store for SqliteStore {
     }
 
     async fn set_bot_flow(&self, merchant: &MerchantId, flow_json: &str) -> Result<bool, StoreError> {
-        let result = sqlx::query("UPDATE merchants SET bot_flow = ? WHERE id = ?")
-            .bind(flow_json)
-            .bind(merchant.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected() == 1)
+        self.changed_one(
+            sqlx::query("UPDATE merchants SET bot_flow = ? WHERE id = ?")
+                .bind(flow_json)
+                .bind(merchant.as_str()),
+        )
+        .await
     }
 
     async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
@@ -481,19 +481,19 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         // The status condition makes this a compare-and-set: one UPDATE wins, the rest match no row.
-        let result = sqlx::query(
-            "UPDATE conversations SET status = 'active', agent_id = ?1, accepted_at_ms = ?2, front = 0,
+        self.changed_one(
+            sqlx::query(
+                "UPDATE conversations SET status = 'active', agent_id = ?1, accepted_at_ms = ?2, front = 0,
                                       answered_at_ms = COALESCE(answered_at_ms, ?2)
              WHERE id = ?3 AND merchant_id = ?4 AND status = 'waiting'
                AND ?1 IN (SELECT id FROM agents WHERE merchant_id = ?4 AND active = 1)",
+            )
+            .bind(agent)
+            .bind(now_ms)
+            .bind(&id.0)
+            .bind(merchant.as_str()),
         )
-        .bind(agent)
-        .bind(now_ms)
-        .bind(&id.0)
-        .bind(merchant.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        .await
     }
 
     async fn requeue(
@@ -503,30 +503,30 @@ impl Store for SqliteStore {
         agent: AgentId,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE conversations SET status = 'waiting', agent_id = NULL, queued_at_ms = ?, front = 1
+        self.changed_one(
+            sqlx::query(
+                "UPDATE conversations SET status = 'waiting', agent_id = NULL, queued_at_ms = ?, front = 1
              WHERE id = ? AND merchant_id = ? AND status = 'active' AND agent_id = ?",
+            )
+            .bind(now_ms)
+            .bind(&id.0)
+            .bind(merchant.as_str())
+            .bind(agent),
         )
-        .bind(now_ms)
-        .bind(&id.0)
-        .bind(merchant.as_str())
-        .bind(agent)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        .await
     }
 
     async fn end(&self, merchant: &MerchantId, id: &ConversationId, now_ms: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE conversations SET status = 'ended', ended_at_ms = ?
+        self.changed_one(
+            sqlx::query(
+                "UPDATE conversations SET status = 'ended', ended_at_ms = ?
              WHERE id = ? AND merchant_id = ? AND status != 'ended'",
+            )
+            .bind(now_ms)
+            .bind(&id.0)
+            .bind(merchant.as_str()),
         )
-        .bind(now_ms)
-        .bind(&id.0)
-        .bind(merchant.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        .await
     }
 
     async fn append_message(&self, message: &NewMessage) -> Result<ChatMessage, StoreError> {
@@ -597,6 +597,15 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Runs a write meant for one row; whether it changed one (a compare-and-set, or a row of
+    /// the caller's merchant, matches or not).
+    async fn changed_one<'q>(
+        &self,
+        query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    ) -> Result<bool, StoreError> {
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
+    }
+
     /// Runs a `SELECT` of conversation rows (see [`select_conversations`]).
     async fn conversations<'q>(
         &self,
