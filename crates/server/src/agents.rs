@@ -13,7 +13,8 @@ use tandem_protocol::{AgentLogin, AgentProfile, ConversationDetail, Conversation
 use crate::AppState;
 use crate::conversations::sized;
 use crate::error::{AppError, JsonBody};
-use crate::extract::{ClientIp, FromConsole, Logins, SESSION_COOKIE, Session, SignedIn, Within};
+use crate::extract::{ClientIp, FromConsole, Logins, SESSION_COOKIE, Session, SignedIn, Within, socket_slot};
+use crate::limits::{SOCKETS_PER_AGENT, SocketKey};
 use crate::live::{AgentNotice, agent as agent_session, now_ms};
 use crate::password;
 use crate::store::Agent;
@@ -142,8 +143,10 @@ pub(crate) async fn live(
 ) -> Result<Response, AppError> {
     // The queue frame lists every waiting customer (about 200 bytes each): room for 50,000.
     // Consoles are few, so the larger buffer costs little.
-    Ok(sized(ws).max_write_buffer_size(AGENT_WRITE_BUFFER).on_upgrade(move |socket| {
+    let slot = socket_slot(&state, ip, vec![(SocketKey::Agent(session.agent.id), SOCKETS_PER_AGENT)])?;
+    Ok(sized(ws).max_write_buffer_size(AGENT_WRITE_BUFFER).on_upgrade(move |socket| async move {
         let (tx, rx) = socket.split();
-        agent_session::run(state, session.agent, session.token_hash, ip, tx, rx)
+        agent_session::run(state, session.agent, session.token_hash, ip, tx, rx).await;
+        drop(slot);
     }))
 }

@@ -14,7 +14,8 @@ use axum_extra::headers::authorization::Bearer;
 
 use crate::AppState;
 use crate::error::{AppError, JsonBody};
-use crate::extract::{ClientIp, NewChats, check_page_origin, find_merchant, spend};
+use crate::extract::{ClientIp, NewChats, check_page_origin, find_merchant, socket_slot, spend};
+use crate::limits::{SOCKETS_PER_CONVERSATION, SocketKey};
 use crate::live::customer;
 use crate::service;
 use crate::tokens::hash_token;
@@ -58,9 +59,12 @@ pub(crate) async fn live(
     let conversation = state.store.conversation(&id).await?.ok_or_else(not_found)?;
     let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(not_found)?;
     check_page_origin(&state, &merchant, &headers)?;
-    Ok(sized(ws).on_upgrade(move |socket| {
+    let keys = vec![(SocketKey::Conversation(id.clone()), SOCKETS_PER_CONVERSATION)];
+    let slot = socket_slot(&state, ip, keys)?;
+    Ok(sized(ws).on_upgrade(move |socket| async move {
         let (tx, rx) = socket.split();
-        customer::run(state, id, ip, tx, rx)
+        customer::run(state, id, ip, tx, rx).await;
+        drop(slot);
     }))
 }
 

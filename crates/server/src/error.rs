@@ -27,6 +27,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("too many requests; wait a minute and try again")]
     RateLimited,
+    /// Too many live connections at once from one client; closing one makes room.
+    #[error("{0}")]
+    TooManySockets(&'static str),
     #[error(
         "the identity's hash is not this merchant's HMAC-SHA256 of its id; sign ids on your server with the identity secret from `tandem merchant identity-secret`"
     )]
@@ -60,7 +63,9 @@ impl AppError {
             }
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ProblemCode::Unauthorized, "Unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Forbidden"),
-            Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, ProblemCode::RateLimited, "Rate limited"),
+            Self::RateLimited | Self::TooManySockets(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, ProblemCode::RateLimited, "Rate limited")
+            }
             Self::IdentityUnverified => {
                 (StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::IdentityUnverified, "Identity not verified")
             }

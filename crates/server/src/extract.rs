@@ -13,7 +13,7 @@ use tandem_protocol::MerchantId;
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::limits::Limits;
+use crate::limits::{Limits, SOCKETS_PER_NETWORK, Slot, SocketKey};
 use crate::live::now_ms;
 use crate::store::{Agent, Merchant};
 use crate::tokens::hash_token;
@@ -134,6 +134,21 @@ fn forwarded_node(node: &str) -> Option<IpAddr> {
         return v6.split(']').next()?.parse().ok();
     }
     node.split(':').next()?.parse().ok()
+}
+
+/// A place for one more live socket under each of `keys` (with the network of `ip` when
+/// known), or 429 when one of them is full.
+pub(crate) fn socket_slot(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    mut keys: Vec<(SocketKey, usize)>,
+) -> Result<Slot, AppError> {
+    if let Some(ip) = ip {
+        keys.push((SocketKey::Network(crate::limits::network(ip)), SOCKETS_PER_NETWORK));
+    }
+    state.sockets.open(&keys).ok_or(AppError::TooManySockets(
+        "too many live connections at once from here; close another tab or window of the chat first",
+    ))
 }
 
 /// A per-address budget of requests (see `crate::limits`).

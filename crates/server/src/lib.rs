@@ -79,6 +79,8 @@ pub struct AppState {
     /// See [`Config::trusted_proxies`].
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     limits: Arc<limits::Limits>,
+    /// Open WebSockets, capped per network, conversation and agent.
+    sockets: Arc<limits::Sockets>,
     /// Origins the agent console is served from: the only ones allowed to sign in and to open
     /// the agent WebSocket (the CSRF defence).
     console_origins: Arc<Vec<String>>,
@@ -99,6 +101,7 @@ impl AppState {
             queues: Arc::default(),
             trusted_proxies: Arc::default(),
             limits: Arc::default(),
+            sockets: Arc::default(),
             console_origins: Arc::new(console_origins),
             secure_cookies,
             shutdown,

@@ -156,3 +156,63 @@ mod tests {
         assert!(limits.allow_login_to("anna@shop.example", Some(agent)), "Anna herself is not locked out");
     }
 }
+
+/// What open WebSockets are counted by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SocketKey {
+    /// A client's network (see [`network`]).
+    Network(IpAddr),
+    /// One customer's conversation, in however many tabs.
+    Conversation(tandem_protocol::ConversationId),
+    /// One agent, on however many consoles.
+    Agent(i64),
+}
+
+/// Customer sockets of one conversation (tabs of one customer).
+pub const SOCKETS_PER_CONVERSATION: usize = 8;
+/// Sockets from one network: room for an office or a mobile carrier's shared address.
+pub const SOCKETS_PER_NETWORK: usize = 500;
+/// Consoles of one agent.
+pub const SOCKETS_PER_AGENT: usize = 8;
+
+/// Open WebSockets by key, so that nobody holds more than their share of the server's sockets.
+#[derive(Debug, Default)]
+pub struct Sockets {
+    open: std::sync::Mutex<std::collections::HashMap<SocketKey, usize>>,
+}
+
+/// A socket's place, given back when it is dropped (the session ends, however it ends).
+#[derive(Debug)]
+pub struct Slot {
+    sockets: std::sync::Arc<Sockets>,
+    keys: Vec<SocketKey>,
+}
+
+impl Sockets {
+    /// A place counted under each key, or `None` when one of them has no room (the
+    /// caps are the keys' second halves); the key of an unknown address is left out.
+    pub fn open(self: &std::sync::Arc<Self>, wanted: &[(SocketKey, usize)]) -> Option<Slot> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if wanted.iter().any(|(key, cap)| open.get(key).copied().unwrap_or(0) >= *cap) {
+            return None;
+        }
+        for (key, _) in wanted {
+            *open.entry(key.clone()).or_default() += 1;
+        }
+        Some(Slot { sockets: self.clone(), keys: wanted.iter().map(|(key, _)| key.clone()).collect() })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.sockets.open.lock().unwrap_or_else(|e| e.into_inner());
+        for key in &self.keys {
+            if let Some(count) = open.get_mut(key) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(key);
+                }
+            }
+        }
+    }
+}

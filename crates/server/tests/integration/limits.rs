@@ -73,3 +73,32 @@ async fn merchant_and_origin_are_checked_before_the_budget() {
         .expect("request");
     assert_eq!(nobody.status(), 404);
 }
+
+/// A customer's tabs and an agent's consoles hold a few sockets each, not the server's: past
+/// the cap the upgrade is refused with 429, and a closed socket makes room again.
+#[tokio::test]
+async fn live_sockets_are_capped_per_conversation_and_per_agent() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let mut tabs = Vec::new();
+    for _ in 0..8 {
+        tabs.push(app.customer(&started, 0).await.0);
+    }
+    let path = format!("/v1/conversations/{}/live", started.conversation_id);
+    assert_eq!(app.connect(&path, &[("origin", SHOP_ORIGIN)]).await.err(), Some(429));
+    let mut closed = tabs.pop().expect("a tab");
+    closed.close(None).await.expect("close");
+    crate::common::eventually("room for another tab", || async {
+        app.connect(&path, &[("origin", SHOP_ORIGIN)]).await.ok()
+    })
+    .await;
+
+    let cookie = app.login("bert@shop.example").await;
+    let origin = app.origin();
+    let headers = [("cookie", cookie.as_str()), ("origin", origin.as_str())];
+    let mut consoles = Vec::new();
+    for _ in 0..8 {
+        consoles.push(app.connect("/v1/agent/live", &headers).await.expect("console"));
+    }
+    assert_eq!(app.connect("/v1/agent/live", &headers).await.err(), Some(429));
+}
