@@ -116,6 +116,7 @@ pub(crate) async fn leave_message(
     headers: HeaderMap,
     crate::error::JsonBody(mut message): crate::error::JsonBody<LeaveMessage>,
 ) -> Result<Response, AppError> {
+    crate::extract::require_page_origin(&state, &merchant, &headers)?;
     validate_email(&message.email)
         .map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
     validate_text(&message.text).map_err(|problem| AppError::InvalidRequest(format!("text: {problem}")))?;

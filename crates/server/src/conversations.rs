@@ -14,7 +14,7 @@ use axum_extra::headers::authorization::Bearer;
 
 use crate::AppState;
 use crate::error::{AppError, JsonBody};
-use crate::extract::{ClientIp, NewChats, check_page_origin, find_merchant, socket_slot, spend};
+use crate::extract::{ClientIp, NewChats, find_merchant, require_page_origin, socket_slot, spend};
 use crate::limits::{SOCKETS_PER_CONVERSATION, SocketKey};
 use crate::live::customer;
 use crate::service;
@@ -40,7 +40,7 @@ pub(crate) async fn start(
 ) -> Result<Response, AppError> {
     // In the documented order: the body, the merchant, the page's origin, then the budget.
     let merchant = find_merchant(&state, request.merchant_id.as_str()).await?;
-    check_page_origin(&state, &merchant, &headers)?;
+    require_page_origin(&state, &merchant, &headers)?;
     spend::<NewChats>(&state, ip)?;
     let started = service::start(&state, &merchant, request).await?;
     Ok((StatusCode::CREATED, Json(started)).into_response())
@@ -58,7 +58,7 @@ pub(crate) async fn live(
     let id = ConversationId::parse(&raw_id).ok_or_else(not_found)?;
     let conversation = state.store.conversation(&id).await?.ok_or_else(not_found)?;
     let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(not_found)?;
-    check_page_origin(&state, &merchant, &headers)?;
+    require_page_origin(&state, &merchant, &headers)?;
     let keys = vec![(SocketKey::Conversation(id.clone()), SOCKETS_PER_CONVERSATION)];
     let slot = socket_slot(&state, ip, keys)?;
     Ok(sized(ws).on_upgrade(move |socket| async move {
@@ -87,7 +87,7 @@ pub(crate) async fn rate(
         return Err(unauthorized());
     }
     let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(unauthorized)?;
-    check_page_origin(&state, &merchant, &headers)?;
+    require_page_origin(&state, &merchant, &headers)?;
     service::rate(&state, &conversation, rating).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,6 +21,10 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("the page origin {0} may not use this merchant's chat")]
     OriginNotAllowed(String),
+    #[error(
+        "no Origin header: a browser sends the page's origin with every POST and WebSocket; a client of its own must send the origin it acts for"
+    )]
+    OriginMissing,
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -58,7 +62,7 @@ impl AppError {
             Self::PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, ProblemCode::PayloadTooLarge, "Payload too large")
             }
-            Self::OriginNotAllowed(_) => {
+            Self::OriginNotAllowed(_) | Self::OriginMissing => {
                 (StatusCode::FORBIDDEN, ProblemCode::OriginNotAllowed, "Origin not allowed")
             }
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ProblemCode::Unauthorized, "Unauthorized"),

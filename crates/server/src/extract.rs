@@ -76,10 +76,11 @@ impl FromRequestParts<AppState> for FromConsole {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         match parts.headers.get(header::ORIGIN) {
+            None => Err(AppError::OriginMissing),
             Some(origin) if !state.console_origins.iter().any(|o| o.as_bytes() == origin.as_bytes()) => {
                 Err(AppError::OriginNotAllowed(String::from_utf8_lossy(origin.as_bytes()).into_owned()))
             }
-            _ => Ok(Self),
+            Some(_) => Ok(Self),
         }
     }
 }
@@ -217,6 +218,20 @@ pub(crate) async fn find_merchant(state: &AppState, raw_id: &str) -> Result<Merc
         .merchant(&id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no merchant with id {id}")))
+}
+
+/// What a page sends (a conversation, a message left, a rating) or opens (its live socket)
+/// must name the page: browsers always send `Origin` there, so a request without one is refused
+/// rather than taken for nobody's. Then as [`check_page_origin`].
+pub(crate) fn require_page_origin(
+    state: &AppState,
+    merchant: &Merchant,
+    headers: &HeaderMap,
+) -> Result<(), AppError> {
+    if !headers.contains_key(header::ORIGIN) {
+        return Err(AppError::OriginMissing);
+    }
+    check_page_origin(state, merchant, headers)
 }
 
 /// A browser request from a page must come from one of the merchant's origins, or from our own

@@ -52,6 +52,7 @@ async fn another_merchants_admin_cannot_deactivate_or_sign_out_an_agent() {
         .http
         .post(app.url("/v1/agent/invites"))
         .header("cookie", &anna_cookie)
+        .header("origin", app.origin())
         .json(&serde_json::json!({ "role": "agent" }))
         .send()
         .await
@@ -67,6 +68,7 @@ async fn another_merchants_admin_cannot_deactivate_or_sign_out_an_agent() {
             .http
             .post(app.url(&format!("/v1/agent/agents/{target}/deactivate")))
             .header("cookie", &olga)
+            .header("origin", app.origin())
             .send()
             .await
             .expect("deactivate");

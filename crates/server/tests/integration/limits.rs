@@ -102,3 +102,34 @@ async fn live_sockets_are_capped_per_conversation_and_per_agent() {
     }
     assert_eq!(app.connect("/v1/agent/live", &headers).await.err(), Some(429));
 }
+
+/// Browsers send `Origin` with every POST and WebSocket, so where a page sends or opens
+/// something (and on the console's state-changing routes) a request without it is refused
+/// with 403 rather than taken for nobody's; the public GETs answer without it.
+#[tokio::test]
+async fn what_a_page_sends_or_opens_needs_its_origin() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let cookie = app.login("anna@shop.example").await;
+    let posts = [
+        ("/v1/conversations".to_owned(), serde_json::to_value(TestApp::start_request("shop")).expect("json")),
+        (
+            "/v1/merchants/shop/messages".to_owned(),
+            serde_json::json!({ "email": "a@b.example", "text": "hi", "locale": "en", "page_url": "https://shop.example/", "transcript": [] }),
+        ),
+        (format!("/v1/conversations/{}/rating", started.conversation_id), serde_json::json!({ "score": 5 })),
+        ("/v1/agent/invites".to_owned(), serde_json::json!({ "role": "agent" })),
+    ];
+    for (path, body) in posts {
+        let request =
+            app.http.post(app.url(&path)).header("cookie", &cookie).bearer_auth(&started.customer_token);
+        let response = request.json(&body).send().await.expect("request");
+        assert_eq!(response.status(), 403, "{path}");
+        assert_eq!(response.json::<Problem>().await.expect("problem").code, ProblemCode::OriginNotAllowed);
+    }
+    let customer = format!("/v1/conversations/{}/live", started.conversation_id);
+    assert_eq!(app.connect(&customer, &[]).await.err(), Some(403));
+    assert_eq!(app.connect("/v1/agent/live", &[("cookie", &cookie)]).await.err(), Some(403));
+    let config = app.http.get(app.url("/v1/merchants/shop/widget-config")).send().await.expect("request");
+    assert_eq!(config.status(), 200);
+}

@@ -401,7 +401,8 @@ async fn bad_frames_get_typed_errors_and_the_connection_stays_usable() {
     assert_eq!(response.json::<Problem>().await.expect("problem").code, ProblemCode::InvalidRequest);
     let mut bad_url = TestApp::start_request("shop");
     bad_url.page_url = "javascript:alert(1)".into();
-    let response = app.http.post(app.url("/v1/conversations")).json(&bad_url).send().await.expect("request");
+    let request = app.http.post(app.url("/v1/conversations")).header("origin", SHOP_ORIGIN);
+    let response = request.json(&bad_url).send().await.expect("request");
     assert_eq!(response.status(), 400);
     let huge = app
         .http
@@ -514,6 +515,7 @@ async fn logout_ends_the_session() {
     let wrong = app
         .http
         .post(app.url("/v1/agent/login"))
+        .header("origin", app.origin())
         .json(&serde_json::json!({ "email": "anna@shop.example", "password": "wrong password!!" }))
         .send()
         .await
