@@ -173,16 +173,15 @@ impl TestApp {
     }
 
     pub async fn start_conversation(&self) -> ConversationStarted {
-        let response = self
-            .http
-            .post(self.url("/v1/conversations"))
-            .header("origin", SHOP_ORIGIN)
-            .json(&Self::start_request("shop"))
-            .send()
-            .await
-            .expect("request");
+        let response = self.start_at("shop", SHOP_ORIGIN).await;
         assert_eq!(response.status(), 201);
         response.json().await.expect("body")
+    }
+
+    /// `POST /v1/conversations` for `merchant` from a page at `origin`, as it answers.
+    pub async fn start_at(&self, merchant: &str, origin: &str) -> reqwest::Response {
+        let request = self.http.post(self.url("/v1/conversations")).header("origin", origin);
+        request.json(&Self::start_request(merchant)).send().await.expect("request")
     }
 
     /// Opens the customer's WebSocket and completes `hello`; returns the socket and the welcome.

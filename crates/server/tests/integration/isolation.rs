@@ -187,15 +187,8 @@ async fn a_chat_cannot_be_transferred_to_another_merchants_agent() {
     let bert = agent_id(&app, "bert@shop.example").await;
     let (_bert_ws, _, _) = app.agent("bert@shop.example").await;
     let olga_id = agent_id(&app, "olga@other.example").await;
-    let response = app
-        .http
-        .post(app.url("/v1/conversations"))
-        .header("origin", OTHER_ORIGIN)
-        .json(&TestApp::start_request("other"))
-        .send()
-        .await
-        .expect("start");
-    let started: ConversationStarted = response.json().await.expect("started");
+    let started: ConversationStarted =
+        app.start_at("other", OTHER_ORIGIN).await.json().await.expect("started");
     let (mut olga, _, _) = app.agent("olga@other.example").await;
     send(&mut olga, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
     assert!(matches!(recv_agent(&mut olga).await, AgentEvent::Accepted { .. }));

@@ -54,24 +54,8 @@ async fn merchant_and_origin_are_checked_before_the_budget() {
         assert_eq!(start_via(&app, None).await, 201);
     }
     assert_eq!(start_via(&app, None).await, 429);
-    let wrong_origin = app
-        .http
-        .post(app.url("/v1/conversations"))
-        .header("origin", OTHER_ORIGIN)
-        .json(&TestApp::start_request("shop"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(wrong_origin.status(), 403);
-    let nobody = app
-        .http
-        .post(app.url("/v1/conversations"))
-        .header("origin", SHOP_ORIGIN)
-        .json(&TestApp::start_request("nobody"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(nobody.status(), 404);
+    assert_eq!(app.start_at("shop", OTHER_ORIGIN).await.status(), 403);
+    assert_eq!(app.start_at("nobody", SHOP_ORIGIN).await.status(), 404);
 }
 
 /// A customer's tabs and an agent's consoles hold a few sockets each, not the server's: past

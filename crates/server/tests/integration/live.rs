@@ -322,14 +322,7 @@ async fn another_merchants_agent_is_forbidden() {
 #[tokio::test]
 async fn disallowed_origins_are_forbidden() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .post(app.url("/v1/conversations"))
-        .header("origin", OTHER_ORIGIN)
-        .json(&TestApp::start_request("shop"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.start_at("shop", OTHER_ORIGIN).await;
     assert_eq!(response.status(), 403);
     assert_eq!(response.json::<Problem>().await.expect("problem").code, ProblemCode::OriginNotAllowed);
 
