@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 
 use crate::AppState;
 use crate::live::{AgentNotice, LiveEvent, now_ms};
-use crate::store::StoreError;
+use crate::store::{ChatRef, StoreError};
 
 #[derive(Default)]
 pub struct Dispatch {
@@ -195,7 +195,8 @@ async fn deliver(state: &AppState, merchant: &MerchantId, notices: Vec<Notice>) 
                 // Recorded before anyone can accept it; a failed write is retried, as an agent's
                 // accept of it would fail until it is recorded.
                 for attempt in 1..=3 {
-                    match state.store.requeue(merchant, &conversation, agent, now_ms()).await {
+                    match state.store.requeue(ChatRef { merchant, id: &conversation }, agent, now_ms()).await
+                    {
                         Ok(_) => break,
                         Err(error) => {
                             tracing::error!(%error, %conversation, attempt, "could not return a chat to the queue");

@@ -219,6 +219,14 @@ impl Conversation {
     }
 }
 
+/// A conversation as a write names it: with its merchant, so that a write aimed at another
+/// merchant's conversation matches no row and changes nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatRef<'a> {
+    pub merchant: &'a MerchantId,
+    pub id: &'a ConversationId,
+}
+
 /// A message to store; the store assigns its sequence number.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -315,23 +323,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Gives a waiting conversation to `agent`, both of `merchant`. Atomic: of concurrent
     /// callers exactly one gets `true`; it is `false` when the conversation is no longer waiting.
-    async fn accept(
-        &self,
-        merchant: &MerchantId,
-        id: &ConversationId,
-        agent: AgentId,
-        now_ms: i64,
-    ) -> Result<bool, StoreError>;
+    async fn accept(&self, chat: ChatRef<'_>, agent: AgentId, now_ms: i64) -> Result<bool, StoreError>;
     /// Puts an active conversation of `agent` back at the front of the queue.
-    async fn requeue(
-        &self,
-        merchant: &MerchantId,
-        id: &ConversationId,
-        agent: AgentId,
-        now_ms: i64,
-    ) -> Result<bool, StoreError>;
+    async fn requeue(&self, chat: ChatRef<'_>, agent: AgentId, now_ms: i64) -> Result<bool, StoreError>;
     /// Ends a conversation that has not ended; `false` if it already had.
-    async fn end(&self, merchant: &MerchantId, id: &ConversationId, now_ms: i64) -> Result<bool, StoreError>;
+    async fn end(&self, chat: ChatRef<'_>, now_ms: i64) -> Result<bool, StoreError>;
 
     /// Stores a message with the conversation's next sequence number and returns it; a message
     /// whose (author kind, client id) is already stored is returned as stored, not stored again.
@@ -340,12 +336,7 @@ pub trait Store: Send + Sync + 'static {
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError>;
     /// Records the customer's rating of an ended conversation (a second rating replaces the
     /// first); `false` if the conversation has not ended.
-    async fn rate(
-        &self,
-        merchant: &MerchantId,
-        id: &ConversationId,
-        rating: &Rating,
-    ) -> Result<bool, StoreError>;
+    async fn rate(&self, chat: ChatRef<'_>, rating: &Rating) -> Result<bool, StoreError>;
 
     /// Stores a message left when nobody could answer, returning its id.
     async fn leave_message(

@@ -7,7 +7,7 @@ use tandem_protocol::{ConversationId, ConversationStatus, ErrorCode, OfferEnd, P
 use super::{Ending, Outcome, end, follow_in_dispatch, refused};
 use crate::AppState;
 use crate::live::{AgentNotice, LiveEvent, now_ms};
-use crate::store::{Agent, Conversation};
+use crate::store::{Agent, ChatRef, Conversation};
 
 /// An offer open to the agent: the conversation, and when it runs out.
 pub type OpenOffer = (ConversationId, i64);
@@ -99,7 +99,7 @@ fn taken(status: Option<ConversationStatus>) -> &'static str {
 /// write fails, the customer goes back to the front of the queue, not lost.
 async fn record_accept(state: &AppState, agent: &Agent, id: &ConversationId) -> Outcome<()> {
     let (me, merchant) = (agent.id, &agent.merchant_id);
-    match state.store.accept(merchant, id, me, now_ms()).await {
+    match state.store.accept(ChatRef { merchant, id }, me, now_ms()).await {
         Ok(true) => Ok(()),
         Ok(false) => {
             let status = state.store.conversation(id).await.ok().flatten().map(|c| c.status);
@@ -139,7 +139,7 @@ pub async fn transfer(state: &AppState, agent: &Agent, id: &ConversationId, to: 
 /// waiting.
 async fn give_back(state: &AppState, agent: &Agent, id: &ConversationId, to: Option<i64>) -> Outcome<()> {
     let me = agent.id;
-    state.store.requeue(&agent.merchant_id, id, me, now_ms()).await?;
+    state.store.requeue(ChatRef { merchant: &agent.merchant_id, id }, me, now_ms()).await?;
     follow_in_dispatch(state, &agent.merchant_id, id, |d, now| {
         let (result, mut notices) = d.give_back(me, id, to, now);
         if result == Err(Refusal::TargetUnavailable) {

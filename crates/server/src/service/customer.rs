@@ -9,7 +9,7 @@ use tandem_protocol::{
 use crate::AppState;
 use crate::error::AppError;
 use crate::live::{LiveEvent, now_ms};
-use crate::store::{Conversation, Merchant, NewConversation};
+use crate::store::{ChatRef, Conversation, Merchant, NewConversation};
 use crate::tokens::{hash_token, new_id, new_token};
 
 /// A customer asks for a person: the conversation is stored, then queued in dispatch; the
@@ -57,7 +57,11 @@ pub async fn rate(state: &AppState, conversation: &Conversation, mut rating: Rat
     if let Some(comment) = &mut rating.comment {
         mask_card_numbers_in_place(comment);
     }
-    if !state.store.rate(&conversation.merchant_id, &conversation.id, &rating).await? {
+    if !state
+        .store
+        .rate(ChatRef { merchant: &conversation.merchant_id, id: &conversation.id }, &rating)
+        .await?
+    {
         return Err(AppError::Conflict("a conversation can be rated once it has ended".into()));
     }
     state.hub.publish(&conversation.id, LiveEvent::Rated(rating));

@@ -23,7 +23,7 @@ use tandem_protocol::{ConversationId, ErrorCode, MerchantId};
 
 use crate::AppState;
 use crate::live::{LiveEvent, now_ms};
-use crate::store::StoreError;
+use crate::store::{ChatRef, StoreError};
 
 /// Why the service did not do what a session asked.
 #[derive(Debug)]
@@ -64,7 +64,7 @@ pub async fn end(
     id: &ConversationId,
     ending: Ending,
 ) -> Result<bool, StoreError> {
-    if !state.store.end(merchant, id, now_ms()).await? {
+    if !state.store.end(ChatRef { merchant, id }, now_ms()).await? {
         return Ok(false);
     }
     follow_in_dispatch(state, merchant, id, |d, now| match ending {

@@ -15,8 +15,8 @@ use tandem_protocol::{
 };
 
 use super::{
-    Agent, AgentId, AgentRole, Conversation, Merchant, NewAgent, NewConversation, NewInvite, NewMessage,
-    Redeemed, Store, StoreError,
+    Agent, AgentId, AgentRole, ChatRef, Conversation, Merchant, NewAgent, NewConversation, NewInvite,
+    NewMessage, Redeemed, Store, StoreError,
 };
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LeftMessageRow, MESSAGE_COLUMNS, MerchantRow, MessageRow,
@@ -254,12 +254,7 @@ impl Store for SqliteStore {
         Ok(Redeemed::Agent(id))
     }
 
-    async fn rate(
-        &self,
-        merchant: &MerchantId,
-        id: &ConversationId,
-        rating: &Rating,
-    ) -> Result<bool, StoreError> {
+    async fn rate(&self, chat: ChatRef<'_>, rating: &Rating) -> Result<bool, StoreError> {
         self.changed_one(
             sqlx::query(
                 "UPDATE conversations SET rating = ?, rating_comment = ?
@@ -267,8 +262,8 @@ impl Store for SqliteStore {
             )
             .bind(i64::from(rating.score))
             .bind(&rating.comment)
-            .bind(&id.0)
-            .bind(merchant.as_str()),
+            .bind(&chat.id.0)
+            .bind(chat.merchant.as_str()),
         )
         .await
     }
@@ -473,13 +468,7 @@ impl Store for SqliteStore {
         self.conversations(query.bind(agent)).await
     }
 
-    async fn accept(
-        &self,
-        merchant: &MerchantId,
-        id: &ConversationId,
-        agent: AgentId,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
+    async fn accept(&self, chat: ChatRef<'_>, agent: AgentId, now_ms: i64) -> Result<bool, StoreError> {
         // The status condition makes this a compare-and-set: one UPDATE wins, the rest match no row.
         self.changed_one(
             sqlx::query(
@@ -490,41 +479,35 @@ impl Store for SqliteStore {
             )
             .bind(agent)
             .bind(now_ms)
-            .bind(&id.0)
-            .bind(merchant.as_str()),
+            .bind(&chat.id.0)
+            .bind(chat.merchant.as_str()),
         )
         .await
     }
 
-    async fn requeue(
-        &self,
-        merchant: &MerchantId,
-        id: &ConversationId,
-        agent: AgentId,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
+    async fn requeue(&self, chat: ChatRef<'_>, agent: AgentId, now_ms: i64) -> Result<bool, StoreError> {
         self.changed_one(
             sqlx::query(
                 "UPDATE conversations SET status = 'waiting', agent_id = NULL, queued_at_ms = ?, front = 1
              WHERE id = ? AND merchant_id = ? AND status = 'active' AND agent_id = ?",
             )
             .bind(now_ms)
-            .bind(&id.0)
-            .bind(merchant.as_str())
+            .bind(&chat.id.0)
+            .bind(chat.merchant.as_str())
             .bind(agent),
         )
         .await
     }
 
-    async fn end(&self, merchant: &MerchantId, id: &ConversationId, now_ms: i64) -> Result<bool, StoreError> {
+    async fn end(&self, chat: ChatRef<'_>, now_ms: i64) -> Result<bool, StoreError> {
         self.changed_one(
             sqlx::query(
                 "UPDATE conversations SET status = 'ended', ended_at_ms = ?
              WHERE id = ? AND merchant_id = ? AND status != 'ended'",
             )
             .bind(now_ms)
-            .bind(&id.0)
-            .bind(merchant.as_str()),
+            .bind(&chat.id.0)
+            .bind(chat.merchant.as_str()),
         )
         .await
     }
@@ -806,16 +789,28 @@ mod tests {
         let agent = store.agent_by_email("a@demo.example").await.expect("read").expect("agent").id;
         assert_eq!(store.queue(&demo().id).await.expect("queue").len(), 1);
         let other = MerchantId::parse("other").expect("id");
-        assert!(!store.accept(&other, &id, agent, 3).await.expect("another merchant's accept"));
-        assert!(store.accept(&demo().id, &id, agent, 3).await.expect("accept"));
-        assert!(!store.accept(&demo().id, &id, agent, 3).await.expect("second accept"));
+        assert!(
+            !store
+                .accept(ChatRef { merchant: &other, id: &id }, agent, 3)
+                .await
+                .expect("another merchant's accept")
+        );
+        assert!(store.accept(ChatRef { merchant: &demo().id, id: &id }, agent, 3).await.expect("accept"));
+        assert!(
+            !store.accept(ChatRef { merchant: &demo().id, id: &id }, agent, 3).await.expect("second accept")
+        );
         assert!(store.queue(&demo().id).await.expect("queue").is_empty());
         assert_eq!(store.agent_conversations(agent).await.expect("chats").len(), 1);
-        assert!(!store.requeue(&other, &id, agent, 5).await.expect("another merchant's requeue"));
-        assert!(store.requeue(&demo().id, &id, agent, 5).await.expect("requeue"));
+        assert!(
+            !store
+                .requeue(ChatRef { merchant: &other, id: &id }, agent, 5)
+                .await
+                .expect("another merchant's requeue")
+        );
+        assert!(store.requeue(ChatRef { merchant: &demo().id, id: &id }, agent, 5).await.expect("requeue"));
         assert_eq!(store.queue(&demo().id).await.expect("queue")[0].queued_at_ms, 5);
-        assert!(!store.end(&other, &id, 6).await.expect("another merchant's end"));
-        assert!(store.end(&demo().id, &id, 6).await.expect("end"));
-        assert!(!store.end(&demo().id, &id, 7).await.expect("end twice"));
+        assert!(!store.end(ChatRef { merchant: &other, id: &id }, 6).await.expect("another merchant's end"));
+        assert!(store.end(ChatRef { merchant: &demo().id, id: &id }, 6).await.expect("end"));
+        assert!(!store.end(ChatRef { merchant: &demo().id, id: &id }, 7).await.expect("end twice"));
     }
 }
