@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod customer;
 mod hub;
+mod relay;
 mod wire;
 
 pub use hub::{AgentNotice, Hub, LiveEvent, Side};

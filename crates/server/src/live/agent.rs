@@ -20,6 +20,7 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
+use super::relay::Coalesced;
 use super::wire::{Incoming, Step, Stop, answerable, finish, next_frame, send, send_text};
 use super::{AgentNotice, LiveEvent, Side, now_ms};
 use crate::AppState;
@@ -61,6 +62,8 @@ struct Session<W> {
     shown_offer: Option<(ConversationId, i64)>,
     /// The merchant's queue snapshots (see `crate::queue`).
     queue: crate::queue::AgentWatch,
+    /// The agent's typing and read receipts, per chat, on their way to the customers.
+    relay: Coalesced<ConversationId>,
     tx: W,
 }
 
@@ -108,6 +111,7 @@ where
         ended: HashSet::new(),
         shown_offer: None,
         queue,
+        relay: Coalesced::new(),
         tx,
     };
     let stop = match session.start(presence, offer).await {
@@ -153,12 +157,17 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         let mut shutdown = self.state.shutting_down();
         let mut recheck = tokio::time::interval_at(Instant::now() + SESSION_RECHECK, SESSION_RECHECK);
         loop {
+            let due = self.relay.due();
             let step = tokio::select! {
                 incoming = next_frame::<_, AgentFrame>(&mut rx) => match incoming {
                     Incoming::Frame(frame) => self.handle(frame).await,
                     Incoming::Invalid(code, message) => self.error(code, &message, None).await,
                     Incoming::Closed => Err(Stop::Closed),
                 },
+                () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                    self.relay_now();
+                    Ok(())
+                }
                 Some((id, event)) = self.chats.next() => match event {
                     Ok(event) => self.forward(id, event).await,
                     Err(BroadcastStreamRecvError::Lagged(_)) => self.catch_up(&id).await,
@@ -223,12 +232,16 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 service::decline(state, agent, &conversation_id).await.map(|()| Reply::Nothing)
             }
             AgentFrame::Accept { conversation_id } => self.accept(conversation_id).await,
-            AgentFrame::Typing { conversation_id, typing } => {
-                Ok(self.relay(&conversation_id, LiveEvent::Typing { from: Side::Agent, typing }))
+            AgentFrame::Typing { conversation_id, typing } if self.chats.contains_key(&conversation_id) => {
+                self.relay.typing(conversation_id, typing);
+                Ok(self.relay_now())
             }
-            AgentFrame::Read { conversation_id, seq } => {
-                Ok(self.relay(&conversation_id, LiveEvent::Read { from: Side::Agent, seq }))
+            AgentFrame::Read { conversation_id, seq } if self.chats.contains_key(&conversation_id) => {
+                self.relay.read(conversation_id, seq);
+                Ok(self.relay_now())
             }
+            // About a chat this console does not follow: nobody to tell.
+            AgentFrame::Typing { .. } | AgentFrame::Read { .. } => Ok(Reply::Nothing),
             in_chat => self.apply_in_chat(in_chat).await,
         }
     }
@@ -308,11 +321,9 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         Ok(Reply::event(AgentEvent::Ack { conversation_id: id, client_id, seq: message.seq }))
     }
 
-    /// Typing and read receipts reach the customer of a chat this agent follows.
-    fn relay(&self, id: &ConversationId, event: LiveEvent) -> Reply {
-        if self.chats.contains_key(id) {
-            self.state.hub.publish(id, event);
-        }
+    /// Relays the typing and reading that waits, if its turn has come (see `super::relay`).
+    fn relay_now(&mut self) -> Reply {
+        self.relay.relay_due(&self.state.hub, Side::Agent);
         Reply::Nothing
     }
 

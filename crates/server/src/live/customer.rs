@@ -15,7 +15,9 @@ use tandem_protocol::{
 };
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 
+use super::relay::Coalesced;
 use super::wire::{Incoming, Step, Stop, answerable, finish, next_frame, send};
 use super::{LiveEvent, Side};
 use crate::AppState;
@@ -41,6 +43,8 @@ struct Session<W> {
     events: broadcast::Receiver<LiveEvent>,
     /// The merchant's queue snapshots (see `crate::queue`).
     queue: crate::queue::CustomerWatch,
+    /// The customer's typing and read receipts, on their way to the agent.
+    relay: Coalesced<ConversationId>,
     ip: Option<IpAddr>,
     tx: W,
 }
@@ -67,6 +71,7 @@ where
         agent: conversation.agent_id,
         sent_up_to: last_seq,
         last_queue: None,
+        relay: Coalesced::new(),
         ip,
         tx,
         state,
@@ -134,12 +139,17 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     {
         let mut shutdown = self.state.shutting_down();
         loop {
+            let due = self.relay.due();
             let step = tokio::select! {
                 incoming = next_frame::<_, CustomerFrame>(&mut rx) => match incoming {
                     Incoming::Frame(frame) => self.handle(frame).await,
                     Incoming::Invalid(code, message) => self.error(code, &message).await,
                     Incoming::Closed => Err(Stop::Closed),
                 },
+                () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                    self.relay_now();
+                    Ok(())
+                }
                 event = self.events.recv() => match event {
                     Ok(event) => self.forward(event).await,
                     Err(RecvError::Lagged(_)) => self.catch_up().await,
@@ -206,11 +216,13 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 Ok(Some(CustomerEvent::Ack { client_id, seq: message.seq }))
             }
             CustomerFrame::Typing { typing } => {
-                self.state.hub.publish(&self.id, LiveEvent::Typing { from: Side::Customer, typing });
+                self.relay.typing(self.id.clone(), typing);
+                self.relay_now();
                 Ok(None)
             }
             CustomerFrame::Read { seq } => {
-                self.state.hub.publish(&self.id, LiveEvent::Read { from: Side::Customer, seq });
+                self.relay.read(self.id.clone(), seq);
+                self.relay_now();
                 Ok(None)
             }
             CustomerFrame::Close => {
@@ -223,6 +235,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
 
     /// A message once, in order: one already sent is dropped, and after a gap the database
     /// fills it in.
+    /// Relays what typing and reading waits, if its turn has come (see `super::relay`).
+    fn relay_now(&mut self) {
+        self.relay.relay_due(&self.state.hub, Side::Customer);
+    }
+
     async fn forward_message(&mut self, message: ChatMessage) -> Step {
         if message.seq <= self.sent_up_to {
             return Ok(());

@@ -278,6 +278,32 @@ async fn a_console_ends_with_its_session() {
     assert!(closed(&mut staying).await);
 }
 
+/// A flood of typing frames reaches the other side coalesced: a few, the last word last.
+#[tokio::test]
+async fn typing_is_relayed_coalesced_with_the_last_state_last() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let (mut anna, _, _) = app.agent("anna@shop.example").await;
+    send(&mut anna, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
+    assert!(matches!(crate::common::recv_agent(&mut anna).await, AgentEvent::Accepted { .. }));
+
+    for i in 0..40 {
+        send(&mut customer, &CustomerFrame::Typing { typing: i % 2 == 0 }).await;
+    }
+    send(&mut customer, &CustomerFrame::Typing { typing: false }).await;
+    send(&mut customer, &CustomerFrame::Send { client_id: cid("m1"), text: "done typing".into() }).await;
+    let (mut typings, mut got_message) = (Vec::new(), false);
+    while !(got_message && typings.last() == Some(&false)) {
+        match crate::common::recv_agent(&mut anna).await {
+            AgentEvent::Typing { typing, .. } => typings.push(typing),
+            AgentEvent::Message { .. } => got_message = true,
+            _ => {}
+        }
+    }
+    assert!(typings.len() <= 6, "41 frames, relayed as {typings:?}");
+}
+
 #[tokio::test]
 async fn first_frame_must_be_hello() {
     let app = spawn_app().await;
