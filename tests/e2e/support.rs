@@ -69,6 +69,7 @@ impl TestServer {
             seed_demo: true,
             public_url: None,
             trusted_proxies: vec![],
+            live_timing: tandem_server::live::LiveTiming::default(),
         };
         let server = Server::bind(config).await.expect("server starts");
         self.api = server.local_addr().expect("api addr");

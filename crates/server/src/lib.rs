@@ -67,6 +67,8 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` (or `Forwarded`) names the client; a request
     /// from anyone else is the address it comes from, whatever it claims.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Pings and the idle timeout of live sockets.
+    pub live_timing: live::LiveTiming,
 }
 
 /// Shared by every request handler and live session.
@@ -78,6 +80,8 @@ pub struct AppState {
     pub queues: Arc<queue::Queues>,
     /// See [`Config::trusted_proxies`].
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// See [`Config::live_timing`].
+    pub live_timing: live::LiveTiming,
     limits: Arc<limits::Limits>,
     /// Open WebSockets, capped per network, conversation and agent.
     sockets: Arc<limits::Sockets>,
@@ -100,6 +104,7 @@ impl AppState {
             dispatch: Arc::default(),
             queues: Arc::default(),
             trusted_proxies: Arc::default(),
+            live_timing: live::LiveTiming::default(),
             limits: Arc::default(),
             sockets: Arc::default(),
             console_origins: Arc::new(console_origins),
@@ -186,6 +191,7 @@ impl Server {
         };
         let mut state = AppState::new(Arc::new(store), console_origins);
         state.trusted_proxies = Arc::new(config.trusted_proxies.clone());
+        state.live_timing = config.live_timing;
         let demo_listener = match config.demo_listen {
             Some(demo_addr) => Some(bind_listener(demo_addr, "--demo-listen").await?),
             None => None,

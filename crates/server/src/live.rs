@@ -12,6 +12,7 @@ mod relay;
 mod wire;
 
 pub use hub::{AgentNotice, Hub, LiveEvent, Side};
+pub use wire::LiveTiming;
 
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

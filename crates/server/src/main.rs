@@ -222,6 +222,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         seed_demo: args.demo,
         public_url: args.public_url,
         trusted_proxies: args.trusted_proxies,
+        live_timing: tandem_server::live::LiveTiming::default(),
     };
     let widget_dir = config.widget_dir.clone();
     let server = match Server::bind(config).await {

@@ -21,7 +21,9 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::relay::Coalesced;
-use super::wire::{Incoming, Step, Stop, answerable, finish, next_frame, send, send_text};
+use super::wire::{
+    Heartbeat, Incoming, Step, Stop, answerable, finish, next_frame, on_beat, send, send_text,
+};
 use super::{AgentNotice, LiveEvent, Side, now_ms};
 use crate::AppState;
 use crate::service::{self, Ending, Outcome, Post, refused};
@@ -156,14 +158,20 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     {
         let mut shutdown = self.state.shutting_down();
         let mut recheck = tokio::time::interval_at(Instant::now() + SESSION_RECHECK, SESSION_RECHECK);
+        let mut heartbeat = Heartbeat::new(self.state.live_timing);
         loop {
             let due = self.relay.due();
             let step = tokio::select! {
-                incoming = next_frame::<_, AgentFrame>(&mut rx) => match incoming {
-                    Incoming::Frame(frame) => self.handle(frame).await,
-                    Incoming::Invalid(code, message) => self.error(code, &message, None).await,
-                    Incoming::Closed => Err(Stop::Closed),
-                },
+                incoming = next_frame::<_, AgentFrame>(&mut rx) => {
+                    heartbeat.heard();
+                    match incoming {
+                        Incoming::Frame(frame) => self.handle(frame).await,
+                        Incoming::Invalid(code, message) => self.error(code, &message, None).await,
+                        Incoming::Alive => Ok(()),
+                        Incoming::Closed => Err(Stop::Closed),
+                    }
+                }
+                beat = heartbeat.beat() => on_beat(&mut self.tx, beat).await,
                 () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                     self.relay_now();
                     Ok(())

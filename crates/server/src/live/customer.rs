@@ -18,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use super::relay::Coalesced;
-use super::wire::{Incoming, Step, Stop, answerable, finish, next_frame, send};
+use super::wire::{Heartbeat, Incoming, Step, Stop, answerable, finish, next_frame, on_beat, send};
 use super::{LiveEvent, Side};
 use crate::AppState;
 use crate::service::{self, Ending, Outcome, Post, refused};
@@ -96,7 +96,15 @@ async fn hello<R>(
 where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let hello = tokio::time::timeout(HELLO_TIMEOUT, next_frame::<_, CustomerFrame>(rx)).await;
+    let first = async {
+        loop {
+            match next_frame::<_, CustomerFrame>(rx).await {
+                Incoming::Alive => continue,
+                other => break other,
+            }
+        }
+    };
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, first).await;
     let (version, claimed, token, last_seq) = match hello {
         Ok(Incoming::Frame(CustomerFrame::Hello { version, conversation_id, token, last_seq })) => {
             (version, conversation_id, token, last_seq)
@@ -138,14 +146,20 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         R: Stream<Item = Result<Message, axum::Error>> + Unpin,
     {
         let mut shutdown = self.state.shutting_down();
+        let mut heartbeat = Heartbeat::new(self.state.live_timing);
         loop {
             let due = self.relay.due();
             let step = tokio::select! {
-                incoming = next_frame::<_, CustomerFrame>(&mut rx) => match incoming {
-                    Incoming::Frame(frame) => self.handle(frame).await,
-                    Incoming::Invalid(code, message) => self.error(code, &message).await,
-                    Incoming::Closed => Err(Stop::Closed),
-                },
+                incoming = next_frame::<_, CustomerFrame>(&mut rx) => {
+                    heartbeat.heard();
+                    match incoming {
+                        Incoming::Frame(frame) => self.handle(frame).await,
+                        Incoming::Invalid(code, message) => self.error(code, &message).await,
+                        Incoming::Alive => Ok(()),
+                        Incoming::Closed => Err(Stop::Closed),
+                    }
+                }
+                beat = heartbeat.beat() => on_beat(&mut self.tx, beat).await,
                 () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                     self.relay_now();
                     Ok(())

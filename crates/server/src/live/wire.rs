@@ -15,7 +15,72 @@ pub enum Incoming<T> {
     Frame(T),
     /// A frame was refused; the connection stays usable.
     Invalid(ErrorCode, String),
+    /// A ping or a pong: the client is there.
+    Alive,
     Closed,
+}
+
+/// How often a session pings its client, and how long a silent client is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveTiming {
+    pub ping_every: std::time::Duration,
+    /// Nothing at all from the client (no frame, no pong) for this long ends the session:
+    /// a peer gone without a close does not hold a socket for ever.
+    pub idle_after: std::time::Duration,
+}
+
+impl Default for LiveTiming {
+    fn default() -> Self {
+        Self {
+            ping_every: std::time::Duration::from_secs(25),
+            idle_after: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+/// What a session's heartbeat asks of it.
+pub enum Beat {
+    Ping,
+    Silent,
+}
+
+/// A session's pings, and the time it last heard from its client.
+pub struct Heartbeat {
+    ping: tokio::time::Interval,
+    heard: tokio::time::Instant,
+    idle_after: std::time::Duration,
+}
+
+impl Heartbeat {
+    pub fn new(timing: LiveTiming) -> Self {
+        let now = tokio::time::Instant::now();
+        let ping = tokio::time::interval_at(now + timing.ping_every, timing.ping_every);
+        Self { ping, heard: now, idle_after: timing.idle_after }
+    }
+
+    /// The client was heard from (any frame, a pong).
+    pub fn heard(&mut self) {
+        self.heard = tokio::time::Instant::now();
+    }
+
+    /// When a ping is due, or the client has been silent too long.
+    pub async fn beat(&mut self) -> Beat {
+        tokio::select! {
+            _ = self.ping.tick() => Beat::Ping,
+            () = tokio::time::sleep_until(self.heard + self.idle_after) => Beat::Silent,
+        }
+    }
+}
+
+/// Answers a heartbeat: a ping sent, or the end of a silent client's session.
+pub async fn on_beat<W>(tx: &mut W, beat: Beat) -> Step
+where
+    W: Sink<Message> + Unpin,
+{
+    match beat {
+        Beat::Ping => tx.send(Message::Ping(axum::body::Bytes::new())).await.map_err(|_| Stop::Closed),
+        Beat::Silent => Err(Stop::Closed),
+    }
 }
 
 pub async fn next_frame<R, T>(rx: &mut R) -> Incoming<T>
@@ -23,24 +88,20 @@ where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
     T: DeserializeOwned,
 {
-    loop {
-        return match rx.next().await {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Incoming::Closed,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Binary(_))) => {
-                Incoming::Invalid(ErrorCode::MalformedFrame, "frames are JSON text, not binary".into())
-            }
-            Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => Incoming::Invalid(
-                ErrorCode::FrameTooLarge,
-                format!("a frame has at most {MAX_FRAME_BYTES} bytes; this one has {}", text.len()),
-            ),
-            Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {
-                Ok(frame) => Incoming::Frame(frame),
-                Err(error) => {
-                    Incoming::Invalid(ErrorCode::MalformedFrame, format!("unreadable frame: {error}"))
-                }
-            },
-        };
+    match rx.next().await {
+        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Incoming::Closed,
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Incoming::Alive,
+        Some(Ok(Message::Binary(_))) => {
+            Incoming::Invalid(ErrorCode::MalformedFrame, "frames are JSON text, not binary".into())
+        }
+        Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => Incoming::Invalid(
+            ErrorCode::FrameTooLarge,
+            format!("a frame has at most {MAX_FRAME_BYTES} bytes; this one has {}", text.len()),
+        ),
+        Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {
+            Ok(frame) => Incoming::Frame(frame),
+            Err(error) => Incoming::Invalid(ErrorCode::MalformedFrame, format!("unreadable frame: {error}")),
+        },
     }
 }
 

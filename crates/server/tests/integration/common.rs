@@ -10,6 +10,7 @@ use tandem_protocol::{
     AgentEvent, ConversationStarted, CustomerEvent, CustomerFrame, EscalationReason, HandoffReason,
     MerchantId, PROTOCOL_VERSION, Seq, StartConversation, TranscriptEntry, TranscriptSpeaker,
 };
+use tandem_server::live::LiveTiming;
 use tandem_server::store::{
     AgentRole, DispatchSettings, Merchant, NewAgent, SqliteStore, Staffing, Store, WidgetSettings,
 };
@@ -33,6 +34,7 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub http: reqwest::Client,
     trusted_proxies: Vec<ipnet::IpNet>,
+    live_timing: tandem_server::live::LiveTiming,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data: tempfile::TempDir,
@@ -89,20 +91,33 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with the shop's dispatch rules set, e.g. short timeouts.
 pub async fn spawn_app_with(dispatch: DispatchSettings) -> TestApp {
-    spawn(dispatch, vec![]).await
+    spawn(dispatch, vec![], LiveTiming::default()).await
+}
+
+/// The app pinging its live sockets every 100 ms and dropping one silent for 400 ms.
+pub async fn spawn_app_with_quick_heartbeat() -> TestApp {
+    let timing =
+        LiveTiming { ping_every: Duration::from_millis(100), idle_after: Duration::from_millis(400) };
+    spawn(DispatchSettings::default(), vec![], timing).await
 }
 
 /// The app behind a reverse proxy on this machine (`--trusted-proxy 127.0.0.1`).
 pub async fn spawn_app_behind_proxy() -> TestApp {
-    spawn(DispatchSettings::default(), vec!["127.0.0.1/32".parse().expect("net")]).await
+    spawn(DispatchSettings::default(), vec!["127.0.0.1/32".parse().expect("net")], LiveTiming::default())
+        .await
 }
 
-async fn spawn(dispatch: DispatchSettings, trusted_proxies: Vec<ipnet::IpNet>) -> TestApp {
+async fn spawn(
+    dispatch: DispatchSettings,
+    trusted_proxies: Vec<ipnet::IpNet>,
+    live_timing: LiveTiming,
+) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     seed(&SqliteStore::open(&data.path().join("tandem.sqlite3")).await.expect("store"), dispatch).await;
     let unbound = "127.0.0.1:0".parse().expect("addr");
     let http = reqwest::Client::new();
-    let mut app = TestApp { addr: unbound, http, trusted_proxies, stop: None, task: None, _data: data };
+    let mut app =
+        TestApp { addr: unbound, http, trusted_proxies, live_timing, stop: None, task: None, _data: data };
     app.run().await;
     app
 }
@@ -119,6 +134,7 @@ impl TestApp {
             seed_demo: false,
             public_url: None,
             trusted_proxies: self.trusted_proxies.clone(),
+            live_timing: self.live_timing,
         };
         let server = Server::bind(config).await.expect("server starts");
         self.addr = server.local_addr().expect("addr");

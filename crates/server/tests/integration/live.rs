@@ -304,6 +304,42 @@ async fn typing_is_relayed_coalesced_with_the_last_state_last() {
     assert!(typings.len() <= 6, "41 frames, relayed as {typings:?}");
 }
 
+/// The server pings its live sockets: a client that answers (as browsers do) stays however
+/// long it is quiet, one that falls silent (gone without a close) is let go.
+#[tokio::test]
+async fn silent_clients_are_let_go_and_answering_ones_kept() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = crate::common::spawn_app_with_quick_heartbeat().await;
+    let started = app.start_conversation().await;
+    let (mut answering, _) = app.customer(&started, 0).await;
+    let (mut silent, _) = app.customer(&started, 0).await;
+    async fn next(
+        ws: &mut crate::common::Ws,
+    ) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+        tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await.expect("a frame in time")
+    }
+    // Reading answers each ping with a pong: ten pings (well past the 400 ms) and still served.
+    let mut pings = 0;
+    while pings < 10 {
+        match next(&mut answering).await {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            Some(Ok(Message::Close(_))) | None => panic!("a client that answers was let go"),
+            _ => {}
+        }
+    }
+    // The silent one said nothing all that while: it was closed.
+    // (What it finds waiting: the pings it never answered, then the close.)
+    let mut closed = false;
+    for _ in 0..20 {
+        closed = matches!(next(&mut silent).await, Some(Ok(Message::Close(_))) | Some(Err(_)) | None);
+        if closed {
+            break;
+        }
+    }
+    assert!(closed, "the silent client is still served");
+}
+
 #[tokio::test]
 async fn first_frame_must_be_hello() {
     let app = spawn_app().await;
