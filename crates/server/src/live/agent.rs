@@ -22,7 +22,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::relay::Coalesced;
 use super::wire::{
-    Heartbeat, Incoming, Step, Stop, answerable, finish, next_frame, on_beat, send, send_text,
+    Handles, Heartbeat, Step, Stop, answerable, finish, next_frame, on_beat, receive, send, send_text,
 };
 use super::{AgentNotice, LiveEvent, Side, now_ms};
 use crate::AppState;
@@ -141,6 +141,16 @@ fn about(frame: &AgentFrame) -> Option<&ConversationId> {
     }
 }
 
+impl<W: Sink<Message> + Unpin> Handles<AgentFrame> for Session<W> {
+    async fn frame(&mut self, frame: AgentFrame) -> Step {
+        self.handle(frame).await
+    }
+
+    async fn refused(&mut self, code: ErrorCode, message: &str) -> Step {
+        self.error(code, message, None).await
+    }
+}
+
 impl<W: Sink<Message> + Unpin> Session<W> {
     /// The welcome (the agent's chats), the queue, and an offer already open.
     async fn start(&mut self, presence: Presence, offer: Option<(ConversationId, i64)>) -> Step {
@@ -162,15 +172,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         loop {
             let due = self.relay.due();
             let step = tokio::select! {
-                incoming = next_frame::<_, AgentFrame>(&mut rx) => {
-                    heartbeat.heard();
-                    match incoming {
-                        Incoming::Frame(frame) => self.handle(frame).await,
-                        Incoming::Invalid(code, message) => self.error(code, &message, None).await,
-                        Incoming::Alive => Ok(()),
-                        Incoming::Closed => Err(Stop::Closed),
-                    }
-                }
+                incoming = next_frame::<_, AgentFrame>(&mut rx) => receive(self, &mut heartbeat, incoming).await,
                 beat = heartbeat.beat() => on_beat(&mut self.tx, beat).await,
                 () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                     self.relay_now();

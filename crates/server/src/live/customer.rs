@@ -18,7 +18,9 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use super::relay::Coalesced;
-use super::wire::{Heartbeat, Incoming, Step, Stop, answerable, finish, next_frame, on_beat, send};
+use super::wire::{
+    Handles, Heartbeat, Incoming, Step, Stop, answerable, finish, next_frame, on_beat, receive, send,
+};
 use super::{LiveEvent, Side};
 use crate::AppState;
 use crate::service::{self, Ending, Outcome, Post, refused};
@@ -125,6 +127,16 @@ where
     }
 }
 
+impl<W: Sink<Message> + Unpin> Handles<CustomerFrame> for Session<W> {
+    async fn frame(&mut self, frame: CustomerFrame) -> Step {
+        self.handle(frame).await
+    }
+
+    async fn refused(&mut self, code: ErrorCode, message: &str) -> Step {
+        self.error(code, message).await
+    }
+}
+
 impl<W: Sink<Message> + Unpin> Session<W> {
     /// Where the conversation stands, then every message the customer has not had.
     async fn welcome(&mut self) -> Step {
@@ -150,15 +162,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         loop {
             let due = self.relay.due();
             let step = tokio::select! {
-                incoming = next_frame::<_, CustomerFrame>(&mut rx) => {
-                    heartbeat.heard();
-                    match incoming {
-                        Incoming::Frame(frame) => self.handle(frame).await,
-                        Incoming::Invalid(code, message) => self.error(code, &message).await,
-                        Incoming::Alive => Ok(()),
-                        Incoming::Closed => Err(Stop::Closed),
-                    }
-                }
+                incoming = next_frame::<_, CustomerFrame>(&mut rx) => receive(self, &mut heartbeat, incoming).await,
                 beat = heartbeat.beat() => on_beat(&mut self.tx, beat).await,
                 () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                     self.relay_now();

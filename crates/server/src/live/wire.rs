@@ -72,6 +72,30 @@ impl Heartbeat {
     }
 }
 
+/// What a session does with what its client sends.
+pub(crate) trait Handles<T> {
+    /// A frame read.
+    async fn frame(&mut self, frame: T) -> Step;
+    /// A frame refused (unreadable, too large): the client is told, and the session goes on.
+    async fn refused(&mut self, code: ErrorCode, message: &str) -> Step;
+}
+
+/// One read from the client, whatever it is: the client was heard from, then the frame goes to
+/// the session, a refusal is answered, and a close ends it.
+pub(crate) async fn receive<T>(
+    session: &mut impl Handles<T>,
+    heartbeat: &mut Heartbeat,
+    incoming: Incoming<T>,
+) -> Step {
+    heartbeat.heard();
+    match incoming {
+        Incoming::Frame(frame) => session.frame(frame).await,
+        Incoming::Invalid(code, message) => session.refused(code, &message).await,
+        Incoming::Alive => Ok(()),
+        Incoming::Closed => Err(Stop::Closed),
+    }
+}
+
 /// Answers a heartbeat: a ping sent, or the end of a silent client's session.
 pub async fn on_beat<W>(tx: &mut W, beat: Beat) -> Step
 where
