@@ -189,8 +189,8 @@ pub struct Slot {
 }
 
 impl Sockets {
-    /// A place counted under each key, or `None` when one of them has no room (the
-    /// caps are the keys' second halves); the key of an unknown address is left out.
+    /// A place counted under each key, or `None` when one of them has no room (each key
+    /// comes with its cap).
     pub fn open(self: &std::sync::Arc<Self>, wanted: &[(SocketKey, usize)]) -> Option<Slot> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if wanted.iter().any(|(key, cap)| open.get(key).copied().unwrap_or(0) >= *cap) {
