@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use tandem_browser::{
-    Channel, Connection, FetchError, Outbox, append_new, fetch_json, from_json, last_seq, local_storage,
+    Channel, Connection, FetchError, Outbox, append_new, fetch_json, from_json, last_held, local_storage,
     to_json,
 };
 use tandem_protocol::{
@@ -337,13 +337,14 @@ impl Handoff {
 
     fn on_open(self) {
         let Some(saved) = self.saved.get_value() else { return };
-        // Ask for exactly what this page does not hold yet.
-        let last_seq = self.messages.with_untracked(|messages| last_seq(messages));
+        // Ask for exactly what this page does not hold yet, naming the last message it holds.
+        let (last_seq, last_client_id) = self.messages.with_untracked(|messages| last_held(messages));
         self.send_frame(&CustomerFrame::Hello {
             version: PROTOCOL_VERSION,
             conversation_id: saved.conversation_id,
             token: saved.token,
             last_seq,
+            last_client_id,
         });
         self.outbox.resend(|pending| {
             self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
@@ -369,6 +370,8 @@ impl Handoff {
                 });
             }
             CustomerEvent::Message { message } => self.on_message(message),
+            // The server's copy went back in time (a restored database): its copy wins.
+            CustomerEvent::Transcript { messages } => self.messages.set(messages),
             CustomerEvent::Ack { client_id, .. } => self.outbox.acknowledged(&client_id),
             CustomerEvent::Queue { queue } => self.phase.set(Phase::Waiting(Some(queue))),
             CustomerEvent::AgentJoined { name } => {

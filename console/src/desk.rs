@@ -88,6 +88,9 @@ impl Live {
                 )));
             }
             AgentEvent::Message { conversation_id, message } => self.on_message(&conversation_id, message),
+            AgentEvent::Transcript { conversation_id, messages } => {
+                self.update_chat(&conversation_id, |chat| chat.messages = messages);
+            }
             AgentEvent::Ack { client_id, .. } => self.outbox.acknowledged(&client_id),
             AgentEvent::Typing { conversation_id, typing } => self.typing.update(|list| {
                 list.retain(|id| id != &conversation_id);

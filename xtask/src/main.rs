@@ -99,25 +99,16 @@ fn left_over_browsers() -> Result<(), String> {
     }
 }
 
-/// The server and the load generator built for speed (`bench-server` profile), then the load
+/// The server and the load generator built for speed (the release profile), then the load
 /// (crates/bench): one table, each figure beside the bare relay's.
 fn bench(env: &Env) -> Result<(), String> {
-    env.step("building the server and the load generator (bench-server profile: optimised for speed)");
+    env.step("building the server and the load generator (release profile: optimised for speed)");
     cargo(env)
-        .args([
-            "build",
-            "--locked",
-            "--profile",
-            "bench-server",
-            "--package",
-            "tandem-server",
-            "--package",
-            "tandem-bench",
-        ])
+        .args(["build", "--locked", "--release", "--package", "tandem-server", "--package", "tandem-bench"])
         .args(["--bin", "tandem", "--bin", "tandem-bench"])
         .run()?;
     env.step("loading the server, then the bare relay");
-    let bin = env.root.join("target/bench-server");
+    let bin = env.root.join("target/release");
     env.command(bin.join("tandem-bench"))
         .args(["run", "--server"])
         .args([bin.join("tandem")])

@@ -63,7 +63,10 @@ pub fn report(env: &Env, server: &Path) -> Result<(), String> {
     );
     drop(running);
     let wasm_brotli = brotli[2];
-    code_by_crate(&env.root.join("target/wasm32-unknown-unknown/release/tandem-widget.wasm"), wasm_brotli)?;
+    code_by_crate(
+        &env.root.join("target/wasm32-unknown-unknown/wasm-release/tandem-widget.wasm"),
+        wasm_brotli,
+    )?;
     if over.is_empty() { Ok(()) } else { Err(format!("over budget: {}", over.join(", "))) }
 }
 

@@ -11,7 +11,7 @@
 //! - [`Channel`]: the live socket as a `Copy` handle, frames out as JSON and events in.
 //! - [`Outbox`]: messages sent but not yet acknowledged, sent again after a reconnect.
 //! - [`Draft`]: a composer's text, and when typing starts and stops.
-//! - [`append_new`], [`last_seq`], [`MessagesThenPending`]: a conversation's messages in order.
+//! - [`append_new`], [`last_held`], [`MessagesThenPending`]: a conversation's messages in order.
 
 mod channel;
 mod draft;
@@ -25,7 +25,7 @@ pub use draft::{Draft, enter_sends};
 pub use json::{FetchError, fetch_json, fetch_json_with_bearer, from_json, to_json};
 pub use outbox::{Outbox, Pending};
 pub use socket::{Connection, LiveSocket};
-pub use transcript::{MessagesThenPending, append_new, last_seq};
+pub use transcript::{MessagesThenPending, append_new, last_held};
 
 /// A random id (128 bits, hex) from the browser's cryptographic generator.
 pub fn client_id() -> String {

@@ -1,12 +1,13 @@
 use leptos::prelude::*;
-use tandem_protocol::{ChatMessage, Seq};
+use tandem_protocol::{ChatMessage, ClientMessageId, Seq};
 
 use crate::Pending;
 
-/// The sequence number of the last message held, 0 for none: what a client asks the server to
-/// send after, when it (re)connects.
-pub fn last_seq(messages: &[ChatMessage]) -> Seq {
-    messages.last().map_or(0, |message| message.seq)
+/// The last message held, as a client names it when it (re)connects: its sequence number (0
+/// for none), for the server to send what follows, and its client id, for the server to tell
+/// whether it still holds that very message.
+pub fn last_held(messages: &[ChatMessage]) -> (Seq, Option<ClientMessageId>) {
+    messages.last().map_or((0, None), |message| (message.seq, Some(message.client_id.clone())))
 }
 
 /// Appends `message` unless it is not newer than the last one held (the server replays from

@@ -604,6 +604,11 @@ impl Dispatcher {
         u32::try_from(index + 1).ok()
     }
 
+    /// How many conversations wait.
+    pub fn waiting(&self) -> usize {
+        self.queue.len()
+    }
+
     pub fn is_waiting(&self, conversation: &ConversationId) -> bool {
         self.queue.iter().any(|w| &w.id == conversation)
     }

@@ -329,12 +329,16 @@ pub struct ChatMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CustomerFrame {
-    /// Must be the first frame: who this is, and the last sequence already held (0 for none).
+    /// Must be the first frame: who this is, and the last message already held (`last_seq` 0
+    /// for none). With `last_client_id`, the client id of that message, the server can tell
+    /// when it no longer holds that very message (a restored database) and sends `transcript`.
     Hello {
         version: u32,
         conversation_id: ConversationId,
         token: String,
         last_seq: Seq,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_client_id: Option<ClientMessageId>,
     },
     Send {
         client_id: ClientMessageId,
@@ -363,6 +367,12 @@ pub enum CustomerEvent {
     },
     Message {
         message: ChatMessage,
+    },
+    /// The whole conversation, replacing the client's copy: sent after `welcome` instead of
+    /// the missed messages when the server no longer holds the last message the client named
+    /// (its database was restored from an older copy, or lost its last commits).
+    Transcript {
+        messages: Vec<ChatMessage>,
     },
     Ack {
         client_id: ClientMessageId,
@@ -466,10 +476,13 @@ pub enum AgentFrame {
     Requeue {
         conversation_id: ConversationId,
     },
-    /// After a reconnect: send what followed `last_seq` in a conversation this agent handles.
+    /// After a reconnect: send what followed `last_seq` in a conversation this agent handles
+    /// (or, as for the customer's `hello`, the whole `transcript` when that message is gone).
     Resume {
         conversation_id: ConversationId,
         last_seq: Seq,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_client_id: Option<ClientMessageId>,
     },
     /// Says no to an offer; it moves on to the next agent.
     Decline {
@@ -517,6 +530,11 @@ pub enum AgentEvent {
     Message {
         conversation_id: ConversationId,
         message: ChatMessage,
+    },
+    /// The whole conversation, replacing the console's copy (see [`CustomerEvent::Transcript`]).
+    Transcript {
+        conversation_id: ConversationId,
+        messages: Vec<ChatMessage>,
     },
     Ack {
         conversation_id: ConversationId,

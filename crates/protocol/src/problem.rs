@@ -16,6 +16,11 @@ pub enum ProblemCode {
     Internal,
     /// `Tandem.identify` was given a hash that is not the merchant's signature of the id.
     IdentityUnverified,
+    /// `Tandem.identify` was signed longer ago than the merchant accepts (or in the future):
+    /// sign it again when the page is rendered.
+    IdentityExpired,
+    /// The merchant has as many customers waiting as it takes: leave a message instead.
+    TooBusy,
     /// The request does not fit the resource's current state (e.g. rating a chat still going on).
     Conflict,
     /// The path exists, but not with this method; the `Allow` header lists those it has.

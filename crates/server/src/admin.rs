@@ -6,7 +6,7 @@ use std::path::Path;
 use tandem_protocol::{AskEmail, MerchantId};
 use tandem_server::password;
 use tandem_server::store::{
-    AgentRole, DispatchSettings, Merchant, NewAgent, SqliteStore, Staffing, Store, WidgetSettings,
+    AgentRole, DispatchSettings, Merchant, NewAgent, Policies, SqliteStore, Staffing, Store, WidgetSettings,
 };
 
 use crate::{AddAgent, AddMerchant, AgentCommand, MerchantCommand};
@@ -34,6 +34,18 @@ fn check_origin(origin: &str) -> Result<String, String> {
         Some(host) if !host.is_empty() && !host.contains('/') => Ok(trimmed.to_owned()),
         _ => Err(format!("invalid origin {origin:?}: write scheme and host only, e.g. https://shop.example")),
     }
+}
+
+/// `tandem backup`: a copy that is one commit boundary, safe to take while the server writes.
+pub async fn backup(to: &Path, data_dir: &Path) -> Result<(), String> {
+    let database = data_dir.join("tandem.sqlite3");
+    if !database.is_file() {
+        return Err(format!("no database at {}; pass the server's --data-dir", database.display()));
+    }
+    let store = open(data_dir).await?;
+    store.backup(to).await.map_err(|error| error.to_string())?;
+    println!("backup written to {}", to.display());
+    Ok(())
 }
 
 pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
@@ -75,6 +87,12 @@ async fn add_merchant(add: AddMerchant) -> Result<(), String> {
             grace_secs: add.grace,
         },
         identity_secret: None,
+        policies: Policies {
+            abandon_after_secs: add.abandon_after,
+            max_waiting: add.max_waiting,
+            identity_max_age_secs: add.identity_max_age,
+            retain_days: add.retain_days,
+        },
     };
     let store = open(&add.data.data_dir).await?;
     store.upsert_merchant(&merchant).await.map_err(|error| error.to_string())?;

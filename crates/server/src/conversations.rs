@@ -77,17 +77,50 @@ pub(crate) async fn rate(
     bearer: Option<TypedHeader<Authorization<Bearer>>>,
     JsonBody(rating): JsonBody<Rating>,
 ) -> Result<StatusCode, AppError> {
+    let token = bearer.map(|TypedHeader(Authorization(bearer))| bearer.token().to_owned());
+    let conversation = customers_own(&state, &raw_id, token.as_deref(), &headers).await?;
+    service::rate(&state, &conversation, rating).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a page says as it goes away for good (`navigator.sendBeacon`, so the token is in the
+/// body, never the URL; any content type, as a beacon's is `text/plain`).
+#[derive(serde::Deserialize)]
+pub(crate) struct Leaving {
+    token: String,
+}
+
+/// `POST /v1/conversations/{id}/leave`: the customer's page is gone. A waiting chat counts as
+/// abandoned once its customer has been away for the merchant's `abandon_after_secs`, unless a
+/// page of theirs connects again first (the next checkout page, a reload).
+pub(crate) async fn leave(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(leaving): JsonBody<Leaving>,
+) -> Result<StatusCode, AppError> {
+    let conversation = customers_own(&state, &raw_id, Some(&leaving.token), &headers).await?;
+    service::customer_left(&state, &conversation).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The conversation `raw_id` when `token` is its customer's and the request comes from one of
+/// its merchant's pages.
+async fn customers_own(
+    state: &AppState,
+    raw_id: &str,
+    token: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<crate::store::Conversation, AppError> {
     let unauthorized =
         || AppError::Unauthorized("the customer token does not match this conversation".into());
-    let TypedHeader(Authorization(bearer)) = bearer.ok_or_else(unauthorized)?;
-    let token = bearer.token();
-    let id = ConversationId::parse(&raw_id).ok_or_else(unauthorized)?;
+    let token = token.ok_or_else(unauthorized)?;
+    let id = ConversationId::parse(raw_id).ok_or_else(unauthorized)?;
     let conversation = state.store.conversation(&id).await?.ok_or_else(unauthorized)?;
     if conversation.token_hash != hash_token(token) {
         return Err(unauthorized());
     }
     let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(unauthorized)?;
-    require_page_origin(&state, &merchant, &headers)?;
-    service::rate(&state, &conversation, rating).await?;
-    Ok(StatusCode::NO_CONTENT)
+    require_page_origin(state, &merchant, headers)?;
+    Ok(conversation)
 }

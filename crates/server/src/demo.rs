@@ -37,6 +37,7 @@ pub async fn seed(store: &dyn Store, demo_origins: Vec<String>) -> Result<DemoAg
             settings: WidgetSettings::default(),
             dispatch: DispatchSettings::default(),
             identity_secret: None,
+            policies: crate::store::Policies::default(),
         })
         .await?;
     store.set_bot_flow(&merchant_id, tandem_bot::DEMO_FLOW).await?;

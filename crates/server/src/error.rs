@@ -39,6 +39,12 @@ pub enum AppError {
     )]
     IdentityUnverified,
     #[error("{0}")]
+    IdentityExpired(String),
+    #[error(
+        "every place in this merchant's queue is taken; leave a message instead (POST /v1/merchants/{{id}}/messages)"
+    )]
+    TooBusy,
+    #[error("{0}")]
     Conflict(String),
     #[error("this path does not take that method; the Allow header lists those it takes")]
     MethodNotAllowed,
@@ -73,6 +79,10 @@ impl AppError {
             Self::IdentityUnverified => {
                 (StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::IdentityUnverified, "Identity not verified")
             }
+            Self::IdentityExpired(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::IdentityExpired, "Identity expired")
+            }
+            Self::TooBusy => (StatusCode::SERVICE_UNAVAILABLE, ProblemCode::TooBusy, "Too busy"),
             Self::Conflict(_) => (StatusCode::CONFLICT, ProblemCode::Conflict, "Conflict"),
             Self::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, ProblemCode::MethodNotAllowed, "Method not allowed")

@@ -41,6 +41,7 @@ use axum::response::Html;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -96,6 +97,17 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, console_origins: Vec<String>) -> Self {
+        Self::configured(store, console_origins, Vec::new(), live::LiveTiming::default())
+    }
+
+    /// The state with the server's proxies and live timing, set before its timers start (they
+    /// read the timing).
+    pub fn configured(
+        store: Arc<dyn Store>,
+        console_origins: Vec<String>,
+        trusted_proxies: Vec<ipnet::IpNet>,
+        live_timing: live::LiveTiming,
+    ) -> Self {
         let (begin_shutdown, shutdown) = watch::channel(false);
         let secure_cookies = console_origins.iter().all(|origin| origin.starts_with("https://"));
         let state = Self {
@@ -103,8 +115,8 @@ impl AppState {
             hub: Arc::default(),
             dispatch: Arc::default(),
             queues: Arc::default(),
-            trusted_proxies: Arc::default(),
-            live_timing: live::LiveTiming::default(),
+            trusted_proxies: Arc::new(trusted_proxies),
+            live_timing,
             limits: Arc::default(),
             sockets: Arc::default(),
             console_origins: Arc::new(console_origins),
@@ -189,9 +201,18 @@ impl Server {
             Some(url) => vec![url.trim_end_matches('/').to_owned()],
             None => vec![public_origin(addr), format!("http://localhost:{}", addr.port())],
         };
-        let mut state = AppState::new(Arc::new(store), console_origins);
-        state.trusted_proxies = Arc::new(config.trusted_proxies.clone());
-        state.live_timing = config.live_timing;
+        // No customer is connected to a server that is starting: each waiting one is away
+        // until their page connects again (within their merchant's abandon time).
+        store
+            .all_customers_away(live::now_ms())
+            .await
+            .map_err(|source| StartError::Database { path: config.data_dir.clone(), source })?;
+        let state = AppState::configured(
+            Arc::new(store),
+            console_origins,
+            config.trusted_proxies.clone(),
+            config.live_timing,
+        );
         let demo_listener = match config.demo_listen {
             Some(demo_addr) => Some(bind_listener(demo_addr, "--demo-listen").await?),
             None => None,
@@ -301,7 +322,12 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
             )
         })
         .with_state(state)
-        .layer(axum::middleware::map_response(error::problem_for_bare_405));
+        .layer(axum::middleware::map_response(error::problem_for_bare_405))
+        // A panic in one handler (a defect) answers that request with a 500 problem; the task
+        // unwinds and every other request and live chat goes on.
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(error::AppError::Internal)
+        }));
     security_headers(router, https).layer(TraceLayer::new_for_http())
 }
 
@@ -317,6 +343,7 @@ fn customer_posts() -> Router<AppState> {
     Router::new()
         .route("/v1/conversations", post(conversations::start))
         .route("/v1/conversations/{id}/rating", post(conversations::rate))
+        .route("/v1/conversations/{id}/leave", post(conversations::leave))
         .route("/v1/merchants/{id}/messages", post(api::leave_message))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(customer_cors())

@@ -166,6 +166,8 @@ pub enum SocketKey {
     Conversation(tandem_protocol::ConversationId),
     /// One agent, on however many consoles.
     Agent(i64),
+    /// A customer page past `hello`: the customer is here (never capped, only counted).
+    Present(tandem_protocol::ConversationId),
 }
 
 /// Customer sockets of one conversation (tabs of one customer).
@@ -200,6 +202,13 @@ impl Sockets {
             *open.entry(key.clone()).or_default() += 1;
         }
         Some(Slot { sockets: self.clone(), keys: wanted.iter().map(|(key, _)| key.clone()).collect() })
+    }
+}
+
+impl Sockets {
+    /// How many places are open under `key`.
+    pub fn count(&self, key: &SocketKey) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied().unwrap_or(0)
     }
 }
 

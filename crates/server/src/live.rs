@@ -6,6 +6,7 @@
 //! which is why a server restart loses nothing.
 
 pub mod agent;
+mod backlog;
 pub mod customer;
 mod hub;
 mod relay;

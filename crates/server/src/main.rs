@@ -27,6 +27,14 @@ enum Command {
     /// Manage agents.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Write a consistent copy of the database to a new file, while the server runs.
+    Backup {
+        /// The copy to write; it must not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Args)]
@@ -112,6 +120,18 @@ struct AddMerchant {
     /// Seconds an agent's chats wait for them after their console disconnects.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=3600))]
     grace: u32,
+    /// Seconds a waiting customer may be gone (no open page) before their chat is abandoned.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=86400))]
+    abandon_after: u32,
+    /// Most chats waiting at once; past it the widget offers to leave a message (too_busy).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_waiting: u32,
+    /// Seconds a signed Tandem.identify is accepted after its issued_at.
+    #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(u32).range(60..=2_592_000))]
+    identity_max_age: u32,
+    /// Days conversations and left messages are kept before they are deleted.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    retain_days: u32,
     #[command(flatten)]
     data: DataDir,
 }
@@ -202,6 +222,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => return serve(args).await,
         Command::Merchant(command) => admin::merchant(command).await,
         Command::Agent(command) => admin::agent(command).await,
+        Command::Backup { to, data } => admin::backup(&to, &data.data_dir).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

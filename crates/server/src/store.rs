@@ -24,6 +24,9 @@ pub enum StoreError {
     /// An agent stays with their merchant: the same email for another one is refused.
     #[error("{email} is an agent of merchant {merchant}")]
     AgentOfAnotherMerchant { email: String, merchant: MerchantId },
+    /// `tandem backup` writes a new file, never over an old backup.
+    #[error("{0}: choose a new file for the backup (it must not exist yet, and its path must be UTF-8)")]
+    BackupTarget(std::path::PathBuf),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -42,6 +45,28 @@ pub struct Merchant {
     /// Key (hex) of the HMAC-SHA256 signing `Tandem.identify` ids; set on its own with
     /// [`Store::set_identity_secret`], never by an upsert.
     pub identity_secret: Option<String>,
+    pub policies: Policies,
+}
+
+/// How long the merchant's customers wait, are trusted and are remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policies {
+    /// Seconds a waiting customer may have no live connection before the chat is abandoned
+    /// (a reload or the next checkout page is back well within it).
+    pub abandon_after_secs: u32,
+    /// Most chats waiting at once: past it, a handoff is refused with `too_busy` (and the
+    /// widget offers to leave a message), so a flood cannot grow the queue without bound.
+    pub max_waiting: u32,
+    /// Seconds a signed identity stays valid after its `issued_at`: a leaked one expires.
+    pub identity_max_age_secs: u32,
+    /// Days conversations and left messages are kept.
+    pub retain_days: u32,
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Self { abandon_after_secs: 120, max_waiting: 200, identity_max_age_secs: 86_400, retain_days: 365 }
+    }
 }
 
 /// How the merchant's widget behaves for customers.
@@ -328,6 +353,14 @@ pub trait Store: Send + Sync + 'static {
     async fn requeue(&self, chat: ChatRef<'_>, agent: AgentId, now_ms: i64) -> Result<bool, StoreError>;
     /// Ends a conversation that has not ended; `false` if it already had.
     async fn end(&self, chat: ChatRef<'_>, now_ms: i64) -> Result<bool, StoreError>;
+    /// The customer has a live connection again (`None`), or has none since `Some(ms)` (an
+    /// earlier time it went away is kept).
+    async fn customer_away(&self, chat: ChatRef<'_>, since_ms: Option<i64>) -> Result<(), StoreError>;
+    /// After a restart no customer is connected: every waiting one counts as away from now.
+    async fn all_customers_away(&self, now_ms: i64) -> Result<(), StoreError>;
+    /// Waiting conversations whose customer has been away longer than their merchant's
+    /// `abandon_after_secs`.
+    async fn abandoned(&self, now_ms: i64) -> Result<Vec<(MerchantId, ConversationId)>, StoreError>;
 
     /// Stores a message with the conversation's next sequence number and returns it; a message
     /// whose (author kind, client id) is already stored is returned as stored, not stored again.
@@ -347,4 +380,61 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<i64, StoreError>;
     /// A merchant's left messages, newest first.
     async fn left_messages(&self, merchant: &MerchantId) -> Result<Vec<LeftMessage>, StoreError>;
+
+    // Data duties: retention, a customer's records, the audit log.
+
+    /// Deletes what each merchant's `retain_days` no longer keeps: conversations that are over
+    /// and were created longer ago (their messages with them), and older left messages. Open
+    /// conversations are never deleted. How many conversations and left messages went.
+    async fn purge_retained(&self, now_ms: i64) -> Result<(u64, u64), StoreError>;
+    /// The merchant's conversations whose customer email is `email` (whatever its case),
+    /// oldest first.
+    async fn conversations_of_customer(
+        &self,
+        merchant: &MerchantId,
+        email: &str,
+    ) -> Result<Vec<Conversation>, StoreError>;
+    /// The merchant's left messages with this email (whatever its case), oldest first.
+    async fn left_messages_of_customer(
+        &self,
+        merchant: &MerchantId,
+        email: &str,
+    ) -> Result<Vec<LeftMessage>, StoreError>;
+    /// Deletes these conversations of the merchant that are over (their messages with them)
+    /// and the left messages with `email`, in one transaction: how many of each went.
+    async fn erase(
+        &self,
+        merchant: &MerchantId,
+        conversations: &[ConversationId],
+        email: Option<&str>,
+    ) -> Result<(u64, u64), StoreError>;
+    /// Appends to the audit log (which the database keeps append-only).
+    async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// The merchant's newest `limit` audit entries, oldest first.
+    async fn audit_log(&self, merchant: &MerchantId, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// One line of the audit log: who did what to what, when. It never holds customer text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    pub merchant: MerchantId,
+    /// `agent:<id> <email>`, or `cli` for a command run on the server.
+    pub actor: String,
+    /// E.g. `conversation.read` (docs/operations.md lists them).
+    pub action: String,
+    pub subject: String,
+}
+
+impl AuditEntry {
+    /// An entry for what `agent` did now.
+    pub fn by_agent(agent: &Agent, action: &str, subject: impl Into<String>, at_ms: i64) -> Self {
+        Self {
+            at_ms,
+            merchant: agent.merchant_id.clone(),
+            actor: format!("agent:{} {}", agent.id, agent.email),
+            action: action.to_owned(),
+            subject: subject.into(),
+        }
+    }
 }

@@ -9,14 +9,22 @@ use crate::live::now_ms;
 
 const EVERY: Duration = Duration::from_secs(60);
 
-/// Runs [`once`] every minute until the server shuts down.
+/// Runs [`once`] every minute, and the abandonment sweep every `live_timing.sweep_every`,
+/// until the server shuts down.
 pub fn spawn(state: AppState) {
     tokio::spawn(async move {
         let mut shutdown = state.shutting_down();
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
+        let sweep_every = state.live_timing.sweep_every;
+        let mut sweep = tokio::time::interval_at(tokio::time::Instant::now() + sweep_every, sweep_every);
         loop {
             tokio::select! {
                 _ = tick.tick() => once(&state).await,
+                _ = sweep.tick() => {
+                    if let Err(error) = crate::service::abandon_the_gone(&state).await {
+                        tracing::warn!(%error, "could not end abandoned chats; trying again shortly");
+                    }
+                }
                 _ = shutdown.changed() => break,
             }
         }
@@ -55,6 +63,7 @@ mod tests {
             settings: WidgetSettings::default(),
             dispatch: DispatchSettings::default(),
             identity_secret: None,
+            policies: crate::store::Policies::default(),
         };
         store.upsert_merchant(&merchant).await.expect("merchant");
         let state = AppState::new(Arc::new(store), vec![]);

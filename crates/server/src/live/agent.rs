@@ -20,6 +20,7 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
+use super::backlog::{Backlog, Held, backlog};
 use super::relay::Coalesced;
 use super::wire::{
     Handles, Heartbeat, Step, Stop, answerable, finish, next_frame, on_beat, receive, send, send_text,
@@ -77,8 +78,8 @@ enum Reply {
     Nothing,
     /// Boxed: events vary a lot in size, and most frames answer nothing.
     Event(Box<AgentEvent>),
-    /// Send the conversation's messages after what this connection has delivered.
-    CatchUp(ConversationId),
+    /// Send the conversation's messages after what the console holds.
+    CatchUp(ConversationId, Held),
 }
 
 impl Reply {
@@ -223,7 +224,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         match self.apply(frame).await {
             Ok(Reply::Nothing) => Ok(()),
             Ok(Reply::Event(event)) => self.send(&event).await,
-            Ok(Reply::CatchUp(id)) => self.catch_up(&id).await,
+            Ok(Reply::CatchUp(id, held)) => self.resume(id, &held).await,
             Err(failure) => {
                 let (code, message) = answerable(failure)?;
                 self.error(code, message, about).await
@@ -284,9 +285,8 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 service::hand_to_bot(state, agent, &conversation_id).await?;
                 Ok(self.passed_on(conversation_id))
             }
-            AgentFrame::Resume { conversation_id, last_seq } => {
-                self.sent_up_to.insert(conversation_id.clone(), last_seq);
-                Ok(Reply::CatchUp(conversation_id))
+            AgentFrame::Resume { conversation_id, last_seq, last_client_id } => {
+                Ok(Reply::CatchUp(conversation_id, Held { seq: last_seq, client_id: last_client_id }))
             }
             // Carried out by `apply`.
             AgentFrame::SetPresence { .. }
@@ -379,6 +379,23 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         match frame {
             Some(frame) => send_text(&mut self.tx, frame).await,
             None => Ok(()),
+        }
+    }
+
+    /// What a console that reconnected is owed in one of its chats.
+    async fn resume(&mut self, id: ConversationId, held: &Held) -> Step {
+        let backlog = backlog(self.state.store.as_ref(), &id, held).await?;
+        self.sent_up_to.insert(id.clone(), backlog.last_seq(held.seq));
+        match backlog {
+            Backlog::After(messages) => {
+                for message in messages {
+                    self.send(&AgentEvent::Message { conversation_id: id.clone(), message }).await?;
+                }
+                Ok(())
+            }
+            Backlog::Whole(messages) => {
+                self.send(&AgentEvent::Transcript { conversation_id: id, messages }).await
+            }
         }
     }
 

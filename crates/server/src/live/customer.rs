@@ -17,6 +17,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
+use super::backlog::{Backlog, Held, backlog};
 use super::relay::Coalesced;
 use super::wire::{
     Handles, Heartbeat, Incoming, Step, Stop, answerable, finish, next_frame, on_beat, receive, send,
@@ -60,10 +61,14 @@ where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let (conversation, last_seq, events) = match hello(&state, &id, &mut rx).await {
+    let (conversation, held, events) = match hello(&state, &id, &mut rx).await {
         Ok(hello) => hello,
         Err(stop) => return finish(&mut tx, stop, error_frame).await,
     };
+    let presence = service::Presence::open(&state, conversation.merchant_id.clone(), id.clone());
+    if let Err(error) = service::customer_arrived(&state, &presence).await {
+        tracing::warn!(%error, "could not note that a customer is back");
+    }
     let mut session = Session {
         events,
         queue: state.queues.watch_statuses(&state, &conversation.merchant_id),
@@ -71,18 +76,19 @@ where
         merchant: conversation.merchant_id,
         status: conversation.status,
         agent: conversation.agent_id,
-        sent_up_to: last_seq,
+        sent_up_to: held.seq,
         last_queue: None,
         relay: Coalesced::new(),
         ip,
         tx,
         state,
     };
-    let stop = match session.welcome().await {
+    let stop = match session.welcome(&held).await {
         Ok(()) => session.serve(rx).await,
         Err(stop) => stop,
     };
     finish(&mut session.tx, stop, error_frame).await;
+    presence.close(&session.state).await;
 }
 
 /// Reads the `hello` frame and checks the customer's token: the conversation, the last
@@ -94,7 +100,7 @@ async fn hello<R>(
     state: &AppState,
     id: &ConversationId,
     rx: &mut R,
-) -> Result<(Conversation, Seq, broadcast::Receiver<LiveEvent>), Stop>
+) -> Result<(Conversation, Held, broadcast::Receiver<LiveEvent>), Stop>
 where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -107,10 +113,14 @@ where
         }
     };
     let hello = tokio::time::timeout(HELLO_TIMEOUT, first).await;
-    let (version, claimed, token, last_seq) = match hello {
-        Ok(Incoming::Frame(CustomerFrame::Hello { version, conversation_id, token, last_seq })) => {
-            (version, conversation_id, token, last_seq)
-        }
+    let (version, claimed, token, held) = match hello {
+        Ok(Incoming::Frame(CustomerFrame::Hello {
+            version,
+            conversation_id,
+            token,
+            last_seq,
+            last_client_id,
+        })) => (version, conversation_id, token, Held { seq: last_seq, client_id: last_client_id }),
         Ok(Incoming::Closed) => return Err(Stop::Closed),
         _ => return Err(Stop::Refused(ErrorCode::ExpectedHello, "the first frame must be hello".into())),
     };
@@ -121,7 +131,7 @@ where
     let events = state.hub.subscribe(id);
     match state.store.conversation(id).await? {
         Some(conversation) if claimed == *id && conversation.token_hash == hash_token(&token) => {
-            Ok((conversation, last_seq, events))
+            Ok((conversation, held, events))
         }
         _ => Err(Stop::Refused(ErrorCode::Unauthorized, "unknown conversation or wrong token".into())),
     }
@@ -138,8 +148,9 @@ impl<W: Sink<Message> + Unpin> Handles<CustomerFrame> for Session<W> {
 }
 
 impl<W: Sink<Message> + Unpin> Session<W> {
-    /// Where the conversation stands, then every message the customer has not had.
-    async fn welcome(&mut self) -> Step {
+    /// Where the conversation stands, then every message the customer has not had (or the
+    /// whole conversation, when their copy has diverged from the store's).
+    async fn welcome(&mut self, held: &Held) -> Step {
         let agent_name = match self.agent {
             Some(agent) => self.state.store.agent(agent).await.ok().flatten().map(|a| a.display_name),
             None => None,
@@ -150,7 +161,17 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         };
         self.last_queue = queue;
         self.send(&CustomerEvent::Welcome { status: self.status, agent_name, queue }).await?;
-        self.catch_up().await
+        let backlog = backlog(self.state.store.as_ref(), &self.id, held).await?;
+        self.sent_up_to = backlog.last_seq(held.seq);
+        match backlog {
+            Backlog::After(messages) => {
+                for message in messages {
+                    self.send(&CustomerEvent::Message { message }).await?;
+                }
+                Ok(())
+            }
+            Backlog::Whole(messages) => self.send(&CustomerEvent::Transcript { messages }).await,
+        }
     }
 
     async fn serve<R>(&mut self, mut rx: R) -> Stop

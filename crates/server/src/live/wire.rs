@@ -27,6 +27,9 @@ pub struct LiveTiming {
     /// Nothing at all from the client (no frame, no pong) for this long ends the session:
     /// a peer gone without a close does not hold a socket for ever.
     pub idle_after: std::time::Duration,
+    /// How often waiting chats are checked for customers gone longer than their merchant's
+    /// `abandon_after_secs` (so a chat is abandoned up to this much later).
+    pub sweep_every: std::time::Duration,
 }
 
 impl Default for LiveTiming {
@@ -34,6 +37,7 @@ impl Default for LiveTiming {
         Self {
             ping_every: std::time::Duration::from_secs(25),
             idle_after: std::time::Duration::from_secs(60),
+            sweep_every: std::time::Duration::from_secs(5),
         }
     }
 }

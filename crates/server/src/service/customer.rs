@@ -1,15 +1,16 @@
 //! What a customer starts and finishes over HTTP: joining the queue, and rating the chat.
 
 use tandem_protocol::{
-    ConversationId, ConversationStarted, CustomerProfile, MAX_TRANSCRIPT_ENTRIES, QueueStatus, Rating,
-    StartConversation, TranscriptEntry, mask_card_numbers_in_place, mask_card_numbers_in_transcript,
+    ConversationId, ConversationStarted, CustomerProfile, MAX_TRANSCRIPT_ENTRIES, MerchantId, QueueStatus,
+    Rating, StartConversation, TranscriptEntry, mask_card_numbers_in_place, mask_card_numbers_in_transcript,
     validate_email, validate_tag, validate_text,
 };
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::limits::SocketKey;
 use crate::live::{LiveEvent, now_ms};
-use crate::store::{ChatRef, Conversation, Merchant, NewConversation};
+use crate::store::{ChatRef, Conversation, Merchant, NewConversation, StoreError};
 use crate::tokens::{hash_token, new_id, new_token};
 
 /// A customer asks for a person: the conversation is stored, then queued in dispatch; the
@@ -21,6 +22,10 @@ pub async fn start(
 ) -> Result<ConversationStarted, AppError> {
     check_start(&mut request)?;
     let customer = customer_profile(merchant, &request)?;
+    let waiting = state.dispatch.read(state, &merchant.id, |d, _| d.waiting()).await?;
+    if waiting >= merchant.policies.max_waiting as usize {
+        return Err(AppError::TooBusy);
+    }
     let id = ConversationId(new_id());
     let token = new_token();
     let need = tandem_dispatch::Need::for_locale(&request.locale, request.skill.clone());
@@ -48,6 +53,64 @@ pub async fn start(
         crate::queue::status(position, wait)
     });
     Ok(ConversationStarted { conversation_id: id, customer_token: token, queue })
+}
+
+/// A customer's page of this conversation connected: they are here, whatever else they left.
+pub async fn customer_arrived(state: &AppState, presence: &Presence) -> Result<(), StoreError> {
+    state.store.customer_away(presence.chat(), None).await
+}
+
+/// The customer's page said it is going away for good: from now on they count as away (the
+/// sweep still spares a chat with a page of theirs connected).
+pub async fn customer_left(state: &AppState, conversation: &Conversation) -> Result<(), StoreError> {
+    let chat = ChatRef { merchant: &conversation.merchant_id, id: &conversation.id };
+    state.store.customer_away(chat, Some(now_ms())).await
+}
+
+/// One customer page connected to its conversation, counted while it lasts, so that a chat is
+/// abandoned only when none is left.
+pub struct Presence {
+    merchant: MerchantId,
+    id: ConversationId,
+    _slot: Option<crate::limits::Slot>,
+}
+
+impl Presence {
+    pub fn open(state: &AppState, merchant: MerchantId, id: ConversationId) -> Self {
+        let slot = state.sockets.open(&[(SocketKey::Present(id.clone()), usize::MAX)]);
+        Self { merchant, id, _slot: slot }
+    }
+
+    fn chat(&self) -> ChatRef<'_> {
+        ChatRef { merchant: &self.merchant, id: &self.id }
+    }
+
+    /// The page's connection closed: when it was the customer's last, they are away from now.
+    pub async fn close(mut self, state: &AppState) {
+        drop(self._slot.take());
+        if state.sockets.count(&SocketKey::Present(self.id.clone())) > 0 {
+            return;
+        }
+        if let Err(error) = state.store.customer_away(self.chat(), Some(now_ms())).await {
+            tracing::warn!(%error, "could not note that a customer left; their chat is abandoned after a restart instead");
+        }
+    }
+}
+
+/// Ends every waiting chat whose customer has been away longer than their merchant allows, but
+/// one with a page of theirs connected here (its away time was a page's beacon): those are
+/// here again.
+pub async fn abandon_the_gone(state: &AppState) -> Result<usize, StoreError> {
+    let mut ended = 0;
+    for (merchant, id) in state.store.abandoned(now_ms()).await? {
+        let chat = ChatRef { merchant: &merchant, id: &id };
+        if state.sockets.count(&SocketKey::Present(id.clone())) > 0 {
+            state.store.customer_away(chat, None).await?;
+        } else if super::end(state, &merchant, &id, super::Ending::Ended).await? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
 }
 
 /// The customer rates a conversation that ended (once); the agent who handled it sees it live.

@@ -15,7 +15,10 @@ mod messages;
 pub use agent::{
     accept, connect, decline, disconnect, hand_to_bot, handles, requeue, set_presence, transfer,
 };
-pub use customer::{check_locale_and_url, check_transcript, rate, start};
+pub use customer::{
+    Presence, abandon_the_gone, check_locale_and_url, check_transcript, customer_arrived, customer_left,
+    rate, start,
+};
 pub use messages::{Post, post_message};
 
 use tandem_dispatch::{Dispatcher, Millis, Notice};

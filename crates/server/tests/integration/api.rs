@@ -37,6 +37,7 @@ async fn test_app() -> TestApp {
             },
             dispatch: DispatchSettings::default(),
             identity_secret: None,
+            policies: tandem_server::store::Policies::default(),
         })
         .await
         .expect("seed merchant");

@@ -280,3 +280,23 @@ fn a_bot_flow_is_validated_before_it_is_stored() {
     );
     assert!(saved.status.success(), "{}", String::from_utf8_lossy(&saved.stderr));
 }
+
+#[test]
+fn a_backup_is_a_working_database_written_once() {
+    let (data, restored) = (tempfile::tempdir().expect("temp dir"), tempfile::tempdir().expect("temp dir"));
+    let merchant = ["merchant", "add", "--id", "shop", "--name", "Shop", "--origin", "https://shop.example"];
+    assert!(admin(data.path(), &merchant, None).status.success());
+    let copy = restored.path().join("tandem.sqlite3");
+    let copy_arg = copy.to_str().expect("utf-8 path");
+    let backup = admin(data.path(), &["backup", "--to", copy_arg], None);
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+
+    // The copy holds the merchant: an agent can be added to it there.
+    let agent = ["agent", "add", "--merchant", "shop", "--email", "anna@shop.example", "--name", "Anna"];
+    let added = admin(restored.path(), &agent, Some("a long enough password"));
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    // Never over an existing file, and never from a directory without a database.
+    assert_one_line_failure(&admin(data.path(), &["backup", "--to", copy_arg], None), &["must not exist"]);
+    let empty = tempfile::tempdir().expect("temp dir");
+    assert_one_line_failure(&admin(empty.path(), &["backup", "--to", "x.sqlite3"], None), &["--data-dir"]);
+}

@@ -7,8 +7,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::{
-    AgentEvent, ConversationStarted, CustomerEvent, CustomerFrame, EscalationReason, HandoffReason,
-    MerchantId, PROTOCOL_VERSION, Seq, StartConversation, TranscriptEntry, TranscriptSpeaker,
+    AgentEvent, ClientMessageId, ConversationStarted, CustomerEvent, CustomerFrame, EscalationReason,
+    HandoffReason, MerchantId, PROTOCOL_VERSION, Seq, StartConversation, TranscriptEntry, TranscriptSpeaker,
 };
 use tandem_server::live::LiveTiming;
 use tandem_server::store::{
@@ -60,6 +60,7 @@ async fn seed(store: &SqliteStore, dispatch: DispatchSettings) {
                 settings: WidgetSettings::default(),
                 dispatch,
                 identity_secret: None,
+                policies: tandem_server::store::Policies::default(),
             })
             .await
             .expect("merchant");
@@ -94,10 +95,14 @@ pub async fn spawn_app_with(dispatch: DispatchSettings) -> TestApp {
     spawn(dispatch, vec![], LiveTiming::default()).await
 }
 
-/// The app pinging its live sockets every 100 ms and dropping one silent for 400 ms.
+/// The app pinging its live sockets every 100 ms and dropping one silent for 400 ms, and
+/// checking for abandoned chats every 100 ms.
 pub async fn spawn_app_with_quick_heartbeat() -> TestApp {
-    let timing =
-        LiveTiming { ping_every: Duration::from_millis(100), idle_after: Duration::from_millis(400) };
+    let timing = LiveTiming {
+        ping_every: Duration::from_millis(100),
+        idle_after: Duration::from_millis(400),
+        sweep_every: Duration::from_millis(100),
+    };
     spawn(DispatchSettings::default(), vec![], timing).await
 }
 
@@ -148,12 +153,35 @@ impl TestApp {
     /// Stops the server (closing every live session) and starts a new process on the same
     /// database.
     pub async fn restart(&mut self) {
+        self.stop().await;
+        self.run().await;
+    }
+
+    async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.expect("server task").expect("server stops cleanly");
         }
+    }
+
+    /// A copy of the database as it is now (`tandem backup`), in the app's directory.
+    pub async fn backup(&self) -> std::path::PathBuf {
+        let to = self._data.path().join(format!("backup-{}.sqlite3", self.addr.port()));
+        self.store().await.backup(&to).await.expect("backup");
+        to
+    }
+
+    /// Stops the server, puts `backup` in place of its database (as an operator restores one)
+    /// and starts it again.
+    pub async fn restore(&mut self, backup: &std::path::Path) {
+        self.stop().await;
+        let database = self._data.path().join("tandem.sqlite3");
+        for stale in ["tandem.sqlite3-wal", "tandem.sqlite3-shm"] {
+            let _ = std::fs::remove_file(self._data.path().join(stale));
+        }
+        std::fs::copy(backup, &database).expect("restore the backup");
         self.run().await;
     }
 
@@ -202,6 +230,16 @@ impl TestApp {
 
     /// Opens the customer's WebSocket and completes `hello`; returns the socket and the welcome.
     pub async fn customer(&self, started: &ConversationStarted, last_seq: Seq) -> (Ws, CustomerEvent) {
+        self.customer_holding(started, last_seq, None).await
+    }
+
+    /// As [`Self::customer`], naming the last message held by its seq and client id.
+    pub async fn customer_holding(
+        &self,
+        started: &ConversationStarted,
+        last_seq: Seq,
+        last_client_id: Option<ClientMessageId>,
+    ) -> (Ws, CustomerEvent) {
         let path = format!("/v1/conversations/{}/live", started.conversation_id);
         let mut ws = self.connect(&path, &[("origin", SHOP_ORIGIN)]).await.expect("upgrade");
         send(
@@ -211,6 +249,7 @@ impl TestApp {
                 conversation_id: started.conversation_id.clone(),
                 token: started.customer_token.clone(),
                 last_seq,
+                last_client_id,
             },
         )
         .await;

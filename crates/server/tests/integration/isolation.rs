@@ -145,7 +145,10 @@ async fn another_merchants_agent_cannot_act_in_the_shops_chats() {
         (AgentFrame::Requeue { conversation_id: active.clone() }, ErrorCode::NotAllowed),
         (AgentFrame::Transfer { conversation_id: active.clone(), to_agent: bert }, ErrorCode::NotAllowed),
         (AgentFrame::HandToBot { conversation_id: active.clone() }, ErrorCode::NotAllowed),
-        (AgentFrame::Resume { conversation_id: active.clone(), last_seq: 0 }, ErrorCode::NotAllowed),
+        (
+            AgentFrame::Resume { conversation_id: active.clone(), last_seq: 0, last_client_id: None },
+            ErrorCode::NotAllowed,
+        ),
     ];
     for (frame, code) in refused_frames {
         send(&mut olga, &frame).await;

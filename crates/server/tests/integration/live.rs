@@ -577,3 +577,79 @@ async fn logout_ends_the_session() {
         .expect("login");
     assert_eq!(wrong.status(), 401);
 }
+
+/// Sends a customer message and waits for it to be stored; its seq.
+async fn say(customer: &mut crate::common::Ws, client_id: &str, text: &str) -> u64 {
+    send(customer, &CustomerFrame::Send { client_id: cid(client_id), text: text.into() }).await;
+    let ack = crate::common::recv_customer_until(customer, |e| matches!(e, CustomerEvent::Ack { .. })).await;
+    let CustomerEvent::Ack { seq, .. } = ack else { unreachable!() };
+    crate::common::recv_customer_until(customer, |e| matches!(e, CustomerEvent::Message { .. })).await;
+    seq
+}
+
+fn texts(messages: &[tandem_protocol::ChatMessage]) -> Vec<(u64, &str)> {
+    messages.iter().map(|m| (m.seq, m.text.as_str())).collect()
+}
+
+/// A database restored from an older copy hands out again sequence numbers that clients
+/// already hold, for other messages: a client naming a message the store no longer holds gets
+/// the whole conversation to replace its copy, and then every new message.
+#[tokio::test]
+async fn after_a_restore_clients_holding_lost_messages_get_the_whole_conversation_then_new_ones() {
+    let mut app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let (mut agent, _, _) = app.agent("anna@shop.example").await;
+    crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Offer { .. })).await;
+    send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
+    crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Accepted { .. })).await;
+    assert_eq!(say(&mut customer, "c1", "one").await, 1);
+    let backup = app.backup().await;
+    assert_eq!(say(&mut customer, "c2", "two").await, 2);
+    assert_eq!(say(&mut customer, "c3", "three").await, 3);
+    drop((customer, agent));
+
+    app.restore(&backup).await;
+    let (mut other_tab, _) = app.customer(&started, 0).await;
+    crate::common::recv_customer_until(&mut other_tab, |e| matches!(e, CustomerEvent::Message { .. })).await;
+    assert_eq!(say(&mut other_tab, "c4", "four, after the restore").await, 2, "seq 2 is handed out again");
+
+    // Holding seq 3, which the store no longer has.
+    let (mut tab, _) = app.customer_holding(&started, 3, Some(cid("c3"))).await;
+    let CustomerEvent::Transcript { messages } = recv(&mut tab).await else {
+        panic!("expected the transcript")
+    };
+    assert_eq!(texts(&messages), [(1, "one"), (2, "four, after the restore")]);
+    // Holding seq 2 as it was before the restore: the store's seq 2 is another message.
+    let (mut old_tab, _) = app.customer_holding(&started, 2, Some(cid("c2"))).await;
+    let CustomerEvent::Transcript { messages } = recv(&mut old_tab).await else {
+        panic!("expected the transcript")
+    };
+    assert_eq!(messages.len(), 2);
+    // Holding the store's own seq 2: only what follows, as always.
+    let (mut current_tab, _) = app.customer_holding(&started, 2, Some(cid("c4"))).await;
+    // The agent's console resumes the same way.
+    let (mut console, _, _) = app.agent("anna@shop.example").await;
+    let resume = AgentFrame::Resume {
+        conversation_id: started.conversation_id.clone(),
+        last_seq: 3,
+        last_client_id: Some(cid("c3")),
+    };
+    send(&mut console, &resume).await;
+    let transcript =
+        crate::common::recv_agent_until(&mut console, |e| matches!(e, AgentEvent::Transcript { .. })).await;
+    let AgentEvent::Transcript { messages, .. } = transcript else { unreachable!() };
+    assert_eq!(messages.len(), 2);
+
+    assert_eq!(say(&mut other_tab, "c5", "five").await, 3);
+    for held in [&mut tab, &mut old_tab, &mut current_tab] {
+        let CustomerEvent::Message { message } = recv(held).await else { panic!("expected the new message") };
+        assert_eq!((message.seq, message.text.as_str()), (3, "five"), "a new seq 3 is not dropped");
+    }
+    let delivered =
+        crate::common::recv_agent_until(&mut console, |e| matches!(e, AgentEvent::Message { .. })).await;
+    assert!(
+        matches!(delivered, AgentEvent::Message { ref message, .. } if message.seq == 3),
+        "{delivered:?}"
+    );
+}

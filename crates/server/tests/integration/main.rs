@@ -13,3 +13,4 @@ mod isolation;
 mod limits;
 mod live;
 mod team;
+mod waiting;

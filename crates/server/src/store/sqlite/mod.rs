@@ -15,8 +15,8 @@ use tandem_protocol::{
 };
 
 use super::{
-    Agent, AgentId, AgentRole, ChatRef, Conversation, Merchant, NewAgent, NewConversation, NewInvite,
-    NewMessage, Redeemed, Store, StoreError,
+    Agent, AgentId, AgentRole, AuditEntry, ChatRef, Conversation, Merchant, NewAgent, NewConversation,
+    NewInvite, NewMessage, Redeemed, Store, StoreError,
 };
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LeftMessageRow, MESSAGE_COLUMNS, MerchantRow, MessageRow,
@@ -50,6 +50,17 @@ impl SqliteStore {
         Self::connect(options).await
     }
 
+    /// Writes a consistent copy of the database to `to` while it is in use (`VACUUM INTO`: one
+    /// read transaction, so the copy is a commit boundary, compacted). Refuses to overwrite.
+    pub async fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        if to.exists() {
+            return Err(StoreError::BackupTarget(to.to_path_buf()));
+        }
+        let to = to.to_str().ok_or_else(|| StoreError::BackupTarget(to.to_path_buf()))?;
+        sqlx::query("VACUUM INTO ?").bind(to).execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn connect(options: SqliteConnectOptions) -> Result<Self, StoreError> {
         // One connection for an in-memory database (each connection would see its own);
         // a handful for a file, where WAL lets readers run beside the writer.
@@ -70,7 +81,8 @@ impl Store for SqliteStore {
     async fn merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
         let row: Option<MerchantRow> = sqlx::query_as(
             "SELECT display_name, support_email, business_hours, locale, ask_email, reply_within_hours,
-                    identity_secret, offer_timeout_secs, missed_offers_before_away, grace_secs
+                    identity_secret, offer_timeout_secs, missed_offers_before_away, grace_secs,
+                    abandon_after_secs, max_waiting, identity_max_age_secs, retain_days
              FROM merchants WHERE id = ?",
         )
         .bind(id.as_str())
@@ -91,8 +103,13 @@ impl Store for SqliteStore {
         sqlx::query(
             "INSERT INTO merchants (id, display_name, support_email, business_hours, locale, ask_email,
                                     reply_within_hours, offer_timeout_secs, missed_offers_before_away,
-                                    grace_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    grace_secs, abandon_after_secs, max_waiting, identity_max_age_secs,
+                                    retain_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
+                                            abandon_after_secs = excluded.abandon_after_secs,
+                                            max_waiting = excluded.max_waiting,
+                                            identity_max_age_secs = excluded.identity_max_age_secs,
+                                            retain_days = excluded.retain_days,
                                             offer_timeout_secs = excluded.offer_timeout_secs,
                                             missed_offers_before_away = excluded.missed_offers_before_away,
                                             grace_secs = excluded.grace_secs,
@@ -112,6 +129,10 @@ impl Store for SqliteStore {
         .bind(merchant.dispatch.offer_timeout_secs)
         .bind(merchant.dispatch.missed_offers_before_away)
         .bind(merchant.dispatch.grace_secs)
+        .bind(merchant.policies.abandon_after_secs)
+        .bind(merchant.policies.max_waiting)
+        .bind(merchant.policies.identity_max_age_secs)
+        .bind(merchant.policies.retain_days)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM merchant_origins WHERE merchant_id = ?")
@@ -399,8 +420,8 @@ impl Store for SqliteStore {
         sqlx::query(
             "INSERT INTO conversations (id, merchant_id, token_hash, status, locale, page_url, reason, escalation,
                                         transcript, created_at_ms, queued_at_ms, customer_id, customer_email,
-                                        customer_name, skill)
-             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                        customer_name, skill, customer_away_since_ms)
+             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&conversation.id.0)
         .bind(conversation.merchant_id.as_str())
@@ -417,6 +438,8 @@ impl Store for SqliteStore {
         .bind(&conversation.customer.email)
         .bind(&conversation.customer.name)
         .bind(&conversation.skill)
+        // Away until its page connects: a handoff nobody connects to is abandoned in time.
+        .bind(conversation.now_ms)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -512,6 +535,49 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn customer_away(&self, chat: ChatRef<'_>, since_ms: Option<i64>) -> Result<(), StoreError> {
+        let set = match since_ms {
+            None => "customer_away_since_ms = NULL",
+            Some(_) => "customer_away_since_ms = COALESCE(customer_away_since_ms, ?)",
+        };
+        let sql = format!("UPDATE conversations SET {set} WHERE id = ? AND merchant_id = ?");
+        let mut query = sqlx::query(&sql);
+        if let Some(since) = since_ms {
+            query = query.bind(since);
+        }
+        query.bind(&chat.id.0).bind(chat.merchant.as_str()).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn all_customers_away(&self, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE conversations SET customer_away_since_ms = ?
+             WHERE status = 'waiting' AND customer_away_since_ms IS NULL",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn abandoned(&self, now_ms: i64) -> Result<Vec<(MerchantId, ConversationId)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT c.merchant_id, c.id FROM conversations c JOIN merchants m ON m.id = c.merchant_id
+             WHERE c.status = 'waiting' AND c.customer_away_since_ms IS NOT NULL
+               AND c.customer_away_since_ms + m.abandon_after_secs * 1000 <= ?",
+        )
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(merchant, id)| {
+                let merchant =
+                    MerchantId::parse(&merchant).map_err(|_| corrupt(format!("merchant id {merchant:?}")))?;
+                Ok((merchant, ConversationId(id)))
+            })
+            .collect()
+    }
+
     async fn append_message(&self, message: &NewMessage) -> Result<ChatMessage, StoreError> {
         let (kind, name) = author_columns(&message.author);
         let mut tx = self.pool.begin().await?;
@@ -576,6 +642,126 @@ impl Store for SqliteStore {
                 .fetch_all(&self.pool)
                 .await?;
         rows.into_iter().map(ChatMessage::try_from).collect()
+    }
+
+    async fn purge_retained(&self, now_ms: i64) -> Result<(u64, u64), StoreError> {
+        const DAY_MS: i64 = 86_400_000;
+        let mut tx = self.pool.begin().await?;
+        let conversations = sqlx::query(
+            "DELETE FROM conversations WHERE status = 'ended' AND created_at_ms <
+                 ? - (SELECT retain_days FROM merchants m WHERE m.id = conversations.merchant_id) * ?",
+        )
+        .bind(now_ms)
+        .bind(DAY_MS)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let left = sqlx::query(
+            "DELETE FROM left_messages WHERE created_at_ms <
+                 ? - (SELECT retain_days FROM merchants m WHERE m.id = left_messages.merchant_id) * ?",
+        )
+        .bind(now_ms)
+        .bind(DAY_MS)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok((conversations, left))
+    }
+
+    async fn conversations_of_customer(
+        &self,
+        merchant: &MerchantId,
+        email: &str,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let query = sqlx::query_as(select_conversations!(
+            "WHERE merchant_id = ? AND lower(customer_email) = ? ORDER BY created_at_ms, rowid"
+        ));
+        self.conversations(query.bind(merchant.as_str()).bind(email_key(email))).await
+    }
+
+    async fn left_messages_of_customer(
+        &self,
+        merchant: &MerchantId,
+        email: &str,
+    ) -> Result<Vec<LeftMessage>, StoreError> {
+        let rows: Vec<LeftMessageRow> = sqlx::query_as(
+            "SELECT id, email, text, locale, page_url, transcript, created_at_ms FROM left_messages
+             WHERE merchant_id = ? AND lower(email) = ? ORDER BY created_at_ms, id",
+        )
+        .bind(merchant.as_str())
+        .bind(email_key(email))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(LeftMessage::from).collect())
+    }
+
+    async fn erase(
+        &self,
+        merchant: &MerchantId,
+        conversations: &[ConversationId],
+        email: Option<&str>,
+    ) -> Result<(u64, u64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut erased = 0;
+        for id in conversations {
+            erased += sqlx::query(
+                "DELETE FROM conversations WHERE id = ? AND merchant_id = ? AND status = 'ended'",
+            )
+            .bind(&id.0)
+            .bind(merchant.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        let mut left = 0;
+        if let Some(email) = email {
+            left = sqlx::query("DELETE FROM left_messages WHERE merchant_id = ? AND lower(email) = ?")
+                .bind(merchant.as_str())
+                .bind(email_key(email))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok((erased, left))
+    }
+
+    async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (merchant_id, at_ms, actor, action, subject) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(entry.merchant.as_str())
+        .bind(entry.at_ms)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.subject)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, merchant: &MerchantId, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT at_ms, actor, action, subject FROM
+                 (SELECT id, at_ms, actor, action, subject FROM audit_log WHERE merchant_id = ?
+                  ORDER BY id DESC LIMIT ?)
+             ORDER BY id",
+        )
+        .bind(merchant.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at_ms, actor, action, subject)| AuditEntry {
+                at_ms,
+                merchant: merchant.clone(),
+                actor,
+                action,
+                subject,
+            })
+            .collect())
     }
 }
 
@@ -648,6 +834,7 @@ mod tests {
             settings: WidgetSettings::default(),
             dispatch: DispatchSettings::default(),
             identity_secret: None,
+            policies: super::super::Policies::default(),
         }
     }
 

@@ -9,7 +9,7 @@ use tandem_protocol::{
 };
 
 use super::super::{
-    Agent, AgentId, Conversation, DispatchSettings, Merchant, Staffing, StoreError, WidgetSettings,
+    Agent, AgentId, Conversation, DispatchSettings, Merchant, Policies, Staffing, StoreError, WidgetSettings,
 };
 
 pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -231,6 +231,10 @@ pub(super) struct MerchantRow {
     offer_timeout_secs: u32,
     missed_offers_before_away: u32,
     grace_secs: u32,
+    abandon_after_secs: u32,
+    max_waiting: u32,
+    identity_max_age_secs: u32,
+    retain_days: u32,
 }
 
 impl MerchantRow {
@@ -255,6 +259,12 @@ impl MerchantRow {
                 offer_timeout_secs: self.offer_timeout_secs,
                 missed_offers_before_away: self.missed_offers_before_away,
                 grace_secs: self.grace_secs,
+            },
+            policies: Policies {
+                abandon_after_secs: self.abandon_after_secs,
+                max_waiting: self.max_waiting,
+                identity_max_age_secs: self.identity_max_age_secs,
+                retain_days: self.retain_days,
             },
         })
     }
