@@ -4,6 +4,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use tandem_protocol::{AskEmail, MerchantId};
+use tandem_server::audit::{Action, record_command};
 use tandem_server::password;
 use tandem_server::store::{
     AgentRole, DispatchSettings, Merchant, NewAgent, Policies, SqliteStore, Staffing, Store, WidgetSettings,
@@ -11,7 +12,7 @@ use tandem_server::store::{
 
 use crate::{AddAgent, AddMerchant, AgentCommand, MerchantCommand};
 
-async fn open(data_dir: &Path) -> Result<SqliteStore, String> {
+pub async fn open(data_dir: &Path) -> Result<SqliteStore, String> {
     std::fs::create_dir_all(data_dir).map_err(|error| {
         format!(
             "cannot use data directory {}: {error}; pass --data-dir with a writable directory",
@@ -23,7 +24,7 @@ async fn open(data_dir: &Path) -> Result<SqliteStore, String> {
         .map_err(|error| format!("cannot open the database in {}: {error}", data_dir.display()))
 }
 
-fn merchant_id(raw: &str) -> Result<MerchantId, String> {
+pub fn merchant_id(raw: &str) -> Result<MerchantId, String> {
     MerchantId::parse(raw).map_err(|error| format!("invalid merchant id {raw:?}: {error}"))
 }
 
@@ -96,8 +97,14 @@ async fn add_merchant(add: AddMerchant) -> Result<(), String> {
     };
     let store = open(&add.data.data_dir).await?;
     store.upsert_merchant(&merchant).await.map_err(|error| error.to_string())?;
+    audited(&store, &merchant.id, Action::MerchantSaved).await?;
     println!("merchant {} saved", merchant.id);
     Ok(())
+}
+
+/// The command's audit entry (docs/operations.md, Audit log).
+async fn audited(store: &SqliteStore, merchant: &MerchantId, action: Action) -> Result<(), String> {
+    record_command(store, merchant, action, "").await.map_err(|error| error.to_string())
 }
 
 /// The one-line answer to a command naming a merchant that is not there yet.
@@ -111,6 +118,7 @@ async fn identity_secret(id: &str, data_dir: &Path) -> Result<(), String> {
     let secret = tandem_server::tokens::new_token();
     match store.set_identity_secret(&merchant, &secret).await.map_err(|error| error.to_string())? {
         true => {
+            audited(&store, &merchant, Action::IdentitySecretRotated).await?;
             println!("{secret}");
             Ok(())
         }
@@ -134,6 +142,7 @@ async fn set_flow(id: &str, file: &Path, data_dir: &Path) -> Result<(), String> 
     let store = open(data_dir).await?;
     match store.set_bot_flow(&merchant, &json).await.map_err(|error| error.to_string())? {
         true => {
+            audited(&store, &merchant, Action::BotFlowSet).await?;
             println!("bot flow of {merchant} saved");
             Ok(())
         }
@@ -166,8 +175,13 @@ async fn add_agent(add: AddAgent) -> Result<(), String> {
     let store = open(&add.data.data_dir).await?;
     let password_hash = password::hash(&password).map_err(|error| error.to_string())?;
     let email = add.email;
-    let agent =
-        NewAgent { merchant_id, email: email.clone(), display_name: add.name, password_hash, staffing };
+    let agent = NewAgent {
+        merchant_id: merchant_id.clone(),
+        email: email.clone(),
+        display_name: add.name,
+        password_hash,
+        staffing,
+    };
     store.upsert_agent(&agent).await.map_err(|error| match error {
         tandem_server::store::StoreError::UnknownMerchant(id) => no_merchant(&id),
         tandem_server::store::StoreError::AgentOfAnotherMerchant { email, merchant } => format!(
@@ -179,6 +193,7 @@ async fn add_agent(add: AddAgent) -> Result<(), String> {
     if let Some(saved) = store.agent_by_email(&email).await.map_err(|error| error.to_string())? {
         store.sign_out_everywhere(saved.id).await.map_err(|error| error.to_string())?;
     }
+    audited(&store, &merchant_id, Action::AgentSaved).await?;
     println!("agent {email} saved");
     Ok(())
 }

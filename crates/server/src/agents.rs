@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use tandem_protocol::{AgentLogin, AgentProfile, ConversationDetail, ConversationId};
 
 use crate::AppState;
+use crate::audit::{self, Action};
 use crate::conversations::sized;
 use crate::error::{AppError, JsonBody};
 use crate::extract::{ClientIp, FromConsole, Logins, SESSION_COOKIE, Session, SignedIn, Within, socket_slot};
@@ -65,6 +66,7 @@ pub(crate) async fn login(
     if !agent.active {
         return Err(AppError::Forbidden("this account was deactivated; ask your admin".into()));
     }
+    audit::record(&state, &agent, Action::SignedIn, "").await?;
     start_session(&state, &agent, StatusCode::OK).await
 }
 
@@ -118,6 +120,7 @@ pub(crate) async fn conversation(
     if conversation.merchant_id != agent.merchant_id {
         return Err(AppError::Forbidden("this conversation belongs to another merchant".into()));
     }
+    audit::record(&state, &agent, Action::ConversationRead, id.0).await?;
     Ok(Json(agent_session::detail(&state, conversation).await?))
 }
 
@@ -127,6 +130,7 @@ pub(crate) async fn left_messages(
     State(state): State<AppState>,
     SignedIn(agent): SignedIn,
 ) -> Result<Json<Vec<tandem_protocol::LeftMessage>>, AppError> {
+    audit::record(&state, &agent, Action::LeftMessagesRead, "").await?;
     Ok(Json(state.store.left_messages(&agent.merchant_id).await?))
 }
 

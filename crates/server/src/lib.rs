@@ -16,6 +16,7 @@ pub mod tokens;
 
 mod agents;
 pub mod api;
+pub mod audit;
 mod conversations;
 mod csp;
 pub mod dispatch;

@@ -9,6 +9,7 @@ use tandem_server::{Config, Server};
 use tracing_subscriber::EnvFilter;
 
 mod admin;
+mod duties;
 
 #[derive(Parser)]
 #[command(name = "tandem", version, about = "Tandem: the chat widget with a human behind it")]
@@ -27,6 +28,11 @@ enum Command {
     /// Manage agents.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// A customer's data: export it for a data-subject request, or erase it.
+    #[command(subcommand)]
+    Customer(duties::CustomerCommand),
+    /// Print a merchant's audit log (admin actions, exports, conversation reads), oldest first.
+    Audit(duties::AuditArgs),
     /// Write a consistent copy of the database to a new file, while the server runs.
     Backup {
         /// The copy to write; it must not exist yet.
@@ -223,6 +229,8 @@ async fn main() -> ExitCode {
         Command::Merchant(command) => admin::merchant(command).await,
         Command::Agent(command) => admin::agent(command).await,
         Command::Backup { to, data } => admin::backup(&to, &data.data_dir).await,
+        Command::Customer(command) => duties::customer(command).await,
+        Command::Audit(args) => duties::audit(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

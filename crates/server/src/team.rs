@@ -14,6 +14,7 @@ use tandem_protocol::{
 
 use crate::AppState;
 use crate::agents::start_session;
+use crate::audit::{self, Action};
 use crate::error::{AppError, JsonBody};
 use crate::extract::{Admin, FromConsole, Logins, SignedIn, Within};
 use crate::live::{AgentNotice, now_ms};
@@ -43,6 +44,8 @@ pub(crate) async fn create_invite(
         expires_at_ms,
     };
     state.store.create_invite(&invite).await?;
+    let role = if request.role == tandem_protocol::AgentRole::Admin { "admin" } else { "agent" };
+    audit::record(&state, &admin, Action::Invited, role).await?;
     // The token rides in the fragment: browsers never send it to a server or in a Referer.
     let link = format!("{}/console/#invite={token}", state.console_origin());
     Ok((StatusCode::CREATED, Json(Invite { link, token, expires_at_ms })).into_response())
@@ -96,6 +99,7 @@ pub(crate) async fn accept_invite(
         }
     };
     let agent = state.store.agent(id).await?.ok_or(AppError::Internal)?;
+    audit::record(&state, &agent, Action::Joined, "").await?;
     start_session(&state, &agent, StatusCode::CREATED).await
 }
 
@@ -140,6 +144,7 @@ pub(crate) async fn deactivate(
     if !state.store.set_agent_active(&admin.merchant_id, agent_id, false).await? {
         return Err(AppError::NotFound("your team has no such agent".into()));
     }
+    audit::record(&state, &admin, Action::Deactivated, format!("agent:{agent_id}")).await?;
     state.hub.notify_agent(agent_id, AgentNotice::Deactivated);
     state.dispatch.change(&state, &admin.merchant_id, |d, now| ((), d.remove(agent_id, now))).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -256,6 +261,7 @@ pub(crate) async fn export_csv(
     let conversations = state.store.conversations_created(&admin.merchant_id, from, now + 1).await?;
     let agents = state.store.agents(Some(&admin.merchant_id)).await?;
     let body = conversations_csv(&conversations, &agents).map_err(|_| AppError::Internal)?;
+    audit::record(&state, &admin, Action::ConversationsExported, format!("{days} days")).await?;
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
         (header::CONTENT_DISPOSITION, "attachment; filename=\"tandem-conversations.csv\""),

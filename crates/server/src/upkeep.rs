@@ -1,6 +1,7 @@
 //! Housekeeping on a timer, so that memory and tables hold what is current rather than all
 //! that was ever seen: rate-limit keys whose budget is whole again, hub channels nobody listens
-//! to any more, expired sign-in sessions and spent invites.
+//! to any more, expired sign-in sessions and spent invites, and conversations and left messages
+//! older than their merchant keeps them.
 
 use std::time::Duration;
 
@@ -36,6 +37,13 @@ pub async fn once(state: &AppState) {
     state.hub.prune();
     if let Err(error) = state.store.purge_expired(now_ms()).await {
         tracing::warn!(%error, "could not purge expired sessions and invites; trying again in a minute");
+    }
+    match state.store.purge_retained(now_ms()).await {
+        Ok((0, 0)) => {}
+        Ok((conversations, left)) => tracing::info!(conversations, left, "deleted past their retention"),
+        Err(error) => {
+            tracing::warn!(%error, "could not delete data past its retention; trying again in a minute")
+        }
     }
 }
 

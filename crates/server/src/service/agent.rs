@@ -79,6 +79,11 @@ pub async fn accept(state: &AppState, agent: &Agent, id: &ConversationId) -> Out
         Err(_) => return refused(ErrorCode::AlreadyTaken, taken(Some(conversation.status))),
     }
     record_accept(state, agent, id).await?;
+    if let Err(error) =
+        crate::audit::record(state, agent, crate::audit::Action::ConversationRead, &id.0).await
+    {
+        tracing::error!(%error, conversation = %id, "accepted, but the audit log could not record it");
+    }
     // The agent's other consoles may still show it as an offer.
     let withdrawn = AgentNotice::OfferEnded { conversation: id.clone(), reason: OfferEnd::Withdrawn };
     state.hub.notify_agent(agent.id, withdrawn);

@@ -300,3 +300,104 @@ fn a_backup_is_a_working_database_written_once() {
     let empty = tempfile::tempdir().expect("temp dir");
     assert_one_line_failure(&admin(empty.path(), &["backup", "--to", "x.sqlite3"], None), &["--data-dir"]);
 }
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A data-subject request beside a running server: every conversation and left message of
+/// one email (whatever its case) is exported, then erased once none is open, and both are in
+/// the audit log without the email.
+#[tokio::test]
+async fn a_customers_data_is_exported_and_erased_and_the_audit_log_says_so() {
+    use tandem_protocol::{ConversationStarted, CustomerEvent, CustomerFrame};
+    let app = crate::common::spawn_app().await;
+    let start = |email: &str| {
+        let mut request = crate::common::TestApp::start_request("shop");
+        request.email = Some(email.into());
+        let post = app.http.post(app.url("/v1/conversations")).header("origin", crate::common::SHOP_ORIGIN);
+        async move {
+            post.json(&request)
+                .send()
+                .await
+                .expect("start")
+                .json::<ConversationStarted>()
+                .await
+                .expect("started")
+        }
+    };
+    let (first, second, other) =
+        (start("kim@example.com").await, start("KIM@example.com").await, start("lee@example.com").await);
+    let (mut customer, _) = app.customer(&first, 0).await;
+    crate::common::send(
+        &mut customer,
+        &CustomerFrame::Send {
+            client_id: tandem_protocol::ClientMessageId("c1".into()),
+            text: "where is order 42?".into(),
+        },
+    )
+    .await;
+    crate::common::recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::Ack { .. })).await;
+    crate::common::send(&mut customer, &CustomerFrame::Close).await;
+    crate::common::recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::Closed)).await;
+    let left = serde_json::json!({"email": "Kim@example.com", "text": "call me", "locale": "en", "page_url": "https://shop.example/"});
+    let posted = app
+        .http
+        .post(app.url("/v1/merchants/shop/messages"))
+        .header("origin", crate::common::SHOP_ORIGIN)
+        .json(&left)
+        .send()
+        .await
+        .expect("leave");
+    assert_eq!(posted.status(), 201);
+
+    let data = app.data_dir();
+    let export = || {
+        stdout(&admin(
+            data,
+            &["customer", "export", "--merchant", "shop", "--email", "kim@EXAMPLE.com"],
+            None,
+        ))
+    };
+    let exported: serde_json::Value = serde_json::from_str(&export()).expect("json");
+    assert_eq!(exported["conversations"].as_array().expect("list").len(), 2);
+    assert_eq!(exported["conversations"][0]["messages"][0]["text"], "where is order 42?");
+    assert_eq!(exported["left_messages"][0]["text"], "call me");
+
+    // One is still waiting: nothing is erased until it has ended.
+    let refused =
+        admin(data, &["customer", "erase", "--merchant", "shop", "--email", "kim@example.com"], None);
+    assert_one_line_failure(&refused, &[&second.conversation_id.0, "still open"]);
+    let (mut waiting, _) = app.customer(&second, 0).await;
+    crate::common::send(&mut waiting, &CustomerFrame::Close).await;
+    crate::common::recv_customer_until(&mut waiting, |e| matches!(e, CustomerEvent::Closed)).await;
+    let erased = stdout(&admin(
+        data,
+        &["customer", "erase", "--merchant", "shop", "--email", "kim@example.com"],
+        None,
+    ));
+    assert_eq!(erased.trim(), "erased 2 conversation(s) and 1 left message(s)");
+    let after: serde_json::Value = serde_json::from_str(&export()).expect("json");
+    assert_eq!(
+        (after["conversations"].as_array().map(Vec::len), after["left_messages"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
+    let store = app.store().await;
+    assert!(
+        tandem_server::store::Store::conversation(&store, &other.conversation_id)
+            .await
+            .expect("read")
+            .is_some(),
+        "another customer's stays"
+    );
+
+    let audit = stdout(&admin(data, &["audit", "--merchant", "shop"], None));
+    let erasure = "\tcli\tcustomer.erased\t2 conversation(s) and 1 left message(s)";
+    assert!(audit.lines().any(|l| l.ends_with(erasure)), "{audit}");
+    assert!(audit.lines().any(|l| l.contains("\tcli\tcustomer.exported\t")), "{audit}");
+    assert!(
+        !audit.to_lowercase().contains("kim@"),
+        "the log outlives the erasure, so it never names the customer: {audit}"
+    );
+}

@@ -166,6 +166,11 @@ impl TestApp {
         }
     }
 
+    /// The server's `--data-dir`, for the `tandem` commands an operator runs beside it.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     /// A copy of the database as it is now (`tandem backup`), in the app's directory.
     pub async fn backup(&self) -> std::path::PathBuf {
         let to = self._data.path().join(format!("backup-{}.sqlite3", self.addr.port()));

@@ -249,3 +249,39 @@ async fn the_supervisor_sees_the_live_queue_the_team_and_todays_figures_and_expo
     assert!(text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""), "formulas are defused: {text}");
     assert_eq!(get(&app, "/v1/agent/conversations.csv?days=0", &anna).await.status(), 400);
 }
+
+/// What an admin does, exports and reads is in the audit log: who, what, on what.
+#[tokio::test]
+async fn admin_actions_exports_and_conversation_reads_are_audited() {
+    let app = spawn_app().await;
+    let anna = app.login("anna@shop.example").await;
+    let started = app.start_conversation().await;
+    let path = format!("/v1/agent/conversations/{}", started.conversation_id);
+    assert_eq!(get(&app, &path, &anna).await.status(), 200);
+    assert_eq!(get(&app, "/v1/agent/conversations.csv?days=7", &anna).await.status(), 200);
+    assert_eq!(get(&app, "/v1/agent/messages", &anna).await.status(), 200);
+    let invite = CreateInvite { role: AgentRole::Admin };
+    assert_eq!(post(&app, "/v1/agent/invites", Some(&anna), &invite).await.status(), 201);
+    let store = app.store().await;
+    let bert = store.agent_by_email("bert@shop.example").await.expect("read").expect("Bert");
+    let deactivate = format!("/v1/agent/agents/{}/deactivate", bert.id);
+    assert_eq!(post(&app, &deactivate, Some(&anna), &()).await.status(), 204);
+
+    let shop = tandem_protocol::MerchantId::parse("shop").expect("id");
+    let log = store.audit_log(&shop, 100).await.expect("audit log");
+    let anna_id = store.agent_by_email("anna@shop.example").await.expect("read").expect("Anna").id;
+    assert!(log.iter().all(|e| e.actor == format!("agent:{anna_id} anna@shop.example")), "{log:?}");
+    let entries: Vec<(&str, &str)> = log.iter().map(|e| (e.action.as_str(), e.subject.as_str())).collect();
+    let bert_subject = format!("agent:{}", bert.id);
+    assert_eq!(
+        entries,
+        [
+            ("agent.signed_in", ""),
+            ("conversation.read", started.conversation_id.0.as_str()),
+            ("conversations.exported", "7 days"),
+            ("left_messages.read", ""),
+            ("agent.invited", "admin"),
+            ("agent.deactivated", bert_subject.as_str()),
+        ]
+    );
+}

@@ -40,6 +40,8 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
+            // What is deleted (retention, erasure) is overwritten, not left in free pages.
+            .pragma("secure_delete", "on")
             .foreign_keys(true);
         Self::connect(options).await
     }
@@ -822,7 +824,7 @@ async fn write_agent<'e>(
 mod tests {
     use super::*;
     use crate::store::{DispatchSettings, Staffing, WidgetSettings};
-    use tandem_protocol::{Author, ClientMessageId, CustomerProfile, HandoffReason};
+    use tandem_protocol::{Author, ClientMessageId, CustomerProfile, HandoffReason, LeaveMessage};
 
     fn demo() -> Merchant {
         Merchant {
@@ -935,6 +937,91 @@ mod tests {
             .await
             .expect("conversation");
         (store, id)
+    }
+
+    fn conversation_at(id: &str, email: &str, now_ms: i64) -> NewConversation {
+        NewConversation {
+            id: ConversationId(id.into()),
+            merchant_id: demo().id,
+            token_hash: "h".into(),
+            locale: "en".into(),
+            page_url: "https://shop.example/cart".into(),
+            reason: HandoffReason::Button,
+            escalation: None,
+            transcript: vec![],
+            customer: CustomerProfile { email: Some(email.into()), ..CustomerProfile::default() },
+            skill: None,
+            now_ms,
+        }
+    }
+
+    /// Past the merchant's days, what is over goes (messages with it) and what is open stays.
+    #[tokio::test]
+    async fn retention_deletes_old_ended_conversations_and_left_messages_only() {
+        const DAY: i64 = 86_400_000;
+        let store = SqliteStore::in_memory().await.expect("store");
+        let mut merchant = demo();
+        merchant.policies.retain_days = 30;
+        store.upsert_merchant(&merchant).await.expect("merchant");
+        let now = 100 * DAY;
+        for (id, age_days) in [("old-ended", 31), ("old-open", 40), ("recent-ended", 29)] {
+            store
+                .create_conversation(&conversation_at(id, "kim@example.com", now - age_days * DAY))
+                .await
+                .expect("create");
+        }
+        for id in ["old-ended", "recent-ended"] {
+            let id = ConversationId(id.into());
+            store.append_message(&customer_says(&id, "c1", "hello")).await.expect("message");
+            assert!(store.end(ChatRef { merchant: &merchant.id, id: &id }, now - DAY).await.expect("end"));
+        }
+        let left = LeaveMessage {
+            email: "kim@example.com".into(),
+            text: "call me".into(),
+            locale: "en".into(),
+            page_url: "https://shop.example/".into(),
+            transcript: vec![],
+        };
+        store.leave_message(&merchant.id, &left, now - 31 * DAY).await.expect("old");
+        store.leave_message(&merchant.id, &left, now - 29 * DAY).await.expect("recent");
+
+        assert_eq!(store.purge_retained(now).await.expect("purge"), (1, 1));
+        let kept = store.conversations_of_customer(&merchant.id, "KIM@example.com").await.expect("kept");
+        let kept: Vec<&str> = kept.iter().map(|c| c.id.0.as_str()).collect();
+        assert_eq!(kept, ["old-open", "recent-ended"]);
+        let orphans: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE conversation_id = 'old-ended'")
+                .fetch_one(&store.pool)
+                .await
+                .expect("count");
+        assert_eq!(orphans, 0, "its messages went with it");
+        assert_eq!(
+            store.left_messages_of_customer(&merchant.id, "kim@example.com").await.expect("left").len(),
+            1
+        );
+        assert_eq!(store.purge_retained(now).await.expect("again"), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn the_audit_log_only_grows() {
+        let store = SqliteStore::in_memory().await.expect("store");
+        let entry = |action: &str| AuditEntry {
+            at_ms: 5,
+            merchant: demo().id,
+            actor: "cli".into(),
+            action: action.into(),
+            subject: String::new(),
+        };
+        for action in ["merchant.saved", "agent.saved", "bot_flow.set"] {
+            store.audit(&entry(action)).await.expect("append");
+        }
+        let newest = store.audit_log(&demo().id, 2).await.expect("read");
+        assert_eq!(newest, [entry("agent.saved"), entry("bot_flow.set")], "the newest two, oldest first");
+        for sql in ["UPDATE audit_log SET action = 'nothing'", "DELETE FROM audit_log"] {
+            let refused = sqlx::query(sql).execute(&store.pool).await.expect_err("append-only");
+            assert!(refused.to_string().contains("append-only"), "{refused}");
+        }
+        assert_eq!(store.audit_log(&demo().id, 10).await.expect("read").len(), 3);
     }
 
     fn customer_says(id: &ConversationId, client_id: &str, text: &str) -> NewMessage {
