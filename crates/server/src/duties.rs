@@ -190,6 +190,6 @@ mod tests {
     fn times_are_rfc3339_in_utc() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339(1_764_604_951_005), "2025-12-01T16:02:31.005Z");
-        assert_eq!(super::rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(super::rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
     }
 }
