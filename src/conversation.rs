@@ -36,7 +36,7 @@ pub fn MessageList(
                 show_message=|message| view! { <MessageBubble message/> }
                 show_pending=|pending| view! {
                     <div class="message from-customer pending" data-testid="pending-message">
-                        <span class="author">{use_i18n().tr("you.sending")}</span>
+                        <span class="author">{use_i18n().tr(if pending.not_sent { "you.not-sent" } else { "you.sending" })}</span>
                         <p class="text">{pending.text}</p>
                     </div>
                 }
@@ -88,8 +88,8 @@ fn PhaseNotice(
             </Show>
         }.into_any()),
         Phase::Details { required } => Some(view! { <states::DetailsForm handoff required/> }.into_any()),
-        Phase::Offline { reply_within_hours, closed } => {
-            Some(view! { <states::LeaveMessageForm handoff reply_within_hours closed/> }.into_any())
+        Phase::Offline { reply_within_hours, why } => {
+            Some(view! { <states::LeaveMessageForm handoff reply_within_hours why/> }.into_any())
         }
         Phase::MessageLeft { email, reply_within_hours } => Some(view! {
             <p class="message from-system" role="status" data-testid="message-left">

@@ -7,16 +7,16 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use tandem_browser::{
-    Channel, Connection, FetchError, Outbox, append_new, fetch_json, from_json, last_held, local_storage,
-    to_json,
+    Channel, Connection, FetchError, Outbox, Pending, append_new, fetch_json, from_json, last_held,
+    local_storage, session_storage, to_json,
 };
 use tandem_protocol::{
     AskEmail, Availability, mask_card_numbers, mask_card_numbers_in_transcript, validate_email,
 };
 use tandem_protocol::{
-    Author, ChatMessage, ConversationId, ConversationStarted, ConversationStatus, CustomerEvent,
-    CustomerFrame, ErrorCode, EscalationReason, HandoffReason, Identity, LeaveMessage, MerchantId,
-    PROTOCOL_VERSION, QueueStatus, Rating, StartConversation, TranscriptEntry, validate_text,
+    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStarted, ConversationStatus,
+    CustomerEvent, CustomerFrame, ErrorCode, EscalationReason, HandoffReason, Identity, LeaveMessage,
+    MerchantId, PROTOCOL_VERSION, QueueStatus, Rating, StartConversation, TranscriptEntry, validate_text,
 };
 
 /// Where the handoff stands.
@@ -36,17 +36,26 @@ pub enum Phase {
     Details {
         required: bool,
     },
-    /// Nobody can answer now: the customer can leave a message, answered by email. `closed`
-    /// holds the business hours when it is outside them.
+    /// Nobody can answer now: the customer can leave a message, answered by email.
     Offline {
         reply_within_hours: u32,
-        closed: Option<String>,
+        why: Unanswered,
     },
     /// The message was left; a person replies by email.
     MessageLeft {
         email: String,
         reply_within_hours: u32,
     },
+}
+
+/// Why nobody can answer live, as the leave-a-message form tells the customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unanswered {
+    NobodyOnline,
+    /// Outside the business hours (these).
+    Closed(String),
+    /// Every place in the queue is taken (`too_busy`).
+    Busy,
 }
 
 /// Why asking for a person failed.
@@ -129,11 +138,22 @@ pub struct Handoff {
     /// The conversation just ended with a person, which the customer may rate.
     pub rateable: RwSignal<Option<Saved>>,
     pub rated: RwSignal<bool>,
+    /// `rate_limited` answers in a row, for the wait before sending again.
+    backoff: StoredValue<u32>,
 }
 
 fn storage_key(merchant: &MerchantId) -> String {
     format!("tandem.conversation.{merchant}")
 }
+
+/// Where the tab keeps what was sent and not yet acknowledged (`sessionStorage`), so that a
+/// message sent just before the next checkout page loads is sent again from there.
+fn outbox_key(merchant: &MerchantId) -> String {
+    format!("tandem.outbox.{merchant}")
+}
+
+/// Longest wait before sending again after `rate_limited`.
+const MOST_BACKOFF_MS: i32 = 30_000;
 
 impl Handoff {
     /// What the answering agent should know (the page's `skill` option), sent with each handoff.
@@ -177,11 +197,102 @@ impl Handoff {
             skill: StoredValue::new(None),
             rateable: RwSignal::new(None),
             rated: RwSignal::new(false),
+            backoff: StoredValue::new(0),
         };
         if resuming {
+            handoff.take_back_outbox();
             handoff.connect();
         }
+        handoff.leave_on_pagehide();
+        handoff.keep_outbox();
         handoff
+    }
+
+    /// What the previous page of this tab sent and never had acknowledged.
+    fn take_back_outbox(self) {
+        let key = outbox_key(&self.merchant.get_value());
+        let held = session_storage().and_then(|storage| storage.get_item(&key).ok().flatten());
+        // Client id, text, client id, text…: a flat list of strings costs the wasm no new
+        // serde code.
+        if let Some(held) = held.and_then(|json| from_json::<Vec<String>>(&json)) {
+            let held = held.chunks_exact(2).map(|pair| Pending {
+                to: (),
+                client_id: ClientMessageId(pair[0].clone()),
+                text: pair[1].clone(),
+                not_sent: false,
+            });
+            self.outbox.restore(held.collect());
+        }
+    }
+
+    /// Mirrors the outbox into `sessionStorage` while a conversation is under way (nothing is
+    /// stored before the customer asked for a person), and clears it once it is empty.
+    fn keep_outbox(self) {
+        Effect::new(move |_| {
+            let held: Vec<String> = self
+                .outbox
+                .held()
+                .into_iter()
+                .filter(|pending| !pending.not_sent)
+                .flat_map(|pending| [pending.client_id.0, pending.text])
+                .collect();
+            let Some(storage) = session_storage() else { return };
+            let key = outbox_key(&self.merchant.get_value());
+            match to_json(&held) {
+                Some(json) if !held.is_empty() && self.saved.with_value(Option::is_some) => {
+                    let _ = storage.set_item(&key, &json);
+                }
+                _ => {
+                    let _ = storage.remove_item(&key);
+                }
+            }
+        });
+    }
+
+    /// After `rate_limited`: the outbox goes again after a wait that doubles each time
+    /// (1 s, 2 s … 30 s), and starts again from 1 s once a message is acknowledged.
+    fn resend_later(self) {
+        let tries = self.backoff.get_value();
+        self.backoff.set_value(tries.saturating_add(1));
+        let wait = (1000_i32 << tries.min(5)).min(MOST_BACKOFF_MS);
+        let again = wasm_bindgen::closure::Closure::once_into_js(move || {
+            self.outbox.resend(|pending| {
+                self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
+            });
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                wasm_bindgen::JsCast::unchecked_ref(&again),
+                wait,
+            );
+        }
+    }
+
+    /// When the page goes (closed, reloaded, or left for the next page) while the customer
+    /// waits, a beacon says so: a chat whose customer does not come back within the merchant's
+    /// time is then abandoned rather than offered to agents (the next page reconnects well
+    /// within it). The token rides in the body, never the URL.
+    fn leave_on_pagehide(self) {
+        let Some(window) = web_sys::window() else { return };
+        let goodbye = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            let Some(saved) = self.saved.get_value() else { return };
+            if !matches!(self.phase.get_untracked(), Phase::Waiting(_)) {
+                return;
+            }
+            let url =
+                format!("{}/v1/conversations/{}/leave", self.api_origin.get_value(), saved.conversation_id);
+            // The token is hex: no escaping needed.
+            let body = format!(r#"{{"token":"{}"}}"#, saved.token);
+            if let Some(window) = web_sys::window() {
+                let _ = window.navigator().send_beacon_with_opt_str(&url, Some(&body));
+            }
+        });
+        let _ = window.add_event_listener_with_callback(
+            "pagehide",
+            wasm_bindgen::JsCast::unchecked_ref(goodbye.as_ref()),
+        );
+        // One listener, for as long as the page lives.
+        goodbye.forget();
     }
 
     /// Asks for a person, carrying what was said so far: first whether anyone can answer
@@ -213,10 +324,11 @@ impl Handoff {
             let availability = fetch_json::<(), Availability>("GET", &url, None).await.ok();
             match availability {
                 Some(Availability { open: false, business_hours, reply_within_hours, .. }) => {
-                    self.phase.set(Phase::Offline { reply_within_hours, closed: business_hours });
+                    let why = business_hours.map_or(Unanswered::NobodyOnline, Unanswered::Closed);
+                    self.phase.set(Phase::Offline { reply_within_hours, why });
                 }
                 Some(Availability { agents_online: false, reply_within_hours, .. }) => {
-                    self.phase.set(Phase::Offline { reply_within_hours, closed: None });
+                    self.phase.set(Phase::Offline { reply_within_hours, why: Unanswered::NobodyOnline });
                 }
                 _ => match self.ask_email.get_untracked() {
                     AskEmail::Off => self.join_queue(None),
@@ -301,6 +413,8 @@ impl Handoff {
             match start_conversation(&url, request).await {
                 Ok(started) => self.joined(started),
                 Err(FetchError::Status(429, _)) => self.phase.set(Phase::Failed(Failure::RateLimited)),
+                // The queue is full: never a dead end, the customer writes instead.
+                Err(FetchError::Status(503, _)) => self.offer_message(Unanswered::Busy),
                 Err(_) => self.phase.set(Phase::Failed(Failure::Unreachable)),
             }
         });
@@ -372,7 +486,10 @@ impl Handoff {
             CustomerEvent::Message { message } => self.on_message(message),
             // The server's copy went back in time (a restored database): its copy wins.
             CustomerEvent::Transcript { messages } => self.messages.set(messages),
-            CustomerEvent::Ack { client_id, .. } => self.outbox.acknowledged(&client_id),
+            CustomerEvent::Ack { client_id, .. } => {
+                self.backoff.set_value(0);
+                self.outbox.acknowledged(&client_id);
+            }
             CustomerEvent::Queue { queue } => self.phase.set(Phase::Waiting(Some(queue))),
             CustomerEvent::AgentJoined { name } => {
                 self.had_agent();
@@ -392,6 +509,16 @@ impl Handoff {
             CustomerEvent::BackToBot => self.back_to_bot(),
             CustomerEvent::Error { code: ErrorCode::Unauthorized, .. } => {
                 self.finish(Phase::Failed(Failure::Gone));
+            }
+            CustomerEvent::Error { code: ErrorCode::RateLimited, client_id: Some(_), .. } => {
+                self.resend_later()
+            }
+            // Refused for good: never sent again, and shown as not sent.
+            CustomerEvent::Error { code, message, client_id: Some(client_id) }
+                if code != ErrorCode::Internal =>
+            {
+                self.outbox.refused(&client_id);
+                self.notice.set(Some(message));
             }
             CustomerEvent::Error { message, .. } => self.notice.set(Some(message)),
         }
@@ -448,6 +575,9 @@ impl Handoff {
         if let Some(storage) = local_storage() {
             let _ = storage.remove_item(&storage_key(&self.merchant.get_value()));
         }
+        if let Some(storage) = session_storage() {
+            let _ = storage.remove_item(&outbox_key(&self.merchant.get_value()));
+        }
         self.saved.set_value(None);
     }
 
@@ -496,6 +626,11 @@ impl Handoff {
         self.send_frame(&CustomerFrame::Close);
         self.rateable.set(None);
         self.finish(Phase::Starting);
+        self.offer_message(Unanswered::NobodyOnline);
+    }
+
+    /// The leave-a-message form, with the merchant's promised reply time.
+    fn offer_message(self, why: Unanswered) {
         let url = format!(
             "{}/v1/merchants/{}/availability",
             self.api_origin.get_value(),
@@ -504,7 +639,7 @@ impl Handoff {
         spawn_local(async move {
             let hours =
                 fetch_json::<(), Availability>("GET", &url, None).await.map_or(24, |a| a.reply_within_hours);
-            self.phase.set(Phase::Offline { reply_within_hours: hours, closed: None });
+            self.phase.set(Phase::Offline { reply_within_hours: hours, why });
         });
     }
 }
@@ -517,9 +652,9 @@ async fn start_conversation(
 ) -> Result<ConversationStarted, FetchError> {
     let answer = fetch_json::<_, ConversationStarted>("POST", url, Some(&request)).await;
     match &answer {
-        Err(FetchError::Status(422, problem)) if problem.contains("identity_unverified") => {
+        Err(FetchError::Status(422, problem)) if problem.contains("identity_") => {
             web_sys::console::warn_1(
-                &"Tandem.identify: the server refused the identity (wrong hash); the chat continues without it".into(),
+                &"Tandem.identify: the server refused the identity (wrong hash, or signed too long ago); the chat continues without it".into(),
             );
             let anonymous = StartConversation { identity: None, ..request };
             fetch_json::<_, ConversationStarted>("POST", url, Some(&anonymous)).await

@@ -55,7 +55,9 @@ pub fn call(controls: Controls, method: &str, arg: JsValue) {
                 Ok(()) => controls.identity.set(Some(identity)),
                 Err(problem) => warn(&format!("Tandem.identify: {problem}")),
             },
-            Err(_) => warn("Tandem.identify: pass {id, email, name, hash} (id and hash required)"),
+            Err(_) => warn(
+                "Tandem.identify: pass {id, email, name, issued_at, hash} (id, issued_at and hash required)",
+            ),
         },
         _ => {}
     }

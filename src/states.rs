@@ -6,7 +6,7 @@ use leptos::html;
 use leptos::prelude::*;
 use tandem_protocol::Rating;
 
-use crate::handoff::Handoff;
+use crate::handoff::{Handoff, Unanswered};
 use crate::i18n::use_i18n;
 
 /// A reference for an input that takes keyboard focus when it appears, so the next key goes
@@ -103,12 +103,7 @@ pub fn DetailsForm(handoff: Handoff, required: bool) -> impl IntoView {
 }
 
 #[component]
-pub fn LeaveMessageForm(
-    handoff: Handoff,
-    reply_within_hours: u32,
-    /// The business hours, when it is outside them.
-    closed: Option<String>,
-) -> impl IntoView {
+pub fn LeaveMessageForm(handoff: Handoff, reply_within_hours: u32, why: Unanswered) -> impl IntoView {
     let i18n = use_i18n();
     let email = RwSignal::new(String::new());
     let text = RwSignal::new(String::new());
@@ -124,9 +119,10 @@ pub fn LeaveMessageForm(
         {panel_form("leave-message-form", true, submit, view! {
             <p>
                 <strong>
-                    {move || match &closed {
-                        Some(hours) => i18n.f("offline.closed", &[("hours", hours)]),
-                        None => i18n.t("offline.title").to_owned(),
+                    {move || match &why {
+                        Unanswered::Closed(hours) => i18n.f("offline.closed", &[("hours", hours)]),
+                        Unanswered::NobodyOnline => i18n.t("offline.title").to_owned(),
+                        Unanswered::Busy => i18n.t("offline.busy").to_owned(),
                     }}
                 </strong>
             </p>

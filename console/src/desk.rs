@@ -3,12 +3,12 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_browser::{
-    Channel, Connection, Draft, MessagesThenPending, Outbox, Pending, append_new, fetch_json,
+    Channel, Connection, Draft, FetchError, MessagesThenPending, Outbox, Pending, append_new, fetch_json,
 };
 use tandem_protocol::{
     AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ConversationDetail, ConversationId,
-    ConversationStatus, CustomerProfile, EscalationReason, HandoffReason, OfferEnd, Presence, QueueEntry,
-    Rating, TeamMember, TranscriptEntry, TranscriptSpeaker, validate_text,
+    ConversationStatus, CustomerProfile, ErrorCode, EscalationReason, HandoffReason, OfferEnd, Presence,
+    QueueEntry, Rating, TeamMember, TranscriptEntry, TranscriptSpeaker, validate_text,
 };
 
 /// A customer offered to this agent alone, until the local deadline.
@@ -35,6 +35,9 @@ struct Live {
     /// The server has welcomed this session: the agent counts as online for customers.
     ready: RwSignal<bool>,
     notice: RwSignal<Option<String>>,
+    /// The sign-in session ended (signed out elsewhere, expired, password reset): the desk
+    /// stays, with what the agent sends meanwhile kept, until they sign in again.
+    signed_out: RwSignal<bool>,
     offer: RwSignal<Option<Offer>>,
     /// Milliseconds since the epoch, refreshed so waiting times move.
     now_ms: RwSignal<f64>,
@@ -54,17 +57,48 @@ impl Live {
             connection: RwSignal::new(Connection::Connecting),
             ready: RwSignal::new(false),
             notice: RwSignal::new(None),
+            signed_out: RwSignal::new(false),
             offer: RwSignal::new(None),
             now_ms: RwSignal::new(now()),
             socket: Channel::new(),
         };
-        live.socket.connect(
+        live.open_socket();
+        live
+    }
+
+    /// (Re)opens the live channel; a connection that keeps failing is checked against the
+    /// session, since a browser never sees an upgrade's 401.
+    fn open_socket(self) {
+        self.socket.connect(
             live_url(),
             || {},
-            move |event: AgentEvent| live.on_event(event),
-            move |connection| live.connection.set(connection),
+            move |event: AgentEvent| self.on_event(event),
+            move |connection| {
+                if connection == Connection::Reconnecting {
+                    self.check_session();
+                }
+                self.connection.set(connection);
+            },
         );
-        live
+    }
+
+    fn check_session(self) {
+        spawn_local(async move {
+            if let Err(FetchError::Status(401, _)) =
+                fetch_json::<(), AgentProfile>("GET", "/v1/agent/me", None).await
+            {
+                self.session_ended();
+            }
+        });
+    }
+
+    /// The session is over: no more reconnecting, and the sign-in form over the desk, which
+    /// keeps its chats and what is still to be sent (sent once the agent is back).
+    fn session_ended(self) {
+        if !self.signed_out.get_untracked() {
+            self.signed_out.set(true);
+            self.socket.close();
+        }
     }
 
     fn send(self, frame: &AgentFrame) -> bool {
@@ -104,6 +138,7 @@ impl Live {
                 self.update_chat(&conversation_id, |chat| chat.rating = Some(rating));
             }
             AgentEvent::Presence { presence } => self.presence.set(presence),
+            AgentEvent::Error { code: ErrorCode::Unauthorized, .. } => self.session_ended(),
             AgentEvent::Error { message, .. } => self.notice.set(Some(message)),
         }
     }
@@ -235,12 +270,31 @@ fn waited(since_ms: i64, now_ms: f64) -> String {
 }
 
 #[component]
-pub fn Desk(profile: AgentProfile, sign_out: Callback<()>) -> impl IntoView {
+pub fn Desk(
+    profile: AgentProfile,
+    sign_out: Callback<()>,
+    signed_in_as: Callback<AgentProfile>,
+) -> impl IntoView {
     let live = Live::connect(profile.id);
+    let signed_in_again = Callback::new(move |again: AgentProfile| {
+        if again.id == live.me {
+            live.signed_out.set(false);
+            live.open_socket();
+        } else {
+            signed_in_as.run(again);
+        }
+    });
     let _clock = set_interval_with_handle(move || live.now_ms.set(now()), std::time::Duration::from_secs(15));
     on_cleanup(move || live.socket.close());
     view! {
         <DeskBar name=profile.display_name live sign_out/>
+        <Show when=move || live.signed_out.get()>
+            <section class="signed-out" aria-labelledby="signed-out-heading" data-testid="signed-out">
+                <h2 id="signed-out-heading">"Your session ended"</h2>
+                <p>"Sign in again to carry on. What you send meanwhile is kept, and sent once you are back."</p>
+                <crate::SignInForm on_signed_in=signed_in_again/>
+            </section>
+        </Show>
         {move || live.notice.get().map(|notice| view! {
             <p class="notice" role="alert" data-testid="notice">{notice}</p>
         })}
@@ -588,12 +642,16 @@ fn Transfer(id: ConversationId, live: Live) -> impl IntoView {
 
 /// Who the customer is, as far as the agent can trust it.
 fn customer_text(customer: &CustomerProfile) -> String {
-    let mut parts: Vec<&str> = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
     if let Some(name) = &customer.name {
-        parts.push(name);
+        parts.push(name.clone());
     }
-    if let Some(email) = &customer.email {
-        parts.push(email);
+    match &customer.email {
+        Some(email) if customer.verified && !customer.email_verified => {
+            parts.push(format!("{email} (given by the customer, not verified)"));
+        }
+        Some(email) => parts.push(email.clone()),
+        None => {}
     }
     let who = if parts.is_empty() { "Anonymous visitor".to_owned() } else { parts.join(" · ") };
     match (&customer.id, customer.verified) {

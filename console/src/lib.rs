@@ -53,8 +53,10 @@ pub fn Console() -> impl IntoView {
             Some(Some(profile)) => {
                 let admin = profile.role == AgentRole::Admin;
                 let me = profile.id;
+                // Signed in again after the session ended, as someone else: their own desk.
+                let signed_in_as = Callback::new(move |profile| agent.set(Some(Some(profile))));
                 view! {
-                    <Desk profile sign_out/>
+                    <Desk profile sign_out signed_in_as/>
                     {admin.then(|| view! { <team::Supervisor me/> })}
                 }.into_any()
             }
@@ -63,9 +65,20 @@ pub fn Console() -> impl IntoView {
     }
 }
 
-/// Email and password; the server's refusal is said in words.
+/// The sign-in page.
 #[component]
 fn SignIn(on_signed_in: Callback<AgentProfile>) -> impl IntoView {
+    view! {
+        <main class="sign-in">
+            <h2>"Sign in"</h2>
+            <SignInForm on_signed_in/>
+        </main>
+    }
+}
+
+/// Email and password; the server's refusal is said in words.
+#[component]
+pub(crate) fn SignInForm(on_signed_in: Callback<AgentProfile>) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<&'static str>);
@@ -85,14 +98,11 @@ fn SignIn(on_signed_in: Callback<AgentProfile>) -> impl IntoView {
         });
     };
     view! {
-        <main class="sign-in">
-            <h2>"Sign in"</h2>
-            <form on:submit=submit data-testid="sign-in">
-                <Field label="Email" kind="email" autocomplete="username" testid="email" value=email/>
-                <Field label="Password" kind="password" autocomplete="current-password" testid="password" value=password/>
-                <button type="submit" data-testid="sign-in-submit" disabled=move || busy.get()>"Sign in"</button>
-                <p class="problem" role="alert" data-testid="sign-in-problem">{move || problem.get()}</p>
-            </form>
-        </main>
+        <form on:submit=submit data-testid="sign-in">
+            <Field label="Email" kind="email" autocomplete="username" testid="email" value=email/>
+            <Field label="Password" kind="password" autocomplete="current-password" testid="password" value=password/>
+            <button type="submit" data-testid="sign-in-submit" disabled=move || busy.get()>"Sign in"</button>
+            <p class="problem" role="alert" data-testid="sign-in-problem">{move || problem.get()}</p>
+        </form>
     }
 }

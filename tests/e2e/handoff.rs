@@ -90,3 +90,62 @@ async fn a_half_typed_message_survives_the_agent_joining() {
     widget.press(Key::Enter).await;
     console.wait_messages(&["My order number is"]).await;
 }
+
+/// A message sent just before the next checkout page loads, and not acknowledged yet (the
+/// server is answering `rate_limited`: another tab spends the budget), is kept by the tab,
+/// sent again from the next page, and reaches the agent once.
+#[tokio::test]
+async fn a_message_sent_just_before_the_next_page_arrives_once() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let console = Console::sign_in(&agent, &server, ANNA).await;
+    let page = HostPage::open(&customer, &server.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
+    widget.ask_for_person().await;
+    console.accept_from_queue().await;
+    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+
+    let (conversation, token) = page.conversation().await;
+    let flood = server.flood_as_customer(&conversation, &token).await;
+    // (The tab keeps its outbox as client id, text, client id, text… in sessionStorage.)
+    widget.send("Is order 42 on its way?").await;
+    // At once the next page of the checkout, before any ack.
+    customer.client.goto(&server.demo_url()).await.expect("next page");
+    drop(flood);
+
+    let sent = "Is order 42 on its way?";
+    crate::support::eventually("the message to reach the agent", || async {
+        console.messages().await.iter().any(|m| m.contains(sent)).then_some(())
+    })
+    .await;
+    widget.wait_gone(Part::PendingMessage).await;
+    let delivered = console.messages().await.iter().filter(|m| m.contains(sent)).count();
+    assert_eq!(delivered, 1, "once");
+    assert_eq!(widget.messages().await.iter().filter(|m| m.contains(sent)).count(), 1);
+    assert_eq!(page.outbox().await, json!(null), "nothing left to send");
+}
+
+/// An agent whose session ends mid-chat (signed out everywhere) gets the sign-in form over the
+/// desk, not an endless "Reconnecting…"; a reply sent meanwhile is kept, and reaches the
+/// customer once when they are signed in again.
+#[tokio::test]
+async fn an_agent_signed_out_mid_chat_signs_in_again_and_loses_no_reply() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let console = Console::sign_in(&agent, &server, ANNA).await;
+    HostPage::open(&customer, &server.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
+    widget.ask_for_person().await;
+    console.accept_from_queue().await;
+    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+
+    server.sign_out_everywhere(ANNA).await;
+    console.wait_signed_out().await;
+    console.reply("Back in a moment.").await;
+    console.sign_in_again(&server, ANNA).await;
+    widget.wait_messages(&["Back in a moment."]).await;
+    console.wait_messages(&["Back in a moment."]).await;
+    assert_eq!(widget.message_sequences().await, json!([1]), "sent once");
+}

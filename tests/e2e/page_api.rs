@@ -15,11 +15,24 @@ async fn heard_event(page: &HostPage<'_>, name: &str) -> Vec<Value> {
     events
 }
 
+/// Now, as the merchant's server would sign it.
+fn now_secs() -> i64 {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    i64::try_from(secs).expect("seconds")
+}
+
 #[tokio::test]
 async fn queued_calls_replay_identity_reaches_the_agent_and_the_page_hears_events() {
     let server = TestServer::start(&widget_dist()).await;
     let secret = server.demo_identity_secret().await;
-    let hash = tandem_server::identity::sign(&secret, "customer-42").expect("hex");
+    let mut kim = tandem_protocol::Identity {
+        id: "customer-42".into(),
+        email: Some("kim@example.com".into()),
+        name: Some("Kim Berg".into()),
+        issued_at: Some(now_secs()),
+        hash: String::new(),
+    };
+    kim.hash = tandem_server::identity::sign(&secret, &kim).expect("hex");
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
     let console = Console::sign_in(&agent, &server, ANNA).await;
     let page = HostPage::open(&customer, &server.demo_url()).await;
@@ -30,9 +43,7 @@ async fn queued_calls_replay_identity_reaches_the_agent_and_the_page_hears_event
     assert!(!page.app_booted().await, "the app is not loaded before these calls");
     page.listen_to_events().await;
     page.call("setLocale", vec![json!("de")]).await;
-    let identity =
-        json!({ "id": "customer-42", "email": "kim@example.com", "name": "Kim Berg", "hash": hash });
-    page.call("identify", vec![identity]).await;
+    page.call("identify", vec![serde_json::to_value(&kim).expect("json")]).await;
     page.call("open", vec![]).await;
     let human = widget.text(Part::HumanButton).await;
     assert_eq!(human, "Mit einem Menschen sprechen", "setLocale('de') was replayed");
@@ -72,7 +83,8 @@ async fn a_forged_identity_is_dropped_and_the_customer_still_reaches_a_person() 
     let console = Console::sign_in(&agent, &server, ANNA).await;
     let page = HostPage::open(&customer, &server.demo_url()).await;
     page.wait_for_api().await;
-    page.call("identify", vec![json!({ "id": "someone-else", "hash": "00".repeat(32) })]).await;
+    let forged = json!({ "id": "someone-else", "issued_at": now_secs(), "hash": "00".repeat(32) });
+    page.call("identify", vec![forged]).await;
     page.call("open", vec![]).await;
     Widget::inline(&customer).ask_for_person().await;
     console.accept_from_queue().await;

@@ -12,6 +12,15 @@ use tandem_server::{Config, Server};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
+/// See [`TestServer::flood_as_customer`]; stops when dropped.
+pub struct Flood(tokio::task::JoinHandle<()>);
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Repository root: the widget build is in `dist/`, screenshots go to `target/e2e/`.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -101,6 +110,54 @@ impl TestServer {
 
     pub async fn start_again(&mut self) {
         self.run().await;
+    }
+
+    /// Another tab of the customer's, spending the conversation's message budget: it sends a
+    /// message every 2 ms until dropped (returning once it is refused), so that the budget's
+    /// one message a second is nearly always spent before the widget's.
+    pub async fn flood_as_customer(&self, conversation_id: &str, token: &str) -> Flood {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+        let url = format!("ws://{}/v1/conversations/{conversation_id}/live", self.api);
+        let mut request = url.into_client_request().expect("request");
+        let origin = self.demo_url().trim_end_matches('/').to_owned();
+        request.headers_mut().insert("origin", origin.parse().expect("origin"));
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("customer socket");
+        let (mut tx, mut rx) = socket.split();
+        let hello = json!({"type": "hello", "version": 1, "conversation_id": conversation_id, "token": token, "last_seq": 0});
+        tx.send(Message::text(hello.to_string())).await.expect("hello");
+        let (spent, budget_spent) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut spent = Some(spent);
+            let mut tick = tokio::time::interval(Duration::from_millis(2));
+            for n in 0_u64.. {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let frame = json!({"type": "send", "client_id": format!("flood-{n}"), "text": format!("flood {n}")});
+                        if tx.send(Message::text(frame.to_string())).await.is_err() { break }
+                    }
+                    // Read what comes back, so the server never waits on this socket.
+                    incoming = rx.next() => match incoming {
+                        Some(Ok(Message::Text(text))) if text.contains("rate_limited") => {
+                            if let Some(spent) = spent.take() { let _ = spent.send(()); }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                }
+            }
+        });
+        budget_spent.await.expect("the flood is refused");
+        Flood(task)
+    }
+
+    /// Ends every sign-in session of the agent, as `tandem agent add` resetting their password
+    /// does on a running server.
+    pub async fn sign_out_everywhere(&self, email: &str) {
+        use tandem_server::store::{SqliteStore, Store};
+        let store = SqliteStore::open(&self.data.path().join("tandem.sqlite3")).await.expect("store");
+        let agent = store.agent_by_email(email).await.expect("read").expect("agent");
+        store.sign_out_everywhere(agent.id).await.expect("sign out");
     }
 
     /// Changes the demo merchant's settings in the running server's database, as

@@ -48,3 +48,9 @@ pub fn client_id() -> String {
 pub fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|window| window.local_storage().ok().flatten())
 }
+
+/// The tab's `sessionStorage`, when the browser allows it (it survives navigation in the tab,
+/// and nothing else).
+pub fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|window| window.session_storage().ok().flatten())
+}

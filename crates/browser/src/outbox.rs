@@ -10,6 +10,9 @@ pub struct Pending<To> {
     pub to: To,
     pub client_id: ClientMessageId,
     pub text: String,
+    /// Refused for good (the conversation ended, the text was invalid): shown as not sent,
+    /// never sent again.
+    pub not_sent: bool,
 }
 
 /// What was sent and not yet acknowledged, shown as "sending" until the server confirms it.
@@ -40,16 +43,38 @@ impl<To: Clone + PartialEq + Send + Sync + 'static> Outbox<To> {
     /// Keeps `text` under a fresh client id and hands it to `send` at once (which may fail: it
     /// stays here until acknowledged).
     pub fn send(self, to: To, text: String, send: impl FnOnce(Pending<To>)) {
-        let pending = Pending { to, client_id: ClientMessageId(client_id()), text };
+        let pending = Pending { to, client_id: ClientMessageId(client_id()), text, not_sent: false };
         self.0.update(|outbox| outbox.push(pending.clone()));
         send(pending);
     }
 
-    /// After a reconnect: hands every unacknowledged message to `send` again.
+    /// After a reconnect (or a `rate_limited`): hands every unacknowledged message to `send`
+    /// again, but those refused for good.
     pub fn resend(self, send: impl Fn(Pending<To>)) {
         for pending in self.0.get_untracked() {
-            send(pending);
+            if !pending.not_sent {
+                send(pending);
+            }
         }
+    }
+
+    /// The server will never store this one: it stays on screen as not sent.
+    pub fn refused(self, client_id: &ClientMessageId) {
+        self.0.update(|outbox| {
+            for pending in outbox.iter_mut().filter(|pending| &pending.client_id == client_id) {
+                pending.not_sent = true;
+            }
+        });
+    }
+
+    /// Everything held, tracked: for a page that keeps its outbox across navigation.
+    pub fn held(self) -> Vec<Pending<To>> {
+        self.0.get()
+    }
+
+    /// Takes back what a previous page held (sent again on the next connection).
+    pub fn restore(self, held: Vec<Pending<To>>) {
+        self.0.set(held);
     }
 
     /// The server stored the message with this client id.

@@ -41,6 +41,12 @@ where
 {
     view! {
         <For each=messages key=|message| message.seq children=show_message/>
-        <For each=pending key=|pending| pending.client_id.0.clone() children=show_pending/>
+        // A line refused for good is drawn again, as not sent (a key of the same type, so that
+        // no second keyed list is compiled into the wasm).
+        <For each=pending key=|pending| pending_key(pending) children=show_pending/>
     }
+}
+
+fn pending_key<To>(pending: &Pending<To>) -> String {
+    if pending.not_sent { format!("{}/not-sent", pending.client_id.0) } else { pending.client_id.0.clone() }
 }

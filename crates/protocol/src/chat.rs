@@ -169,8 +169,11 @@ pub struct CustomerProfile {
     pub id: Option<String>,
     pub email: Option<String>,
     pub name: Option<String>,
-    /// The fields came from a signed `Tandem.identify` (otherwise the customer typed the email).
+    /// `id` and `name` came from a signed `Tandem.identify`.
     pub verified: bool,
+    /// `email` was signed with them too (otherwise the customer typed it).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// The customer's rating of a conversation with a person, given when it ended:
@@ -240,8 +243,9 @@ pub struct LeftMessage {
 }
 
 /// A customer identified by the merchant's page. `hash` is the lowercase hex HMAC-SHA256 of
-/// `id` under the merchant's identity secret, computed on the merchant's server, so that a page
-/// script cannot claim to be another customer.
+/// [`Identity::signed_text`] under the merchant's identity secret, computed on the merchant's
+/// server, so that a page script can neither claim to be another customer nor change what the
+/// agent is shown, and `issued_at` lets a leaked identity expire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     pub id: String,
@@ -249,6 +253,9 @@ pub struct Identity {
     pub email: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
+    /// When the merchant's server signed it, in seconds since the Unix epoch.
+    #[serde(default)]
+    pub issued_at: Option<i64>,
     pub hash: String,
 }
 
@@ -257,8 +264,22 @@ impl Identity {
     pub const MAX_NAME_CHARS: usize = 100;
     pub const MAX_EMAIL_CHARS: usize = 254;
 
+    /// What `hash` signs: id, email, name and issued_at, one per line (an absent one empty),
+    /// which is why no field may hold a line break.
+    pub fn signed_text(&self) -> String {
+        let (email, name) = (self.email.as_deref().unwrap_or(""), self.name.as_deref().unwrap_or(""));
+        format!("{}\n{email}\n{name}\n{}", self.id, self.issued_at.unwrap_or(0))
+    }
+
     /// Checks the shape (lengths, a 64-digit hex hash); the signature is the server's to check.
     pub fn validate(&self) -> Result<(), &'static str> {
+        let fields = [Some(&self.id), self.email.as_ref(), self.name.as_ref()];
+        if fields.into_iter().flatten().any(|field| field.bytes().any(|b| b == b'\n' || b == b'\r')) {
+            return Err("identity fields cannot contain line breaks");
+        }
+        if self.issued_at.is_none_or(|at| at <= 0) {
+            return Err("identity.issued_at is required: the Unix time (seconds) it was signed at");
+        }
         if self.id.trim().is_empty() || self.id.chars().count() > Self::MAX_ID_CHARS {
             return Err("identity.id must have 1 to 256 characters");
         }
@@ -275,7 +296,9 @@ impl Identity {
         if self.hash.len() != 64
             || !self.hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
-            return Err("identity.hash must be 64 lowercase hex digits (HMAC-SHA256 of id)");
+            return Err(
+                "identity.hash must be 64 lowercase hex digits (HMAC-SHA256 of id, email, name and issued_at)",
+            );
         }
         Ok(())
     }
@@ -401,6 +424,10 @@ pub enum CustomerEvent {
     Error {
         code: ErrorCode,
         message: String,
+        /// The `send` refused, when it was one: `rate_limited` means send it again later,
+        /// anything else that it will never be stored.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientMessageId>,
     },
 }
 

@@ -36,6 +36,25 @@ impl<'a> Console<'a> {
         Self { browser }
     }
 
+    /// Waits until the desk says the session ended, with the sign-in form over it.
+    pub async fn wait_signed_out(&self) {
+        eventually("the sign-in form over the desk", || async {
+            self.browser.shows("[data-testid=signed-out] [data-testid=sign-in]").await.then_some(())
+        })
+        .await;
+    }
+
+    /// Signs in again from the form over the desk; returns once the form is gone.
+    pub async fn sign_in_again(&self, server: &TestServer, email: &str) {
+        self.browser.fill("[data-testid=signed-out] [data-testid=email]", email).await;
+        self.browser.fill("[data-testid=signed-out] [data-testid=password]", &server.agent_password).await;
+        self.browser.click("[data-testid=signed-out] [data-testid=sign-in-submit]").await;
+        eventually("the desk back", || async {
+            (!self.browser.shows("[data-testid=signed-out]").await).then_some(())
+        })
+        .await;
+    }
+
     /// The signed-in agent's name, as the desk shows it.
     pub async fn agent_name(&self) -> String {
         self.browser.text("[data-testid=agent-name]").await

@@ -165,6 +165,21 @@ impl<'a> HostPage<'a> {
             .await
     }
 
+    /// The conversation with a person this page's widget keeps (id and customer token).
+    pub async fn conversation(&self) -> (String, String) {
+        let saved = self
+            .browser
+            .js("return JSON.parse(localStorage.getItem('tandem.conversation.demo'))", vec![])
+            .await;
+        let field = |name: &str| saved[name].as_str().expect("a conversation is kept").to_owned();
+        (field("conversation_id"), field("token"))
+    }
+
+    /// What the tab keeps of the messages not acknowledged yet (`sessionStorage`).
+    pub async fn outbox(&self) -> Value {
+        self.browser.js("return JSON.parse(sessionStorage.getItem('tandem.outbox.demo'))", vec![]).await
+    }
+
     /// How many items the page's origin keeps in `localStorage`.
     pub async fn kept(&self) -> Value {
         self.browser.js("return localStorage.length", vec![]).await

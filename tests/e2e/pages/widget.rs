@@ -30,6 +30,8 @@ pub enum Part {
     Messages,
     Message,
     ComposerInput,
+    /// A message the customer sent that is not acknowledged yet.
+    PendingMessage,
     BotAnswer,
     QuickReply,
     BotOffer,
@@ -75,6 +77,7 @@ impl Part {
             Self::Messages => "[data-testid=messages]",
             Self::Message => "[data-testid=message]",
             Self::ComposerInput => "[data-testid=composer-input]",
+            Self::PendingMessage => "[data-testid=pending-message]",
             Self::BotAnswer => "[data-testid=bot-line][data-from=Bot] .text",
             Self::QuickReply => "[data-testid=quick-reply]",
             Self::BotOffer => "[data-testid=bot-offer] button",

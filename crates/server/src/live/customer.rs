@@ -10,8 +10,8 @@ use std::time::Duration;
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
 use tandem_protocol::{
-    Author, ChatMessage, ConversationId, ConversationStatus, CustomerEvent, CustomerFrame, ErrorCode,
-    MerchantId, PROTOCOL_VERSION, QueueStatus, Seq,
+    Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, CustomerEvent, CustomerFrame,
+    ErrorCode, MerchantId, PROTOCOL_VERSION, QueueStatus, Seq,
 };
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -53,7 +53,7 @@ struct Session<W> {
 }
 
 fn error_frame(code: ErrorCode, message: String) -> CustomerEvent {
-    CustomerEvent::Error { code, message }
+    CustomerEvent::Error { code, message, client_id: None }
 }
 
 pub async fn run<W, R>(state: AppState, id: ConversationId, ip: Option<IpAddr>, mut tx: W, mut rx: R)
@@ -208,7 +208,12 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     }
 
     async fn error(&mut self, code: ErrorCode, message: &str) -> Step {
-        self.send(&CustomerEvent::Error { code, message: message.to_owned() }).await
+        self.refuse(code, message, None).await
+    }
+
+    /// An error frame, naming the `send` it refuses (if it was one).
+    async fn refuse(&mut self, code: ErrorCode, message: &str, client_id: Option<ClientMessageId>) -> Step {
+        self.send(&CustomerEvent::Error { code, message: message.to_owned(), client_id }).await
     }
 
     /// Sends every stored message after `sent_up_to`, in order.
@@ -223,12 +228,16 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     /// Carries out one frame and writes its answer; a refusal is an error frame, and the
     /// session carries on.
     async fn handle(&mut self, frame: CustomerFrame) -> Step {
+        let about = match &frame {
+            CustomerFrame::Send { client_id, .. } => Some(client_id.clone()),
+            _ => None,
+        };
         match self.apply(frame).await {
             Ok(Some(event)) => self.send(&event).await,
             Ok(None) => Ok(()),
             Err(failure) => {
                 let (code, message) = answerable(failure)?;
-                self.error(code, message).await
+                self.refuse(code, message, about).await
             }
         }
     }

@@ -185,8 +185,16 @@ fn customer_profile(merchant: &Merchant, request: &StartConversation) -> Result<
     if !verified {
         return Err(AppError::IdentityUnverified);
     }
+    let max_age = merchant.policies.identity_max_age_secs;
+    if !identity.issued_at.is_some_and(|at| crate::identity::is_fresh(at, now_ms() / 1000, max_age)) {
+        return Err(AppError::IdentityExpired(format!(
+            "the identity was signed more than {max_age} s ago (or over {} s ahead of this server's clock); sign it when rendering the page",
+            crate::identity::MAX_FUTURE_SECS
+        )));
+    }
     Ok(CustomerProfile {
         id: Some(identity.id.clone()),
+        email_verified: identity.email.is_some(),
         email: identity.email.clone().or_else(|| request.email.clone()),
         name: identity.name.clone(),
         verified: true,

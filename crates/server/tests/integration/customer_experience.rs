@@ -9,8 +9,17 @@ use tandem_protocol::{
     TranscriptSpeaker,
 };
 
-fn sign(secret_hex: &str, id: &str) -> String {
-    tandem_server::identity::sign(secret_hex, id).expect("hex secret")
+/// Kim, as the shop's server signs her with `secret_hex`, `age_secs` ago.
+fn kim_signed(secret_hex: &str, age_secs: i64) -> Identity {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let unsigned = Identity {
+        id: "customer-42".into(),
+        email: Some("kim@example.com".into()),
+        name: Some("Kim".into()),
+        issued_at: Some(i64::try_from(now).expect("seconds") - age_secs),
+        hash: String::new(),
+    };
+    Identity { hash: tandem_server::identity::sign(secret_hex, &unsigned).expect("hex secret"), ..unsigned }
 }
 
 async fn start(app: &TestApp, request: &StartConversation) -> reqwest::Response {
@@ -24,42 +33,75 @@ async fn start(app: &TestApp, request: &StartConversation) -> reqwest::Response 
 }
 
 #[tokio::test]
-async fn a_signed_identity_reaches_the_agent_and_a_forged_one_is_refused() {
+async fn a_signed_identity_reaches_the_agent_and_a_forged_or_stale_one_is_refused() {
     let app = spawn_app().await;
-    let identity = |hash: String| Identity {
-        id: "customer-42".into(),
-        email: Some("kim@example.com".into()),
-        name: Some("Kim".into()),
-        hash,
-    };
-    let forged = StartConversation {
-        identity: Some(identity(sign(&"00".repeat(32), "customer-42"))),
-        ..TestApp::start_request("shop")
-    };
-    let refused = start(&app, &forged).await;
-    assert_eq!(refused.status(), 422);
-    let problem: Problem = refused.json().await.expect("problem");
-    assert_eq!(problem.code, ProblemCode::IdentityUnverified);
+    let with =
+        |identity: Identity| StartConversation { identity: Some(identity), ..TestApp::start_request("shop") };
+    let refusals = [
+        (kim_signed(&"00".repeat(32), 0), 422, ProblemCode::IdentityUnverified),
+        // Signed by the shop, but the page changed what the agent would see.
+        (
+            Identity { email: Some("eve@example.com".into()), ..kim_signed(IDENTITY_SECRET, 0) },
+            422,
+            ProblemCode::IdentityUnverified,
+        ),
+        (
+            Identity { name: Some("Eve".into()), ..kim_signed(IDENTITY_SECRET, 0) },
+            422,
+            ProblemCode::IdentityUnverified,
+        ),
+        // A leaked identity: signed longer ago than the shop accepts (a day), or from the future.
+        (kim_signed(IDENTITY_SECRET, 86_400 + 60), 422, ProblemCode::IdentityExpired),
+        (kim_signed(IDENTITY_SECRET, -600), 422, ProblemCode::IdentityExpired),
+        (Identity { issued_at: None, ..kim_signed(IDENTITY_SECRET, 0) }, 400, ProblemCode::InvalidRequest),
+    ];
+    for (identity, status, code) in refusals {
+        let refused = start(&app, &with(identity.clone())).await;
+        assert_eq!(refused.status(), status, "{identity:?}");
+        let problem: Problem = refused.json().await.expect("problem");
+        assert_eq!(problem.code, code, "{identity:?}");
+    }
 
     let (mut agent, _, queue) = app.agent("anna@shop.example").await;
     let AgentEvent::Queue { entries } = queue else { panic!("{queue:?}") };
     assert!(entries.is_empty(), "a refused start queues nothing");
 
-    let signed = StartConversation {
-        identity: Some(identity(sign(IDENTITY_SECRET, "customer-42"))),
-        ..TestApp::start_request("shop")
-    };
-    let response = start(&app, &signed).await;
+    let response = start(&app, &with(kim_signed(IDENTITY_SECRET, 3600))).await;
     assert_eq!(response.status(), 201);
     let started: ConversationStarted = response.json().await.expect("started");
     let _queue: AgentEvent = recv(&mut agent).await;
     send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
     let accepted: AgentEvent = crate::common::recv_agent(&mut agent).await;
     let AgentEvent::Accepted { conversation } = accepted else { panic!("{accepted:?}") };
-    assert!(conversation.customer.verified);
+    assert!(conversation.customer.verified && conversation.customer.email_verified);
     assert_eq!(conversation.customer.id.as_deref(), Some("customer-42"));
     assert_eq!(conversation.customer.email.as_deref(), Some("kim@example.com"));
     assert_eq!(conversation.customer.name.as_deref(), Some("Kim"));
+}
+
+/// A signed identity without an email, and the email the customer typed: the agent sees the
+/// typed one as not verified.
+#[tokio::test]
+async fn a_typed_email_beside_a_signed_identity_is_shown_as_unverified() {
+    let app = spawn_app().await;
+    let mut unsigned = Identity { email: None, ..kim_signed(IDENTITY_SECRET, 0) };
+    unsigned.hash = tandem_server::identity::sign(IDENTITY_SECRET, &unsigned).expect("hex");
+    let request = StartConversation {
+        identity: Some(unsigned),
+        email: Some("someone@example.com".into()),
+        ..TestApp::start_request("shop")
+    };
+    let started: ConversationStarted = start(&app, &request).await.json().await.expect("started");
+    let (mut agent, _, _) = app.agent("anna@shop.example").await;
+    send(&mut agent, &AgentFrame::Accept { conversation_id: started.conversation_id.clone() }).await;
+    let AgentEvent::Accepted { conversation } =
+        crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Accepted { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(conversation.customer.verified, "the id and name were signed");
+    assert_eq!(conversation.customer.email.as_deref(), Some("someone@example.com"));
+    assert!(!conversation.customer.email_verified, "typed, not signed");
 }
 
 #[tokio::test]

@@ -87,8 +87,8 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
     send(&mut customer, &CustomerFrame::Send { client_id: cid("c2"), text: "still there?".into() }).await;
     let refused: CustomerEvent = recv(&mut customer).await;
     assert!(
-        matches!(refused, CustomerEvent::Error { code: ErrorCode::ConversationEnded, .. }),
-        "{refused:?}"
+        matches!(refused, CustomerEvent::Error { code: ErrorCode::ConversationEnded, client_id: Some(ref id), .. } if *id == cid("c2")),
+        "the refusal names the send it refuses: {refused:?}"
     );
 }
 
@@ -484,7 +484,8 @@ async fn sending_too_fast_is_rate_limited_and_retry_succeeds_later() {
             CustomerEvent::Ack { .. } => {
                 let _echo: CustomerEvent = recv(&mut customer).await;
             }
-            CustomerEvent::Error { code: ErrorCode::RateLimited, .. } => {
+            CustomerEvent::Error { code: ErrorCode::RateLimited, client_id, .. } => {
+                assert_eq!(client_id, Some(cid(&format!("m{i}"))), "the refusal names its send");
                 limited = Some(i);
                 break;
             }

@@ -422,8 +422,8 @@ impl Store for SqliteStore {
         sqlx::query(
             "INSERT INTO conversations (id, merchant_id, token_hash, status, locale, page_url, reason, escalation,
                                         transcript, created_at_ms, queued_at_ms, customer_id, customer_email,
-                                        customer_name, skill, customer_away_since_ms)
-             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                        customer_name, skill, customer_away_since_ms, customer_email_signed)
+             VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&conversation.id.0)
         .bind(conversation.merchant_id.as_str())
@@ -442,6 +442,7 @@ impl Store for SqliteStore {
         .bind(&conversation.skill)
         // Away until its page connects: a handoff nobody connects to is abandoned in time.
         .bind(conversation.now_ms)
+        .bind(conversation.customer.verified && conversation.customer.email_verified)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -77,7 +77,8 @@ macro_rules! select_conversations {
     ($rest:literal) => {
         concat!(
             "SELECT id, merchant_id, token_hash, status, agent_id, locale, page_url, reason, escalation,
-             transcript, queued_at_ms, customer_id, customer_email, customer_name, rating, rating_comment,
+             transcript, queued_at_ms, customer_id, customer_email, customer_email_signed, customer_name,
+             rating, rating_comment,
              skill, created_at_ms, answered_at_ms, accepted_at_ms, ended_at_ms, front
              FROM conversations ",
             $rest
@@ -101,6 +102,7 @@ pub(super) struct ConversationRow {
     queued_at_ms: i64,
     customer_id: Option<String>,
     customer_email: Option<String>,
+    customer_email_signed: bool,
     customer_name: Option<String>,
     rating: Option<i64>,
     rating_comment: Option<String>,
@@ -137,6 +139,7 @@ impl TryFrom<ConversationRow> for Conversation {
             // Only a verified identity's id is ever stored.
             customer: CustomerProfile {
                 verified: row.customer_id.is_some(),
+                email_verified: row.customer_email_signed,
                 id: row.customer_id,
                 email: row.customer_email,
                 name: row.customer_name,
