@@ -285,6 +285,7 @@ impl Server {
             }
             _ => main.await?,
         }
+        self.state.store.close().await;
         Ok(())
     }
 }

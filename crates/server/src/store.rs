@@ -267,6 +267,9 @@ pub struct NewMessage {
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database is reachable (for `/healthz`).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Closes every connection, once they are returned (a stopped server leaves the database
+    /// file at rest, e.g. for a backup to be put in its place).
+    async fn close(&self);
 
     async fn merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError>;
     /// Creates the merchant or replaces its name, contact, hours and origins.

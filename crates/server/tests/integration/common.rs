@@ -118,7 +118,11 @@ async fn spawn(
     live_timing: LiveTiming,
 ) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
-    seed(&SqliteStore::open(&data.path().join("tandem.sqlite3")).await.expect("store"), dispatch).await;
+    let store = SqliteStore::open(&data.path().join("tandem.sqlite3")).await.expect("store");
+    seed(&store, dispatch).await;
+    // Closed, not dropped: no connection of it outlives this (a restored backup must be the
+    // only thing the next server reads).
+    store.close().await;
     let unbound = "127.0.0.1:0".parse().expect("addr");
     let http = reqwest::Client::new();
     let mut app =
@@ -174,7 +178,9 @@ impl TestApp {
     /// A copy of the database as it is now (`tandem backup`), in the app's directory.
     pub async fn backup(&self) -> std::path::PathBuf {
         let to = self._data.path().join(format!("backup-{}.sqlite3", self.addr.port()));
-        self.store().await.backup(&to).await.expect("backup");
+        let store = self.store().await;
+        store.backup(&to).await.expect("backup");
+        store.close().await;
         to
     }
 
@@ -183,7 +189,8 @@ impl TestApp {
     pub async fn restore(&mut self, backup: &std::path::Path) {
         self.stop().await;
         let database = self._data.path().join("tandem.sqlite3");
-        for stale in ["tandem.sqlite3-wal", "tandem.sqlite3-shm"] {
+        // A new file in its place (not the old one overwritten), and no journal of the old one.
+        for stale in ["tandem.sqlite3", "tandem.sqlite3-wal", "tandem.sqlite3-shm"] {
             let _ = std::fs::remove_file(self._data.path().join(stale));
         }
         std::fs::copy(backup, &database).expect("restore the backup");
