@@ -89,3 +89,31 @@ async fn outside_business_hours_the_customer_leaves_a_message_even_with_agents_o
     let form = widget.text(Part::LeaveMessageForm).await;
     assert!(form.contains("We're closed right now") && form.contains(&shown), "{form}");
 }
+
+/// When the merchant's queue is full, asking for a person is answered with the form to leave a
+/// message, saying why: never a dead end.
+#[tokio::test]
+async fn with_the_queue_full_the_customer_is_offered_to_leave_a_message() {
+    let server = TestServer::start(&widget_dist()).await;
+    server.configure_demo(|merchant| merchant.policies.max_waiting = 1).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    Console::sign_in(&agent, &server, ANNA).await;
+    // Someone else already waits.
+    let origin = server.demo_url().trim_end_matches('/').to_owned();
+    let waiting = serde_json::json!({
+        "merchant_id": "demo", "locale": "en", "page_url": format!("{origin}/"), "transcript": [], "reason": "button"
+    });
+    let started = reqwest::Client::new()
+        .post(server.api_url("/v1/conversations"))
+        .header("origin", &origin)
+        .json(&waiting)
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(started.status(), 201);
+
+    let widget = Widget::open_on(&customer, &server.demo_url()).await;
+    widget.ask_for_person().await;
+    let form = widget.text(Part::LeaveMessageForm).await;
+    assert!(form.contains("Everyone is busy") && form.contains("within 24 hours"), "{form}");
+}
