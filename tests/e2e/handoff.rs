@@ -91,6 +91,23 @@ async fn a_half_typed_message_survives_the_agent_joining() {
     console.wait_messages(&["My order number is"]).await;
 }
 
+/// The start of a story in two browsers: a customer on the demo checkout page asks for a person
+/// and Anna, signed in to the console, accepts.
+async fn talking_with_anna<'a>(
+    server: &TestServer,
+    customer: &'a Browser,
+    agent: &'a Browser,
+) -> (HostPage<'a>, Widget<'a>, Console<'a>) {
+    let console = Console::sign_in(agent, server, ANNA).await;
+    let page = HostPage::open(customer, &server.demo_url()).await;
+    let widget = Widget::inline(customer);
+    widget.open().await;
+    widget.ask_for_person().await;
+    console.accept_from_queue().await;
+    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+    (page, widget, console)
+}
+
 /// A message sent just before the next checkout page loads, and not acknowledged yet (the
 /// server is answering `rate_limited`: another tab spends the budget), is kept by the tab,
 /// sent again from the next page, and reaches the agent once.
@@ -98,13 +115,7 @@ async fn a_half_typed_message_survives_the_agent_joining() {
 async fn a_message_sent_just_before_the_next_page_arrives_once() {
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
-    let console = Console::sign_in(&agent, &server, ANNA).await;
-    let page = HostPage::open(&customer, &server.demo_url()).await;
-    let widget = Widget::inline(&customer);
-    widget.open().await;
-    widget.ask_for_person().await;
-    console.accept_from_queue().await;
-    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+    let (page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
 
     let (conversation, token) = page.conversation().await;
     let flood = server.flood_as_customer(&conversation, &token).await;
@@ -133,13 +144,7 @@ async fn a_message_sent_just_before_the_next_page_arrives_once() {
 async fn an_agent_signed_out_mid_chat_signs_in_again_and_loses_no_reply() {
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
-    let console = Console::sign_in(&agent, &server, ANNA).await;
-    HostPage::open(&customer, &server.demo_url()).await;
-    let widget = Widget::inline(&customer);
-    widget.open().await;
-    widget.ask_for_person().await;
-    console.accept_from_queue().await;
-    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+    let (_page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
 
     server.sign_out_everywhere(ANNA).await;
     console.wait_signed_out().await;

@@ -653,27 +653,20 @@ impl Store for SqliteStore {
 
     async fn purge_retained(&self, now_ms: i64) -> Result<(u64, u64), StoreError> {
         const DAY_MS: i64 = 86_400_000;
-        let mut tx = self.pool.begin().await?;
-        let conversations = sqlx::query(
+        // Older than their merchant keeps them: conversations once over, left messages always.
+        const PURGES: [&str; 2] = [
             "DELETE FROM conversations WHERE status = 'ended' AND created_at_ms <
                  ? - (SELECT retain_days FROM merchants m WHERE m.id = conversations.merchant_id) * ?",
-        )
-        .bind(now_ms)
-        .bind(DAY_MS)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let left = sqlx::query(
             "DELETE FROM left_messages WHERE created_at_ms <
                  ? - (SELECT retain_days FROM merchants m WHERE m.id = left_messages.merchant_id) * ?",
-        )
-        .bind(now_ms)
-        .bind(DAY_MS)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        ];
+        let mut tx = self.pool.begin().await?;
+        let mut deleted = [0; 2];
+        for (sql, count) in PURGES.iter().zip(&mut deleted) {
+            *count = sqlx::query(sql).bind(now_ms).bind(DAY_MS).execute(&mut *tx).await?.rows_affected();
+        }
         tx.commit().await?;
-        Ok((conversations, left))
+        Ok((deleted[0], deleted[1]))
     }
 
     async fn conversations_of_customer(
