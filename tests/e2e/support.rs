@@ -73,6 +73,7 @@ impl TestServer {
             listen: self.api,
             demo_listen: Some(self.demo),
             data_dir: self.data.path().to_path_buf(),
+            database: None,
             widget_dir: self.widget_dir.clone(),
             console_dir: repo_root().join("console/dist"),
             seed_demo: true,

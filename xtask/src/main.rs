@@ -8,6 +8,7 @@
 //! - `bot-eval`: the demo bot flow against the labelled utterances, per language.
 
 mod budgets;
+mod postgres;
 mod publish;
 mod run;
 mod setup;
@@ -137,10 +138,17 @@ fn test(env: &Env) -> Result<(), String> {
         .args(["--", "-D", "warnings"])
         .run()?;
     build_web(env)?;
+    env.step("a throwaway PostgreSQL cluster for the store suite");
+    let cluster = postgres::Cluster::start(env)?;
     env.step("unit, integration and browser end-to-end tests (native)");
     // At most two tests of a binary at once: each browser test drives up to two Chromiums, and
     // CI has 2 cores.
-    cargo(env).args(["test", "--workspace", "--locked", "--", "--test-threads=2"]).run()?;
+    cargo(env)
+        .env("TANDEM_TEST_POSTGRES", cluster.url())
+        .args(["test", "--workspace", "--locked", "--", "--test-threads=2"])
+        .run()?;
+    // Stopped and removed here, and by the `?` above when a test fails.
+    drop(cluster);
     // Measured from the server the tests just built, so nothing is built twice.
     size(env, false)?;
     env.step("widget component tests in headless Chromium (wasm-bindgen-test)");

@@ -55,6 +55,11 @@ impl Cmd {
         self
     }
 
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
+        self.0.env(key, value);
+        self
+    }
+
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.0.current_dir(dir.into());
         self

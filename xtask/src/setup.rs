@@ -20,6 +20,7 @@ pub fn run(env: &Env) -> Result<(), String> {
     wasm_bindgen(env)?;
     wasm_opt(env)?;
     chromium(env)?;
+    postgresql(env)?;
     // Trunk runs cargo with --offline (Trunk.toml): every dependency must already be here.
     cargo(env).args(["fetch", "--locked"]).run()?;
     env.step("setup: done");
@@ -92,6 +93,19 @@ fn chromium(env: &Env) -> Result<(), String> {
         return Ok(());
     }
     env.step("setup: installing chromium and chromium-driver from Debian (about a minute)");
+    apt_install(env, &["chromium", "chromium-driver"])
+}
+
+/// The tests' throwaway clusters need Debian's server programs (initdb, pg_ctl).
+fn postgresql(env: &Env) -> Result<(), String> {
+    if crate::postgres::bin_dir().is_ok() {
+        return Ok(());
+    }
+    env.step("setup: installing postgresql from Debian (seconds)");
+    apt_install(env, &["postgresql"])
+}
+
+fn apt_install(env: &Env, packages: &[&str]) -> Result<(), String> {
     let is_root = env.command("id").args(["-u"]).output().is_some_and(|uid| uid.trim() == "0");
     let apt = |args: &[&str]| {
         let command = if is_root {
@@ -99,12 +113,12 @@ fn chromium(env: &Env) -> Result<(), String> {
         } else {
             env.command("sudo").args(["apt-get"]).args(args)
         };
-        command.run().map_err(|error| {
-            format!("{error}; install Chromium by hand: apt-get install chromium chromium-driver")
-        })
+        command
+            .run()
+            .map_err(|error| format!("{error}; install it by hand: apt-get install {}", packages.join(" ")))
     };
     apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])
+    apt(&[&["install", "-y", "-qq"][..], packages].concat())
 }
 
 /// The version of `package` in Cargo.lock: the one pin every tool must agree with.

@@ -2,26 +2,33 @@
 
 use std::io::BufRead;
 use std::path::Path;
+use std::sync::Arc;
 
 use tandem_protocol::{AskEmail, MerchantId};
 use tandem_server::audit::{Action, record_command};
 use tandem_server::password;
 use tandem_server::store::{
-    AgentRole, DispatchSettings, Merchant, NewAgent, Policies, SqliteStore, Staffing, Store, WidgetSettings,
+    AgentRole, DispatchSettings, Location, Merchant, NewAgent, Policies, SqliteStore, Staffing, Store,
+    WidgetSettings,
 };
 
-use crate::{AddAgent, AddMerchant, AgentCommand, MerchantCommand};
+use crate::{AddAgent, AddMerchant, AgentCommand, DataDir, MerchantCommand};
 
-pub async fn open(data_dir: &Path) -> Result<SqliteStore, String> {
-    std::fs::create_dir_all(data_dir).map_err(|error| {
-        format!(
-            "cannot use data directory {}: {error}; pass --data-dir with a writable directory",
-            data_dir.display()
-        )
-    })?;
-    SqliteStore::open(&data_dir.join("tandem.sqlite3"))
-        .await
-        .map_err(|error| format!("cannot open the database in {}: {error}", data_dir.display()))
+/// The database the command names: `--database`, else the SQLite file in `--data-dir`
+/// (created if missing).
+pub async fn open(data: &DataDir) -> Result<Arc<dyn Store>, String> {
+    let location = Location::parse(data.database.as_deref(), &data.data_dir)?;
+    if let Location::Sqlite(_) = location {
+        std::fs::create_dir_all(&data.data_dir).map_err(|error| {
+            format!(
+                "cannot use data directory {}: {error}; pass --data-dir with a writable directory",
+                data.data_dir.display()
+            )
+        })?;
+    }
+    location.open().await.map_err(|error| {
+        format!("cannot open the database {}: {error}; check --data-dir or --database", location.describe())
+    })
 }
 
 pub fn merchant_id(raw: &str) -> Result<MerchantId, String> {
@@ -38,13 +45,19 @@ fn check_origin(origin: &str) -> Result<String, String> {
 }
 
 /// `tandem backup`: a copy that is one commit boundary, safe to take while the server writes.
-pub async fn backup(to: &Path, data_dir: &Path) -> Result<(), String> {
-    let database = data_dir.join("tandem.sqlite3");
+pub async fn backup(to: &Path, data: &DataDir) -> Result<(), String> {
+    let Location::Sqlite(database) = Location::parse(data.database.as_deref(), &data.data_dir)? else {
+        return Err(
+            "tandem backup copies a SQLite database; back PostgreSQL up with pg_dump (docs/operations.md)"
+                .into(),
+        );
+    };
     if !database.is_file() {
         return Err(format!("no database at {}; pass the server's --data-dir", database.display()));
     }
-    let store = open(data_dir).await?;
+    let store = SqliteStore::open(&database).await.map_err(|error| error.to_string())?;
     store.backup(to).await.map_err(|error| error.to_string())?;
+    store.close().await;
     println!("backup written to {}", to.display());
     Ok(())
 }
@@ -52,8 +65,8 @@ pub async fn backup(to: &Path, data_dir: &Path) -> Result<(), String> {
 pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
     match command {
         MerchantCommand::Add(add) => add_merchant(add).await,
-        MerchantCommand::Flow { id, file, data } => set_flow(&id, &file, &data.data_dir).await,
-        MerchantCommand::IdentitySecret { id, data } => identity_secret(&id, &data.data_dir).await,
+        MerchantCommand::Flow { id, file, data } => set_flow(&id, &file, &data).await,
+        MerchantCommand::IdentitySecret { id, data } => identity_secret(&id, &data).await,
     }
 }
 
@@ -95,15 +108,15 @@ async fn add_merchant(add: AddMerchant) -> Result<(), String> {
             retain_days: add.retain_days,
         },
     };
-    let store = open(&add.data.data_dir).await?;
+    let store = open(&add.data).await?;
     store.upsert_merchant(&merchant).await.map_err(|error| error.to_string())?;
-    audited(&store, &merchant.id, Action::MerchantSaved).await?;
+    audited(store.as_ref(), &merchant.id, Action::MerchantSaved).await?;
     println!("merchant {} saved", merchant.id);
     Ok(())
 }
 
 /// The command's audit entry (docs/operations.md, Audit log).
-async fn audited(store: &SqliteStore, merchant: &MerchantId, action: Action) -> Result<(), String> {
+async fn audited(store: &dyn Store, merchant: &MerchantId, action: Action) -> Result<(), String> {
     record_command(store, merchant, action, "").await.map_err(|error| error.to_string())
 }
 
@@ -112,13 +125,13 @@ fn no_merchant(id: &MerchantId) -> String {
     format!("no merchant {id}; add it first with `tandem merchant add --id {id} …`")
 }
 
-async fn identity_secret(id: &str, data_dir: &Path) -> Result<(), String> {
+async fn identity_secret(id: &str, data: &DataDir) -> Result<(), String> {
     let merchant = merchant_id(id)?;
-    let store = open(data_dir).await?;
+    let store = open(data).await?;
     let secret = tandem_server::tokens::new_token();
     match store.set_identity_secret(&merchant, &secret).await.map_err(|error| error.to_string())? {
         true => {
-            audited(&store, &merchant, Action::IdentitySecretRotated).await?;
+            audited(store.as_ref(), &merchant, Action::IdentitySecretRotated).await?;
             println!("{secret}");
             Ok(())
         }
@@ -126,7 +139,7 @@ async fn identity_secret(id: &str, data_dir: &Path) -> Result<(), String> {
     }
 }
 
-async fn set_flow(id: &str, file: &Path, data_dir: &Path) -> Result<(), String> {
+async fn set_flow(id: &str, file: &Path, data: &DataDir) -> Result<(), String> {
     let merchant = merchant_id(id)?;
     let json =
         std::fs::read_to_string(file).map_err(|error| format!("cannot read {}: {error}", file.display()))?;
@@ -139,10 +152,10 @@ async fn set_flow(id: &str, file: &Path, data_dir: &Path) -> Result<(), String> 
             listed.join("\n")
         ));
     }
-    let store = open(data_dir).await?;
+    let store = open(data).await?;
     match store.set_bot_flow(&merchant, &json).await.map_err(|error| error.to_string())? {
         true => {
-            audited(&store, &merchant, Action::BotFlowSet).await?;
+            audited(store.as_ref(), &merchant, Action::BotFlowSet).await?;
             println!("bot flow of {merchant} saved");
             Ok(())
         }
@@ -153,7 +166,7 @@ async fn set_flow(id: &str, file: &Path, data_dir: &Path) -> Result<(), String> 
 pub async fn agent(command: AgentCommand) -> Result<(), String> {
     match command {
         AgentCommand::Add(add) => add_agent(add).await,
-        AgentCommand::List { merchant, data } => list_agents(merchant.as_deref(), &data.data_dir).await,
+        AgentCommand::List { merchant, data } => list_agents(merchant.as_deref(), &data).await,
     }
 }
 
@@ -172,7 +185,7 @@ async fn add_agent(add: AddAgent) -> Result<(), String> {
     let role = if add.admin { AgentRole::Admin } else { AgentRole::Agent };
     let staffing = Staffing { languages: add.languages, skills: add.skills, capacity: add.capacity, role };
     let password = read_password()?;
-    let store = open(&add.data.data_dir).await?;
+    let store = open(&add.data).await?;
     let password_hash = password::hash(&password).map_err(|error| error.to_string())?;
     let email = add.email;
     let agent = NewAgent {
@@ -193,14 +206,14 @@ async fn add_agent(add: AddAgent) -> Result<(), String> {
     if let Some(saved) = store.agent_by_email(&email).await.map_err(|error| error.to_string())? {
         store.sign_out_everywhere(saved.id).await.map_err(|error| error.to_string())?;
     }
-    audited(&store, &merchant_id, Action::AgentSaved).await?;
+    audited(store.as_ref(), &merchant_id, Action::AgentSaved).await?;
     println!("agent {email} saved");
     Ok(())
 }
 
-async fn list_agents(merchant: Option<&str>, data_dir: &Path) -> Result<(), String> {
+async fn list_agents(merchant: Option<&str>, data: &DataDir) -> Result<(), String> {
     let merchant = merchant.map(merchant_id).transpose()?;
-    let store = open(data_dir).await?;
+    let store = open(data).await?;
     let agents = store.agents(merchant.as_ref()).await.map_err(|error| error.to_string())?;
     for agent in agents {
         let state = if agent.active { agent.staffing.role.as_str() } else { "deactivated" };

@@ -8,7 +8,7 @@ use tandem_protocol::{
     TranscriptEntry,
 };
 use tandem_server::audit::{Action, record_command};
-use tandem_server::store::{Conversation, SqliteStore, Store};
+use tandem_server::store::{Conversation, Store};
 
 use crate::DataDir;
 use crate::admin::{merchant_id, open};
@@ -85,7 +85,7 @@ pub async fn customer(command: CustomerCommand) -> Result<(), String> {
     }
 }
 
-async fn find(store: &SqliteStore, whose: &Whose) -> Result<Records, String> {
+async fn find(store: &dyn Store, whose: &Whose) -> Result<Records, String> {
     let merchant = merchant_id(&whose.merchant)?;
     let failed = |error: tandem_server::store::StoreError| error.to_string();
     let (conversations, left_messages) = match (&whose.email, &whose.conversation) {
@@ -105,8 +105,8 @@ async fn find(store: &SqliteStore, whose: &Whose) -> Result<Records, String> {
 }
 
 async fn export(whose: Whose) -> Result<(), String> {
-    let store = open(&whose.data.data_dir).await?;
-    let records = find(&store, &whose).await?;
+    let store = open(&whose.data).await?;
+    let records = find(store.as_ref(), &whose).await?;
     let mut conversations = Vec::new();
     for c in records.conversations {
         let messages = store.messages_after(&c.id, 0).await.map_err(|error| error.to_string())?;
@@ -126,7 +126,7 @@ async fn export(whose: Whose) -> Result<(), String> {
     let subject = counted(conversations.len(), records.left_messages.len());
     let export = Export { merchant: records.merchant, conversations, left_messages: records.left_messages };
     let json = serde_json::to_string_pretty(&export).map_err(|error| error.to_string())?;
-    record_command(&store, &export.merchant, Action::CustomerExported, subject)
+    record_command(store.as_ref(), &export.merchant, Action::CustomerExported, subject)
         .await
         .map_err(|error| error.to_string())?;
     println!("{json}");
@@ -134,8 +134,8 @@ async fn export(whose: Whose) -> Result<(), String> {
 }
 
 async fn erase(whose: Whose) -> Result<(), String> {
-    let store = open(&whose.data.data_dir).await?;
-    let records = find(&store, &whose).await?;
+    let store = open(&whose.data).await?;
+    let records = find(store.as_ref(), &whose).await?;
     let open_ones: Vec<&str> = records
         .conversations
         .iter()
@@ -153,7 +153,7 @@ async fn erase(whose: Whose) -> Result<(), String> {
         .erase(&records.merchant, &ids, records.email.as_deref())
         .await
         .map_err(|error| error.to_string())?;
-    record_command(&store, &records.merchant, Action::CustomerErased, counted(conversations, left))
+    record_command(store.as_ref(), &records.merchant, Action::CustomerErased, counted(conversations, left))
         .await
         .map_err(|error| error.to_string())?;
     println!("erased {}", counted(conversations, left));
@@ -168,7 +168,7 @@ fn counted(conversations: impl std::fmt::Display, left_messages: impl std::fmt::
 
 pub async fn audit(args: AuditArgs) -> Result<(), String> {
     let merchant = merchant_id(&args.merchant)?;
-    let store = open(&args.data.data_dir).await?;
+    let store = open(&args.data).await?;
     let entries = store.audit_log(&merchant, args.limit).await.map_err(|error| error.to_string())?;
     for entry in entries {
         println!("{}\t{}\t{}\t{}", rfc3339(entry.at_ms), entry.actor, entry.action, entry.subject);

@@ -48,7 +48,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Everything `tandem serve` is told on its command line.
 #[derive(Debug, Clone)]
@@ -57,6 +57,8 @@ pub struct Config {
     /// Where the demo checkout page is served; `None` serves no demo page.
     pub demo_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
+    /// `--database`: a PostgreSQL (or SQLite) URL instead of the SQLite file in `data_dir`.
+    pub database: Option<String>,
     /// The widget build (Trunk's `dist/`), served under `/widget/`.
     pub widget_dir: PathBuf,
     /// The console build (`console/dist/`), served under `/console/`.
@@ -166,6 +168,12 @@ pub enum StartError {
         "cannot open the database in {path}: {source}; check that the directory is writable and not used by another version"
     )]
     Database { path: PathBuf, source: StoreError },
+    #[error("{0}")]
+    DatabaseUrl(String),
+    #[error(
+        "cannot use the database {place}: {source}; check --database (postgres://user:password@host:port/database), that the server is up and the user may connect, and that this tandem is not older than the database's schema"
+    )]
+    Postgres { place: String, source: StoreError },
     #[error(
         "cannot listen on {addr}: {source}; stop the process using it or pass {flag} with another address"
     )]
@@ -186,12 +194,7 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(config: Config) -> Result<Self, StartError> {
-        let data_error = |source| StartError::DataDir { path: config.data_dir.clone(), source };
-        std::fs::create_dir_all(&config.data_dir).map_err(data_error)?;
-        probe_writable(&config.data_dir).map_err(data_error)?;
-        let store = SqliteStore::open(&config.data_dir.join("tandem.sqlite3"))
-            .await
-            .map_err(|source| StartError::Database { path: config.data_dir.clone(), source })?;
+        let store = open_store(&config).await?;
         let listener = bind_listener(config.listen, "--listen").await?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen {
             addr: config.listen,
@@ -208,12 +211,8 @@ impl Server {
             .all_customers_away(live::now_ms())
             .await
             .map_err(|source| StartError::Database { path: config.data_dir.clone(), source })?;
-        let state = AppState::configured(
-            Arc::new(store),
-            console_origins,
-            config.trusted_proxies.clone(),
-            config.live_timing,
-        );
+        let state =
+            AppState::configured(store, console_origins, config.trusted_proxies.clone(), config.live_timing);
         let demo_listener = match config.demo_listen {
             Some(demo_addr) => Some(bind_listener(demo_addr, "--demo-listen").await?),
             None => None,
@@ -288,6 +287,21 @@ impl Server {
         self.state.store.close().await;
         Ok(())
     }
+}
+
+/// The store `config` names: the SQLite file in its data directory (created if missing), or the
+/// database of its `--database` URL.
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    let location = store::Location::parse(config.database.as_deref(), &config.data_dir)
+        .map_err(StartError::DatabaseUrl)?;
+    if let store::Location::Postgres(_) = location {
+        let place = location.describe();
+        return location.open().await.map_err(|source| StartError::Postgres { place, source });
+    }
+    let data_error = |source| StartError::DataDir { path: config.data_dir.clone(), source };
+    std::fs::create_dir_all(&config.data_dir).map_err(data_error)?;
+    probe_writable(&config.data_dir).map_err(data_error)?;
+    location.open().await.map_err(|source| StartError::Database { path: config.data_dir.clone(), source })
 }
 
 /// The API, the widget files and the console, on the main listener.

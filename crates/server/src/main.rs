@@ -48,6 +48,9 @@ struct DataDir {
     /// Directory of the embedded SQLite database.
     #[arg(long, env = "TANDEM_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
+    /// The server's database instead, if it runs on one: postgres://… or sqlite://….
+    #[arg(long, env = "TANDEM_DATABASE_URL")]
+    database: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -176,6 +179,10 @@ struct ServeArgs {
     /// Directory for the embedded SQLite database.
     #[arg(long, env = "TANDEM_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
+    /// The database to use instead of the SQLite file in --data-dir: postgres://user:password@host:5432/db
+    /// (several servers may share one), or sqlite://path/to/file.sqlite3.
+    #[arg(long, env = "TANDEM_DATABASE_URL")]
+    database: Option<String>,
     /// The built widget (Trunk's dist directory).
     #[arg(long, env = "TANDEM_WIDGET_DIR", default_value = "dist")]
     widget_dir: PathBuf,
@@ -228,7 +235,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => return serve(args).await,
         Command::Merchant(command) => admin::merchant(command).await,
         Command::Agent(command) => admin::agent(command).await,
-        Command::Backup { to, data } => admin::backup(&to, &data.data_dir).await,
+        Command::Backup { to, data } => admin::backup(&to, &data).await,
         Command::Customer(command) => duties::customer(command).await,
         Command::Audit(args) => duties::audit(args).await,
     };
@@ -246,6 +253,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         listen: args.listen,
         demo_listen: args.demo.then_some(args.demo_listen),
         data_dir: args.data_dir,
+        database: args.database,
         widget_dir: args.widget_dir,
         console_dir: args.console_dir,
         seed_demo: args.demo,

@@ -1,9 +1,13 @@
 //! Storage behind one trait, so that each database is an implementation rather than a rewrite.
 //!
-//! The server holds an `Arc<dyn Store>`; `sqlite` is the embedded default. Every method is one
+//! The server holds an `Arc<dyn Store>`; `sqlite` is the embedded default, `postgres` the one
+//! several instances share. Each has its own embedded migrations. Every method is one
 //! transaction: what it returns is committed.
 
+mod postgres;
 mod sqlite;
+#[cfg(test)]
+mod suite;
 
 use async_trait::async_trait;
 use tandem_protocol::{
@@ -11,7 +15,55 @@ use tandem_protocol::{
     EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Rating, Seq, TranscriptEntry,
 };
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+
+/// Where the store lives: a SQLite file in the data directory (the default), or the database a
+/// `--database` URL names (`postgres://…`, or `sqlite://<file>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// From `--database` (if given) and `--data-dir`; an unknown scheme is refused with the
+    /// ones that work.
+    pub fn parse(database: Option<&str>, data_dir: &std::path::Path) -> Result<Self, String> {
+        let Some(url) = database.map(str::trim).filter(|url| !url.is_empty()) else {
+            return Ok(Self::Sqlite(data_dir.join("tandem.sqlite3")));
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        match url.strip_prefix("sqlite://") {
+            Some(file) if !file.is_empty() => Ok(Self::Sqlite(file.into())),
+            _ => Err(format!(
+                "--database {url:?} is not a database URL Tandem speaks: use postgres://user:password@host:5432/db, or sqlite://path/to/file.sqlite3"
+            )),
+        }
+    }
+
+    /// Opens (and migrates) the store.
+    pub async fn open(&self) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(file) => std::sync::Arc::new(SqliteStore::open(file).await?),
+            Self::Postgres(url) => std::sync::Arc::new(PgStore::connect(url).await?),
+        })
+    }
+
+    /// For messages: the file, or the server and database (never the password).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(file) => file.display().to_string(),
+            Self::Postgres(url) => {
+                let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+                let host_and_db = after_scheme.rsplit_once('@').map_or(after_scheme, |(_, rest)| rest);
+                format!("postgres://{}", host_and_db.split('?').next().unwrap_or(host_and_db))
+            }
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -12,7 +12,7 @@ use tandem_protocol::{
 };
 use tandem_server::live::LiveTiming;
 use tandem_server::store::{
-    AgentRole, DispatchSettings, Merchant, NewAgent, SqliteStore, Staffing, Store, WidgetSettings,
+    AgentRole, DispatchSettings, Location, Merchant, NewAgent, SqliteStore, Staffing, Store, WidgetSettings,
 };
 use tandem_server::{Config, Server, password};
 use tokio::net::TcpStream;
@@ -33,6 +33,8 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub http: reqwest::Client,
+    /// `--database`, when not the SQLite file in the data directory.
+    database: Option<String>,
     trusted_proxies: Vec<ipnet::IpNet>,
     live_timing: tandem_server::live::LiveTiming,
     stop: Option<oneshot::Sender<()>>,
@@ -48,7 +50,7 @@ impl Drop for TestApp {
     }
 }
 
-async fn seed(store: &SqliteStore, dispatch: DispatchSettings) {
+async fn seed(store: &dyn Store, dispatch: DispatchSettings) {
     for (id, origin) in [("shop", SHOP_ORIGIN), ("other", OTHER_ORIGIN)] {
         store
             .upsert_merchant(&Merchant {
@@ -112,21 +114,56 @@ pub async fn spawn_app_behind_proxy() -> TestApp {
         .await
 }
 
+/// The app on a fresh database of its own in the test cluster (`TANDEM_TEST_POSTGRES`, which
+/// `cargo xtask test` sets), as `tandem serve --database postgres://…` runs.
+pub async fn spawn_app_on_postgres() -> TestApp {
+    spawn_on(Some(fresh_postgres().await), DispatchSettings::default(), vec![], LiveTiming::default()).await
+}
+
+/// A new, empty database in the test cluster: its URL.
+pub async fn fresh_postgres() -> String {
+    let base = std::env::var("TANDEM_TEST_POSTGRES")
+        .expect("TANDEM_TEST_POSTGRES is not set: run the tests through `cargo xtask test`, which starts a PostgreSQL cluster");
+    let name = format!("app_{}", tandem_server::tokens::new_id());
+    let admin = sqlx::PgPool::connect(&base).await.expect("the test cluster");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create database");
+    admin.close().await;
+    base.replacen("/postgres?", &format!("/{name}?"), 1)
+}
+
 async fn spawn(
     dispatch: DispatchSettings,
     trusted_proxies: Vec<ipnet::IpNet>,
     live_timing: LiveTiming,
 ) -> TestApp {
+    spawn_on(None, dispatch, trusted_proxies, live_timing).await
+}
+
+async fn spawn_on(
+    database: Option<String>,
+    dispatch: DispatchSettings,
+    trusted_proxies: Vec<ipnet::IpNet>,
+    live_timing: LiveTiming,
+) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&data.path().join("tandem.sqlite3")).await.expect("store");
-    seed(&store, dispatch).await;
+    let location = Location::parse(database.as_deref(), data.path()).expect("location");
+    let store = location.open().await.expect("store");
+    seed(store.as_ref(), dispatch).await;
     // Closed, not dropped: no connection of it outlives this (a restored backup must be the
     // only thing the next server reads).
     store.close().await;
     let unbound = "127.0.0.1:0".parse().expect("addr");
     let http = reqwest::Client::new();
-    let mut app =
-        TestApp { addr: unbound, http, trusted_proxies, live_timing, stop: None, task: None, _data: data };
+    let mut app = TestApp {
+        addr: unbound,
+        http,
+        database,
+        trusted_proxies,
+        live_timing,
+        stop: None,
+        task: None,
+        _data: data,
+    };
     app.run().await;
     app
 }
@@ -138,6 +175,7 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().expect("addr"),
             demo_listen: None,
             data_dir: self._data.path().to_path_buf(),
+            database: self.database.clone(),
             widget_dir: self._data.path().join("widget"),
             console_dir: self._data.path().join("console"),
             seed_demo: false,

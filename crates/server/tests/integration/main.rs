@@ -12,5 +12,6 @@ mod dispatch;
 mod isolation;
 mod limits;
 mod live;
+mod on_postgres;
 mod team;
 mod waiting;

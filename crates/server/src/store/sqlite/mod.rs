@@ -821,8 +821,7 @@ async fn write_agent<'e>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{DispatchSettings, Staffing, WidgetSettings};
-    use tandem_protocol::{Author, ClientMessageId, CustomerProfile, HandoffReason, LeaveMessage};
+    use crate::store::{DispatchSettings, WidgetSettings};
 
     fn demo() -> Merchant {
         Merchant {
@@ -836,23 +835,6 @@ mod tests {
             identity_secret: None,
             policies: super::super::Policies::default(),
         }
-    }
-
-    #[tokio::test]
-    async fn merchant_round_trips_and_upsert_replaces_origins() {
-        let store = SqliteStore::in_memory().await.expect("store");
-        assert_eq!(store.merchant(&demo().id).await.expect("read"), None);
-
-        store.upsert_merchant(&demo()).await.expect("insert");
-        assert_eq!(store.merchant(&demo().id).await.expect("read"), Some(demo()));
-
-        let renamed = Merchant {
-            display_name: "Renamed".into(),
-            allowed_origins: vec!["https://other.example".into()],
-            ..demo()
-        };
-        store.upsert_merchant(&renamed).await.expect("update");
-        assert_eq!(store.merchant(&demo().id).await.expect("read"), Some(renamed));
     }
 
     /// Agents stored before lists were JSON (comma-joined) read back as the same lists.
@@ -896,111 +878,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn agent_of_unknown_merchant_is_refused() {
-        let store = SqliteStore::in_memory().await.expect("store");
-        let agent = NewAgent {
-            merchant_id: demo().id,
-            email: "anna@demo.example".into(),
-            display_name: "Anna".into(),
-            password_hash: "x".into(),
-            staffing: Staffing::default(),
-        };
-        assert!(matches!(store.upsert_agent(&agent).await, Err(StoreError::UnknownMerchant(_))));
-        store.upsert_merchant(&demo()).await.expect("insert");
-        store.upsert_agent(&agent).await.expect("agent");
-        store.upsert_agent(&agent).await.expect("agent again is an update");
-        let stored = store.agent_by_email("anna@demo.example").await.expect("read").expect("agent");
-        assert_eq!(stored.display_name, "Anna");
-        assert_eq!(store.agents(Some(&demo().id)).await.expect("list").len(), 1);
-    }
-
-    async fn store_with_conversation() -> (SqliteStore, ConversationId) {
-        let store = SqliteStore::in_memory().await.expect("store");
-        store.upsert_merchant(&demo()).await.expect("merchant");
-        let id = ConversationId("c1".into());
-        store
-            .create_conversation(&NewConversation {
-                id: id.clone(),
-                merchant_id: demo().id,
-                token_hash: "h".into(),
-                locale: "en".into(),
-                page_url: "https://shop.example/cart".into(),
-                reason: HandoffReason::Button,
-                escalation: None,
-                transcript: vec![],
-                customer: CustomerProfile::default(),
-                skill: None,
-                now_ms: 1,
-            })
-            .await
-            .expect("conversation");
-        (store, id)
-    }
-
-    fn conversation_at(id: &str, email: &str, now_ms: i64) -> NewConversation {
-        NewConversation {
-            id: ConversationId(id.into()),
-            merchant_id: demo().id,
-            token_hash: "h".into(),
-            locale: "en".into(),
-            page_url: "https://shop.example/cart".into(),
-            reason: HandoffReason::Button,
-            escalation: None,
-            transcript: vec![],
-            customer: CustomerProfile { email: Some(email.into()), ..CustomerProfile::default() },
-            skill: None,
-            now_ms,
-        }
-    }
-
-    /// Past the merchant's days, what is over goes (messages with it) and what is open stays.
-    #[tokio::test]
-    async fn retention_deletes_old_ended_conversations_and_left_messages_only() {
-        const DAY: i64 = 86_400_000;
-        let store = SqliteStore::in_memory().await.expect("store");
-        let mut merchant = demo();
-        merchant.policies.retain_days = 30;
-        store.upsert_merchant(&merchant).await.expect("merchant");
-        let now = 100 * DAY;
-        for (id, age_days) in [("old-ended", 31), ("old-open", 40), ("recent-ended", 29)] {
-            store
-                .create_conversation(&conversation_at(id, "kim@example.com", now - age_days * DAY))
-                .await
-                .expect("create");
-        }
-        for id in ["old-ended", "recent-ended"] {
-            let id = ConversationId(id.into());
-            store.append_message(&customer_says(&id, "c1", "hello")).await.expect("message");
-            assert!(store.end(ChatRef { merchant: &merchant.id, id: &id }, now - DAY).await.expect("end"));
-        }
-        let left = LeaveMessage {
-            email: "kim@example.com".into(),
-            text: "call me".into(),
-            locale: "en".into(),
-            page_url: "https://shop.example/".into(),
-            transcript: vec![],
-        };
-        store.leave_message(&merchant.id, &left, now - 31 * DAY).await.expect("old");
-        store.leave_message(&merchant.id, &left, now - 29 * DAY).await.expect("recent");
-
-        assert_eq!(store.purge_retained(now).await.expect("purge"), (1, 1));
-        let kept = store.conversations_of_customer(&merchant.id, "KIM@example.com").await.expect("kept");
-        let kept: Vec<&str> = kept.iter().map(|c| c.id.0.as_str()).collect();
-        assert_eq!(kept, ["old-open", "recent-ended"]);
-        let orphans: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE conversation_id = 'old-ended'")
-                .fetch_one(&store.pool)
-                .await
-                .expect("count");
-        assert_eq!(orphans, 0, "its messages went with it");
-        assert_eq!(
-            store.left_messages_of_customer(&merchant.id, "kim@example.com").await.expect("left").len(),
-            1
-        );
-        assert_eq!(store.purge_retained(now).await.expect("again"), (0, 0));
-    }
-
-    #[tokio::test]
     async fn the_audit_log_only_grows() {
         let store = SqliteStore::in_memory().await.expect("store");
         let entry = |action: &str| AuditEntry {
@@ -1013,76 +890,11 @@ mod tests {
         for action in ["merchant.saved", "agent.saved", "bot_flow.set"] {
             store.audit(&entry(action)).await.expect("append");
         }
-        let newest = store.audit_log(&demo().id, 2).await.expect("read");
-        assert_eq!(newest, [entry("agent.saved"), entry("bot_flow.set")], "the newest two, oldest first");
+        // (What it keeps is the store suite's; that the database refuses the rest is SQLite's.)
         for sql in ["UPDATE audit_log SET action = 'nothing'", "DELETE FROM audit_log"] {
             let refused = sqlx::query(sql).execute(&store.pool).await.expect_err("append-only");
             assert!(refused.to_string().contains("append-only"), "{refused}");
         }
         assert_eq!(store.audit_log(&demo().id, 10).await.expect("read").len(), 3);
-    }
-
-    fn customer_says(id: &ConversationId, client_id: &str, text: &str) -> NewMessage {
-        NewMessage {
-            merchant_id: demo().id,
-            conversation_id: id.clone(),
-            client_id: ClientMessageId(client_id.into()),
-            author: Author::Customer,
-            text: text.into(),
-            now_ms: 2,
-        }
-    }
-
-    #[tokio::test]
-    async fn messages_get_consecutive_sequences_and_retries_are_stored_once() {
-        let (store, id) = store_with_conversation().await;
-        let first = store.append_message(&customer_says(&id, "a", "hello")).await.expect("first");
-        let second = store.append_message(&customer_says(&id, "b", "there")).await.expect("second");
-        let retry = store.append_message(&customer_says(&id, "a", "hello")).await.expect("retry");
-        assert_eq!((first.seq, second.seq, retry.seq), (1, 2, 1));
-        let all = store.messages_after(&id, 0).await.expect("all");
-        assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
-        assert_eq!(store.messages_after(&id, 1).await.expect("after 1"), [second]);
-    }
-
-    #[tokio::test]
-    async fn accept_is_won_once_and_requeue_returns_to_the_queue() {
-        let (store, id) = store_with_conversation().await;
-        store
-            .upsert_agent(&NewAgent {
-                merchant_id: demo().id,
-                email: "a@demo.example".into(),
-                display_name: "A".into(),
-                password_hash: "x".into(),
-                staffing: Staffing::default(),
-            })
-            .await
-            .expect("agent");
-        let agent = store.agent_by_email("a@demo.example").await.expect("read").expect("agent").id;
-        assert_eq!(store.queue(&demo().id).await.expect("queue").len(), 1);
-        let other = MerchantId::parse("other").expect("id");
-        assert!(
-            !store
-                .accept(ChatRef { merchant: &other, id: &id }, agent, 3)
-                .await
-                .expect("another merchant's accept")
-        );
-        assert!(store.accept(ChatRef { merchant: &demo().id, id: &id }, agent, 3).await.expect("accept"));
-        assert!(
-            !store.accept(ChatRef { merchant: &demo().id, id: &id }, agent, 3).await.expect("second accept")
-        );
-        assert!(store.queue(&demo().id).await.expect("queue").is_empty());
-        assert_eq!(store.agent_conversations(agent).await.expect("chats").len(), 1);
-        assert!(
-            !store
-                .requeue(ChatRef { merchant: &other, id: &id }, agent, 5)
-                .await
-                .expect("another merchant's requeue")
-        );
-        assert!(store.requeue(ChatRef { merchant: &demo().id, id: &id }, agent, 5).await.expect("requeue"));
-        assert_eq!(store.queue(&demo().id).await.expect("queue")[0].queued_at_ms, 5);
-        assert!(!store.end(ChatRef { merchant: &other, id: &id }, 6).await.expect("another merchant's end"));
-        assert!(store.end(ChatRef { merchant: &demo().id, id: &id }, 6).await.expect("end"));
-        assert!(!store.end(ChatRef { merchant: &demo().id, id: &id }, 7).await.expect("end twice"));
     }
 }

@@ -1,0 +1,342 @@
+//! The store's contract, written once and run on every database: SQLite in memory, and
+//! PostgreSQL in a fresh database of the test cluster that `cargo xtask test` starts (its URL in
+//! `TANDEM_TEST_POSTGRES`).
+
+use tandem_protocol::{
+    Author, ClientMessageId, ConversationId, CustomerProfile, HandoffReason, LeaveMessage, MerchantId,
+};
+
+use super::postgres::PgStore;
+use super::{
+    AuditEntry, ChatRef, DispatchSettings, Merchant, NewAgent, NewConversation, NewInvite, NewMessage,
+    Policies, Redeemed, Staffing, Store, StoreError, WidgetSettings,
+};
+
+/// Each test, once per database.
+macro_rules! suite {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(&crate::store::SqliteStore::in_memory().await.expect("store")).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $test() {
+                let store = super::fresh_postgres().await;
+                super::$test(&store).await;
+                crate::store::Store::close(&store).await;
+            })*
+        }
+    };
+}
+
+suite!(
+    merchant_round_trips_and_upsert_replaces_origins,
+    agent_of_unknown_merchant_is_refused,
+    an_agent_stays_with_their_merchant_and_emails_ignore_case,
+    messages_get_consecutive_sequences_and_retries_are_stored_once,
+    accept_is_won_once_and_requeue_returns_to_the_queue,
+    sessions_expire_and_sign_out_everywhere,
+    an_invite_is_redeemed_once,
+    a_customer_away_long_enough_is_abandoned,
+    retention_deletes_old_ended_conversations_and_left_messages_only,
+    a_customers_records_are_found_by_email_and_erased_once_over,
+    the_audit_log_keeps_the_newest_in_order,
+);
+
+/// A database of its own in the test cluster, migrated.
+async fn fresh_postgres() -> PgStore {
+    let base = std::env::var("TANDEM_TEST_POSTGRES").expect(
+        "TANDEM_TEST_POSTGRES is not set: run the store suite through `cargo xtask test`, which starts a PostgreSQL cluster",
+    );
+    let name = format!("suite_{}", crate::tokens::new_id());
+    let admin = sqlx::PgPool::connect(&base).await.expect("the test cluster");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create database");
+    admin.close().await;
+    let url = base.replacen("/postgres?", &format!("/{name}?"), 1);
+    PgStore::connect(&url).await.expect("migrated")
+}
+
+fn demo() -> Merchant {
+    Merchant {
+        id: MerchantId::parse("demo").expect("valid id"),
+        display_name: "Demo Shop".into(),
+        support_email: Some("help@demo.example".into()),
+        allowed_origins: vec!["https://shop.example".into()],
+        business_hours: None,
+        settings: WidgetSettings::default(),
+        dispatch: DispatchSettings::default(),
+        identity_secret: None,
+        policies: Policies::default(),
+    }
+}
+
+fn anna() -> NewAgent {
+    NewAgent {
+        merchant_id: demo().id,
+        email: "anna@demo.example".into(),
+        display_name: "Anna".into(),
+        password_hash: "x".into(),
+        staffing: Staffing::default(),
+    }
+}
+
+fn conversation_at(id: &str, email: &str, now_ms: i64) -> NewConversation {
+    NewConversation {
+        id: ConversationId(id.into()),
+        merchant_id: demo().id,
+        token_hash: "h".into(),
+        locale: "en".into(),
+        page_url: "https://shop.example/cart".into(),
+        reason: HandoffReason::Button,
+        escalation: None,
+        transcript: vec![],
+        customer: CustomerProfile { email: Some(email.into()), ..CustomerProfile::default() },
+        skill: None,
+        now_ms,
+    }
+}
+
+fn customer_says(id: &ConversationId, client_id: &str, text: &str) -> NewMessage {
+    NewMessage {
+        merchant_id: demo().id,
+        conversation_id: id.clone(),
+        client_id: ClientMessageId(client_id.into()),
+        author: Author::Customer,
+        text: text.into(),
+        now_ms: 2,
+    }
+}
+
+fn chat<'a>(merchant: &'a MerchantId, id: &'a ConversationId) -> ChatRef<'a> {
+    ChatRef { merchant, id }
+}
+
+/// The demo merchant with one waiting conversation, `c1`.
+async fn with_conversation(store: &dyn Store) -> ConversationId {
+    store.upsert_merchant(&demo()).await.expect("merchant");
+    store.create_conversation(&conversation_at("c1", "kim@example.com", 1)).await.expect("conversation");
+    ConversationId("c1".into())
+}
+
+async fn merchant_round_trips_and_upsert_replaces_origins(store: &dyn Store) {
+    assert_eq!(store.merchant(&demo().id).await.expect("read"), None);
+    store.upsert_merchant(&demo()).await.expect("insert");
+    assert_eq!(store.merchant(&demo().id).await.expect("read"), Some(demo()));
+    let mut renamed = Merchant {
+        display_name: "Renamed".into(),
+        allowed_origins: vec!["https://other.example".into()],
+        ..demo()
+    };
+    renamed.policies.retain_days = 30;
+    renamed.dispatch.offer_timeout_secs = 45;
+    store.upsert_merchant(&renamed).await.expect("update");
+    assert_eq!(store.merchant(&demo().id).await.expect("read"), Some(renamed));
+    assert!(store.set_identity_secret(&demo().id, "00ff").await.expect("secret"));
+    let unknown = MerchantId::parse("nobody").expect("id");
+    assert!(!store.set_identity_secret(&unknown, "00ff").await.expect("no merchant"));
+    assert_eq!(
+        store.merchant(&demo().id).await.expect("read").expect("demo").identity_secret.as_deref(),
+        Some("00ff")
+    );
+}
+
+async fn agent_of_unknown_merchant_is_refused(store: &dyn Store) {
+    assert!(matches!(store.upsert_agent(&anna()).await, Err(StoreError::UnknownMerchant(_))));
+    store.upsert_merchant(&demo()).await.expect("insert");
+    store.upsert_agent(&anna()).await.expect("agent");
+    store.upsert_agent(&anna()).await.expect("agent again is an update");
+    let stored = store.agent_by_email("anna@demo.example").await.expect("read").expect("agent");
+    assert_eq!(stored.display_name, "Anna");
+    assert_eq!(store.agents(Some(&demo().id)).await.expect("list").len(), 1);
+    assert_eq!(store.agent(stored.id).await.expect("by id"), Some(stored));
+}
+
+async fn an_agent_stays_with_their_merchant_and_emails_ignore_case(store: &dyn Store) {
+    store.upsert_merchant(&demo()).await.expect("demo");
+    let other = Merchant { id: MerchantId::parse("other").expect("id"), ..demo() };
+    store.upsert_merchant(&other).await.expect("other");
+    store.upsert_agent(&NewAgent { email: "Anna@Demo.example".into(), ..anna() }).await.expect("agent");
+    let found = store.agent_by_email("ANNA@demo.EXAMPLE").await.expect("read").expect("any case");
+    assert_eq!(found.email, "anna@demo.example");
+    let moved = NewAgent { merchant_id: other.id.clone(), ..anna() };
+    assert!(matches!(store.upsert_agent(&moved).await, Err(StoreError::AgentOfAnotherMerchant { .. })));
+    assert!(!store.set_agent_active(&other.id, found.id, false).await.expect("not theirs"));
+    assert!(store.set_agent_active(&demo().id, found.id, false).await.expect("deactivate"));
+    assert!(!store.agent(found.id).await.expect("read").expect("agent").active);
+}
+
+async fn messages_get_consecutive_sequences_and_retries_are_stored_once(store: &dyn Store) {
+    let id = with_conversation(store).await;
+    let first = store.append_message(&customer_says(&id, "a", "hello")).await.expect("first");
+    let second = store.append_message(&customer_says(&id, "b", "there")).await.expect("second");
+    let retry = store.append_message(&customer_says(&id, "a", "hello")).await.expect("retry");
+    assert_eq!((first.seq, second.seq, retry.seq), (1, 2, 1));
+    let all = store.messages_after(&id, 0).await.expect("all");
+    assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(store.messages_after(&id, 1).await.expect("after 1"), [second]);
+}
+
+async fn accept_is_won_once_and_requeue_returns_to_the_queue(store: &dyn Store) {
+    let id = with_conversation(store).await;
+    store.upsert_agent(&anna()).await.expect("agent");
+    let agent = store.agent_by_email("anna@demo.example").await.expect("read").expect("agent").id;
+    let (demo_id, other) = (demo().id, MerchantId::parse("other").expect("id"));
+    assert_eq!(store.queue(&demo_id).await.expect("queue").len(), 1);
+    assert!(!store.accept(chat(&other, &id), agent, 3).await.expect("another merchant's accept"));
+    assert!(store.accept(chat(&demo_id, &id), agent, 3).await.expect("accept"));
+    assert!(!store.accept(chat(&demo_id, &id), agent, 3).await.expect("second accept"));
+    assert!(store.queue(&demo_id).await.expect("queue").is_empty());
+    assert_eq!(store.agent_conversations(agent).await.expect("chats").len(), 1);
+    assert_eq!(store.active_conversations(&demo_id).await.expect("active").len(), 1);
+    assert!(!store.requeue(chat(&other, &id), agent, 5).await.expect("another merchant's requeue"));
+    assert!(store.requeue(chat(&demo_id, &id), agent, 5).await.expect("requeue"));
+    assert_eq!(store.queue(&demo_id).await.expect("queue")[0].queued_at_ms, 5);
+    assert!(!store.end(chat(&other, &id), 6).await.expect("another merchant's end"));
+    assert!(store.end(chat(&demo_id, &id), 6).await.expect("end"));
+    assert!(!store.end(chat(&demo_id, &id), 7).await.expect("end twice"));
+}
+
+async fn sessions_expire_and_sign_out_everywhere(store: &dyn Store) {
+    store.upsert_merchant(&demo()).await.expect("merchant");
+    store.upsert_agent(&anna()).await.expect("agent");
+    let agent = store.agent_by_email("anna@demo.example").await.expect("read").expect("agent");
+    store.create_session("s1", agent.id, 100).await.expect("session");
+    store.create_session("s2", agent.id, 100).await.expect("session");
+    assert_eq!(store.session_agent("s1", 50).await.expect("read").map(|a| a.id), Some(agent.id));
+    assert_eq!(store.session_agent("s1", 100).await.expect("read"), None, "expired");
+    store.delete_session("s1").await.expect("sign out");
+    assert_eq!(store.session_agent("s1", 50).await.expect("read"), None);
+    store.sign_out_everywhere(agent.id).await.expect("everywhere");
+    assert_eq!(store.session_agent("s2", 50).await.expect("read"), None);
+}
+
+async fn an_invite_is_redeemed_once(store: &dyn Store) {
+    store.upsert_merchant(&demo()).await.expect("merchant");
+    let invite = NewInvite {
+        token_hash: "t",
+        merchant: &demo().id,
+        role: tandem_protocol::AgentRole::Agent,
+        created_by: None,
+        expires_at_ms: 100,
+    };
+    store.create_invite(&invite).await.expect("invite");
+    assert!(store.invite("t", 50).await.expect("read").is_some());
+    assert!(store.invite("t", 100).await.expect("read").is_none(), "expired");
+    let cleo = NewAgent { email: "cleo@demo.example".into(), ..anna() };
+    assert!(matches!(store.redeem_invite("t", &cleo, 50).await.expect("redeem"), Redeemed::Agent(_)));
+    assert!(matches!(store.redeem_invite("t", &cleo, 50).await.expect("again"), Redeemed::InvalidInvite));
+    store.purge_expired(200).await.expect("purge");
+}
+
+async fn a_customer_away_long_enough_is_abandoned(store: &dyn Store) {
+    let id = with_conversation(store).await;
+    let demo_id = demo().id;
+    // Created at 1 ms and away since (the page never connected); the demo's time is 120 s.
+    assert!(store.abandoned(1 + 119_000).await.expect("not yet").is_empty());
+    assert_eq!(store.abandoned(1 + 120_000).await.expect("gone"), [(demo_id.clone(), id.clone())]);
+    store.customer_away(chat(&demo_id, &id), None).await.expect("here");
+    assert!(store.abandoned(1_000_000).await.expect("here").is_empty());
+    store.customer_away(chat(&demo_id, &id), Some(500_000)).await.expect("gone");
+    store.customer_away(chat(&demo_id, &id), Some(900_000)).await.expect("the earlier time stays");
+    assert_eq!(store.abandoned(620_000).await.expect("gone").len(), 1);
+    store.customer_away(chat(&demo_id, &id), None).await.expect("here");
+    store.all_customers_away(700_000).await.expect("restart");
+    assert_eq!(store.abandoned(820_000).await.expect("gone").len(), 1);
+}
+
+/// Past the merchant's days, what is over goes (messages with it) and what is open stays.
+async fn retention_deletes_old_ended_conversations_and_left_messages_only(store: &dyn Store) {
+    const DAY: i64 = 86_400_000;
+    let mut merchant = demo();
+    merchant.policies.retain_days = 30;
+    store.upsert_merchant(&merchant).await.expect("merchant");
+    let now = 100 * DAY;
+    for (id, age_days) in [("old-ended", 31), ("old-open", 40), ("recent-ended", 29)] {
+        let conversation = conversation_at(id, "kim@example.com", now - age_days * DAY);
+        store.create_conversation(&conversation).await.expect("create");
+    }
+    for id in ["old-ended", "recent-ended"] {
+        let id = ConversationId(id.into());
+        store.append_message(&customer_says(&id, "c1", "hello")).await.expect("message");
+        assert!(store.end(chat(&merchant.id, &id), now - DAY).await.expect("end"));
+    }
+    let left = LeaveMessage {
+        email: "kim@example.com".into(),
+        text: "call me".into(),
+        locale: "en".into(),
+        page_url: "https://shop.example/".into(),
+        transcript: vec![],
+    };
+    store.leave_message(&merchant.id, &left, now - 31 * DAY).await.expect("old");
+    store.leave_message(&merchant.id, &left, now - 29 * DAY).await.expect("recent");
+
+    assert_eq!(store.purge_retained(now).await.expect("purge"), (1, 1));
+    let kept = store.conversations_of_customer(&merchant.id, "KIM@example.com").await.expect("kept");
+    let kept: Vec<&str> = kept.iter().map(|c| c.id.0.as_str()).collect();
+    assert_eq!(kept, ["old-open", "recent-ended"]);
+    let gone = ConversationId("old-ended".into());
+    assert!(store.messages_after(&gone, 0).await.expect("messages").is_empty(), "its messages went with it");
+    assert_eq!(
+        store.left_messages_of_customer(&merchant.id, "kim@example.com").await.expect("left").len(),
+        1
+    );
+    assert_eq!(store.purge_retained(now).await.expect("again"), (0, 0));
+}
+
+async fn a_customers_records_are_found_by_email_and_erased_once_over(store: &dyn Store) {
+    let id = with_conversation(store).await;
+    let demo_id = demo().id;
+    let left = LeaveMessage {
+        email: "KIM@example.com".into(),
+        text: "call me".into(),
+        locale: "en".into(),
+        page_url: "https://shop.example/".into(),
+        transcript: vec![],
+    };
+    store.leave_message(&demo_id, &left, 5).await.expect("left");
+    let other = MerchantId::parse("other").expect("id");
+    assert_eq!(
+        store.erase(&other, std::slice::from_ref(&id), Some("kim@example.com")).await.expect("not theirs"),
+        (0, 0)
+    );
+    assert_eq!(store.erase(&demo_id, std::slice::from_ref(&id), None).await.expect("still open"), (0, 0));
+    assert!(store.end(chat(&demo_id, &id), 6).await.expect("end"));
+    assert_eq!(
+        store.erase(&demo_id, std::slice::from_ref(&id), Some("kim@EXAMPLE.com")).await.expect("erase"),
+        (1, 1)
+    );
+    assert!(store.conversation(&id).await.expect("read").is_none());
+    assert!(store.left_messages(&demo_id).await.expect("left").is_empty());
+}
+
+async fn the_audit_log_keeps_the_newest_in_order(store: &dyn Store) {
+    let entry = |action: &str| AuditEntry {
+        at_ms: 5,
+        merchant: demo().id,
+        actor: "cli".into(),
+        action: action.into(),
+        subject: String::new(),
+    };
+    for action in ["merchant.saved", "agent.saved", "bot_flow.set"] {
+        store.audit(&entry(action)).await.expect("append");
+    }
+    let newest = store.audit_log(&demo().id, 2).await.expect("read");
+    assert_eq!(newest, [entry("agent.saved"), entry("bot_flow.set")], "the newest two, oldest first");
+    let other = MerchantId::parse("other").expect("id");
+    assert!(store.audit_log(&other, 10).await.expect("read").is_empty());
+}
+
+/// PostgreSQL refuses to change the audit log, as SQLite does (tested in its module).
+#[tokio::test]
+async fn postgres_keeps_the_audit_log_append_only() {
+    let store = fresh_postgres().await;
+    the_audit_log_keeps_the_newest_in_order(&store).await;
+    for sql in ["UPDATE audit_log SET action = 'nothing'", "DELETE FROM audit_log"] {
+        let refused = sqlx::query(sql).execute(store.pool()).await.expect_err("append-only");
+        assert!(refused.to_string().contains("append-only"), "{refused}");
+    }
+    Store::close(&store).await;
+}
