@@ -259,6 +259,12 @@ impl Dispatcher {
         self.settings
     }
 
+    /// The merchant changed their rules: offers made from now on follow them (one already out
+    /// keeps the time it was given).
+    pub fn set_settings(&mut self, settings: Settings) {
+        self.settings = settings;
+    }
+
     // ----- agents -----
 
     /// One more console of the agent is connected. A returning agent keeps their presence and

@@ -110,6 +110,18 @@ impl Dispatch {
         Ok(found)
     }
 
+    /// Takes up the merchants' current rules (after a change of their settings, which may come
+    /// from a command beside the server).
+    pub async fn follow_settings(&self, state: &AppState) -> Result<(), StoreError> {
+        for (merchant_id, dispatcher) in self.all() {
+            if let Some(merchant) = state.store.merchant(&merchant_id).await? {
+                dispatcher.lock().unwrap_or_else(|e| e.into_inner()).set_settings(merchant.dispatch.rules());
+            }
+        }
+        self.wake.notify_one();
+        Ok(())
+    }
+
     /// Every merchant's dispatcher, to visit one at a time.
     fn all(&self) -> Vec<(MerchantId, Arc<Mutex<Dispatcher>>)> {
         let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());

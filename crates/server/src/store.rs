@@ -322,6 +322,9 @@ pub trait Store: Send + Sync + 'static {
     /// Closes every connection, once they are returned (a stopped server leaves the database
     /// file at rest, e.g. for a backup to be put in its place).
     async fn close(&self);
+    /// Grows with every change of any merchant's settings (`upsert_merchant`), made by this
+    /// server or by a command beside it.
+    async fn settings_version(&self) -> Result<i64, StoreError>;
 
     async fn merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError>;
     /// Creates the merchant or replaces its name, contact, hours and origins.

@@ -1,7 +1,8 @@
 //! Housekeeping on a timer, so that memory and tables hold what is current rather than all
 //! that was ever seen: rate-limit keys whose budget is whole again, hub channels nobody listens
 //! to any more, expired sign-in sessions and spent invites, and conversations and left messages
-//! older than their merchant keeps them.
+//! older than their merchant keeps them; and merchants' settings changed beside the server,
+//! taken up within a second.
 
 use std::time::Duration;
 
@@ -9,18 +10,23 @@ use crate::AppState;
 use crate::live::now_ms;
 
 const EVERY: Duration = Duration::from_secs(60);
+/// How often the settings version is read (one row).
+const SETTINGS_EVERY: Duration = Duration::from_secs(1);
 
-/// Runs [`once`] every minute, and the abandonment sweep every `live_timing.sweep_every`,
-/// until the server shuts down.
+/// Runs [`once`] every minute, the abandonment sweep every `live_timing.sweep_every`, and
+/// follows settings changes every second, until the server shuts down.
 pub fn spawn(state: AppState) {
     tokio::spawn(async move {
         let mut shutdown = state.shutting_down();
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
         let sweep_every = state.live_timing.sweep_every;
         let mut sweep = tokio::time::interval_at(tokio::time::Instant::now() + sweep_every, sweep_every);
+        let mut settings = tokio::time::interval(SETTINGS_EVERY);
+        let mut seen = None;
         loop {
             tokio::select! {
                 _ = tick.tick() => once(&state).await,
+                _ = settings.tick() => seen = follow_settings(&state, seen).await,
                 _ = sweep.tick() => {
                     if let Err(error) = crate::service::abandon_the_gone(&state).await {
                         tracing::warn!(%error, "could not end abandoned chats; trying again shortly");
@@ -30,6 +36,24 @@ pub fn spawn(state: AppState) {
             }
         }
     });
+}
+
+/// Takes up changed settings when the version moved since `seen`; the version now.
+async fn follow_settings(state: &AppState, seen: Option<i64>) -> Option<i64> {
+    let now = match state.store.settings_version().await {
+        Ok(version) => version,
+        Err(error) => {
+            tracing::warn!(%error, "could not read the settings version; trying again shortly");
+            return seen;
+        }
+    };
+    if seen.is_some_and(|seen| seen != now)
+        && let Err(error) = state.dispatch.follow_settings(state).await
+    {
+        tracing::warn!(%error, "could not take up changed settings; trying again shortly");
+        return seen;
+    }
+    Some(now)
 }
 
 pub async fn once(state: &AppState) {

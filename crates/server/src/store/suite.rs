@@ -44,6 +44,7 @@ suite!(
     retention_deletes_old_ended_conversations_and_left_messages_only,
     a_customers_records_are_found_by_email_and_erased_once_over,
     the_audit_log_keeps_the_newest_in_order,
+    the_settings_version_grows_with_each_merchant_change,
 );
 
 /// A database of its own in the test cluster, migrated.
@@ -327,6 +328,15 @@ async fn the_audit_log_keeps_the_newest_in_order(store: &dyn Store) {
     assert_eq!(newest, [entry("agent.saved"), entry("bot_flow.set")], "the newest two, oldest first");
     let other = MerchantId::parse("other").expect("id");
     assert!(store.audit_log(&other, 10).await.expect("read").is_empty());
+}
+
+async fn the_settings_version_grows_with_each_merchant_change(store: &dyn Store) {
+    let before = store.settings_version().await.expect("version");
+    store.upsert_merchant(&demo()).await.expect("merchant");
+    let after = store.settings_version().await.expect("version");
+    assert!(after > before);
+    store.upsert_merchant(&demo()).await.expect("again");
+    assert!(store.settings_version().await.expect("version") > after);
 }
 
 /// PostgreSQL refuses to change the audit log, as SQLite does (tested in its module).

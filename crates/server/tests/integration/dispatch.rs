@@ -283,3 +283,53 @@ async fn an_agent_at_capacity_is_refused_a_pick_and_not_offered_more() {
     send(&mut anna, &AgentFrame::End { conversation_id: chats[0].conversation_id.clone() }).await;
     recv_agent_until(&mut anna, offer_of(&fourth.conversation_id)).await;
 }
+
+/// A rule changed with `tandem merchant add` beside the running server applies to the offers
+/// that follow, without a restart.
+#[tokio::test]
+async fn a_rule_changed_from_the_command_line_applies_without_a_restart() {
+    let app = spawn_app().await;
+    let (mut agent, _, _) = app.agent("anna@shop.example").await;
+    app.start_conversation().await;
+    let AgentEvent::Offer { offer, timeout_secs, .. } = recv_agent_until(&mut agent, is_offer).await else {
+        unreachable!()
+    };
+    assert_eq!(timeout_secs, 20);
+
+    let changed = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "merchant",
+            "add",
+            "--id",
+            "shop",
+            "--name",
+            "shop inc",
+            "--origin",
+            crate::common::SHOP_ORIGIN,
+        ])
+        .args(["--offer-timeout", "7", "--data-dir"])
+        .arg(app.data_dir())
+        .env_remove("TANDEM_DATABASE_URL")
+        .output()
+        .expect("run tandem");
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    // Each offer carries the rule in force when it is made: within a second, the new one.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut open = offer.conversation_id;
+    loop {
+        send(&mut agent, &AgentFrame::Decline { conversation_id: open.clone() }).await;
+        app.start_conversation().await;
+        let AgentEvent::Offer { offer, timeout_secs, .. } = recv_agent_until(&mut agent, is_offer).await
+        else {
+            unreachable!()
+        };
+        if timeout_secs == 7 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the new offer timeout never applied");
+        open = offer.conversation_id;
+        // The server reads the settings version every second; try again after that (a new
+        // customer each time, so pace them).
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+}

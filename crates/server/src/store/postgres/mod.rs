@@ -70,6 +70,10 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 
+    async fn settings_version(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT version FROM settings_version").fetch_one(&self.pool).await?)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -145,6 +149,8 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        // Running servers follow this to take the change up (see `crate::dispatch`).
+        sqlx::query("UPDATE settings_version SET version = version + 1").execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
