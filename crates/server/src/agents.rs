@@ -149,8 +149,9 @@ pub(crate) async fn live(
     // Consoles are few, so the larger buffer costs little.
     let slot = socket_slot(&state, ip, vec![(SocketKey::Agent(session.agent.id), SOCKETS_PER_AGENT)])?;
     Ok(sized(ws).max_write_buffer_size(AGENT_WRITE_BUFFER).on_upgrade(move |socket| async move {
+        let counted = state.metrics.socket_open(crate::metrics::SocketKind::Agent);
         let (tx, rx) = socket.split();
         agent_session::run(state, session.agent, session.token_hash, ip, tx, rx).await;
-        drop(slot);
+        drop((slot, counted));
     }))
 }

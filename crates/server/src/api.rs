@@ -84,6 +84,14 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<serde_
     Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 
+/// `GET /metrics`: live sockets, waiting customers and dispatch leadership by merchant, offers,
+/// and message commit times, for Prometheus.
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    let merchants = state.dispatch.waiting_by_merchant();
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(axum::http::header::CONTENT_TYPE, content_type)], state.metrics.render(&merchants)).into_response()
+}
+
 /// `GET /v1/merchants/{id}/availability`: whether a person can answer now. Asked when the
 /// customer asks for a person, so the answer is never stale by more than a click.
 pub(crate) async fn availability(

@@ -62,9 +62,10 @@ pub(crate) async fn live(
     let keys = vec![(SocketKey::Conversation(id.clone()), SOCKETS_PER_CONVERSATION)];
     let slot = socket_slot(&state, ip, keys)?;
     Ok(sized(ws).on_upgrade(move |socket| async move {
+        let counted = state.metrics.socket_open(crate::metrics::SocketKind::Customer);
         let (tx, rx) = socket.split();
         customer::run(state, id, ip, tx, rx).await;
-        drop(slot);
+        drop((slot, counted));
     }))
 }
 

@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 
 use crate::AppState;
 use crate::live::{AgentNotice, LiveEvent, now_ms};
+use crate::metrics::OfferOutcome;
 use crate::store::{ChatRef, StoreError};
 
 #[derive(Default)]
@@ -122,6 +123,16 @@ impl Dispatch {
         Ok(())
     }
 
+    /// Each merchant this instance dispatches, with its waiting customers (for `/metrics`).
+    pub fn waiting_by_merchant(&self) -> Vec<(String, usize)> {
+        self.all()
+            .into_iter()
+            .map(|(merchant, dispatcher)| {
+                (merchant.to_string(), dispatcher.lock().unwrap_or_else(|e| e.into_inner()).waiting())
+            })
+            .collect()
+    }
+
     /// Every merchant's dispatcher, to visit one at a time.
     fn all(&self) -> Vec<(MerchantId, Arc<Mutex<Dispatcher>>)> {
         let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
@@ -190,6 +201,7 @@ async fn deliver(state: &AppState, merchant: &MerchantId, notices: Vec<Notice>) 
     for notice in notices {
         match notice {
             Notice::Offered { agent, conversation, expires_at } => {
+                state.metrics.offer(OfferOutcome::Made);
                 state
                     .hub
                     .notify_agent(agent, AgentNotice::Offered { conversation, expires_at_ms: expires_at });
@@ -199,6 +211,7 @@ async fn deliver(state: &AppState, merchant: &MerchantId, notices: Vec<Notice>) 
                 state.hub.notify_agent(agent, AgentNotice::OfferEnded { conversation, reason });
             }
             Notice::OfferExpired { agent, conversation } => {
+                state.metrics.offer(OfferOutcome::Expired);
                 let reason = OfferEnd::Expired;
                 state.hub.notify_agent(agent, AgentNotice::OfferEnded { conversation, reason });
             }

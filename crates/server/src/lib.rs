@@ -10,6 +10,7 @@ pub mod error;
 pub mod hours;
 pub mod identity;
 pub mod live;
+pub mod metrics;
 pub mod password;
 pub mod store;
 pub mod tokens;
@@ -82,6 +83,7 @@ pub struct AppState {
     pub hub: Arc<live::Hub>,
     pub dispatch: Arc<dispatch::Dispatch>,
     pub queues: Arc<queue::Queues>,
+    pub metrics: Arc<metrics::Metrics>,
     /// See [`Config::trusted_proxies`].
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// See [`Config::live_timing`].
@@ -118,6 +120,7 @@ impl AppState {
             hub: Arc::default(),
             dispatch: Arc::default(),
             queues: Arc::default(),
+            metrics: Arc::default(),
             trusted_proxies: Arc::new(trusted_proxies),
             live_timing,
             limits: Arc::default(),
@@ -309,6 +312,7 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
     let https = state.secure_cookies;
     let router = Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
         .route("/v1/merchants/{id}/widget-config", get(api::widget_config))
         .route("/v1/merchants/{id}/bot-flow", get(api::bot_flow))
         .route("/contact/{id}", get(pages::contact))

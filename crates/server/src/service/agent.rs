@@ -52,7 +52,9 @@ pub async fn decline(state: &AppState, agent: &Agent, conversation: &Conversatio
     let id = agent.id;
     let declined =
         state.dispatch.change(state, &agent.merchant_id, |d, now| ((), d.decline(id, conversation, now)));
-    Ok(declined.await?)
+    declined.await?;
+    state.metrics.offer(crate::metrics::OfferOutcome::Declined);
+    Ok(())
 }
 
 /// Whether dispatch has the agent handling `conversation` now (another console of theirs may

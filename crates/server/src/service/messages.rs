@@ -49,7 +49,9 @@ pub async fn post_message(state: &AppState, post: Post) -> Outcome<ChatMessage> 
         text,
         now_ms: now_ms(),
     };
+    let started = std::time::Instant::now();
     let message = state.store.append_message(&new).await?;
+    state.metrics.committed(started.elapsed());
     state.hub.publish(&post.conversation, LiveEvent::Message(message.clone()));
     Ok(message)
 }

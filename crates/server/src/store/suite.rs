@@ -339,7 +339,17 @@ async fn the_settings_version_grows_with_each_merchant_change(store: &dyn Store)
     assert!(store.settings_version().await.expect("version") > after);
 }
 
-/// PostgreSQL refuses to change the audit log, as SQLite does (tested in its module).
+/// The database itself refuses to change the audit log.
+#[tokio::test]
+async fn sqlite_keeps_the_audit_log_append_only() {
+    let store = super::SqliteStore::in_memory().await.expect("store");
+    the_audit_log_keeps_the_newest_in_order(&store).await;
+    for sql in ["UPDATE audit_log SET action = 'nothing'", "DELETE FROM audit_log"] {
+        let refused = sqlx::query(sql).execute(store.pool()).await.expect_err("append-only");
+        assert!(refused.to_string().contains("append-only"), "{refused}");
+    }
+}
+
 #[tokio::test]
 async fn postgres_keeps_the_audit_log_append_only() {
     let store = fresh_postgres().await;

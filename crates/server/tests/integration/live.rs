@@ -654,3 +654,44 @@ async fn after_a_restore_clients_holding_lost_messages_get_the_whole_conversatio
         "{delivered:?}"
     );
 }
+
+async fn metrics(app: &TestApp) -> String {
+    let response = app.http.get(app.url("/metrics")).send().await.expect("metrics");
+    let content_type = response.headers()["content-type"].to_str().expect("text").to_owned();
+    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    response.text().await.expect("text")
+}
+
+/// `/metrics` counts what happens: open sockets by channel, offers, message commits, and the
+/// customers waiting for each merchant this instance dispatches.
+#[tokio::test]
+async fn metrics_count_sockets_offers_commits_and_waiting_customers() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let (mut agent, _, _) = app.agent("anna@shop.example").await;
+    crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Offer { .. })).await;
+    send(&mut agent, &AgentFrame::Decline { conversation_id: started.conversation_id.clone() }).await;
+    assert_eq!(say(&mut customer, "c1", "still waiting").await, 1);
+
+    let text = crate::common::eventually("the decline counted", || async {
+        let text = metrics(&app).await;
+        text.contains("tandem_offers_total{outcome=\"declined\"} 1").then_some(text)
+    })
+    .await;
+    for line in [
+        "tandem_live_sockets{kind=\"customer\"} 1",
+        "tandem_live_sockets{kind=\"agent\"} 1",
+        "tandem_offers_total{outcome=\"made\"} 1",
+        "tandem_message_commit_seconds_count 1",
+        "tandem_waiting_customers{merchant=\"shop\"} 1",
+        "tandem_dispatch_leader{merchant=\"shop\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
+    }
+    drop(customer);
+    crate::common::eventually("the customer's socket gone", || async {
+        metrics(&app).await.contains("tandem_live_sockets{kind=\"customer\"} 0").then_some(())
+    })
+    .await;
+}
