@@ -5,6 +5,7 @@
 //! - `test`:  setup, then every check CI runs.
 //! - `size`:  release build of the widget and its download sizes against the budgets.
 //! - `bench`: the real server under load from outside, beside a bare WebSocket relay.
+//! - `dist`:  the self-contained `tandem` (release, widget and console inside), and its size.
 //! - `bot-eval`: the demo bot flow against the labelled utterances, per language.
 
 mod budgets;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 
 use run::{Env, cargo};
 
-const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | bench [--waiting N --senders N --seconds S --accepts N] | bot-eval [--misses] | sim [--agents N --customers N | --arrivals-per-hour N, --hours H --seed S --offer-timeout SECS]>";
+const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | dist | bench [--waiting N --senders N --seconds S --accepts N] | bot-eval [--misses] | sim [--agents N --customers N | --arrivals-per-hour N, --hours H --seed S --offer-timeout SECS]>";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
             .args(std::env::args().skip(2))
             .run(),
         Some("bench") => bench(&env),
+        Some("dist") => dist(&env),
         Some("sim") => cargo(&env)
             .args(["run", "--quiet", "--package", "tandem-dispatch", "--example", "simulate", "--"])
             .args(std::env::args().skip(2))
@@ -47,6 +49,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// One file to deploy: the server built for speed with the published widget and the console
+/// compiled in (`--features embed`).
+fn dist(env: &Env) -> Result<(), String> {
+    setup::run(env)?;
+    build_web(env)?;
+    env.step("building the self-contained server (release profile, widget and console inside)");
+    cargo(env)
+        .args(["build", "--release", "--locked", "--package", "tandem-server", "--bin", "tandem"])
+        .args(["--features", "embed"])
+        .run()?;
+    let binary = env.root.join("target/release/tandem");
+    let bytes = std::fs::metadata(&binary).map_err(|error| format!("{}: {error}", binary.display()))?.len();
+    println!(
+        "{}: {bytes} bytes ({:.1} MiB), widget and console inside",
+        binary.display(),
+        bytes as f64 / 1_048_576.0
+    );
+    Ok(())
 }
 
 /// Release builds of the widget (dist/, then published: see `publish`) and the console

@@ -17,6 +17,7 @@ pub mod tokens;
 
 mod agents;
 pub mod api;
+pub mod assets;
 pub mod audit;
 mod conversations;
 mod csp;

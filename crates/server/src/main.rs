@@ -249,13 +249,14 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
+    let (widget_dir, console_dir) = tandem_server::assets::builds(args.widget_dir, args.console_dir);
     let config = Config {
         listen: args.listen,
         demo_listen: args.demo.then_some(args.demo_listen),
         data_dir: args.data_dir,
         database: args.database,
-        widget_dir: args.widget_dir,
-        console_dir: args.console_dir,
+        widget_dir,
+        console_dir,
         seed_demo: args.demo,
         public_url: args.public_url,
         trusted_proxies: args.trusted_proxies,
@@ -270,7 +271,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     if !widget_dir.join("tandem.js").is_file() {
-        tracing::warn!(dir = %widget_dir.display(), "no widget build found; run `cargo xtask demo` or `trunk build --release`");
+        tracing::warn!(dir = %widget_dir.display(), "no widget build found; run `cargo xtask demo`, or build one self-contained binary with `cargo xtask dist`");
     }
     let shutdown = shutdown_signal();
     if let Ok(addr) = server.local_addr() {
