@@ -130,6 +130,22 @@ pub async fn problem_for_bare_405(response: Response) -> Response {
     problem
 }
 
+/// Why a body or frame with U+0000 in it is refused: no text we store may hold one (PostgreSQL
+/// cannot, and no person writes one), so both databases refuse it alike, before storing.
+pub const NUL_REFUSED: &str = "text cannot contain the NUL character (U+0000)";
+
+/// Whether any string in `value` (a key included) holds U+0000.
+pub fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(fields) => {
+            fields.iter().any(|(key, field)| key.contains('\0') || holds_nul(field))
+        }
+        _ => false,
+    }
+}
+
 /// A JSON body whose every failure (too large, not JSON, wrong shape) is a problem body.
 pub struct JsonBody<T>(pub T);
 
@@ -144,8 +160,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 AppError::InvalidRequest(rejection.body_text())
             }
         })?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|error| AppError::InvalidRequest(format!("the body is not the expected JSON: {error}")))
+        let unreadable =
+            |error| AppError::InvalidRequest(format!("the body is not the expected JSON: {error}"));
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(unreadable)?;
+        if holds_nul(&value) {
+            return Err(AppError::InvalidRequest(NUL_REFUSED.into()));
+        }
+        serde_json::from_value(value).map(JsonBody).map_err(unreadable)
     }
 }

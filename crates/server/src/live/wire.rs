@@ -126,10 +126,17 @@ where
             ErrorCode::FrameTooLarge,
             format!("a frame has at most {MAX_FRAME_BYTES} bytes; this one has {}", text.len()),
         ),
-        Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {
-            Ok(frame) => Incoming::Frame(frame),
-            Err(error) => Incoming::Invalid(ErrorCode::MalformedFrame, format!("unreadable frame: {error}")),
-        },
+        Some(Ok(Message::Text(text))) => {
+            let unreadable =
+                |error| Incoming::Invalid(ErrorCode::MalformedFrame, format!("unreadable frame: {error}"));
+            match serde_json::from_str::<serde_json::Value>(text.as_str()) {
+                Ok(value) if crate::error::holds_nul(&value) => {
+                    Incoming::Invalid(ErrorCode::InvalidMessage, crate::error::NUL_REFUSED.into())
+                }
+                Ok(value) => serde_json::from_value(value).map_or_else(unreadable, Incoming::Frame),
+                Err(error) => unreadable(error),
+            }
+        }
     }
 }
 

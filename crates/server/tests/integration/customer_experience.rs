@@ -325,3 +325,27 @@ async fn card_numbers_in_a_left_message_are_masked_before_it_is_stored() {
     assert_eq!(messages[0].text, "Charged twice on •••• 0005, please refund");
     assert_eq!(messages[0].transcript[0].text, "•••• 1111");
 }
+
+/// No stored text may hold U+0000 (PostgreSQL cannot, and no person types one): a body with
+/// one is refused before anything is stored, on either database alike.
+#[tokio::test]
+async fn a_nul_character_is_refused_before_anything_is_stored() {
+    let app = spawn_app().await;
+    let body = serde_json::json!({
+        "merchant_id": "shop", "locale": "en", "page_url": "https://shop.example/", "reason": "button",
+        "transcript": [{ "from": "customer", "text": "my order\u{0}42" }]
+    });
+    let refused = app
+        .http
+        .post(app.url("/v1/conversations"))
+        .header("origin", SHOP_ORIGIN)
+        .json(&body)
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(refused.status(), 400);
+    let problem: Problem = refused.json().await.expect("problem");
+    assert!(problem.code == ProblemCode::InvalidRequest && problem.detail.contains("U+0000"), "{problem:?}");
+    let shop = tandem_protocol::MerchantId::parse("shop").expect("id");
+    assert!(tandem_server::store::Store::queue(&app.store().await, &shop).await.expect("queue").is_empty());
+}

@@ -426,6 +426,8 @@ async fn bad_frames_get_typed_errors_and_the_connection_stays_usable() {
         ),
         (r#"{"type":"send","client_id":"c","text":"   "}"#.into(), ErrorCode::InvalidMessage),
         (r#"{"type":"send","client_id":"","text":"hi"}"#.into(), ErrorCode::MalformedFrame),
+        // No database stores U+0000 (PostgreSQL cannot): refused on both alike.
+        (r#"{"type":"send","client_id":"n","text":"a\u0000b"}"#.into(), ErrorCode::InvalidMessage),
     ];
     for (frame, expected) in cases {
         send_raw(&mut customer, frame).await;
