@@ -52,6 +52,13 @@ impl SqliteStore {
         Self::connect(options).await
     }
 
+    /// A transaction that holds the write lock from its first statement (`BEGIN IMMEDIATE`), so
+    /// that one which reads before it writes waits for another writer (the busy timeout)
+    /// instead of failing when it comes to write.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// The pool, for the store suite's checks of what the database itself refuses.
     #[cfg(test)]
     pub(super) fn pool(&self) -> &SqlitePool {
@@ -115,7 +122,7 @@ impl Store for SqliteStore {
 
     async fn upsert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
         // One transaction: a reader never sees the merchant with half its origins.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO merchants (id, display_name, support_email, business_hours, locale, ask_email,
                                     reply_within_hours, offer_timeout_secs, missed_offers_before_away,
@@ -169,7 +176,7 @@ impl Store for SqliteStore {
     }
 
     async fn upsert_agent(&self, agent: &NewAgent) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let existing: Option<(AgentId, String)> =
             sqlx::query_as("SELECT id, merchant_id FROM agents WHERE email = ?")
                 .bind(email_key(&agent.email))
@@ -201,7 +208,7 @@ impl Store for SqliteStore {
         agent: AgentId,
         active: bool,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let result = sqlx::query("UPDATE agents SET active = ? WHERE id = ? AND merchant_id = ?")
             .bind(active)
             .bind(agent)
@@ -263,7 +270,7 @@ impl Store for SqliteStore {
         agent: &NewAgent,
         now_ms: i64,
     ) -> Result<Redeemed, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         // Marking it used first makes the invite single-use even when two people race for it.
         let used = sqlx::query(
             "UPDATE invites SET used_at_ms = ? WHERE token_hash = ? AND merchant_id = ? AND used_at_ms IS NULL
@@ -599,7 +606,7 @@ impl Store for SqliteStore {
 
     async fn append_message(&self, message: &NewMessage) -> Result<ChatMessage, StoreError> {
         let (kind, name) = author_columns(&message.author);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         // Take the write lock first: a transaction that reads and then writes can be refused
         // (SQLITE_BUSY) when another connection committed in between.
         let known =
@@ -672,7 +679,7 @@ impl Store for SqliteStore {
             "DELETE FROM left_messages WHERE created_at_ms <
                  ? - (SELECT retain_days FROM merchants m WHERE m.id = left_messages.merchant_id) * ?",
         ];
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut deleted = [0; 2];
         for (sql, count) in PURGES.iter().zip(&mut deleted) {
             *count = sqlx::query(sql).bind(now_ms).bind(DAY_MS).execute(&mut *tx).await?.rows_affected();
@@ -714,7 +721,7 @@ impl Store for SqliteStore {
         conversations: &[ConversationId],
         email: Option<&str>,
     ) -> Result<(u64, u64), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut erased = 0;
         for id in conversations {
             erased += sqlx::query(
