@@ -130,13 +130,20 @@ fn bench(env: &Env) -> Result<(), String> {
         .args(["build", "--locked", "--release", "--package", "tandem-server", "--package", "tandem-bench"])
         .args(["--bin", "tandem", "--bin", "tandem-bench"])
         .run()?;
-    env.step("loading the server, then the bare relay");
     let bin = env.root.join("target/release");
-    env.command(bin.join("tandem-bench"))
-        .args(["run", "--server"])
-        .args([bin.join("tandem")])
-        .args(std::env::args().skip(2))
-        .run()
+    let load = || {
+        env.command(bin.join("tandem-bench"))
+            .args(["run", "--server"])
+            .args([bin.join("tandem")])
+            .args(std::env::args().skip(2))
+    };
+    env.step("loading the server on SQLite, then the bare relay");
+    load().env("TANDEM_DATABASE_URL", "").run()?;
+    // The same load with the store on PostgreSQL: every `tandem` the bench starts (the admin
+    // commands that seed it, the server) reads the URL from the environment.
+    env.step("a throwaway PostgreSQL cluster, and the same load on it");
+    let cluster = postgres::Cluster::start(env)?;
+    load().env("TANDEM_DATABASE_URL", cluster.url()).run()
 }
 
 fn demo(env: &Env) -> Result<(), String> {
