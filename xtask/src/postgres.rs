@@ -35,7 +35,7 @@ impl Cluster {
             .args(["-D"])
             .args([&data])
             .args(["-A", "trust", "-U", "tandem", "--no-sync"])
-            .run()?;
+            .run_quiet()?;
         let options = format!("-k {} -p {} -c listen_addresses= -c fsync=off", cluster.dir.display(), port);
         cluster
             .pg(env, "pg_ctl")

@@ -97,6 +97,17 @@ impl Cmd {
         }
     }
 
+    /// Like [`Self::run`], but what the command prints is shown only when it fails.
+    pub fn run_quiet(mut self) -> Result<(), String> {
+        let shown = self.describe();
+        let output = self.0.output().map_err(|error| format!("cannot run `{shown}`: {error}"))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        eprint!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        Err(format!("`{shown}` failed ({})", output.status))
+    }
+
     /// Runs quietly and returns stdout, or `None` when the command is missing or fails.
     pub fn output(mut self) -> Option<String> {
         let output = self.0.stderr(Stdio::null()).output().ok()?;
