@@ -133,7 +133,8 @@ async fn seed(server: &Path, data: &Path) -> Result<(), String> {
     let dir = data.display().to_string();
     let words = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
     run([
-        words("merchant add --id bench --name Bench --origin"),
+        // Room for every waiting customer the load brings (the default cap is 200).
+        words("merchant add --id bench --name Bench --max-waiting 100000 --origin"),
         vec![ORIGIN.into(), "--data-dir".into(), dir.clone()],
     ]
     .concat())
