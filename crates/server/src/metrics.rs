@@ -48,6 +48,7 @@ pub struct Metrics {
     commits: Histogram,
     waiting: Family<OfMerchant, Gauge>,
     leading: Family<OfMerchant, Gauge>,
+    settings: Gauge,
 }
 
 impl Default for Metrics {
@@ -76,7 +77,13 @@ impl Default for Metrics {
             "1 for each merchant whose customers this instance dispatches",
             leading.clone(),
         );
-        Self { registry, sockets, offers, commits, waiting, leading }
+        let settings = Gauge::default();
+        registry.register(
+            "settings_version",
+            "The version of the merchants' settings this instance has taken up",
+            settings.clone(),
+        );
+        Self { registry, sockets, offers, commits, waiting, leading, settings }
     }
 }
 
@@ -95,6 +102,11 @@ impl Metrics {
             OfferOutcome::Expired => "expired",
         };
         self.offers.get_or_create(&Outcome { outcome }).inc();
+    }
+
+    /// The merchants' settings at `version` are in force here.
+    pub fn settings_taken_up(&self, version: i64) {
+        self.settings.set(version);
     }
 
     pub fn committed(&self, took: Duration) {

@@ -53,6 +53,7 @@ async fn follow_settings(state: &AppState, seen: Option<i64>) -> Option<i64> {
         tracing::warn!(%error, "could not take up changed settings; trying again shortly");
         return seen;
     }
+    state.metrics.settings_taken_up(now);
     Some(now)
 }
 
