@@ -226,15 +226,20 @@ impl Browser {
         let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let port = free_port();
+        // Chromium keeps scratch folders under TMPDIR and removes them only when it exits
+        // cleanly; it is killed here, so its TMPDIR lives inside the profile, removed with it.
+        let profile = tempfile::tempdir().expect("profile dir");
+        let scratch = profile.path().join("tmp");
+        std::fs::create_dir(&scratch).expect("browser scratch dir");
         let driver = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", &scratch)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {chromedriver} ({error}): run `cargo xtask setup`"));
-        let profile = tempfile::tempdir().expect("profile dir");
         let capabilities = json!({
             "goog:chromeOptions": {
                 "binary": chromium,
