@@ -36,7 +36,11 @@ impl Cluster {
             .args([&data])
             .args(["-A", "trust", "-U", "tandem", "--no-sync"])
             .run_quiet()?;
-        let options = format!("-k {} -p {} -c listen_addresses= -c fsync=off", cluster.dir.display(), port);
+        let options = format!(
+            "-k {} -p {} -c listen_addresses= -c fsync=off -c max_connections=200",
+            cluster.dir.display(),
+            port
+        );
         cluster
             .pg(env, "pg_ctl")
             .args(["-D"])

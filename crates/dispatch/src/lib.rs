@@ -22,6 +22,8 @@ pub mod simulation;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
+use serde::{Deserialize, Serialize};
+
 pub use tandem_protocol::{ConversationId, Presence};
 
 /// Milliseconds, on whatever monotonic scale the caller uses.
@@ -29,7 +31,7 @@ pub type Millis = i64;
 pub type AgentId = i64;
 
 /// A merchant's dispatch rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     /// How long an agent has to accept or decline an offer.
     pub offer_timeout_ms: Millis,
@@ -46,7 +48,7 @@ impl Default for Settings {
 }
 
 /// Who an agent is, as far as dispatch cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentProfile {
     pub id: AgentId,
     /// Primary language subtags, e.g. `en`, `sv`.
@@ -57,7 +59,7 @@ pub struct AgentProfile {
 }
 
 /// What a conversation needs from its agent.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Need {
     /// Primary language subtag of the customer's locale.
     pub language: String,
@@ -90,7 +92,7 @@ pub enum Notice {
 }
 
 /// Why a request was refused; nothing changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
     /// The agent is not connected.
     UnknownAgent,
@@ -131,7 +133,7 @@ const DEFAULT_RESPONSE_MS: Millis = 8_000;
 const LEARNING_RATE_PERCENT: i64 = 20;
 
 /// A running average that learns from recent observations.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Average(Option<Millis>);
 
 impl Average {
@@ -147,7 +149,7 @@ impl Average {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Agent {
     profile: AgentProfile,
     presence: Presence,
@@ -200,7 +202,7 @@ impl Agent {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Waiting {
     id: ConversationId,
     need: Need,
@@ -215,14 +217,14 @@ struct Waiting {
     only_to: Option<AgentId>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Offer {
     agent: AgentId,
     made_at: Millis,
     expires_at: Millis,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Active {
     agent: AgentId,
     accepted_at: Millis,
@@ -230,7 +232,10 @@ struct Active {
 }
 
 /// One merchant's queue and agents.
-#[derive(Debug, Clone)]
+///
+/// Serializable, so that an instance that does not dispatch can hold a copy of the one that
+/// does and answer questions (a place in the queue, who is available) from it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Dispatcher {
     settings: Settings,
     agents: BTreeMap<AgentId, Agent>,
@@ -239,6 +244,8 @@ pub struct Dispatcher {
     active: BTreeMap<ConversationId, Active>,
     handle: Average,
     response: Average,
+    /// Drained by every call that changes something: empty between calls.
+    #[serde(skip)]
     notices: Vec<Notice>,
 }
 

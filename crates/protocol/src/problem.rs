@@ -25,6 +25,8 @@ pub enum ProblemCode {
     Conflict,
     /// The path exists, but not with this method; the `Allow` header lists those it has.
     MethodNotAllowed,
+    /// This instance cannot serve now (it does not hear the other instances); another may.
+    Unavailable,
 }
 
 /// An HTTP error body in the shape of RFC 9457 ("problem details"),

@@ -81,15 +81,26 @@ pub fn validate_flow(json: &str) -> Result<(), Vec<String>> {
 /// `GET /healthz`: the process is up and its database answers.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
     state.store.ping().await?;
-    Ok(Json(serde_json::json!({ "status": "ok" })))
+    let Some(cluster) = state.cluster.get() else {
+        return Ok(Json(serde_json::json!({ "status": "ok" })));
+    };
+    if !cluster.listening() {
+        return Err(AppError::Unavailable(
+            "this instance does not hear the others on the database now; it is reconnecting".into(),
+        ));
+    }
+    let role = if state.dispatch.leading() { "leads" } else { "follows" };
+    Ok(Json(serde_json::json!({ "status": "ok", "instance": cluster.instance(), "dispatch": role })))
 }
 
 /// `GET /metrics`: live sockets, waiting customers and dispatch leadership by merchant, offers,
 /// and message commit times, for Prometheus.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let merchants = state.dispatch.waiting_by_merchant();
+    let leading = state.dispatch.leading();
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    ([(axum::http::header::CONTENT_TYPE, content_type)], state.metrics.render(&merchants)).into_response()
+    ([(axum::http::header::CONTENT_TYPE, content_type)], state.metrics.render(&merchants, leading))
+        .into_response()
 }
 
 /// `GET /v1/merchants/{id}/availability`: whether a person can answer now. Asked when the

@@ -9,42 +9,296 @@
 //! The database stays the source of truth for who handles what; at start a dispatcher is rebuilt
 //! from it for every merchant with open conversations (the grace period of every agent who had
 //! chats starts then), and for any other merchant when first touched.
+//!
+//! Beside other instances on one PostgreSQL, only the one that leads (`crate::cluster`)
+//! dispatches. The others follow: they send each [`Change`] to it and get its [`Answer`], and
+//! they answer questions (a customer's place, who is available) from a copy of its dispatchers
+//! that it publishes after each change.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use tandem_dispatch::{Dispatcher, Millis, Notice};
-use tandem_protocol::{MerchantId, OfferEnd};
+use serde::{Deserialize, Serialize};
+use tandem_dispatch::{AgentProfile, Dispatcher, Millis, Need, Notice, Refusal};
+use tandem_protocol::{ConversationId, MerchantId, OfferEnd, Presence};
 use tokio::sync::Notify;
 
 use crate::AppState;
 use crate::live::{AgentNotice, LiveEvent, now_ms};
 use crate::metrics::OfferOutcome;
-use crate::store::{ChatRef, StoreError};
+use crate::store::{AgentId, ChatRef, StoreError};
 
-#[derive(Default)]
+/// A change to a merchant's dispatcher, as data, so that an instance that does not dispatch
+/// can send it to the one that does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Change {
+    /// A console opened.
+    Connect(AgentProfile),
+    /// A console closed.
+    Disconnect(AgentId),
+    /// The agent was deactivated.
+    Remove(AgentId),
+    SetPresence(AgentId, Presence),
+    Decline(AgentId, ConversationId),
+    Accept(AgentId, ConversationId),
+    Enqueue(ConversationId, Need),
+    End(ConversationId),
+    /// Back to the bot.
+    Release(ConversationId),
+    /// The agent's chat back to the front of the queue, or offered to the colleague `to` first
+    /// (and to the front of the queue if that colleague is no longer free).
+    GiveBack {
+        agent: AgentId,
+        conversation: ConversationId,
+        to: Option<AgentId>,
+    },
+}
+
+/// What a [`Change`] answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    Done,
+    /// To a `Connect`: the agent's presence, and the offer open to them.
+    Joined {
+        presence: Presence,
+        offer: Option<(ConversationId, Millis)>,
+    },
+    /// To an `Accept`.
+    Accepted(Result<(), Refusal>),
+    /// To an `Enqueue`: the customer's place and estimated wait.
+    Queued(Option<(u32, Millis)>),
+}
+
+impl Change {
+    fn apply(self, d: &mut Dispatcher, now: Millis) -> (Answer, Vec<Notice>) {
+        match self {
+            Self::Connect(profile) => {
+                let id = profile.id;
+                let notices = d.connect(profile, now);
+                let presence = d.presence(id).unwrap_or(Presence::Online);
+                (Answer::Joined { presence, offer: d.offer_of(id) }, notices)
+            }
+            Self::Disconnect(agent) => (Answer::Done, d.disconnect(agent, now)),
+            Self::Remove(agent) => (Answer::Done, d.remove(agent, now)),
+            Self::SetPresence(agent, presence) => (Answer::Done, d.set_presence(agent, presence, now)),
+            Self::Decline(agent, conversation) => (Answer::Done, d.decline(agent, &conversation, now)),
+            Self::Accept(agent, conversation) => {
+                let (result, notices) = d.accept(agent, &conversation, now);
+                (Answer::Accepted(result), notices)
+            }
+            Self::Enqueue(conversation, need) => {
+                let notices = d.enqueue(conversation.clone(), need, now);
+                // One pass over the merchant's queue, for this customer alone.
+                (Answer::Queued(d.status_of(&conversation, now)), notices)
+            }
+            Self::End(conversation) => (Answer::Done, d.end(&conversation, now)),
+            Self::Release(conversation) => (Answer::Done, d.release(&conversation, now)),
+            Self::GiveBack { agent, conversation, to } => {
+                let (result, mut notices) = d.give_back(agent, &conversation, to, now);
+                if to.is_some() && result == Err(Refusal::TargetUnavailable) {
+                    notices.extend(d.give_back(agent, &conversation, None, now).1);
+                }
+                (Answer::Done, notices)
+            }
+        }
+    }
+}
+
+/// How an instance that follows reaches the one that dispatches (`crate::cluster`).
+#[async_trait::async_trait]
+pub trait Leader: Send + Sync {
+    /// Has the leader make `change`, and waits for its answer.
+    async fn forward(&self, merchant: &MerchantId, change: Change) -> Result<Answer, StoreError>;
+    /// The copy of the merchant's dispatcher the leader published last.
+    async fn replica(&self, merchant: &MerchantId) -> Result<Option<Dispatcher>, StoreError>;
+}
+
+/// One of this instance's consoles, as a new leader must learn of it.
+#[derive(Debug, Clone)]
+struct Console {
+    profile: AgentProfile,
+    open: u32,
+    presence: Presence,
+}
+
 pub struct Dispatch {
     /// The outer lock only finds a merchant's dispatcher; the inner one is that merchant's.
     merchants: Mutex<HashMap<MerchantId, Arc<Mutex<Dispatcher>>>>,
     /// Wakes the timer after a change, so it sleeps until the right deadline.
     wake: Notify,
+    /// Whether this instance dispatches (alone, or leading others); otherwise its dispatchers
+    /// are copies of the leader's.
+    leading: AtomicBool,
+    /// Set when this instance runs beside others.
+    leader: OnceLock<Arc<dyn Leader>>,
+    /// Merchants changed since their dispatchers were last published to the followers.
+    changed: Mutex<BTreeSet<MerchantId>>,
+    /// Wakes the publisher after a change.
+    pub publish: Notify,
+    /// This instance's consoles, by merchant and agent.
+    consoles: Mutex<HashMap<(MerchantId, AgentId), Console>>,
+}
+
+impl Default for Dispatch {
+    fn default() -> Self {
+        Self {
+            merchants: Mutex::default(),
+            wake: Notify::new(),
+            leading: AtomicBool::new(true),
+            leader: OnceLock::new(),
+            changed: Mutex::default(),
+            publish: Notify::new(),
+            consoles: Mutex::default(),
+        }
+    }
 }
 
 impl Dispatch {
-    /// Changes the merchant's dispatcher, then delivers what it decided.
-    pub async fn change<R>(
+    /// Changes the merchant's dispatcher (here, or at the leader), then delivers what it
+    /// decided.
+    pub async fn change(
         &self,
         state: &AppState,
         merchant: &MerchantId,
-        change: impl FnOnce(&mut Dispatcher, Millis) -> (R, Vec<Notice>),
-    ) -> Result<R, StoreError> {
+        change: Change,
+    ) -> Result<Answer, StoreError> {
+        self.remember(merchant, &change);
+        match self.leader.get() {
+            Some(leader) if !self.leading() => leader.forward(merchant, change).await,
+            _ => self.change_here(state, merchant, change).await,
+        }
+    }
+
+    /// Makes the change in this instance's dispatcher: it leads, or works alone.
+    pub async fn change_here(
+        &self,
+        state: &AppState,
+        merchant: &MerchantId,
+        change: Change,
+    ) -> Result<Answer, StoreError> {
         let dispatcher = self.dispatcher(state, merchant).await?;
         let now = now_ms();
-        let (result, notices) = change(&mut dispatcher.lock().unwrap_or_else(|e| e.into_inner()), now);
-        self.wake.notify_one();
+        let (answer, notices) = change.apply(&mut dispatcher.lock().unwrap_or_else(|e| e.into_inner()), now);
+        self.touched(merchant);
         deliver(state, merchant, notices).await;
-        Ok(result)
+        Ok(answer)
+    }
+
+    /// Whether this instance dispatches.
+    pub fn leading(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
+    }
+
+    /// From now on this instance follows `leader` (until [`Dispatch::lead`]).
+    pub fn follow(&self, leader: Arc<dyn Leader>) {
+        let _ = self.leader.set(leader);
+        self.leading.store(false, Ordering::SeqCst);
+        self.forget_all();
+    }
+
+    /// This instance leads now: its dispatchers are rebuilt from the database (consoles
+    /// elsewhere announce themselves again).
+    pub async fn lead(&self, state: &AppState) {
+        self.forget_all();
+        self.leading.store(true, Ordering::SeqCst);
+        resume(state).await;
+    }
+
+    /// This instance lost the lead: it follows again.
+    pub fn stop_leading(&self) {
+        self.leading.store(false, Ordering::SeqCst);
+        self.forget_all();
+    }
+
+    /// Takes a copy of a dispatcher the leader published (only of merchants used here: others
+    /// are read when first used).
+    pub fn install(&self, state: &AppState, merchant: &MerchantId, copy: Dispatcher) {
+        if self.leading() {
+            return;
+        }
+        let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = merchants.get_mut(merchant) {
+            *found = Arc::new(Mutex::new(copy));
+            drop(merchants);
+            state.queues.changed(state, merchant);
+        }
+    }
+
+    /// The merchants changed since the last call, with their dispatchers, to publish.
+    pub fn take_changed(&self) -> Vec<(MerchantId, Dispatcher)> {
+        let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|e| e.into_inner()));
+        let merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+        changed
+            .into_iter()
+            .filter_map(|merchant| {
+                let copy = merchants.get(&merchant)?.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                Some((merchant, copy))
+            })
+            .collect()
+    }
+
+    /// The changes that tell a new leader of this instance's consoles: a `Connect` for each
+    /// open one, and the presence an agent chose when it is not the default.
+    pub fn announcements(&self) -> Vec<(MerchantId, Change)> {
+        let consoles = self.consoles.lock().unwrap_or_else(|e| e.into_inner());
+        let mut changes = Vec::new();
+        for ((merchant, agent), console) in consoles.iter() {
+            for _ in 0..console.open {
+                changes.push((merchant.clone(), Change::Connect(console.profile.clone())));
+            }
+            if console.presence != Presence::Online {
+                changes.push((merchant.clone(), Change::SetPresence(*agent, console.presence)));
+            }
+        }
+        changes
+    }
+
+    /// Keeps count of this instance's consoles, for [`Dispatch::announcements`].
+    fn remember(&self, merchant: &MerchantId, change: &Change) {
+        let mut consoles = self.consoles.lock().unwrap_or_else(|e| e.into_inner());
+        match change {
+            Change::Connect(profile) => {
+                let key = (merchant.clone(), profile.id);
+                let console = consoles.entry(key).or_insert_with(|| Console {
+                    profile: profile.clone(),
+                    open: 0,
+                    presence: Presence::Online,
+                });
+                console.open += 1;
+            }
+            Change::Disconnect(agent) => {
+                let key = (merchant.clone(), *agent);
+                if let Some(console) = consoles.get_mut(&key) {
+                    console.open = console.open.saturating_sub(1);
+                    if console.open == 0 {
+                        consoles.remove(&key);
+                    }
+                }
+            }
+            Change::SetPresence(agent, presence) => {
+                if let Some(console) = consoles.get_mut(&(merchant.clone(), *agent)) {
+                    console.presence = *presence;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A change was made here: the timer's next deadline may be sooner, and followers need
+    /// the new copy.
+    fn touched(&self, merchant: &MerchantId) {
+        self.wake.notify_one();
+        if self.leader.get().is_some() {
+            self.changed.lock().unwrap_or_else(|e| e.into_inner()).insert(merchant.clone());
+            self.publish.notify_one();
+        }
+    }
+
+    fn forget_all(&self) {
+        self.merchants.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.wake.notify_one();
     }
 
     /// Reads the merchant's dispatcher, loading it first if needed.
@@ -68,6 +322,37 @@ impl Dispatch {
         if let Some(found) = self.merchants.lock().unwrap_or_else(|e| e.into_inner()).get(merchant_id) {
             return Ok(found.clone());
         }
+        let dispatcher = match self.leader.get() {
+            Some(leader) if !self.leading() => match leader.replica(merchant_id).await? {
+                Some(copy) => copy,
+                None => Dispatcher::new(self.rules(state, merchant_id).await?),
+            },
+            _ => self.build(state, merchant_id).await?,
+        };
+        // Another request may have built it meanwhile, from the same rows: the first one stays.
+        let found = {
+            let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+            merchants.entry(merchant_id.clone()).or_insert_with(|| Arc::new(Mutex::new(dispatcher))).clone()
+        };
+        self.wake.notify_one();
+        Ok(found)
+    }
+
+    async fn rules(
+        &self,
+        state: &AppState,
+        merchant_id: &MerchantId,
+    ) -> Result<tandem_dispatch::Settings, StoreError> {
+        let merchant = state
+            .store
+            .merchant(merchant_id)
+            .await?
+            .ok_or_else(|| StoreError::UnknownMerchant(merchant_id.clone()))?;
+        Ok(merchant.dispatch.rules())
+    }
+
+    /// The merchant's dispatcher as the database has it: who waits, and who handles what.
+    async fn build(&self, state: &AppState, merchant_id: &MerchantId) -> Result<Dispatcher, StoreError> {
         let merchant = state
             .store
             .merchant(merchant_id)
@@ -102,13 +387,7 @@ impl Dispatch {
             let need = conversation.need();
             let _ = dispatcher.restore_active(conversation.id, need, profile.clone(), accepted_at, now);
         }
-        // Another request may have built it meanwhile, from the same rows: the first one stays.
-        let found = {
-            let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
-            merchants.entry(merchant_id.clone()).or_insert_with(|| Arc::new(Mutex::new(dispatcher))).clone()
-        };
-        self.wake.notify_one();
-        Ok(found)
+        Ok(dispatcher)
     }
 
     /// Takes up the merchants' current rules (after a change of their settings, which may come
@@ -140,6 +419,9 @@ impl Dispatch {
     }
 
     fn next_deadline(&self) -> Option<Millis> {
+        if !self.leading() {
+            return None;
+        }
         let now = now_ms();
         self.all()
             .into_iter()
@@ -148,12 +430,20 @@ impl Dispatch {
     }
 
     fn tick_all(&self) -> Vec<(MerchantId, Vec<Notice>)> {
+        if !self.leading() {
+            return Vec::new();
+        }
         let now = now_ms();
-        self.all()
+        let ticked: Vec<_> = self
+            .all()
             .into_iter()
             .map(|(merchant, d)| (merchant, d.lock().unwrap_or_else(|e| e.into_inner()).tick(now)))
             .filter(|(_, notices)| !notices.is_empty())
-            .collect()
+            .collect();
+        for (merchant, _) in &ticked {
+            self.touched(merchant);
+        }
+        ticked
     }
 }
 
@@ -161,6 +451,9 @@ impl Dispatch {
 /// grace periods of agents who had chats start now and waiting customers are offered as soon as
 /// an agent is back, whoever arrives first.
 pub async fn resume(state: &AppState) {
+    if !state.dispatch.leading() {
+        return;
+    }
     let merchants = match state.store.merchants_with_open_conversations().await {
         Ok(merchants) => merchants,
         Err(error) => {

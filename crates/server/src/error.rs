@@ -48,6 +48,8 @@ pub enum AppError {
     Conflict(String),
     #[error("this path does not take that method; the Allow header lists those it takes")]
     MethodNotAllowed,
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something outside storage failed (a worker thread, an encoder); details are logged.
@@ -83,6 +85,9 @@ impl AppError {
                 (StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::IdentityExpired, "Identity expired")
             }
             Self::TooBusy => (StatusCode::SERVICE_UNAVAILABLE, ProblemCode::TooBusy, "Too busy"),
+            Self::Unavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, ProblemCode::Unavailable, "Unavailable")
+            }
             Self::Conflict(_) => (StatusCode::CONFLICT, ProblemCode::Conflict, "Conflict"),
             Self::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, ProblemCode::MethodNotAllowed, "Method not allowed")

@@ -19,6 +19,7 @@ mod agents;
 pub mod api;
 pub mod assets;
 pub mod audit;
+pub mod cluster;
 mod conversations;
 mod csp;
 pub mod dispatch;
@@ -85,6 +86,8 @@ pub struct AppState {
     pub dispatch: Arc<dispatch::Dispatch>,
     pub queues: Arc<queue::Queues>,
     pub metrics: Arc<metrics::Metrics>,
+    /// This instance's part among others on one PostgreSQL; unset alone (on SQLite).
+    pub cluster: Arc<std::sync::OnceLock<Arc<cluster::Cluster>>>,
     /// See [`Config::trusted_proxies`].
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// See [`Config::live_timing`].
@@ -122,6 +125,7 @@ impl AppState {
             dispatch: Arc::default(),
             queues: Arc::default(),
             metrics: Arc::default(),
+            cluster: Arc::default(),
             trusted_proxies: Arc::new(trusted_proxies),
             live_timing,
             limits: Arc::default(),
@@ -217,6 +221,14 @@ impl Server {
             .map_err(|source| StartError::Database { path: config.data_dir.clone(), source })?;
         let state =
             AppState::configured(store, console_origins, config.trusted_proxies.clone(), config.live_timing);
+        if let Some(url) = &config.database
+            && let Ok(store::Location::Postgres(url)) = store::Location::parse(Some(url), &config.data_dir)
+        {
+            let place = store::Location::Postgres(url.clone()).describe();
+            let joined =
+                cluster::join(&state, &url).await.map_err(|source| StartError::Postgres { place, source })?;
+            let _ = state.cluster.set(joined);
+        }
         let demo_listener = match config.demo_listen {
             Some(demo_addr) => Some(bind_listener(demo_addr, "--demo-listen").await?),
             None => None,
@@ -287,6 +299,9 @@ impl Server {
                 tokio::try_join!(async { main.await }, async { demo.await })?;
             }
             _ => main.await?,
+        }
+        if let Some(cluster) = self.state.cluster.get() {
+            cluster.close().await;
         }
         self.state.store.close().await;
         Ok(())

@@ -12,7 +12,7 @@ mod hub;
 mod relay;
 mod wire;
 
-pub use hub::{AgentNotice, Hub, LiveEvent, Side};
+pub use hub::{AgentNotice, Crossing, Hub, LiveEvent, Side};
 pub use wire::LiveTiming;
 
 pub fn now_ms() -> i64 {

@@ -48,6 +48,8 @@ pub struct Metrics {
     commits: Histogram,
     waiting: Family<OfMerchant, Gauge>,
     leading: Family<OfMerchant, Gauge>,
+    leads: Gauge,
+    notify_lag: Histogram,
     settings: Gauge,
 }
 
@@ -77,13 +79,26 @@ impl Default for Metrics {
             "1 for each merchant whose customers this instance dispatches",
             leading.clone(),
         );
+        let leads = Gauge::default();
+        registry.register(
+            "dispatch_leading",
+            "1 while this instance dispatches (alone, or leading the others on one PostgreSQL)",
+            leads.clone(),
+        );
+        // 0.5 ms to about 4 s.
+        let notify_lag = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        registry.register(
+            "notify_lag_seconds",
+            "Time from another instance publishing a live event to this one hearing it",
+            notify_lag.clone(),
+        );
         let settings = Gauge::default();
         registry.register(
             "settings_version",
             "The version of the merchants' settings this instance has taken up",
             settings.clone(),
         );
-        Self { registry, sockets, offers, commits, waiting, leading, settings }
+        Self { registry, sockets, offers, commits, waiting, leading, leads, notify_lag, settings }
     }
 }
 
@@ -109,18 +124,26 @@ impl Metrics {
         self.settings.set(version);
     }
 
+    /// Another instance's event arrived `lag_ms` after it was sent (clocks a little apart may
+    /// make it negative: counted as zero).
+    pub fn notify_lag(&self, lag_ms: i64) {
+        #[allow(clippy::cast_precision_loss)]
+        self.notify_lag.observe(lag_ms.max(0) as f64 / 1000.0);
+    }
+
     pub fn committed(&self, took: Duration) {
         self.commits.observe(took.as_secs_f64());
     }
 
     /// The exposition, with `merchants` (each with its waiting customers) as this instance
-    /// dispatches them now.
-    pub fn render(&self, merchants: &[(String, usize)]) -> String {
+    /// sees them now, and whether it dispatches them.
+    pub fn render(&self, merchants: &[(String, usize)], leading: bool) -> String {
         for (merchant, waiting) in merchants {
             let label = OfMerchant { merchant: merchant.clone() };
             self.waiting.get_or_create(&label).set(i64::try_from(*waiting).unwrap_or(i64::MAX));
-            self.leading.get_or_create(&label).set(1);
+            self.leading.get_or_create(&label).set(i64::from(leading));
         }
+        self.leads.set(i64::from(leading));
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

@@ -73,6 +73,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("no merchant {0}")]
     UnknownMerchant(MerchantId),
+    /// Between instances on one PostgreSQL (`crate::cluster`).
+    #[error("{0}")]
+    Cluster(String),
     /// An agent stays with their merchant: the same email for another one is refused.
     #[error("{email} is an agent of merchant {merchant}")]
     AgentOfAnotherMerchant { email: String, merchant: MerchantId },

@@ -15,6 +15,7 @@ use tandem_protocol::{
 use crate::AppState;
 use crate::agents::start_session;
 use crate::audit::{self, Action};
+use crate::dispatch::Change;
 use crate::error::{AppError, JsonBody};
 use crate::extract::{Admin, FromConsole, Logins, SignedIn, Within};
 use crate::live::{AgentNotice, now_ms};
@@ -146,7 +147,7 @@ pub(crate) async fn deactivate(
     }
     audit::record(&state, &admin, Action::Deactivated, format!("agent:{agent_id}")).await?;
     state.hub.notify_agent(agent_id, AgentNotice::Deactivated);
-    state.dispatch.change(&state, &admin.merchant_id, |d, now| ((), d.remove(agent_id, now))).await?;
+    state.dispatch.change(&state, &admin.merchant_id, Change::Remove(agent_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -416,9 +416,17 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         }
         self.shown_offer = shown;
         // A notice read late (after the agent answered, or after the offer moved on) is stale.
+        // An instance that follows may hear of the offer before its copy of the leader's
+        // dispatcher has it: there, an offer not yet run out is current (its end follows it).
         let me = self.agent.id;
-        let read = self.state.dispatch.read(&self.state, &self.agent.merchant_id, |d, _| {
-            (d.offer_of(me).is_some_and(|(offered, _)| offered == id), d.settings())
+        let leading = self.state.dispatch.leading();
+        let read = self.state.dispatch.read(&self.state, &self.agent.merchant_id, |d, now| {
+            let current = if leading {
+                d.offer_of(me).is_some_and(|(offered, _)| offered == id)
+            } else {
+                expires_at_ms > now
+            };
+            (current, d.settings())
         });
         let (current, settings) = read.await?;
         let Some(conversation) = self.state.store.conversation(&id).await?.filter(|_| current) else {
@@ -467,6 +475,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 Err(Stop::Refused(ErrorCode::Unauthorized, "you signed out; sign in again".into()))
             }
             AgentNotice::SignedOut { .. } => Ok(()),
+            AgentNotice::Missed => self.catch_up_on_dispatch().await,
         }
     }
 
@@ -487,6 +496,12 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     async fn forward(&mut self, id: ConversationId, event: LiveEvent) -> Step {
         let outgoing = match event {
             LiveEvent::Message(message) => return self.forward_message(id, message).await,
+            LiveEvent::Committed { seq } => {
+                if seq > self.sent_up_to.get(&id).copied().unwrap_or(0) {
+                    return self.catch_up(&id).await;
+                }
+                return Ok(());
+            }
             LiveEvent::Typing { from: Side::Customer, typing } => {
                 AgentEvent::Typing { conversation_id: id, typing }
             }

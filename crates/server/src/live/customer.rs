@@ -302,6 +302,8 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     async fn forward(&mut self, event: LiveEvent) -> Step {
         let outgoing = match event {
             LiveEvent::Message(message) => return self.forward_message(message).await,
+            LiveEvent::Committed { seq } if seq > self.sent_up_to => return self.catch_up().await,
+            LiveEvent::Committed { .. } => return Ok(()),
             LiveEvent::Typing { from: Side::Agent, typing } => CustomerEvent::Typing { typing },
             LiveEvent::Read { from: Side::Agent, seq } => CustomerEvent::Read { seq },
             LiveEvent::Typing { from: Side::Customer, .. }

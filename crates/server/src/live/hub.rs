@@ -1,23 +1,30 @@
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
+use serde::{Deserialize, Serialize};
 use tandem_protocol::{ChatMessage, ConversationId, OfferEnd, Rating, Seq};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::store::AgentId;
 
 /// Which side of a conversation caused an event; sessions skip echoes of their own side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Side {
     Customer,
     Agent,
 }
 
 /// What happened in a conversation, after it was committed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum LiveEvent {
     Message(ChatMessage),
+    /// Messages up to `seq` are in the database: a session that has not sent them reads them
+    /// from there. Another instance's messages arrive so (a wake-up, never the text), and so
+    /// does "something may have been missed" after this instance stopped hearing the others.
+    Committed {
+        seq: Seq,
+    },
     Typing {
         from: Side,
         typing: bool,
@@ -41,7 +48,7 @@ pub enum LiveEvent {
 }
 
 /// What dispatch tells one agent, on every console they have open.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AgentNotice {
     Offered {
         conversation: ConversationId,
@@ -64,7 +71,23 @@ pub enum AgentNotice {
         /// The session's token hash, as stored.
         session: String,
     },
+    /// Notices may have been missed (this instance stopped hearing the others for a while):
+    /// the console reads the offer open to the agent again.
+    Missed,
 }
+
+/// What one instance's hub tells the others (see `crate::cluster`): every event and notice
+/// published here, a message reduced to its `seq`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Crossing {
+    Conversation { id: ConversationId, event: LiveEvent },
+    Agent { agent: AgentId, notice: AgentNotice },
+}
+
+/// Room for crossings the cluster has not sent yet; past it they are dropped (and counted),
+/// which delays other instances' sessions until their next wake-up or catch-up, never loses
+/// what is stored.
+const CROSSINGS_QUEUED: usize = 4096;
 
 /// Notices an agent's console has not read yet; offers are rare, so a few suffice.
 const NOTICES_PER_AGENT: usize = 16;
@@ -99,6 +122,10 @@ impl<K: Eq + Hash + Clone, E: Clone> Topics<K, E> {
             .retain(|_, sender| sender.receiver_count() > 0);
     }
 
+    fn keys(&self) -> Vec<K> {
+        self.channels.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+    }
+
     fn len(&self) -> usize {
         self.channels.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -115,16 +142,23 @@ impl<K: Eq + Hash + Clone, E: Clone> Topics<K, E> {
     }
 }
 
-/// Fan-out of live events between the sessions of one server process.
+/// Fan-out of live events between the sessions of one server process, and, when it runs
+/// beside others on one PostgreSQL, to theirs through the cluster.
 pub struct Hub {
     conversations: Topics<ConversationId, LiveEvent>,
     /// Dispatch notices per agent, for each console they have open.
     agents: Topics<AgentId, AgentNotice>,
+    /// Set once, by `crate::cluster`, when there are other instances to tell.
+    uplink: OnceLock<mpsc::Sender<Crossing>>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Self { conversations: Topics::new(EVENTS_PER_CONVERSATION), agents: Topics::new(NOTICES_PER_AGENT) }
+        Self {
+            conversations: Topics::new(EVENTS_PER_CONVERSATION),
+            agents: Topics::new(NOTICES_PER_AGENT),
+            uplink: OnceLock::new(),
+        }
     }
 }
 
@@ -133,16 +167,59 @@ impl Hub {
         self.conversations.subscribe(conversation)
     }
 
+    /// Tells this instance's sessions, then the other instances'.
     pub fn publish(&self, conversation: &ConversationId, event: LiveEvent) {
+        let crossing = match &event {
+            LiveEvent::Message(message) => LiveEvent::Committed { seq: message.seq },
+            other => other.clone(),
+        };
         self.conversations.publish(conversation, event);
+        self.cross(Crossing::Conversation { id: conversation.clone(), event: crossing });
     }
 
     pub fn agent_notices(&self, agent: AgentId) -> broadcast::Receiver<AgentNotice> {
         self.agents.subscribe(&agent)
     }
 
+    /// Tells the agent's consoles on this instance, then on the others.
     pub fn notify_agent(&self, agent: AgentId, notice: AgentNotice) {
-        self.agents.publish(&agent, notice);
+        self.agents.publish(&agent, notice.clone());
+        self.cross(Crossing::Agent { agent, notice });
+    }
+
+    /// What another instance published: for this instance's sessions only.
+    pub fn arrived(&self, crossing: Crossing) {
+        match crossing {
+            Crossing::Conversation { id, event } => self.conversations.publish(&id, event),
+            Crossing::Agent { agent, notice } => self.agents.publish(&agent, notice),
+        }
+    }
+
+    /// Every session here may have missed what other instances published (this instance was
+    /// not listening): each reads what it needs from the database again.
+    pub fn missed(&self) {
+        for id in self.conversations.keys() {
+            self.conversations.publish(&id, LiveEvent::Committed { seq: Seq::MAX });
+        }
+        for agent in self.agents.keys() {
+            self.agents.publish(&agent, AgentNotice::Missed);
+        }
+    }
+
+    /// From now on, what is published here is also queued for the other instances, on the
+    /// receiver returned (`None` if the hub is linked already).
+    pub fn link(&self) -> Option<mpsc::Receiver<Crossing>> {
+        let (uplink, crossings) = mpsc::channel(CROSSINGS_QUEUED);
+        self.uplink.set(uplink).ok().map(|()| crossings)
+    }
+
+    /// A full queue drops the crossing: see [`CROSSINGS_QUEUED`].
+    fn cross(&self, crossing: Crossing) {
+        if let Some(uplink) = self.uplink.get()
+            && uplink.try_send(crossing).is_err()
+        {
+            tracing::warn!("the other instances were not told of a live event: the cluster lags");
+        }
     }
 
     /// Forgets conversations and agents with no session left (see `crate::upkeep`).

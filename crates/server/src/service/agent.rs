@@ -6,6 +6,7 @@ use tandem_protocol::{ConversationId, ConversationStatus, ErrorCode, OfferEnd, P
 
 use super::{Ending, Outcome, end, follow_in_dispatch, refused};
 use crate::AppState;
+use crate::dispatch::{Answer, Change};
 use crate::live::{AgentNotice, LiveEvent, now_ms};
 use crate::store::{Agent, ChatRef, Conversation};
 
@@ -15,14 +16,11 @@ pub type OpenOffer = (ConversationId, i64);
 /// Joins dispatch with a new console; returns the agent's presence and any offer open to them.
 /// An agent deactivated since signing in leaves again at once.
 pub async fn connect(state: &AppState, agent: &Agent) -> Outcome<(Presence, Option<OpenOffer>)> {
-    let profile = agent.dispatch_profile();
-    let id = agent.id;
-    let joined = state.dispatch.change(state, &agent.merchant_id, |d, now| {
-        let notices = d.connect(profile, now);
-        let presence = d.presence(id).unwrap_or(Presence::Online);
-        ((presence, d.offer_of(id)), notices)
-    });
-    let joined = joined.await?;
+    let joined = state.dispatch.change(state, &agent.merchant_id, Change::Connect(agent.dispatch_profile()));
+    let joined = match joined.await? {
+        Answer::Joined { presence, offer } => (presence, offer),
+        _ => (Presence::Online, None),
+    };
     // Deactivated between signing in and joining, and so before the notice could reach this
     // console.
     if !matches!(state.store.agent(agent.id).await, Ok(Some(current)) if current.active) {
@@ -34,25 +32,20 @@ pub async fn connect(state: &AppState, agent: &Agent) -> Outcome<(Presence, Opti
 
 /// A console closed; the agent's grace period for their chats starts when it was the last.
 pub async fn disconnect(state: &AppState, agent: &Agent) {
-    let id = agent.id;
-    let left = state.dispatch.change(state, &agent.merchant_id, |d, now| ((), d.disconnect(id, now)));
+    let left = state.dispatch.change(state, &agent.merchant_id, Change::Disconnect(agent.id));
     if let Err(error) = left.await {
         tracing::error!(%error, "agent could not leave dispatch");
     }
 }
 
 pub async fn set_presence(state: &AppState, agent: &Agent, presence: Presence) -> Outcome<()> {
-    let id = agent.id;
-    let set =
-        state.dispatch.change(state, &agent.merchant_id, |d, now| ((), d.set_presence(id, presence, now)));
-    Ok(set.await?)
+    state.dispatch.change(state, &agent.merchant_id, Change::SetPresence(agent.id, presence)).await?;
+    Ok(())
 }
 
 pub async fn decline(state: &AppState, agent: &Agent, conversation: &ConversationId) -> Outcome<()> {
-    let id = agent.id;
-    let declined =
-        state.dispatch.change(state, &agent.merchant_id, |d, now| ((), d.decline(id, conversation, now)));
-    declined.await?;
+    let declined = Change::Decline(agent.id, conversation.clone());
+    state.dispatch.change(state, &agent.merchant_id, declined).await?;
     state.metrics.offer(crate::metrics::OfferOutcome::Declined);
     Ok(())
 }
@@ -72,13 +65,13 @@ pub async fn accept(state: &AppState, agent: &Agent, id: &ConversationId) -> Out
         _ => return refused(ErrorCode::NotAllowed, "no such conversation in your queue"),
     };
     let me = agent.id;
-    match state.dispatch.change(state, &agent.merchant_id, |d, now| d.accept(me, id, now)).await? {
-        Ok(()) => {}
-        Err(Refusal::AtCapacity) => {
+    match state.dispatch.change(state, &agent.merchant_id, Change::Accept(me, id.clone())).await? {
+        Answer::Accepted(Ok(())) => {}
+        Answer::Accepted(Err(Refusal::AtCapacity)) => {
             let message = "you already have as many chats as you can take; end one first";
             return refused(ErrorCode::AtCapacity, message);
         }
-        Err(_) => return refused(ErrorCode::AlreadyTaken, taken(Some(conversation.status))),
+        _ => return refused(ErrorCode::AlreadyTaken, taken(Some(conversation.status))),
     }
     record_accept(state, agent, id).await?;
     if let Err(error) =
@@ -110,18 +103,18 @@ async fn record_accept(state: &AppState, agent: &Agent, id: &ConversationId) -> 
         Ok(true) => Ok(()),
         Ok(false) => {
             let status = state.store.conversation(id).await.ok().flatten().map(|c| c.status);
-            follow_in_dispatch(state, merchant, id, |d, now| {
-                if status == Some(ConversationStatus::Ended) {
-                    return d.end(id, now);
-                }
+            let change = if status == Some(ConversationStatus::Ended) {
+                Change::End(id.clone())
+            } else {
                 tracing::error!(conversation = %id, "accepted in dispatch but not waiting in the database");
-                d.give_back(me, id, None, now).1
-            })
-            .await;
+                Change::GiveBack { agent: me, conversation: id.clone(), to: None }
+            };
+            follow_in_dispatch(state, merchant, id, change).await;
             refused(ErrorCode::AlreadyTaken, taken(status))
         }
         Err(error) => {
-            follow_in_dispatch(state, merchant, id, |d, now| d.give_back(me, id, None, now).1).await;
+            let change = Change::GiveBack { agent: me, conversation: id.clone(), to: None };
+            follow_in_dispatch(state, merchant, id, change).await;
             Err(error.into())
         }
     }
@@ -147,15 +140,9 @@ pub async fn transfer(state: &AppState, agent: &Agent, id: &ConversationId, to: 
 async fn give_back(state: &AppState, agent: &Agent, id: &ConversationId, to: Option<i64>) -> Outcome<()> {
     let me = agent.id;
     state.store.requeue(ChatRef { merchant: &agent.merchant_id, id }, me, now_ms()).await?;
-    follow_in_dispatch(state, &agent.merchant_id, id, |d, now| {
-        let (result, mut notices) = d.give_back(me, id, to, now);
-        if result == Err(Refusal::TargetUnavailable) {
-            // The colleague became busy a moment ago: the customer waits at the front instead.
-            notices.extend(d.give_back(me, id, None, now).1);
-        }
-        notices
-    })
-    .await;
+    // Should the colleague have become busy a moment ago, the customer waits at the front.
+    let change = Change::GiveBack { agent: me, conversation: id.clone(), to };
+    follow_in_dispatch(state, &agent.merchant_id, id, change).await;
     let_go(state, agent, id);
     state.hub.publish(id, LiveEvent::AgentLeft { name: agent.display_name.clone() });
     Ok(())

@@ -7,6 +7,7 @@ use tandem_protocol::{
 };
 
 use crate::AppState;
+use crate::dispatch::{Answer, Change};
 use crate::error::AppError;
 use crate::limits::SocketKey;
 use crate::live::{LiveEvent, now_ms};
@@ -45,10 +46,11 @@ pub async fn start(
             now_ms: now_ms(),
         })
         .await?;
-    let queued = id.clone();
-    state.dispatch.change(state, &merchant.id, |d, now| ((), d.enqueue(queued, need, now))).await?;
-    // One pass over the merchant's queue in memory, for this customer alone.
-    let place = state.dispatch.read(state, &merchant.id, |d, now| d.status_of(&id, now)).await?;
+    let queued = state.dispatch.change(state, &merchant.id, Change::Enqueue(id.clone(), need)).await?;
+    let place = match queued {
+        Answer::Queued(place) => place,
+        _ => None,
+    };
     let queue = place.map_or(QueueStatus { position: 1, estimated_wait_secs: 0 }, |(position, wait)| {
         crate::queue::status(position, wait)
     });

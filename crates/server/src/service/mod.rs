@@ -21,10 +21,10 @@ pub use customer::{
 };
 pub use messages::{Post, post_message};
 
-use tandem_dispatch::{Dispatcher, Millis, Notice};
 use tandem_protocol::{ConversationId, ErrorCode, MerchantId};
 
 use crate::AppState;
+use crate::dispatch::Change;
 use crate::live::{LiveEvent, now_ms};
 use crate::store::{ChatRef, StoreError};
 
@@ -70,11 +70,11 @@ pub async fn end(
     if !state.store.end(ChatRef { merchant, id }, now_ms()).await? {
         return Ok(false);
     }
-    follow_in_dispatch(state, merchant, id, |d, now| match ending {
-        Ending::Ended => d.end(id, now),
-        Ending::BackToBot => d.release(id, now),
-    })
-    .await;
+    let change = match ending {
+        Ending::Ended => Change::End(id.clone()),
+        Ending::BackToBot => Change::Release(id.clone()),
+    };
+    follow_in_dispatch(state, merchant, id, change).await;
     let event = match ending {
         Ending::Ended => LiveEvent::Ended,
         Ending::BackToBot => LiveEvent::BackToBot,
@@ -90,9 +90,9 @@ pub(crate) async fn follow_in_dispatch(
     state: &AppState,
     merchant: &MerchantId,
     conversation: &ConversationId,
-    change: impl FnOnce(&mut Dispatcher, Millis) -> Vec<Notice>,
+    change: Change,
 ) {
-    let followed = state.dispatch.change(state, merchant, |d, now| ((), change(d, now))).await;
+    let followed = state.dispatch.change(state, merchant, change).await;
     if let Err(error) = followed {
         tracing::error!(%error, %conversation, "dispatch could not follow a recorded change");
     }

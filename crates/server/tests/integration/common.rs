@@ -131,6 +131,32 @@ pub async fn fresh_postgres() -> String {
     base.replacen("/postgres?", &format!("/{name}?"), 1)
 }
 
+/// A fresh PostgreSQL database with the test merchants and agents: its URL.
+pub async fn seeded_postgres() -> String {
+    let url = fresh_postgres().await;
+    let store = Location::Postgres(url.clone()).open().await.expect("store");
+    seed(store.as_ref(), DispatchSettings::default()).await;
+    store.close().await;
+    url
+}
+
+/// A server on `database`, which is seeded already (by another instance or
+/// [`seeded_postgres`]).
+pub async fn spawn_instance(database: String) -> TestApp {
+    let mut app = TestApp {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        http: reqwest::Client::new(),
+        database: Some(database),
+        trusted_proxies: Vec::new(),
+        live_timing: LiveTiming::default(),
+        stop: None,
+        task: None,
+        _data: tempfile::tempdir().expect("temp dir"),
+    };
+    app.run().await;
+    app
+}
+
 async fn spawn(
     dispatch: DispatchSettings,
     trusted_proxies: Vec<ipnet::IpNet>,
@@ -190,6 +216,26 @@ impl TestApp {
         self.task = Some(tokio::spawn(server.run(async {
             let _ = stopped.await;
         })));
+    }
+
+    /// Another instance on the same PostgreSQL database, as a second `tandem serve` beside
+    /// this one (a process of its own but for the test's runtime: its own port, live hub,
+    /// dispatch and database connections).
+    pub async fn beside(&self) -> TestApp {
+        spawn_instance(self.database.clone().expect("instances share a PostgreSQL database")).await
+    }
+
+    /// `--database`, when the app runs on PostgreSQL.
+    pub fn database(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
+    /// The instance's `/metrics` line for `metric` (its name and labels), if it has one.
+    pub async fn metric(&self, metric: &str) -> Option<String> {
+        let response = self.http.get(self.url("/metrics")).send().await.ok()?;
+        let text = response.text().await.ok()?;
+        let prefix = format!("{metric} ");
+        text.lines().find_map(|line| line.strip_prefix(&prefix)).map(str::to_owned)
     }
 
     /// Stops the server (closing every live session) and starts a new process on the same

@@ -13,5 +13,6 @@ mod isolation;
 mod limits;
 mod live;
 mod on_postgres;
+mod scale_out;
 mod team;
 mod waiting;
