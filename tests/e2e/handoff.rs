@@ -154,3 +154,27 @@ async fn an_agent_signed_out_mid_chat_signs_in_again_and_loses_no_reply() {
     console.wait_messages(&["Back in a moment."]).await;
     assert_eq!(widget.message_sequences().await, json!([1]), "sent once");
 }
+
+/// Two instances on one PostgreSQL behind no balancer at all: the customer's widget comes from
+/// one, the agent's console from the other, and they chat as with one server.
+#[tokio::test]
+async fn the_widget_on_one_instance_and_the_console_on_another_chat_as_one_server() {
+    let a = TestServer::start_on_postgres(&widget_dist()).await;
+    let b = a.beside().await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let console = Console::sign_in(&agent, &b, ANNA).await;
+
+    HostPage::open(&customer, &a.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
+    widget.ask_for_person().await;
+    widget.wait_text(Part::QueueStatus, "next in line").await;
+
+    console.accept_from_queue().await;
+    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+    widget.send("Is my order on its way?").await;
+    console.wait_messages(&["Is my order on its way?"]).await;
+    console.reply("It left the warehouse this morning.").await;
+    widget.wait_messages(&["Is my order on its way?", "It left the warehouse this morning."]).await;
+    assert_eq!(widget.message_sequences().await, json!([1, 2]), "each message once, in order");
+}

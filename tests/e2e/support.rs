@@ -44,6 +44,10 @@ pub struct TestServer {
     /// Password of the seeded demo agent.
     pub agent_password: String,
     widget_dir: PathBuf,
+    /// `--database`: `None` for the SQLite file in `data`.
+    database: Option<String>,
+    /// Seeds the demo merchant (with this server's demo page as its origin) and agents.
+    seed_demo: bool,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     data: tempfile::TempDir,
@@ -52,13 +56,40 @@ pub struct TestServer {
 impl TestServer {
     /// The real server with the demo merchant, serving the widget from `widget_dir`.
     pub async fn start(widget_dir: &Path) -> Self {
+        Self::start_with(widget_dir, None, true, String::new()).await
+    }
+
+    /// The same on a fresh database of its own in the test cluster (`TANDEM_TEST_POSTGRES`,
+    /// set by `cargo xtask test`).
+    pub async fn start_on_postgres(widget_dir: &Path) -> Self {
+        let base =
+            std::env::var("TANDEM_TEST_POSTGRES").expect("TANDEM_TEST_POSTGRES: run `cargo xtask test`");
+        let database = tandem_server::store::scratch_database(&base).await.expect("the test cluster");
+        Self::start_with(widget_dir, Some(database), true, String::new()).await
+    }
+
+    /// A second instance on this one's PostgreSQL database (its demo merchant and agents as
+    /// they are: its own demo page is not one of the merchant's origins).
+    pub async fn beside(&self) -> Self {
+        let database = self.database.clone().expect("instances share a PostgreSQL database");
+        Self::start_with(&self.widget_dir, Some(database), false, self.agent_password.clone()).await
+    }
+
+    async fn start_with(
+        widget_dir: &Path,
+        database: Option<String>,
+        seed_demo: bool,
+        agent_password: String,
+    ) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let unbound = "127.0.0.1:0".parse().expect("addr");
         let mut server = Self {
             api: unbound,
             demo: unbound,
-            agent_password: String::new(),
+            agent_password,
             widget_dir: widget_dir.to_path_buf(),
+            database,
+            seed_demo,
             stop: None,
             task: None,
             data,
@@ -73,10 +104,10 @@ impl TestServer {
             listen: self.api,
             demo_listen: Some(self.demo),
             data_dir: self.data.path().to_path_buf(),
-            database: None,
+            database: self.database.clone(),
             widget_dir: self.widget_dir.clone(),
             console_dir: repo_root().join("console/dist"),
-            seed_demo: true,
+            seed_demo: self.seed_demo,
             public_url: None,
             trusted_proxies: vec![],
             live_timing: tandem_server::live::LiveTiming::default(),
@@ -84,7 +115,9 @@ impl TestServer {
         let server = Server::bind(config).await.expect("server starts");
         self.api = server.local_addr().expect("api addr");
         self.demo = server.demo_addr().expect("demo addr");
-        self.agent_password = server.demo_agent().expect("demo agent").password.clone();
+        if let Some(agent) = server.demo_agent() {
+            self.agent_password = agent.password.clone();
+        }
         let (stop, stopped) = oneshot::channel::<()>();
         self.stop = Some(stop);
         self.task = Some(tokio::spawn(server.run(async {

@@ -93,6 +93,8 @@ pub struct Cluster {
     pool: PgPool,
     signals: mpsc::Sender<Signal>,
     listening: AtomicBool,
+    /// It won the lead as it joined: no other instance was running.
+    first: AtomicBool,
     next_request: AtomicU64,
     waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
     /// Answers the leader sends once the merchant's copy is published.
@@ -123,6 +125,7 @@ pub async fn join(state: &AppState, url: &str) -> Result<Arc<Cluster>, StoreErro
         pool,
         signals,
         listening: AtomicBool::new(false),
+        first: AtomicBool::new(false),
         next_request: AtomicU64::new(1),
         waiting: Mutex::default(),
         held: Mutex::default(),
@@ -136,6 +139,7 @@ pub async fn join(state: &AppState, url: &str) -> Result<Arc<Cluster>, StoreErro
     let mut connection = PgConnection::connect_with(&cluster.options).await?;
     let won = try_lead(&mut connection).await?;
     if won {
+        cluster.first.store(true, Ordering::SeqCst);
         begin_leading(state, &cluster).await;
     }
     tokio::spawn(contend(state.clone(), cluster.clone(), Some(connection), won));
@@ -147,6 +151,11 @@ impl Cluster {
     /// `application_name` is `tandem <name>`).
     pub fn instance(&self) -> &str {
         &self.instance
+    }
+
+    /// Whether no other instance ran when this one joined (it took the lead at once).
+    pub fn first(&self) -> bool {
+        self.first.load(Ordering::SeqCst)
     }
 
     /// Closes the connections to the others, once their tasks let go of them (at shutdown).

@@ -213,22 +213,9 @@ impl Server {
             Some(url) => vec![url.trim_end_matches('/').to_owned()],
             None => vec![public_origin(addr), format!("http://localhost:{}", addr.port())],
         };
-        // No customer is connected to a server that is starting: each waiting one is away
-        // until their page connects again (within their merchant's abandon time).
-        store
-            .all_customers_away(live::now_ms())
-            .await
-            .map_err(|source| StartError::Database { path: config.data_dir.clone(), source })?;
         let state =
             AppState::configured(store, console_origins, config.trusted_proxies.clone(), config.live_timing);
-        if let Some(url) = &config.database
-            && let Ok(store::Location::Postgres(url)) = store::Location::parse(Some(url), &config.data_dir)
-        {
-            let place = store::Location::Postgres(url.clone()).describe();
-            let joined =
-                cluster::join(&state, &url).await.map_err(|source| StartError::Postgres { place, source })?;
-            let _ = state.cluster.set(joined);
-        }
+        join_others(&state, &config).await?;
         let demo_listener = match config.demo_listen {
             Some(demo_addr) => Some(bind_listener(demo_addr, "--demo-listen").await?),
             None => None,
@@ -321,6 +308,26 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     std::fs::create_dir_all(&config.data_dir).map_err(data_error)?;
     probe_writable(&config.data_dir).map_err(data_error)?;
     location.open().await.map_err(|source| StartError::Database { path: config.data_dir.clone(), source })
+}
+
+/// On PostgreSQL, joins the other instances on the database; then marks the waiting customers
+/// away. No customer is connected to a server that is starting: each waiting one is away until
+/// their page connects again (within their merchant's abandon time). Unless other instances run
+/// (one led already): their customers are connected to them.
+async fn join_others(state: &AppState, config: &Config) -> Result<(), StartError> {
+    if let Ok(store::Location::Postgres(url)) =
+        store::Location::parse(config.database.as_deref(), &config.data_dir)
+    {
+        let place = store::Location::Postgres(url.clone()).describe();
+        let joined =
+            cluster::join(state, &url).await.map_err(|source| StartError::Postgres { place, source })?;
+        let _ = state.cluster.set(joined);
+    }
+    if state.cluster.get().is_none_or(|cluster| cluster.first()) {
+        let away = state.store.all_customers_away(live::now_ms()).await;
+        away.map_err(|source| StartError::Database { path: config.data_dir.clone(), source })?;
+    }
+    Ok(())
 }
 
 /// The API, the widget files and the console, on the main listener.

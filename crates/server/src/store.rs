@@ -15,7 +15,7 @@ use tandem_protocol::{
     EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Rating, Seq, TranscriptEntry,
 };
 
-pub use postgres::PgStore;
+pub use postgres::{PgStore, scratch_database};
 pub use sqlite::SqliteStore;
 
 /// Where the store lives: a SQLite file in the data directory (the default), or the database a

@@ -52,11 +52,7 @@ async fn fresh_postgres() -> PgStore {
     let base = std::env::var("TANDEM_TEST_POSTGRES").expect(
         "TANDEM_TEST_POSTGRES is not set: run the store suite through `cargo xtask test`, which starts a PostgreSQL cluster",
     );
-    let name = format!("suite_{}", crate::tokens::new_id());
-    let admin = sqlx::PgPool::connect(&base).await.expect("the test cluster");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create database");
-    admin.close().await;
-    let url = base.replacen("/postgres?", &format!("/{name}?"), 1);
+    let url = super::postgres::scratch_database(&base).await.expect("the test cluster");
     PgStore::connect(&url).await.expect("migrated")
 }
 

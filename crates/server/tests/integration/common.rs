@@ -124,11 +124,7 @@ pub async fn spawn_app_on_postgres() -> TestApp {
 pub async fn fresh_postgres() -> String {
     let base = std::env::var("TANDEM_TEST_POSTGRES")
         .expect("TANDEM_TEST_POSTGRES is not set: run the tests through `cargo xtask test`, which starts a PostgreSQL cluster");
-    let name = format!("app_{}", tandem_server::tokens::new_id());
-    let admin = sqlx::PgPool::connect(&base).await.expect("the test cluster");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create database");
-    admin.close().await;
-    base.replacen("/postgres?", &format!("/{name}?"), 1)
+    tandem_server::store::scratch_database(&base).await.expect("the test cluster")
 }
 
 /// A fresh PostgreSQL database with the test merchants and agents: its URL.

@@ -326,3 +326,22 @@ async fn an_instance_that_loses_the_database_says_so_and_catches_up_once_back() 
     assert!(matches!(caught_up, AgentEvent::Message { ref message, .. } if message.text == "Still there?"));
     admin.close().await;
 }
+
+#[tokio::test]
+async fn an_instance_starting_beside_another_leaves_its_customers_present() {
+    let a = spawn_app_on_postgres().await;
+    let started = a.start_conversation().await;
+    let (_customer, _) = a.customer(&started, 0).await;
+    let database = sqlx::PgPool::connect(a.database().expect("postgres")).await.expect("connect");
+    let away = || async {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT customer_away_since_ms FROM conversations WHERE id = $1")
+            .bind(&started.conversation_id.0)
+            .fetch_one(&database)
+            .await
+            .expect("conversation")
+    };
+    eventually("the customer present", || async { away().await.is_none().then_some(()) }).await;
+    let _b = a.beside().await;
+    assert_eq!(away().await, None, "a customer connected to the first instance is not away");
+    database.close().await;
+}

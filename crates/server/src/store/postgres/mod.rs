@@ -64,6 +64,16 @@ impl PgStore {
     }
 }
 
+/// A new, empty database beside the one `base` names (`postgres://…/postgres?…`, on a server
+/// where its user may create databases): its URL. For tests, each of which wants its own.
+pub async fn scratch_database(base: &str) -> Result<String, StoreError> {
+    let name = format!("scratch_{}", crate::tokens::new_id());
+    let admin = PgPool::connect(base).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await?;
+    admin.close().await;
+    Ok(base.replacen("/postgres?", &format!("/{name}?"), 1))
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn close(&self) {
