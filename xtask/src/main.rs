@@ -143,7 +143,12 @@ fn bench(env: &Env) -> Result<(), String> {
     // commands that seed it, the server) reads the URL from the environment.
     env.step("a throwaway PostgreSQL cluster, and the same load on it");
     let cluster = postgres::Cluster::start(env)?;
-    load().env("TANDEM_DATABASE_URL", cluster.url()).run()
+    load().env("TANDEM_DATABASE_URL", cluster.database(env, "one_instance")?).run()?;
+    env.step("the same load spread over two instances on one PostgreSQL database");
+    load()
+        .env("TANDEM_DATABASE_URL", cluster.database(env, "two_instances")?)
+        .args(["--instances", "2"])
+        .run()
 }
 
 fn demo(env: &Env) -> Result<(), String> {

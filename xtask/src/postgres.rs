@@ -57,6 +57,17 @@ impl Cluster {
         format!("postgres://tandem@localhost:{}/postgres?host={}", self.port, self.dir.display())
     }
 
+    /// A new, empty database `name` in the cluster: its URL.
+    pub fn database(&self, env: &Env, name: &str) -> Result<String, String> {
+        let port = self.port.to_string();
+        self.pg(env, "createdb")
+            .args(["-h"])
+            .args([&self.dir])
+            .args(["-p", &port, "-U", "tandem", name])
+            .run_quiet()?;
+        Ok(self.url().replacen("/postgres?", &format!("/{name}?"), 1))
+    }
+
     /// One of PostgreSQL's programs, as the cluster's owner.
     fn pg(&self, env: &Env, program: &str) -> Cmd {
         let program = self.bin.join(program);

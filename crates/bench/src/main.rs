@@ -45,6 +45,10 @@ enum Command {
         /// Accepts made while the others wait.
         #[arg(long, default_value_t = 100)]
         accepts: u32,
+        /// `tandem serve` processes sharing the load, on the PostgreSQL database of
+        /// `TANDEM_DATABASE_URL` (customers and agents spread over them in turn).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4))]
+        instances: u32,
     },
 }
 
@@ -53,8 +57,9 @@ async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let outcome = match args.command {
         Command::Relay => relay::serve().await,
-        Command::Run { server, waiting, senders, seconds, accepts } => {
-            let plan = scenario::Plan { waiting, senders: senders.min(waiting / 2), seconds, accepts };
+        Command::Run { server, waiting, senders, seconds, accepts, instances } => {
+            let senders = senders.min(waiting / 2);
+            let plan = scenario::Plan { waiting, senders, seconds, accepts, instances };
             scenario::run(&server, &plan).await
         }
     };

@@ -19,6 +19,30 @@ pub struct Plan {
     pub senders: u32,
     pub seconds: u64,
     pub accepts: u32,
+    /// `tandem serve` processes on one PostgreSQL database; client `i` talks to `i % n`.
+    pub instances: u32,
+}
+
+/// The running instances, in the order they started (the first leads dispatch).
+struct Instances {
+    origins: Vec<String>,
+    addrs: Vec<SocketAddr>,
+    processes: Vec<Process>,
+}
+
+impl Instances {
+    fn origin(&self, client: u32) -> &str {
+        &self.origins[client as usize % self.origins.len()]
+    }
+
+    fn addr(&self, client: u32) -> SocketAddr {
+        self.addrs[client as usize % self.addrs.len()]
+    }
+
+    /// Resident memory of them all, in bytes.
+    fn rss(&self) -> u64 {
+        self.processes.iter().map(Process::rss).sum()
+    }
 }
 
 const ORIGIN: &str = "http://bench.example";
@@ -58,6 +82,12 @@ pub async fn run(server: &Path, plan: &Plan) -> Result<(), String> {
     .await;
     let _ = std::fs::remove_dir_all(&data);
     let (tandem, baseline) = outcome?;
+    let store = match std::env::var("TANDEM_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => "PostgreSQL",
+        _ => "SQLite",
+    };
+    let plural = if plan.instances == 1 { "" } else { "s" };
+    println!("tandem: {} instance{plural} on {store}", plan.instances);
     let missed = report::print(&rows(plan, &tandem, &baseline));
     if missed.is_empty() { Ok(()) } else { Err(format!("targets missed: {}", missed.join("; "))) }
 }
@@ -149,29 +179,45 @@ async fn seed(server: &Path, data: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Starts `count` instances one after the other, so that the first leads dispatch.
+async fn start_instances(server: &Path, data: &Path, count: u32) -> Result<Instances, String> {
+    let shared = std::env::var("TANDEM_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres"));
+    if count > 1 && !shared {
+        return Err("several instances share a PostgreSQL database: set TANDEM_DATABASE_URL".into());
+    }
+    let mut instances = Instances { origins: Vec::new(), addrs: Vec::new(), processes: Vec::new() };
+    for _ in 0..count {
+        let mut command = Command::new(server);
+        let none = data.join("none");
+        command.arg("serve").args(["--listen", "127.0.0.1:0", "--data-dir"]).arg(data);
+        command.arg("--widget-dir").arg(&none).arg("--console-dir").arg(&none).env("RUST_LOG", "error");
+        let (process, console) = Process::start(command, "Agent console:").await?;
+        let origin = console.trim_end_matches("/console/").to_owned();
+        let addr: SocketAddr =
+            origin.trim_start_matches("http://").parse().map_err(|_| format!("address {origin}"))?;
+        instances.origins.push(origin);
+        instances.addrs.push(addr);
+        instances.processes.push(process);
+    }
+    Ok(instances)
+}
+
 async fn tandem_side(server: &Path, data: &Path, plan: &Plan) -> Result<Figures, String> {
-    let mut command = Command::new(server);
-    let none = data.join("none");
-    command.arg("serve").args(["--listen", "127.0.0.1:0", "--data-dir"]).arg(data);
-    command.arg("--widget-dir").arg(&none).arg("--console-dir").arg(&none).env("RUST_LOG", "error");
-    let (process, console) = Process::start(command, "Agent console:").await?;
-    let origin = console.trim_end_matches("/console/").to_owned();
-    let addr: SocketAddr =
-        origin.trim_start_matches("http://").parse().map_err(|_| format!("address {origin}"))?;
+    let instances = start_instances(server, data, plan.instances).await?;
     let mut figures = Figures::default();
 
-    let (joined, join_times) = join_queue(&origin, plan.waiting).await?;
+    let (joined, join_times) = join_queue(&instances, plan.waiting).await?;
     figures.join_p99 = percentile(&mut join_times.clone(), 99);
-    let before = process.rss();
+    let before = instances.rss();
     let (heard_tx, heard_rx) = mpsc::unbounded_channel();
     let started = Instant::now();
-    let (senders, tenths) = connect_customers(addr, &joined, &heard_tx).await?;
+    let (senders, tenths) = connect_customers(&instances, &joined, &heard_tx).await?;
     figures.connect_all = started.elapsed();
     figures.tenth_ratio =
         tenths.last().map_or(0.0, Duration::as_secs_f64) / tenths[0].as_secs_f64().max(1e-9);
-    figures.rss_per_socket = process.rss().saturating_sub(before) as f64 / f64::from(plan.waiting);
+    figures.rss_per_socket = instances.rss().saturating_sub(before) as f64 / f64::from(plan.waiting);
 
-    let (accepted, accept_times, elapsed) = accept_customers(addr, &origin, plan.accepts).await?;
+    let (accepted, accept_times, elapsed) = accept_customers(&instances, plan.accepts).await?;
     figures.accepts_per_sec = f64::from(plan.accepts) / elapsed.as_secs_f64();
     let mut heard = heard_rx;
     let waiting: Vec<u32> =
@@ -185,19 +231,21 @@ async fn tandem_side(server: &Path, data: &Path, plan: &Plan) -> Result<Figures,
         acks.iter().filter_map(|(id, at)| Some(*at - *sent.get(id)?)).collect();
     figures.ack_p50 = percentile(&mut latencies, 50);
     figures.ack_p99 = percentile(&mut latencies, 99);
-    drop(process);
+    drop(instances);
     Ok(figures)
 }
 
 /// `count` customers ask for a person, each from its own address; their ids and tokens (in
 /// order), and each request's latency.
-async fn join_queue(origin: &str, count: u32) -> Result<(Vec<(String, String)>, Vec<Duration>), String> {
-    let url = format!("{origin}/v1/conversations");
+async fn join_queue(
+    instances: &Instances,
+    count: u32,
+) -> Result<(Vec<(String, String)>, Vec<Duration>), String> {
     let body = json!({ "merchant_id": "bench", "locale": "en", "page_url": "http://bench.example/checkout",
                        "transcript": [], "reason": "button" });
     let results: Vec<Result<(String, String, Duration), String>> = futures_util::stream::iter(0..count)
         .map(|i| {
-            let (url, body) = (url.clone(), body.clone());
+            let (url, body) = (format!("{}/v1/conversations", instances.origin(i)), body.clone());
             async move {
                 let http =
                     reqwest::Client::builder().local_address(source(i)).build().map_err(|e| e.to_string())?;
@@ -233,7 +281,7 @@ async fn join_queue(origin: &str, count: u32) -> Result<(Vec<(String, String)>, 
 /// Connects every customer's WebSocket in order, a tenth at a time; their senders, and each
 /// tenth's time. Their readers report what they hear to `heard`.
 async fn connect_customers(
-    addr: SocketAddr,
+    instances: &Instances,
     joined: &[(String, String)],
     heard: &mpsc::UnboundedSender<(u32, Heard)>,
 ) -> Result<(Vec<Sender>, Vec<Duration>), String> {
@@ -246,6 +294,7 @@ async fn connect_customers(
         let connected: Vec<Result<(Sender, Receiver), String>> = futures_util::stream::iter(chunk.iter().enumerate())
             .map(|(i, (id, token))| async move {
                 let index = u32::try_from(offset + i).unwrap_or(0);
+                let addr = instances.addr(index);
                 let url = format!("ws://{addr}/v1/conversations/{id}/live");
                 let (mut tx, mut rx) = client::connect(addr, &url, source(index), &[("origin", ORIGIN)]).await?.split();
                 send_json(&mut tx, &json!({ "type": "hello", "version": 1, "conversation_id": id, "token": token, "last_seq": 0 })).await?;
@@ -283,8 +332,7 @@ async fn listen(index: u32, mut rx: Receiver, heard: mpsc::UnboundedSender<(u32,
 /// The agents sign in, go online and accept `total` offers between them (ending each chat at
 /// once); the conversations they took, when each accept was sent, and how long it all took.
 async fn accept_customers(
-    addr: SocketAddr,
-    origin: &str,
+    instances: &Instances,
     total: u32,
 ) -> Result<(Vec<String>, Vec<Instant>, Duration), String> {
     let taken = Arc::new(Mutex::new((Vec::<String>::new(), Vec::<Instant>::new())));
@@ -292,6 +340,7 @@ async fn accept_customers(
     let started = Instant::now();
     let mut agents = Vec::new();
     for a in 0..AGENTS {
+        let (origin, addr) = (instances.origin(a), instances.addr(a));
         let http = reqwest::Client::builder()
             .local_address(source(20_000 + a))
             .build()

@@ -218,7 +218,10 @@ async fn tell(
 ) {
     let mut batch = Vec::new();
     loop {
+        // The cluster's own signals first: a copy published is announced before anything
+        // the hub publishes after it.
         let signal = tokio::select! {
+            biased;
             Some(signal) = own.recv() => signal,
             Some(crossing) = crossings.recv() => Signal::Live(crossing),
             else => return,
@@ -338,12 +341,17 @@ async fn arrived(state: &AppState, cluster: &Arc<Cluster>, envelope: Envelope) {
             if !own {
                 track(cluster, &envelope.from, &merchant, &change);
             }
+            // After an accept or a hand-back the follower's next question is whether the chat
+            // is the agent's: its answer waits for the copy that says so. Other answers carry
+            // what the follower needs, and go at once.
+            let wait_for_copy = matches!(change, Change::Accept(..) | Change::GiveBack { .. });
             match state.dispatch.change_here(state, &merchant, change).await {
-                Ok(answer) => {
+                Ok(answer) if wait_for_copy => {
                     let held = (merchant, envelope.from, request, answer);
                     cluster.held.lock().unwrap_or_else(|e| e.into_inner()).push(held);
                     state.dispatch.publish.notify_one();
                 }
+                Ok(answer) => cluster.signal(Signal::Answer { to: envelope.from, request, answer }),
                 Err(error) => tracing::error!(%error, %merchant, "could not make another instance's change"),
             }
         }
