@@ -76,6 +76,8 @@ enum Signal {
     },
     /// A new leader: every instance announces its consoles to it.
     Leader,
+    /// A merchant's settings changed (sent by the database itself, from a trigger).
+    Settings,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -369,6 +371,7 @@ async fn arrived(state: &AppState, cluster: &Arc<Cluster>, envelope: Envelope) {
             Err(error) => tracing::warn!(%error, %merchant, "could not read the leader's dispatcher"),
         },
         Signal::Replica { .. } => {}
+        Signal::Settings => state.dispatch.settings_changed.notify_one(),
         // Announced from a task of their own: their answers come through this loop.
         Signal::Leader => {
             tokio::spawn(announce(state.clone(), cluster.clone()));

@@ -137,6 +137,8 @@ pub struct Dispatch {
     changed: Mutex<BTreeSet<MerchantId>>,
     /// Wakes the publisher after a change.
     pub publish: Notify,
+    /// Wakes the settings follower (`crate::upkeep`) when the database says settings changed.
+    pub settings_changed: Notify,
     /// This instance's consoles, by merchant and agent.
     consoles: Mutex<HashMap<(MerchantId, AgentId), Console>>,
 }
@@ -150,6 +152,7 @@ impl Default for Dispatch {
             leader: OnceLock::new(),
             changed: Mutex::default(),
             publish: Notify::new(),
+            settings_changed: Notify::new(),
             consoles: Mutex::default(),
         }
     }

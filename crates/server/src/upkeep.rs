@@ -14,7 +14,8 @@ const EVERY: Duration = Duration::from_secs(60);
 const SETTINGS_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs [`once`] every minute, the abandonment sweep every `live_timing.sweep_every`, and
-/// follows settings changes every second, until the server shuts down.
+/// follows settings changes every second (and at once when PostgreSQL says they changed),
+/// until the server shuts down.
 pub fn spawn(state: AppState) {
     tokio::spawn(async move {
         let mut shutdown = state.shutting_down();
@@ -27,6 +28,7 @@ pub fn spawn(state: AppState) {
             tokio::select! {
                 _ = tick.tick() => once(&state).await,
                 _ = settings.tick() => seen = follow_settings(&state, seen).await,
+                () = state.dispatch.settings_changed.notified() => seen = follow_settings(&state, seen).await,
                 _ = sweep.tick() => {
                     if let Err(error) = crate::service::abandon_the_gone(&state).await {
                         tracing::warn!(%error, "could not end abandoned chats; trying again shortly");

@@ -136,6 +136,23 @@ pub async fn seeded_postgres() -> String {
     url
 }
 
+impl TestApp {
+    /// Speaks to a server running elsewhere (a `tandem serve` process of the test's) at `addr`,
+    /// on `database`.
+    pub fn attach(addr: std::net::SocketAddr, database: String) -> TestApp {
+        TestApp {
+            addr,
+            http: reqwest::Client::new(),
+            database: Some(database),
+            trusted_proxies: Vec::new(),
+            live_timing: LiveTiming::default(),
+            stop: None,
+            task: None,
+            _data: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+}
+
 /// A server on `database`, which is seeded already (by another instance or
 /// [`seeded_postgres`]).
 pub async fn spawn_instance(database: String) -> TestApp {

@@ -22,18 +22,22 @@ fn is_offer(event: &AgentEvent) -> bool {
     matches!(event, AgentEvent::Offer { .. })
 }
 
-/// Two instances of one database; the first leads dispatch (it started first).
-async fn two_instances() -> (TestApp, TestApp) {
-    let a = spawn_app_on_postgres().await;
-    let b = a.beside().await;
-    assert_eq!(a.metric("tandem_dispatch_leading").await.as_deref(), Some("1"));
-    assert_eq!(b.metric("tandem_dispatch_leading").await.as_deref(), Some("0"));
-    (a, b)
+/// Two `tandem serve` processes on one database; the first leads dispatch (it started first).
+/// Each is spoken to through a [`TestApp`] attached to it, and killed with its [`Process`].
+async fn two_instances() -> ((TestApp, Process), (TestApp, Process)) {
+    let database = seeded_postgres().await;
+    let first = Process::serve(&database);
+    assert_eq!(first.metric("tandem_dispatch_leading").await.as_deref(), Some("1"));
+    let second = Process::serve(&database);
+    assert_eq!(second.metric("tandem_dispatch_leading").await.as_deref(), Some("0"));
+    let a = TestApp::attach(first.addr.parse().expect("addr"), database.clone());
+    let b = TestApp::attach(second.addr.parse().expect("addr"), database);
+    ((a, first), (b, second))
 }
 
 #[tokio::test]
 async fn a_customer_on_one_instance_and_an_agent_on_another_chat_live() {
-    let (a, b) = two_instances().await;
+    let ((a, _first), (b, _second)) = two_instances().await;
     // The agent on the instance that follows: its console's changes go to the leader.
     let (mut agent, _, _) = b.agent("anna@shop.example").await;
     let started = a.start_conversation().await;
@@ -74,7 +78,7 @@ async fn a_customer_on_one_instance_and_an_agent_on_another_chat_live() {
 
 #[tokio::test]
 async fn with_agents_on_both_instances_a_customer_is_offered_to_one_at_a_time() {
-    let (a, b) = two_instances().await;
+    let ((a, _first), (b, _second)) = two_instances().await;
     let (mut anna, _, _) = a.agent("anna@shop.example").await;
     let (mut bert, _, _) = b.agent("bert@shop.example").await;
     // Bert's console joined dispatch through the leader.
@@ -105,7 +109,7 @@ async fn with_agents_on_both_instances_a_customer_is_offered_to_one_at_a_time() 
 
 #[tokio::test]
 async fn a_deactivation_on_one_instance_closes_the_agents_console_on_the_other_at_once() {
-    let (a, b) = two_instances().await;
+    let ((a, _first), (b, _second)) = two_instances().await;
     let anna = a.login("anna@shop.example").await;
     let (mut bert, _, _) = b.agent("bert@shop.example").await;
     let team: Vec<TeamMember> = a
@@ -136,7 +140,7 @@ async fn a_deactivation_on_one_instance_closes_the_agents_console_on_the_other_a
 
 #[tokio::test]
 async fn a_setting_changed_with_the_command_line_reaches_both_instances() {
-    let (a, b) = two_instances().await;
+    let ((a, _first), (b, _second)) = two_instances().await;
     let before_a = eventually("a's settings", || a.metric("tandem_settings_version")).await;
     let before_b = eventually("b's settings", || b.metric("tandem_settings_version")).await;
     assert_eq!(before_a, before_b);
@@ -156,12 +160,16 @@ async fn a_setting_changed_with_the_command_line_reaches_both_instances() {
         .output()
         .expect("run tandem");
     assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    // At once (the database notifies every instance), not at the next of their once-a-second
+    // reads.
+    let changed_at = tokio::time::Instant::now();
     for app in [&a, &b] {
         eventually("the new settings taken up", || async {
             app.metric("tandem_settings_version").await.filter(|now| *now != before_a)
         })
         .await;
     }
+    assert!(changed_at.elapsed() < Duration::from_millis(400), "took {:?}", changed_at.elapsed());
     // The next offer, made by the leader to a console on the other instance, has the new rule.
     let (mut agent, _, _) = b.agent("anna@shop.example").await;
     a.start_conversation().await;
@@ -190,7 +198,10 @@ impl Process {
             .expect("start tandem");
         // The first line, printed once the port is bound and the database open, has the address.
         let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("read");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        stdout.read_line(&mut first).expect("read");
+        // Read to the end, so that the server never writes to a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let addr = first
             .split("http://")
             .nth(1)
@@ -277,7 +288,7 @@ async fn within<T>(limit: Duration, future: impl Future<Output = T>) -> T {
 
 #[tokio::test]
 async fn an_instance_that_loses_the_database_says_so_and_catches_up_once_back() {
-    let (a, b) = two_instances().await;
+    let ((a, _first), (b, _second)) = two_instances().await;
     let started = a.start_conversation().await;
     let id = started.conversation_id.clone();
     let (mut customer, _) = a.customer(&started, 0).await;
