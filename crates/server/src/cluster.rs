@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::AppState;
 use crate::dispatch::{Answer, Change, Leader};
 use crate::live::{Crossing, now_ms};
-use crate::store::{AgentId, StoreError};
+use crate::store::StoreError;
 
 /// The channel every instance listens on.
 pub const CHANNEL: &str = "tandem";
@@ -50,9 +50,6 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 const PUBLISH_COALESCE: Duration = Duration::from_millis(10);
 /// Connections every instance's sessions show in `pg_stat_activity`, to tell who is alive.
 const APPLICATION_PREFIX: &str = "tandem ";
-
-/// Open consoles by merchant and agent.
-type Consoles = HashMap<(MerchantId, AgentId), u32>;
 
 /// What crosses between instances.
 #[derive(Debug, Serialize, Deserialize)]
@@ -101,8 +98,6 @@ pub struct Cluster {
     waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
     /// Answers the leader sends once the merchant's copy is published.
     held: Mutex<Vec<(MerchantId, String, u64, Answer)>>,
-    /// Consoles other instances announced, for the leader to let go of when one is gone.
-    remote_consoles: Mutex<HashMap<String, Consoles>>,
 }
 
 /// Joins the instances on the database `url`: from now on this instance follows until it
@@ -131,9 +126,8 @@ pub async fn join(state: &AppState, url: &str) -> Result<Arc<Cluster>, StoreErro
         next_request: AtomicU64::new(1),
         waiting: Mutex::default(),
         held: Mutex::default(),
-        remote_consoles: Mutex::default(),
     });
-    state.dispatch.follow(cluster.clone());
+    state.dispatch.follow(cluster.clone(), cluster.instance.clone());
     tokio::spawn(tell(cluster.clone(), crossings, outgoing));
     tokio::spawn(listen(state.clone(), cluster.clone()));
     tokio::spawn(publish(state.clone(), cluster.clone()));
@@ -284,8 +278,10 @@ async fn listen(state: AppState, cluster: Arc<Cluster>) {
             Ok(mut listener) => match listener.listen(CHANNEL).await {
                 Ok(()) => {
                     cluster.listening.store(true, Ordering::SeqCst);
-                    // Whatever was published while this instance did not listen.
+                    // Whatever was published while this instance did not listen; and the leader
+                    // may have let go of its consoles meanwhile (counted, so this is harmless).
                     state.hub.missed();
+                    tokio::spawn(announce(state.clone(), cluster.clone()));
                     if hear(&state, &cluster, &mut listener).await.is_break() {
                         return;
                     }
@@ -340,14 +336,11 @@ async fn arrived(state: &AppState, cluster: &Arc<Cluster>, envelope: Envelope) {
         }
         Signal::Live(_) => {}
         Signal::Change { merchant, change, request } if state.dispatch.leading() => {
-            if !own {
-                track(cluster, &envelope.from, &merchant, &change);
-            }
             // After an accept or a hand-back the follower's next question is whether the chat
             // is the agent's: its answer waits for the copy that says so. Other answers carry
             // what the follower needs, and go at once.
             let wait_for_copy = matches!(change, Change::Accept(..) | Change::GiveBack { .. });
-            match state.dispatch.change_here(state, &merchant, change).await {
+            match state.dispatch.change_here(state, &merchant, change, &envelope.from).await {
                 Ok(answer) if wait_for_copy => {
                     let held = (merchant, envelope.from, request, answer);
                     cluster.held.lock().unwrap_or_else(|e| e.into_inner()).push(held);
@@ -374,6 +367,7 @@ async fn arrived(state: &AppState, cluster: &Arc<Cluster>, envelope: Envelope) {
         Signal::Settings => state.dispatch.settings_changed.notify_one(),
         // Announced from a task of their own: their answers come through this loop.
         Signal::Leader => {
+            state.dispatch.forget_copies();
             tokio::spawn(announce(state.clone(), cluster.clone()));
         }
     }
@@ -383,32 +377,13 @@ async fn arrived(state: &AppState, cluster: &Arc<Cluster>, envelope: Envelope) {
 async fn announce(state: AppState, cluster: Arc<Cluster>) {
     for (merchant, change) in state.dispatch.announcements() {
         let made = if state.dispatch.leading() {
-            state.dispatch.change_here(&state, &merchant, change).await
+            state.dispatch.change_here(&state, &merchant, change, &cluster.instance).await
         } else {
             cluster.forward(&merchant, change).await
         };
         if let Err(error) = made {
             tracing::warn!(%error, %merchant, "could not announce a console to the leader");
         }
-    }
-}
-
-/// The leader's count of the consoles another instance has open.
-fn track(cluster: &Cluster, instance: &str, merchant: &MerchantId, change: &Change) {
-    let mut remote = cluster.remote_consoles.lock().unwrap_or_else(|e| e.into_inner());
-    let consoles = remote.entry(instance.to_owned()).or_default();
-    match change {
-        Change::Connect(profile) => *consoles.entry((merchant.clone(), profile.id)).or_default() += 1,
-        Change::Disconnect(agent) => {
-            let key = (merchant.clone(), *agent);
-            if let Some(open) = consoles.get_mut(&key) {
-                *open = open.saturating_sub(1);
-                if *open == 0 {
-                    consoles.remove(&key);
-                }
-            }
-        }
-        _ => {}
     }
 }
 
@@ -428,6 +403,9 @@ async fn contend(
     loop {
         if connection.is_none() {
             connection = PgConnection::connect_with(&cluster.options).await.ok();
+        }
+        if *shutdown.borrow() {
+            return;
         }
         let tried = match connection.as_mut() {
             Some(held) if !leading => Some(try_lead(held).await),
@@ -455,7 +433,10 @@ async fn contend(
 
 async fn begin_leading(state: &AppState, cluster: &Arc<Cluster>) {
     tracing::info!(instance = %cluster.instance, "this instance leads dispatch");
-    cluster.remote_consoles.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    // The old leader's copies go before the followers look for new ones.
+    if let Err(error) = sqlx::query("TRUNCATE dispatch_replicas").execute(&cluster.pool).await {
+        tracing::warn!(%error, "could not clear the old leader's dispatchers");
+    }
     state.dispatch.lead(state).await;
     cluster.signal(Signal::Leader);
 }
@@ -468,40 +449,29 @@ async fn lead(state: &AppState, cluster: &Arc<Cluster>, connection: &mut PgConne
             () = tokio::time::sleep(LEAD_CHECK) => {}
             _ = shutdown.changed() => break,
         }
-        if connection.ping().await.is_err() {
+        let alive = tokio::time::timeout(LEAD_CHECK, connection.ping()).await;
+        if !matches!(alive, Ok(Ok(()))) {
             tracing::warn!("lost the dispatch lock with its connection; following again");
             break;
         }
-        if let Err(error) = let_go_of_the_gone(state, cluster).await {
-            tracing::warn!(%error, "could not tell which instances are alive");
+        match alive_instances(cluster).await {
+            Ok(alive) => state.dispatch.let_go_of_the_gone(state, &alive).await,
+            Err(error) => tracing::warn!(%error, "could not tell which instances are alive"),
         }
     }
     state.dispatch.stop_leading();
 }
 
-/// Disconnects the consoles of instances with no session left in the database.
-async fn let_go_of_the_gone(state: &AppState, cluster: &Cluster) -> Result<(), StoreError> {
-    let alive: Vec<String> = sqlx::query_scalar(
+/// The instances with a connection to the database now (their names).
+async fn alive_instances(cluster: &Cluster) -> Result<Vec<String>, StoreError> {
+    let alive = sqlx::query_scalar(
         "SELECT DISTINCT substr(application_name, $1) FROM pg_stat_activity WHERE application_name LIKE $2",
     )
     .bind(i32::try_from(APPLICATION_PREFIX.len() + 1).unwrap_or(i32::MAX))
     .bind(format!("{APPLICATION_PREFIX}%"))
     .fetch_all(&cluster.pool)
     .await?;
-    let gone: Vec<_> = {
-        let mut remote = cluster.remote_consoles.lock().unwrap_or_else(|e| e.into_inner());
-        let dead: Vec<String> = remote.keys().filter(|instance| !alive.contains(instance)).cloned().collect();
-        dead.iter().filter_map(|instance| remote.remove(instance)).collect()
-    };
-    for consoles in gone {
-        for ((merchant, agent), open) in consoles {
-            tracing::info!(%merchant, agent, "an instance is gone: its consoles close");
-            for _ in 0..open {
-                state.dispatch.change_here(state, &merchant, Change::Disconnect(agent)).await?;
-            }
-        }
-    }
-    Ok(())
+    Ok(alive)
 }
 
 /// The leader publishes each changed dispatcher, then the answers that wait for it.
@@ -514,6 +484,10 @@ async fn publish(state: AppState, cluster: Arc<Cluster>) {
         }
         tokio::time::sleep(PUBLISH_COALESCE).await;
         let held = std::mem::take(&mut *cluster.held.lock().unwrap_or_else(|e| e.into_inner()));
+        // An instance that lost the lead meanwhile publishes nothing, and answers nothing.
+        if !state.dispatch.leading() {
+            continue;
+        }
         for (merchant, copy) in state.dispatch.take_changed() {
             if let Err(error) = save_replica(&cluster.pool, &merchant, &copy).await {
                 tracing::error!(%error, %merchant, "could not publish a dispatcher to the other instances");

@@ -15,8 +15,10 @@
 //! they answer questions (a customer's place, who is available) from a copy of its dispatchers
 //! that it publishes after each change.
 
+mod consoles;
+
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -53,6 +55,13 @@ pub enum Change {
         agent: AgentId,
         conversation: ConversationId,
         to: Option<AgentId>,
+    },
+    /// An instance has `open` consoles of the agent's, who chose `presence` (told to a new
+    /// leader, and again whenever the instance may have been forgotten).
+    Announce {
+        profile: AgentProfile,
+        open: u32,
+        presence: Presence,
     },
 }
 
@@ -102,6 +111,8 @@ impl Change {
                 }
                 (Answer::Done, notices)
             }
+            // Counted into connects and disconnects before it reaches a dispatcher.
+            Self::Announce { .. } => (Answer::Done, Vec::new()),
         }
     }
 }
@@ -113,14 +124,6 @@ pub trait Leader: Send + Sync {
     async fn forward(&self, merchant: &MerchantId, change: Change) -> Result<Answer, StoreError>;
     /// The copy of the merchant's dispatcher the leader published last.
     async fn replica(&self, merchant: &MerchantId) -> Result<Option<Dispatcher>, StoreError>;
-}
-
-/// One of this instance's consoles, as a new leader must learn of it.
-#[derive(Debug, Clone)]
-struct Console {
-    profile: AgentProfile,
-    open: u32,
-    presence: Presence,
 }
 
 pub struct Dispatch {
@@ -139,8 +142,13 @@ pub struct Dispatch {
     pub publish: Notify,
     /// Wakes the settings follower (`crate::upkeep`) when the database says settings changed.
     pub settings_changed: Notify,
-    /// This instance's consoles, by merchant and agent.
-    consoles: Mutex<HashMap<(MerchantId, AgentId), Console>>,
+    /// The consoles open here and, where this instance dispatches, on every instance.
+    consoles: Mutex<consoles::Consoles>,
+    /// This instance's name among the others (empty alone).
+    instance: OnceLock<String>,
+    /// Moves whenever the dispatchers are forgotten (the lead changed), so that one loaded
+    /// before is not kept.
+    epoch: AtomicU64,
 }
 
 impl Default for Dispatch {
@@ -154,6 +162,8 @@ impl Default for Dispatch {
             publish: Notify::new(),
             settings_changed: Notify::new(),
             consoles: Mutex::default(),
+            instance: OnceLock::new(),
+            epoch: AtomicU64::new(0),
         }
     }
 }
@@ -167,26 +177,74 @@ impl Dispatch {
         merchant: &MerchantId,
         change: Change,
     ) -> Result<Answer, StoreError> {
-        self.remember(merchant, &change);
+        self.consoles.lock().unwrap_or_else(|e| e.into_inner()).remember(merchant, &change);
         match self.leader.get() {
             Some(leader) if !self.leading() => leader.forward(merchant, change).await,
-            _ => self.change_here(state, merchant, change).await,
+            _ => self.change_here(state, merchant, change, self.instance()).await,
         }
     }
 
-    /// Makes the change in this instance's dispatcher: it leads, or works alone.
+    /// Makes the change, which `from` (an instance's name) asked for, in this instance's
+    /// dispatcher: it leads, or works alone.
     pub async fn change_here(
         &self,
         state: &AppState,
         merchant: &MerchantId,
         change: Change,
+        from: &str,
     ) -> Result<Answer, StoreError> {
+        if self.leader.get().is_some() && !self.leading() {
+            return Err(StoreError::Cluster("this instance does not dispatch now".into()));
+        }
         let dispatcher = self.dispatcher(state, merchant).await?;
         let now = now_ms();
-        let (answer, notices) = change.apply(&mut dispatcher.lock().unwrap_or_else(|e| e.into_inner()), now);
+        let (answer, notices) = {
+            let changes =
+                self.consoles.lock().unwrap_or_else(|e| e.into_inner()).count(from, merchant, change);
+            let mut dispatcher = dispatcher.lock().unwrap_or_else(|e| e.into_inner());
+            let mut answer = Answer::Done;
+            let mut notices = Vec::new();
+            for change in changes {
+                let (answered, decided) = change.apply(&mut dispatcher, now);
+                answer = answered;
+                notices.extend(decided);
+            }
+            (answer, notices)
+        };
         self.touched(merchant);
         deliver(state, merchant, notices).await;
         Ok(answer)
+    }
+
+    /// This instance's name among the others (empty when it runs alone).
+    pub fn instance(&self) -> &str {
+        self.instance.get().map_or("", String::as_str)
+    }
+
+    /// Where this instance dispatches: closes the consoles of every instance not `alive`.
+    pub async fn let_go_of_the_gone(&self, state: &AppState, alive: &[String]) {
+        let gone: Vec<String> = {
+            let consoles = self.consoles.lock().unwrap_or_else(|e| e.into_inner());
+            consoles.instances().into_iter().filter(|instance| !alive.contains(instance)).collect()
+        };
+        for instance in gone {
+            let closed = self.consoles.lock().unwrap_or_else(|e| e.into_inner()).take_instance(&instance);
+            for (merchant, agent) in closed {
+                tracing::info!(%merchant, agent, %instance, "an instance is gone: its consoles close");
+                // Counted out already: made as that instance's own disconnect would be.
+                let dispatcher = match self.dispatcher(state, &merchant).await {
+                    Ok(dispatcher) => dispatcher,
+                    Err(error) => {
+                        tracing::warn!(%error, %merchant, "could not close a gone instance's console");
+                        continue;
+                    }
+                };
+                let notices =
+                    dispatcher.lock().unwrap_or_else(|e| e.into_inner()).disconnect(agent, now_ms());
+                self.touched(&merchant);
+                deliver(state, &merchant, notices).await;
+            }
+        }
     }
 
     /// Whether this instance dispatches.
@@ -194,9 +252,11 @@ impl Dispatch {
         self.leading.load(Ordering::SeqCst)
     }
 
-    /// From now on this instance follows `leader` (until [`Dispatch::lead`]).
-    pub fn follow(&self, leader: Arc<dyn Leader>) {
+    /// From now on this instance, named `instance`, follows `leader` (until
+    /// [`Dispatch::lead`]).
+    pub fn follow(&self, leader: Arc<dyn Leader>, instance: String) {
         let _ = self.leader.set(leader);
+        let _ = self.instance.set(instance);
         self.leading.store(false, Ordering::SeqCst);
         self.forget_all();
     }
@@ -207,24 +267,37 @@ impl Dispatch {
         self.forget_all();
         self.leading.store(true, Ordering::SeqCst);
         resume(state).await;
+        // The followers' copies are the old leader's: each one rebuilt here is published.
+        let rebuilt: Vec<MerchantId> = self.all().into_iter().map(|(merchant, _)| merchant).collect();
+        for merchant in rebuilt {
+            self.touched(&merchant);
+        }
     }
 
     /// This instance lost the lead: it follows again.
     pub fn stop_leading(&self) {
         self.leading.store(false, Ordering::SeqCst);
+        self.changed.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.forget_all();
     }
 
-    /// Takes a copy of a dispatcher the leader published (only of merchants used here: others
-    /// are read when first used).
+    /// Following a new leader: the copies of the old one's dispatchers go.
+    pub fn forget_copies(&self) {
+        if !self.leading() {
+            self.forget_all();
+        }
+    }
+
+    /// Takes a copy of a dispatcher the leader published.
     pub fn install(&self, state: &AppState, merchant: &MerchantId, copy: Dispatcher) {
+        let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
         if self.leading() {
             return;
         }
-        let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = merchants.get_mut(merchant) {
-            *found = Arc::new(Mutex::new(copy));
-            drop(merchants);
+        let used = merchants.insert(merchant.clone(), Arc::new(Mutex::new(copy))).is_some();
+        drop(merchants);
+        // Sessions here follow this merchant's queue: it changed.
+        if used {
             state.queues.changed(state, merchant);
         }
     }
@@ -242,51 +315,9 @@ impl Dispatch {
             .collect()
     }
 
-    /// The changes that tell a new leader of this instance's consoles: a `Connect` for each
-    /// open one, and the presence an agent chose when it is not the default.
+    /// The announcements that tell a (new) leader of this instance's consoles.
     pub fn announcements(&self) -> Vec<(MerchantId, Change)> {
-        let consoles = self.consoles.lock().unwrap_or_else(|e| e.into_inner());
-        let mut changes = Vec::new();
-        for ((merchant, agent), console) in consoles.iter() {
-            for _ in 0..console.open {
-                changes.push((merchant.clone(), Change::Connect(console.profile.clone())));
-            }
-            if console.presence != Presence::Online {
-                changes.push((merchant.clone(), Change::SetPresence(*agent, console.presence)));
-            }
-        }
-        changes
-    }
-
-    /// Keeps count of this instance's consoles, for [`Dispatch::announcements`].
-    fn remember(&self, merchant: &MerchantId, change: &Change) {
-        let mut consoles = self.consoles.lock().unwrap_or_else(|e| e.into_inner());
-        match change {
-            Change::Connect(profile) => {
-                let key = (merchant.clone(), profile.id);
-                let console = consoles.entry(key).or_insert_with(|| Console {
-                    profile: profile.clone(),
-                    open: 0,
-                    presence: Presence::Online,
-                });
-                console.open += 1;
-            }
-            Change::Disconnect(agent) => {
-                let key = (merchant.clone(), *agent);
-                if let Some(console) = consoles.get_mut(&key) {
-                    console.open = console.open.saturating_sub(1);
-                    if console.open == 0 {
-                        consoles.remove(&key);
-                    }
-                }
-            }
-            Change::SetPresence(agent, presence) => {
-                if let Some(console) = consoles.get_mut(&(merchant.clone(), *agent)) {
-                    console.presence = *presence;
-                }
-            }
-            _ => {}
-        }
+        self.consoles.lock().unwrap_or_else(|e| e.into_inner()).announcements()
     }
 
     /// A change was made here: the timer's next deadline may be sooner, and followers need
@@ -300,7 +331,11 @@ impl Dispatch {
     }
 
     fn forget_all(&self) {
-        self.merchants.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
+        merchants.clear();
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        drop(merchants);
+        self.consoles.lock().unwrap_or_else(|e| e.into_inner()).forget_instances();
         self.wake.notify_one();
     }
 
@@ -322,23 +357,36 @@ impl Dispatch {
         state: &AppState,
         merchant_id: &MerchantId,
     ) -> Result<Arc<Mutex<Dispatcher>>, StoreError> {
-        if let Some(found) = self.merchants.lock().unwrap_or_else(|e| e.into_inner()).get(merchant_id) {
-            return Ok(found.clone());
-        }
-        let dispatcher = match self.leader.get() {
-            Some(leader) if !self.leading() => match leader.replica(merchant_id).await? {
-                Some(copy) => copy,
-                None => Dispatcher::new(self.rules(state, merchant_id).await?),
-            },
-            _ => self.build(state, merchant_id).await?,
-        };
-        // Another request may have built it meanwhile, from the same rows: the first one stays.
-        let found = {
+        loop {
+            if let Some(found) = self.merchants.lock().unwrap_or_else(|e| e.into_inner()).get(merchant_id) {
+                return Ok(found.clone());
+            }
+            let epoch = self.epoch.load(Ordering::SeqCst);
+            let leading = self.leading();
+            let dispatcher = match self.leader.get() {
+                Some(leader) if !leading => match leader.replica(merchant_id).await? {
+                    Some(copy) => copy,
+                    None => Dispatcher::new(self.rules(state, merchant_id).await?),
+                },
+                _ => self.build(state, merchant_id).await?,
+            };
             let mut merchants = self.merchants.lock().unwrap_or_else(|e| e.into_inner());
-            merchants.entry(merchant_id.clone()).or_insert_with(|| Arc::new(Mutex::new(dispatcher))).clone()
-        };
-        self.wake.notify_one();
-        Ok(found)
+            // The lead changed while it loaded: what it loaded belongs to the other role.
+            if self.epoch.load(Ordering::SeqCst) != epoch {
+                continue;
+            }
+            // Another request may have built it meanwhile, from the same rows: the first stays.
+            let found = merchants
+                .entry(merchant_id.clone())
+                .or_insert_with(|| Arc::new(Mutex::new(dispatcher)))
+                .clone();
+            drop(merchants);
+            self.wake.notify_one();
+            if leading && self.leader.get().is_some() {
+                self.touched(merchant_id);
+            }
+            return Ok(found);
+        }
     }
 
     async fn rules(

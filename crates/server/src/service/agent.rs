@@ -17,9 +17,14 @@ pub type OpenOffer = (ConversationId, i64);
 /// An agent deactivated since signing in leaves again at once.
 pub async fn connect(state: &AppState, agent: &Agent) -> Outcome<(Presence, Option<OpenOffer>)> {
     let joined = state.dispatch.change(state, &agent.merchant_id, Change::Connect(agent.dispatch_profile()));
-    let joined = match joined.await? {
-        Answer::Joined { presence, offer } => (presence, offer),
-        _ => (Presence::Online, None),
+    let joined = match joined.await {
+        Ok(Answer::Joined { presence, offer }) => (presence, offer),
+        Ok(_) => (Presence::Online, None),
+        // Not joined (no instance dispatched in time): this console is not counted anywhere.
+        Err(error) => {
+            disconnect(state, agent).await;
+            return Err(error.into());
+        }
     };
     // Deactivated between signing in and joining, and so before the notice could reach this
     // console.

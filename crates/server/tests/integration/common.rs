@@ -156,16 +156,7 @@ impl TestApp {
 /// A server on `database`, which is seeded already (by another instance or
 /// [`seeded_postgres`]).
 pub async fn spawn_instance(database: String) -> TestApp {
-    let mut app = TestApp {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        http: reqwest::Client::new(),
-        database: Some(database),
-        trusted_proxies: Vec::new(),
-        live_timing: LiveTiming::default(),
-        stop: None,
-        task: None,
-        _data: tempfile::tempdir().expect("temp dir"),
-    };
+    let mut app = TestApp::attach("127.0.0.1:0".parse().expect("addr"), database);
     app.run().await;
     app
 }
@@ -500,6 +491,19 @@ pub async fn closed(ws: &mut Ws) -> bool {
             Err(_) => return false,
         }
     }
+}
+
+/// `tandem merchant add` for the shop (as seeded) with an offer timeout of 7 s, on the database
+/// that `place` names (`--data-dir <dir>` or `--database <url>`).
+pub fn set_shop_offer_timeout_to_7s(place: &[&std::ffi::OsStr]) {
+    let changed = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["merchant", "add", "--id", "shop", "--name", "shop inc", "--origin", SHOP_ORIGIN])
+        .args(["--offer-timeout", "7"])
+        .args(place)
+        .env_remove("TANDEM_DATABASE_URL")
+        .output()
+        .expect("run tandem");
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
 }
 
 /// Polls `attempt` until it yields a value, for at most 10 seconds.

@@ -302,23 +302,7 @@ async fn a_rule_changed_from_the_command_line_applies_without_a_restart() {
         text.lines().find_map(|line| line.strip_prefix("tandem_settings_version ")).map(str::to_owned)
     };
     let before = crate::common::eventually("the settings version", taken_up).await;
-    let changed = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args([
-            "merchant",
-            "add",
-            "--id",
-            "shop",
-            "--name",
-            "shop inc",
-            "--origin",
-            crate::common::SHOP_ORIGIN,
-        ])
-        .args(["--offer-timeout", "7", "--data-dir"])
-        .arg(app.data_dir())
-        .env_remove("TANDEM_DATABASE_URL")
-        .output()
-        .expect("run tandem");
-    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    crate::common::set_shop_offer_timeout_to_7s(&["--data-dir".as_ref(), app.data_dir().as_os_str()]);
     // Within a second the server has taken the change up (it says so in /metrics), and the
     // next offer carries the new rule.
     crate::common::eventually("the new settings taken up", || async {

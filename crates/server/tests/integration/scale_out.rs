@@ -144,22 +144,8 @@ async fn a_setting_changed_with_the_command_line_reaches_both_instances() {
     let before_a = eventually("a's settings", || a.metric("tandem_settings_version")).await;
     let before_b = eventually("b's settings", || b.metric("tandem_settings_version")).await;
     assert_eq!(before_a, before_b);
-    let changed = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args([
-            "merchant",
-            "add",
-            "--id",
-            "shop",
-            "--name",
-            "shop inc",
-            "--origin",
-            crate::common::SHOP_ORIGIN,
-        ])
-        .args(["--offer-timeout", "7", "--database", a.database().expect("postgres")])
-        .env_remove("TANDEM_DATABASE_URL")
-        .output()
-        .expect("run tandem");
-    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    let database = a.database().expect("postgres");
+    crate::common::set_shop_offer_timeout_to_7s(&["--database".as_ref(), database.as_ref()]);
     // At once (the database notifies every instance), not at the next of their once-a-second
     // reads.
     let changed_at = tokio::time::Instant::now();
@@ -335,6 +321,15 @@ async fn an_instance_that_loses_the_database_says_so_and_catches_up_once_back() 
     .await;
     let caught_up = recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Message { .. })).await;
     assert!(matches!(caught_up, AgentEvent::Message { ref message, .. } if message.text == "Still there?"));
+    // Had the leader let go of b's consoles meanwhile, b announced them again on its return.
+    let anna = a.login("anna@shop.example").await;
+    eventually("Anna's console counted by the leader", || async {
+        let response = a.http.get(a.url("/v1/agent/supervisor")).header("cookie", &anna).send().await.ok()?;
+        let body: serde_json::Value = response.json().await.ok()?;
+        let connected = body["agents"].as_array()?.iter().any(|agent| agent["connected"] == true);
+        connected.then_some(())
+    })
+    .await;
     admin.close().await;
 }
 
