@@ -14,6 +14,9 @@ use crate::handoff::Handoff;
 use crate::i18n::I18n;
 
 /// One line of the bot conversation, with what the customer can click next.
+/// The id of the line that holds the greeting's starter topics (never one of what was said).
+pub const STARTERS: usize = usize::MAX;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BotLine {
     pub id: usize,
@@ -59,6 +62,27 @@ impl BotChat {
 
     pub fn available(self) -> bool {
         self.bot.with(Option::is_some)
+    }
+
+    /// The lines to draw: the topics the greeting offers (in the panel's language, once the
+    /// flow is here) as a line of their own, [`STARTERS`], then what was said.
+    pub fn lines_after_starters(self) -> Vec<BotLine> {
+        let language = self.i18n.locale().language();
+        let starters =
+            self.bot.with(|bot| bot.as_ref().map(|bot| bot.starters(language)).unwrap_or_default());
+        let mut lines = Vec::with_capacity(1);
+        if !starters.is_empty() {
+            let from = TranscriptSpeaker::Bot;
+            lines.push(BotLine {
+                id: STARTERS,
+                from,
+                text: String::new(),
+                quick_replies: starters,
+                links: Vec::new(),
+            });
+        }
+        lines.extend(self.lines.get());
+        lines
     }
 
     fn push(self, from: TranscriptSpeaker, reply: Option<&Reply>, text: String) {

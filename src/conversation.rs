@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use tandem_browser::MessagesThenPending;
 use tandem_protocol::{Author, ChatMessage, QueueStatus, TranscriptSpeaker, WidgetConfig};
 
+use crate::bot_chat::STARTERS;
 use crate::{BotChat, BotLine, ConfigState, Failure, Handoff, I18n, Locale, Phase, states, use_i18n};
 
 /// The conversation, in order: the greeting and the bot's lines, the messages with the person,
@@ -20,7 +21,9 @@ pub fn MessageList(
     view! {
         <div class="messages" part="messages" role="log" aria-live="polite" data-testid="messages">
             <p class="message from-bot">{i18n.tr("bot.greeting")}</p>
-            <For each=move || bot.lines.get() key=|line| line.id let:line>
+            // The flow's starter topics first (an answer, or a person, with taps alone), drawn as
+            // a line of the bot's with only quick replies.
+            <For each=move || bot.lines_after_starters() key=|line| (line.id, line.quick_replies.len()) let:line>
                 <BotLineView line bot handoff/>
             </For>
             <Show when=move || bot.offer.get().is_some() && !handoff.phase.get().is_live()>
@@ -169,11 +172,13 @@ fn BotLineView(line: BotLine, bot: BotChat, handoff: Handoff) -> impl IntoView {
     let i18n = use_i18n();
     // `data-from` names the speaker for scripts and tests, whatever the language.
     let (class, from, author) = match line.from {
+        _ if line.id == STARTERS => ("message from-bot starters", "Bot", "bot.name"),
         TranscriptSpeaker::Bot => ("message from-bot", "Bot", "bot.name"),
         TranscriptSpeaker::Customer => ("message from-customer", "You", "you"),
     };
+    let testid = if line.id == STARTERS { "starters" } else { "bot-line" };
     view! {
-        <div class=class part="message" data-testid="bot-line" data-from=from>
+        <div class=class part="message" data-testid=testid data-from=from>
             <span class="author">{i18n.tr(author)}</span>
             <p class="text">{line.text}</p>
             {(!line.links.is_empty()).then(|| view! {

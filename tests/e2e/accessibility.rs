@@ -26,6 +26,7 @@ async fn every_state_of_a_conversation_with_a_person_passes_axe() {
 
     widget.open().await;
     no_violations_in(&widget, "the bot panel", Part::HumanButton).await;
+    no_violations_in(&widget, "the greeting's topics", Part::StarterTopic).await;
     widget.send("Can I split my payment?").await;
     no_violations_in(&widget, "the bot's answer with quick replies", Part::QuickReply).await;
     page.set_widget_attribute("theme", "dark").await;

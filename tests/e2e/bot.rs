@@ -98,3 +98,28 @@ async fn the_bot_answers_in_german_and_offers_a_person_to_an_upset_customer() {
     let entry = console.queue_entry().await;
     assert!(entry.contains("accepted the bot's offer") && entry.contains("seemed upset"), "{entry}");
 }
+
+/// The greeting offers the flow's starter topics: a customer on a phone gets an answer with one
+/// tap (here by keyboard), and can still reach a person without typing.
+#[tokio::test]
+async fn the_greeting_offers_topics_that_answer_without_typing() {
+    let server = TestServer::start(&widget_dist()).await;
+    let customer = Browser::start().await;
+    HostPage::open(&customer, &server.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
+
+    let topics = widget.starter_topics().await;
+    assert_eq!(
+        topics,
+        [
+            "When is my payment due?",
+            "How do I return an item?",
+            "What payment plans do you have?",
+            "Where is my order?"
+        ]
+    );
+    widget.take_starter_topic("How do I return an item?").await;
+    wait_lines(&widget, "the topic's answer", 2, |line| line.starts_with("Bot: ")).await;
+    assert_eq!(widget.bot_lines().await[0], "You: How do I return an item?");
+}

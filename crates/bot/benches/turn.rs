@@ -54,6 +54,7 @@ mod native {
             offer_human: localized("A person?"),
             intents,
             escalation: Default::default(),
+            starters: Default::default(),
         }
     }
 

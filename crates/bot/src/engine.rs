@@ -91,6 +91,21 @@ impl Bot {
         &self.flow
     }
 
+    /// The topics the greeting offers in (the flow's language closest to) `language`, as quick
+    /// replies: each its label and intent.
+    pub fn starters(&self, language: &str) -> Vec<(String, String)> {
+        let language = self.language(language);
+        let ids = self.flow.starters.get(&language).map_or(&[][..], Vec::as_slice);
+        ids.iter().filter_map(|id| self.topic(id, &language)).collect()
+    }
+
+    /// An intent offered as a quick reply: labelled with its first example phrase.
+    fn topic(&self, id: &str, language: &str) -> Option<(String, String)> {
+        let intent = self.flow.intents.iter().find(|intent| intent.id == id)?;
+        let example = intent.examples.get(language)?.first()?;
+        Some((example.clone(), intent.id.clone()))
+    }
+
     /// The flow's language closest to `requested` (`sv-SE` → `sv`), else its first.
     pub fn language(&self, requested: &str) -> String {
         let primary = requested.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
@@ -242,13 +257,7 @@ impl Bot {
             .iter()
             .map(|reply| (self.text(&reply.label, language), reply.intent.clone()))
             .collect();
-        for follow_up in &intent.follow_ups {
-            if let Some(next) = self.flow.intents.iter().find(|i| &i.id == follow_up)
-                && let Some(example) = next.examples.get(language).and_then(|e| e.first())
-            {
-                quick_replies.push((example.clone(), next.id.clone()));
-            }
-        }
+        quick_replies.extend(intent.follow_ups.iter().filter_map(|id| self.topic(id, language)));
         Reply {
             text,
             quick_replies,

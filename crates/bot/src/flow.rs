@@ -22,6 +22,11 @@ pub struct Flow {
     pub intents: Vec<Intent>,
     #[serde(default)]
     pub escalation: Escalation,
+    /// Topics the greeting offers as quick replies, per language: intent ids, at most
+    /// [`MAX_STARTERS`] for each, so that a customer can get an answer (or reach a person)
+    /// with taps alone. Each is labelled with its intent's first example phrase.
+    #[serde(default)]
+    pub starters: BTreeMap<String, Vec<String>>,
 }
 
 /// Global rules for handing over to a person.
@@ -123,6 +128,8 @@ impl fmt::Display for FlowProblem {
 }
 
 const MAX_INTENTS: usize = 1000;
+/// Starter topics per language: more would push the human button down on a phone.
+pub const MAX_STARTERS: usize = 6;
 const MAX_TEXT: usize = 4000;
 
 struct Checker<'a> {
@@ -220,6 +227,27 @@ impl Flow {
                 }
             }
         }
+        self.check_starters(&mut check, &ids);
         check.problems
+    }
+
+    fn check_starters(&self, check: &mut Checker<'_>, ids: &BTreeSet<&str>) {
+        for (language, starters) in &self.starters {
+            let at = format!("starters.{language}");
+            if !self.languages.contains(language) {
+                check.report(&at, "language not listed in `languages`");
+            }
+            if starters.len() > MAX_STARTERS {
+                check.report(&at, format!("at most {MAX_STARTERS} topics"));
+            }
+            let mut listed = BTreeSet::new();
+            for (index, id) in starters.iter().enumerate() {
+                if !ids.contains(id.as_str()) {
+                    check.report(format!("{at}[{index}]"), format!("no intent {id:?}"));
+                } else if !listed.insert(id.as_str()) {
+                    check.report(format!("{at}[{index}]"), format!("{id:?} is listed twice"));
+                }
+            }
+        }
     }
 }

@@ -141,3 +141,50 @@ fn validation_lists_every_problem_with_its_location() {
     );
     assert!(unknown_field.is_err(), "typos in field names are reported, not ignored");
 }
+
+#[test]
+fn the_greeting_offers_the_flows_starter_topics_in_the_customers_language() {
+    let bot = demo();
+    let english: Vec<String> = bot.starters("en-GB").into_iter().map(|(label, _)| label).collect();
+    assert_eq!(
+        english,
+        [
+            "When is my payment due?",
+            "How do I return an item?",
+            "What payment plans do you have?",
+            "Where is my order?"
+        ]
+    );
+    let swedish = bot.starters("sv");
+    assert_eq!(swedish[1], ("Hur returnerar jag en vara?".to_owned(), "refund_return".to_owned()));
+    // Taking one is the same as choosing its intent.
+    let answer = bot.choose(&mut State::default(), "sv", &swedish[1].1);
+    assert_eq!(answer.intent.as_deref(), Some("refund_return"));
+}
+
+#[test]
+fn starter_topics_are_checked_like_the_rest_of_the_flow() {
+    let json = r#"{
+        "version": 1, "languages": ["en"],
+        "fallback": {"en": "Sorry"}, "offer_human": {"en": "A person?"},
+        "intents": [{"id": "a", "examples": {"en": ["hi"]}, "answer": {"text": {"en": "Hello"}}}],
+        "starters": {"en": ["a", "a", "nope", "a", "a", "a", "a"], "fr": ["a"]}
+    }"#;
+    let flow: Flow = serde_json::from_str(json).expect("parses");
+    let problems: Vec<String> =
+        Bot::new(flow).expect_err("invalid").iter().map(ToString::to_string).collect();
+    for expected in [
+        "starters.en: at most 6 topics",
+        "starters.en[1]: \"a\" is listed twice",
+        "starters.en[2]: no intent \"nope\"",
+        "starters.fr: language not listed in `languages`",
+    ] {
+        assert!(problems.iter().any(|p| p == expected), "missing {expected:?} in {problems:#?}");
+    }
+    let without: Flow = serde_json::from_str(
+        r#"{"version":1,"languages":["en"],"fallback":{"en":"?"},"offer_human":{"en":"?"},
+            "intents":[{"id":"a","examples":{"en":["hi"]},"answer":{"text":{"en":"Hello"}}}]}"#,
+    )
+    .expect("starters are optional");
+    assert!(Bot::new(without).expect("valid").starters("en").is_empty());
+}

@@ -65,8 +65,8 @@ async fn fetch_json_with<B: Serialize, T: DeserializeOwned>(
         }
         None => builder.build(),
     }
-    .map_err(|error| FetchError::Network(error.to_string()))?;
-    let response = request.send().await.map_err(|error| FetchError::Network(error.to_string()))?;
+    .map_err(network)?;
+    let response = request.send().await.map_err(network)?;
     let text = response.text().await.unwrap_or_default();
     if !response.ok() {
         return Err(FetchError::Status(response.status(), text));
@@ -76,4 +76,14 @@ async fn fetch_json_with<B: Serialize, T: DeserializeOwned>(
         return serde_wasm_bindgen::from_value(JsValue::NULL).map_err(|_| FetchError::Unreadable);
     }
     from_json(&text).ok_or(FetchError::Unreadable)
+}
+
+/// What the browser said of a request that could not be made. Not gloo's own `Display`: it
+/// would bring serde_json's and std's error texts into the wasm for a case that never happens
+/// here (gloo decodes nothing: the answer is read as text and parsed by the browser).
+fn network(error: gloo_net::Error) -> FetchError {
+    match error {
+        gloo_net::Error::JsError(error) => FetchError::Network(error.message),
+        _ => FetchError::Network("the request could not be made".into()),
+    }
 }

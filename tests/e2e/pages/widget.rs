@@ -34,6 +34,7 @@ pub enum Part {
     PendingMessage,
     BotAnswer,
     QuickReply,
+    StarterTopic,
     BotOffer,
     QueueStatus,
     HumanStatus,
@@ -79,7 +80,8 @@ impl Part {
             Self::ComposerInput => "[data-testid=composer-input]",
             Self::PendingMessage => "[data-testid=pending-message]",
             Self::BotAnswer => "[data-testid=bot-line][data-from=Bot] .text",
-            Self::QuickReply => "[data-testid=quick-reply]",
+            Self::QuickReply => "[data-testid=bot-line] [data-testid=quick-reply]",
+            Self::StarterTopic => "[data-testid=starters] [data-testid=quick-reply]",
             Self::BotOffer => "[data-testid=bot-offer] button",
             Self::QueueStatus => "[data-testid=queue-status]",
             Self::HumanStatus => "[data-testid=human-status]",
@@ -476,6 +478,26 @@ impl<'a> Widget<'a> {
             }
             Mode::Frame => self.inside(async || self.browser.fill(part.selector(), text).await).await,
         }
+    }
+
+    /// The topics the greeting offers, once the flow has arrived.
+    pub async fn starter_topics(&self) -> Vec<String> {
+        let script = "return [...root.querySelectorAll('[data-testid=starters] [data-testid=quick-reply]')].map(e => e.textContent)";
+        eventually("the greeting's starter topics", || async {
+            let topics: Vec<String> = serde_json::from_value(self.in_app(script).await).unwrap_or_default();
+            (!topics.is_empty()).then_some(topics)
+        })
+        .await
+    }
+
+    /// Takes the greeting's starter topic `label`, by keyboard (focus, then Enter).
+    pub async fn take_starter_topic(&self, label: &str) {
+        let script = format!(
+            "const e = [...root.querySelectorAll('[data-testid=starters] [data-testid=quick-reply]')].find(e => e.textContent === {label:?}); \
+             if (!e) return false; e.focus(); return root.activeElement === e;"
+        );
+        assert_eq!(self.in_app(&script).await, serde_json::json!(true), "the topic {label:?} takes focus");
+        self.browser.press(fantoccini::key::Key::Enter).await;
     }
 
     /// Takes the bot's first quick reply; returns its label (null when none was offered).
