@@ -18,3 +18,4 @@ mod launcher;
 mod page_api;
 mod states;
 mod theming;
+mod timing;

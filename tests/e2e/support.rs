@@ -242,6 +242,8 @@ impl Drop for TestServer {
 /// the whole group is killed on drop.
 pub struct Browser {
     pub client: Client,
+    /// chromedriver's address, for what WebDriver has no command for (Chrome DevTools).
+    driver_url: String,
     _driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -304,7 +306,21 @@ impl Browser {
             Some(Duration::ZERO),
         );
         client.update_timeouts(timeouts).await.expect("webdriver timeouts");
-        Self { client, _driver: driver, _profile: profile }
+        Self { client, driver_url: url, _driver: driver, _profile: profile }
+    }
+
+    /// Runs the Chrome DevTools Protocol command `cmd` on the current page (chromedriver's
+    /// `goog/cdp/execute`), e.g. to throttle the CPU or the network as a slow phone would.
+    pub async fn cdp(&self, cmd: &str, params: Value) {
+        let session = self.client.session_id().await.ok().flatten().expect("a webdriver session");
+        let url = format!("{}/session/{session}/goog/cdp/execute", self.driver_url);
+        let response = reqwest::Client::new()
+            .post(url)
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{cmd}: {error}"));
+        assert!(response.status().is_success(), "{cmd}: {}", response.text().await.unwrap_or_default());
     }
 
     /// Runs `script` (a function body using `arguments`) in the page and returns its value.

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use run::{Env, cargo};
 
-const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | dist | bench [--waiting N --senders N --seconds S --accepts N] | bot-eval [--misses] | sim [--agents N --customers N | --arrivals-per-hour N, --hours H --seed S --offer-timeout SECS]>";
+const USAGE: &str = "usage: cargo xtask <setup | demo | test | size | dist | bench [--waiting N --senders N --seconds S --accepts N] | timing | bot-eval [--misses] | sim [--agents N --customers N | --arrivals-per-hour N, --hours H --seed S --offer-timeout SECS]>";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -34,6 +34,7 @@ fn main() -> ExitCode {
             .args(std::env::args().skip(2))
             .run(),
         Some("bench") => bench(&env),
+        Some("timing") => timing(&env),
         Some("dist") => dist(&env),
         Some("sim") => cargo(&env)
             .args(["run", "--quiet", "--package", "tandem-dispatch", "--example", "simulate", "--"])
@@ -148,6 +149,18 @@ fn bench(env: &Env) -> Result<(), String> {
     load()
         .env("TANDEM_DATABASE_URL", cluster.database(env, "two_instances")?)
         .args(["--instances", "2"])
+        .run()
+}
+
+/// How soon the opened widget is usable, in headless Chromium, on this machine and as a slow
+/// phone (`tests/e2e/timing.rs`): medians over fresh browsers, against the targets.
+fn timing(env: &Env) -> Result<(), String> {
+    setup::run(env)?;
+    build_web(env)?;
+    env.step("timing the widget from the launcher's click, in headless Chromium");
+    cargo(env)
+        .args(["test", "--package", "tandem-widget", "--test", "e2e", "--locked", "--"])
+        .args(["--ignored", "--nocapture", "--test-threads=1", "timing::"])
         .run()
 }
 
