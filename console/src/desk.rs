@@ -113,12 +113,13 @@ impl Live {
             AgentEvent::Offer { offer, timeout_secs, .. } => {
                 let deadline_ms = now() + f64::from(timeout_secs) * 1000.0;
                 self.now_ms.set(now());
+                crate::alert::offer_arrived(&entry_summary(&offer));
                 self.offer.set(Some(Offer { entry: offer, deadline_ms }));
             }
             AgentEvent::OfferEnded { conversation_id, reason } => self.offer_ended(&conversation_id, reason),
             AgentEvent::SetAway { missed_offers } => {
                 self.notice.set(Some(format!(
-                    "You let {missed_offers} offers in a row expire, so you are now Away. Switch to Online to be offered customers again."
+                    "You let {missed_offers} offers in a row expire, so you are now Away. Switch to Online to be offered customers again; to hear of the next offers even in another tab, turn on offer notifications or the tone."
                 )));
             }
             AgentEvent::Message { conversation_id, message } => self.on_message(&conversation_id, message),
@@ -288,6 +289,7 @@ pub fn Desk(
     on_cleanup(move || live.socket.close());
     view! {
         <DeskBar name=profile.display_name live sign_out/>
+        <crate::alert::OfferSettings/>
         <Show when=move || live.signed_out.get()>
             <section class="signed-out" aria-labelledby="signed-out-heading" data-testid="signed-out">
                 <h2 id="signed-out-heading">"Your session ended"</h2>
@@ -383,16 +385,39 @@ fn OfferCard(offer: Offer, live: Live) -> impl IntoView {
     // A second hand for the countdown, stopped with the card.
     let tick =
         set_interval_with_handle(move || live.now_ms.set(now()), std::time::Duration::from_secs(1)).ok();
-    on_cleanup(move || {
-        if let Some(tick) = tick {
-            tick.clear();
-        }
-    });
     let seconds_left = move || {
         #[allow(clippy::cast_possible_truncation, reason = "whole seconds of a short countdown")]
         let left = ((deadline - live.now_ms.get()) / 1000.0).ceil().max(0.0) as i64;
         left
     };
+    // The countdown in the tab's title, and the shortcuts (Alt+Shift+A, Alt+Shift+D).
+    Effect::new(move |_| crate::alert::title(Some(seconds_left())));
+    let keys = window_event_listener(leptos::ev::keydown, move |event| {
+        if !(event.alt_key() && event.shift_key()) {
+            return;
+        }
+        let conversation_id = id.get_value();
+        match event.code().strip_prefix("Key") {
+            Some(crate::alert::ACCEPT_KEY) => {
+                event.prevent_default();
+                live.send(&AgentFrame::Accept { conversation_id });
+            }
+            Some(crate::alert::DECLINE_KEY) => {
+                event.prevent_default();
+                if live.send(&AgentFrame::Decline { conversation_id }) {
+                    live.offer.set(None);
+                }
+            }
+            _ => {}
+        }
+    });
+    on_cleanup(move || {
+        if let Some(tick) = tick {
+            tick.clear();
+        }
+        keys.remove();
+        crate::alert::title(None);
+    });
     let entry = offer.entry;
     view! {
         <section class="offer" role="region" aria-labelledby="offer-title" data-testid="offer">
@@ -402,6 +427,7 @@ fn OfferCard(offer: Offer, live: Live) -> impl IntoView {
             <p class="countdown" aria-live="off" data-testid="offer-countdown">
                 {move || format!("{} s to answer", seconds_left())}
             </p>
+            <p class="shortcuts" data-testid="offer-shortcuts">"Alt+Shift+A accepts, Alt+Shift+D declines."</p>
             <div class="offer-actions">
                 <button class="accept" data-testid="offer-accept" on:click=move |_| {
                     live.send(&AgentFrame::Accept { conversation_id: id.get_value() });

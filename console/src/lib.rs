@@ -4,6 +4,7 @@
 //! several customers at once. The live channel reconnects by itself and resends what was not
 //! acknowledged; the server's welcome frame restores every open chat.
 
+mod alert;
 mod desk;
 mod form;
 mod messages;

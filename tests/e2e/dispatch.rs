@@ -96,3 +96,33 @@ async fn two_agents_are_offered_customers_one_at_a_time_and_an_invited_agent_joi
     })
     .await;
 }
+
+/// An agent reading email in another tab still hears of an offer: a system notification (once
+/// they allowed it), the countdown in the tab's title; clicking the notification brings the
+/// offer to the front, and a shortcut accepts it.
+#[tokio::test]
+async fn an_offer_in_a_background_tab_raises_a_notification_and_a_shortcut_accepts_it() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, anna) = tokio::join!(Browser::start(), Browser::start());
+    Console::record_notifications(&anna, "default").await;
+    let desk = Console::sign_in(&anna, &server, ANNA).await;
+    // Never asked on load: a button asks.
+    assert!(desk.notifications().await.is_empty());
+    desk.allow_notifications().await;
+    desk.hide_tab().await;
+
+    ask_for_a_person(&customer, &server).await;
+    let raised =
+        eventually("the notification", || async { desk.notifications().await.into_iter().next() }).await;
+    assert_eq!(raised.0, "A customer is offered to you");
+    assert!(raised.1.contains("en"), "the notification says who: {raised:?}");
+    let title = desk.title().await;
+    assert!(title.contains("s) A customer for you"), "the countdown in the tab's title: {title}");
+
+    desk.click_notification().await;
+    assert_eq!(desk.focused().await, "offer-accept", "the offer is brought to the front");
+    anna.press_alt_shift('A').await;
+    eventually("the chat", || async { anna.shows("[data-testid=chat-input]").await.then_some(()) }).await;
+    let title = desk.title().await;
+    assert_eq!(title, "Tandem · Agent console", "the title is the console's again");
+}

@@ -363,6 +363,21 @@ impl Browser {
     }
 
     /// Presses and releases one key, sent to whatever has focus.
+    /// Presses `key` with Alt and Shift held, as a keyboard shortcut is typed.
+    pub async fn press_alt_shift(&self, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let (alt, shift): (char, char) = (Key::Alt.into(), Key::Shift.into());
+        let actions = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: alt })
+            .then(KeyAction::Down { value: shift })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up { value: shift })
+            .then(KeyAction::Up { value: alt });
+        self.client.perform_actions(actions).await.expect("key chord");
+    }
+
     pub async fn press(&self, key: fantoccini::key::Key) {
         use fantoccini::actions::{InputSource, KeyAction, KeyActions};
         let key: char = key.into();

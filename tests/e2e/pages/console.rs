@@ -100,6 +100,61 @@ impl<'a> Console<'a> {
         .await;
     }
 
+    /// From now on (pages opened after this), the browser's notifications are a stand-in that
+    /// records them, with the permission `permission` until asked, and the tab reads as hidden
+    /// whenever the test says so ([`Console::hide_tab`]).
+    pub async fn record_notifications(browser: &Browser, permission: &str) {
+        let source = format!(
+            "window.__notified = []; window.__permission = {permission:?}; \
+             window.Notification = class {{ \
+               constructor(title, options) {{ this.title = title; this.body = options && options.body; window.__notified.push(this); }} \
+               close() {{ this.closed = true; }} \
+               static get permission() {{ return window.__permission; }} \
+               static requestPermission() {{ window.__permission = 'granted'; return Promise.resolve('granted'); }} }}; \
+             Object.defineProperty(document, 'hidden', {{ configurable: true, get: () => window.__hidden === true }});"
+        );
+        browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": source })).await;
+    }
+
+    /// The agent switches to another tab: the console's is hidden.
+    pub async fn hide_tab(&self) {
+        self.browser.js("window.__hidden = true", vec![]).await;
+    }
+
+    /// The notifications raised so far, as `[title, body]`.
+    pub async fn notifications(&self) -> Vec<(String, String)> {
+        let raised = self.browser.js("return window.__notified.map(n => [n.title, n.body])", vec![]).await;
+        serde_json::from_value(raised).unwrap_or_default()
+    }
+
+    /// Clicks the first notification, as the agent would in their system's tray.
+    pub async fn click_notification(&self) {
+        self.browser.js("window.__notified[0].onclick()", vec![]).await;
+    }
+
+    /// The tab's title.
+    pub async fn title(&self) -> String {
+        self.browser.js("return document.title", vec![]).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The `data-testid` of the element with the keyboard focus.
+    pub async fn focused(&self) -> String {
+        let focused = self
+            .browser
+            .js("return document.activeElement && document.activeElement.dataset.testid", vec![])
+            .await;
+        focused.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Turns offer notifications on (the browser asks the agent, who allows them).
+    pub async fn allow_notifications(&self) {
+        self.browser.click("[data-testid=allow-notifications]").await;
+        eventually("notifications on", || async {
+            self.browser.shows("[data-testid=notifications-on]").await.then_some(())
+        })
+        .await;
+    }
+
     pub async fn decline_offer(&self) {
         self.browser.click("[data-testid=offer-decline]").await;
     }
