@@ -42,11 +42,13 @@ struct Live {
     /// Milliseconds since the epoch, refreshed so waiting times move.
     now_ms: RwSignal<f64>,
     socket: Channel,
+    /// Drafts replies from the merchant's flow.
+    suggester: crate::suggest::Suggester,
 }
 
 impl Live {
     /// The desk's state for the signed-in agent `me`, connected to the live channel.
-    fn connect(me: i64) -> Self {
+    fn connect(me: i64, merchant: &tandem_protocol::MerchantId) -> Self {
         let live = Self {
             me,
             presence: RwSignal::new(Presence::Online),
@@ -61,6 +63,7 @@ impl Live {
             offer: RwSignal::new(None),
             now_ms: RwSignal::new(now()),
             socket: Channel::new(),
+            suggester: crate::suggest::Suggester::load(merchant),
         };
         live.open_socket();
         live
@@ -276,7 +279,7 @@ pub fn Desk(
     sign_out: Callback<()>,
     signed_in_as: Callback<AgentProfile>,
 ) -> impl IntoView {
-    let live = Live::connect(profile.id);
+    let live = Live::connect(profile.id, &profile.merchant_id);
     let signed_in_again = Callback::new(move |again: AgentProfile| {
         if again.id == live.me {
             live.signed_out.set(false);
@@ -476,6 +479,10 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
     let id = StoredValue::new(id);
     let ended =
         move || chat.with(|chat| chat.as_ref().is_some_and(|c| c.status == ConversationStatus::Ended));
+    // Shared by the composer and the suggested reply, which the agent may take into it.
+    let draft = Draft::new(Callback::new(move |typing| {
+        live.send(&AgentFrame::Typing { conversation_id: id.get_value(), typing });
+    }));
     view! {
         <article class="chat" data-testid="chat" data-conversation=move || id.get_value().0>
             {move || chat.get().map(|chat| view! { <ChatHeader chat/> })}
@@ -484,7 +491,8 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
                 <ChatEnded id chat live/>
             </Show>
             <Show when=move || !ended()>
-                <ChatComposer id live/>
+                <crate::suggest::SuggestedReply chat suggester=live.suggester draft/>
+                <ChatComposer id live draft/>
                 <ChatActions id live/>
             </Show>
         </article>
@@ -556,10 +564,7 @@ fn ChatEnded(
 
 /// The agent's reply box: Enter sends, and the customer sees when the agent is typing.
 #[component]
-fn ChatComposer(id: StoredValue<ConversationId>, live: Live) -> impl IntoView {
-    let draft = Draft::new(Callback::new(move |typing| {
-        live.send(&AgentFrame::Typing { conversation_id: id.get_value(), typing });
-    }));
+fn ChatComposer(id: StoredValue<ConversationId>, live: Live, draft: Draft) -> impl IntoView {
     let submit = move || {
         let sent: Result<(), &str> = draft.submit(|text| {
             validate_text(&text)?;

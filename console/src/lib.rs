@@ -8,6 +8,7 @@ mod alert;
 mod desk;
 mod form;
 mod messages;
+mod suggest;
 mod team;
 
 use leptos::prelude::*;

@@ -123,3 +123,27 @@ async fn the_greeting_offers_topics_that_answer_without_typing() {
     wait_lines(&widget, "the topic's answer", 2, |line| line.starts_with("Bot: ")).await;
     assert_eq!(widget.bot_lines().await[0], "You: How do I return an item?");
 }
+
+/// The merchant's flow drafts the agent's answer: for the customer's "can I split my payment?"
+/// the console suggests the flow's `payment_plans` answer, which the agent takes and sends.
+#[tokio::test]
+async fn the_console_suggests_the_flows_answer_and_the_agent_sends_it() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let console = Console::sign_in(&agent, &server, ANNA).await;
+    HostPage::open(&customer, &server.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
+    widget.ask_for_person().await;
+    console.accept_from_queue().await;
+    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+
+    widget.send("Can I split my payment?").await;
+    console.wait_messages(&["Can I split my payment?"]).await;
+    let (intent, text) = console.suggestion().await;
+    assert!(intent.contains("payment_plans"), "{intent}");
+    assert!(text.starts_with("You can pay in 30 days"), "the flow's answer: {text}");
+    console.use_suggestion().await;
+    console.send_reply().await;
+    widget.wait_messages(&["Can I split my payment?", &text]).await;
+}

@@ -47,6 +47,16 @@ impl Draft {
         }
     }
 
+    /// Replaces the text with `text` (a suggestion taken), as if typed.
+    pub fn replace(self, text: String) {
+        let was_empty = self.text.with_untracked(String::is_empty);
+        let is_empty = text.is_empty();
+        self.text.set(text);
+        if was_empty != is_empty {
+            self.typing.run(!is_empty);
+        }
+    }
+
     /// Hands the text to `send`; once it is taken, the draft empties and typing has stopped.
     pub fn submit<E>(self, send: impl FnOnce(String) -> Result<(), E>) -> Result<(), E> {
         send(self.text.get_untracked())?;

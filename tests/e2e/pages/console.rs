@@ -146,6 +146,17 @@ impl<'a> Console<'a> {
         focused.as_str().unwrap_or_default().to_owned()
     }
 
+    /// The reply suggested from the flow for the open chat, as `(intent line, text)`.
+    pub async fn suggestion(&self) -> (String, String) {
+        let intent = self.browser.text("[data-testid=suggestion-intent]").await;
+        (intent, self.browser.text("[data-testid=suggestion-text]").await)
+    }
+
+    /// Takes the suggested reply into the composer.
+    pub async fn use_suggestion(&self) {
+        self.browser.click("[data-testid=use-suggestion]").await;
+    }
+
     /// Turns offer notifications on (the browser asks the agent, who allows them).
     pub async fn allow_notifications(&self) {
         self.browser.click("[data-testid=allow-notifications]").await;
