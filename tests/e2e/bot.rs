@@ -130,13 +130,7 @@ async fn the_greeting_offers_topics_that_answer_without_typing() {
 async fn the_console_suggests_the_flows_answer_and_the_agent_sends_it() {
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
-    let console = Console::sign_in(&agent, &server, ANNA).await;
-    HostPage::open(&customer, &server.demo_url()).await;
-    let widget = Widget::inline(&customer);
-    widget.open().await;
-    widget.ask_for_person().await;
-    console.accept_from_queue().await;
-    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+    let (_page, widget, console) = crate::handoff::talking_with_anna(&server, &customer, &agent).await;
 
     widget.send("Can I split my payment?").await;
     console.wait_messages(&["Can I split my payment?"]).await;

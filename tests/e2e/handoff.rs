@@ -93,7 +93,7 @@ async fn a_half_typed_message_survives_the_agent_joining() {
 
 /// The start of a story in two browsers: a customer on the demo checkout page asks for a person
 /// and Anna, signed in to the console, accepts.
-async fn talking_with_anna<'a>(
+pub(crate) async fn talking_with_anna<'a>(
     server: &TestServer,
     customer: &'a Browser,
     agent: &'a Browser,
