@@ -61,7 +61,8 @@ enum Signal {
         change: Change,
         request: u64,
     },
-    /// The leader answers the follower `to`, after publishing the copy that includes it.
+    /// The leader answers the follower `to` (for an accept or a hand-back, once the copy that
+    /// includes it is published).
     Answer {
         to: String,
         request: u64,
@@ -96,8 +97,8 @@ pub struct Cluster {
     first: AtomicBool,
     next_request: AtomicU64,
     waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
-    /// Answers the leader sends once the merchant's copy is published.
-    held: Mutex<Vec<(MerchantId, String, u64, Answer)>>,
+    /// Answers (to whom, to which request) the leader sends once the next copies are published.
+    held: Mutex<Vec<(String, u64, Answer)>>,
 }
 
 /// Joins the instances on the database `url`: from now on this instance follows until it
@@ -342,7 +343,7 @@ async fn arrived(state: &AppState, cluster: &Arc<Cluster>, envelope: Envelope) {
             let wait_for_copy = matches!(change, Change::Accept(..) | Change::GiveBack { .. });
             match state.dispatch.change_here(state, &merchant, change, &envelope.from).await {
                 Ok(answer) if wait_for_copy => {
-                    let held = (merchant, envelope.from, request, answer);
+                    let held = (envelope.from, request, answer);
                     cluster.held.lock().unwrap_or_else(|e| e.into_inner()).push(held);
                     state.dispatch.publish.notify_one();
                 }
@@ -495,7 +496,7 @@ async fn publish(state: AppState, cluster: Arc<Cluster>) {
             }
             cluster.signal(Signal::Replica { merchant });
         }
-        for (_, to, request, answer) in held {
+        for (to, request, answer) in held {
             cluster.signal(Signal::Answer { to, request, answer });
         }
     }

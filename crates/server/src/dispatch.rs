@@ -266,12 +266,9 @@ impl Dispatch {
     pub async fn lead(&self, state: &AppState) {
         self.forget_all();
         self.leading.store(true, Ordering::SeqCst);
+        // Each dispatcher rebuilt here is published (see `dispatcher`): the followers' copies
+        // are the old leader's.
         resume(state).await;
-        // The followers' copies are the old leader's: each one rebuilt here is published.
-        let rebuilt: Vec<MerchantId> = self.all().into_iter().map(|(merchant, _)| merchant).collect();
-        for merchant in rebuilt {
-            self.touched(&merchant);
-        }
     }
 
     /// This instance lost the lead: it follows again.

@@ -482,9 +482,12 @@ impl<'a> Widget<'a> {
 
     /// The topics the greeting offers, once the flow has arrived.
     pub async fn starter_topics(&self) -> Vec<String> {
-        let script = "return [...root.querySelectorAll('[data-testid=starters] [data-testid=quick-reply]')].map(e => e.textContent)";
+        let script = format!(
+            "return [...root.querySelectorAll({:?})].map(e => e.textContent)",
+            Part::StarterTopic.selector()
+        );
         eventually("the greeting's starter topics", || async {
-            let topics: Vec<String> = serde_json::from_value(self.in_app(script).await).unwrap_or_default();
+            let topics: Vec<String> = serde_json::from_value(self.in_app(&script).await).unwrap_or_default();
             (!topics.is_empty()).then_some(topics)
         })
         .await
@@ -493,8 +496,9 @@ impl<'a> Widget<'a> {
     /// Takes the greeting's starter topic `label`, by keyboard (focus, then Enter).
     pub async fn take_starter_topic(&self, label: &str) {
         let script = format!(
-            "const e = [...root.querySelectorAll('[data-testid=starters] [data-testid=quick-reply]')].find(e => e.textContent === {label:?}); \
-             if (!e) return false; e.focus(); return root.activeElement === e;"
+            "const e = [...root.querySelectorAll({:?})].find(e => e.textContent === {label:?}); \
+             if (!e) return false; e.focus(); return root.activeElement === e;",
+            Part::StarterTopic.selector()
         );
         assert_eq!(self.in_app(&script).await, serde_json::json!(true), "the topic {label:?} takes focus");
         self.browser.press(fantoccini::key::Key::Enter).await;
