@@ -50,7 +50,7 @@ pub fn call(controls: Controls, method: &str, arg: JsValue) {
             Some(tag) if crate::Locale::from_tag(&tag).is_some() => controls.i18n.requested.set(Some(tag)),
             _ => warn("Tandem.setLocale: unsupported locale; the widget speaks en, sv and de"),
         },
-        "identify" => match serde_wasm_bindgen::from_value::<Identity>(arg) {
+        "identify" => match tandem_browser::from_value::<Identity>(arg) {
             Ok(identity) => match identity.validate() {
                 Ok(()) => controls.identity.set(Some(identity)),
                 Err(problem) => warn(&format!("Tandem.identify: {problem}")),

@@ -119,3 +119,54 @@ async fn launcher_opens_panel_even_when_the_server_cannot_be_reached() {
     wait_for(|| query(&root, "[data-testid=panel]").is_none().then_some(())).await;
     assert_eq!(launcher.get_attribute("aria-expanded").as_deref(), Some("false"));
 }
+
+/// What the server sends decodes through the browser's JSON.parse and `tandem_browser`'s own
+/// deserializer: internally tagged frames (tag first or last), nested tagged authors, options,
+/// lists and numbers; anything of the wrong shape is refused rather than guessed.
+#[wasm_bindgen_test]
+fn frames_decode_through_the_browsers_json() {
+    use tandem_browser::{from_json, to_json};
+    use tandem_protocol::{
+        Author, ChatMessage, ClientMessageId, ConversationStatus, CustomerEvent, QueueStatus,
+    };
+
+    let message = ChatMessage {
+        seq: 7,
+        client_id: ClientMessageId("c-1".into()),
+        author: Author::Agent { name: "Anna".into() },
+        text: "Hej \"där\" ✓".into(),
+        sent_at_ms: 1_764_000_000_000,
+    };
+    let events = [
+        CustomerEvent::Welcome {
+            status: ConversationStatus::Waiting,
+            agent_name: None,
+            queue: Some(QueueStatus { position: 3, estimated_wait_secs: 90 }),
+        },
+        CustomerEvent::Transcript { messages: vec![message.clone()] },
+        CustomerEvent::Message { message },
+        CustomerEvent::Closed,
+    ];
+    for event in events {
+        let json = to_json(&event).expect("serialises");
+        assert_eq!(from_json::<CustomerEvent>(&json), Some(event), "{json}");
+    }
+    let tag_last = r#"{"seq":4,"client_id":"c-2","type":"ack"}"#;
+    assert_eq!(
+        from_json::<CustomerEvent>(tag_last),
+        Some(CustomerEvent::Ack { client_id: ClientMessageId("c-2".into()), seq: 4 })
+    );
+    for refused in [
+        r#"{"type":"ack","client_id":"c-2","seq":-1}"#,
+        r#"{"type":"ack","client_id":"c-2","seq":1.5}"#,
+        r#"{"type":"ack","client_id":"c-2"}"#,
+        r#"{"type":"typing","typing":"yes"}"#,
+        r#"{"type":"no_such_frame"}"#,
+        r#"[1,2]"#,
+        "null",
+    ] {
+        assert_eq!(from_json::<CustomerEvent>(refused), None, "{refused}");
+    }
+    assert_eq!(from_json::<Vec<Option<u8>>>("[1,null,255]"), Some(vec![Some(1), None, Some(255)]));
+    assert_eq!(from_json::<Vec<u8>>("[256]"), None);
+}

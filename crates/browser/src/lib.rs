@@ -22,7 +22,7 @@ mod transcript;
 
 pub use channel::Channel;
 pub use draft::{Draft, enter_sends};
-pub use json::{FetchError, fetch_json, fetch_json_with_bearer, from_json, to_json};
+pub use json::{FetchError, fetch_json, fetch_json_with_bearer, from_json, from_value, to_json};
 pub use outbox::{Outbox, Pending};
 pub use socket::{Connection, LiveSocket};
 pub use transcript::{MessagesThenPending, append_new, last_held};

@@ -2,6 +2,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
+mod de;
+pub use de::from_value;
+
 /// Serializes with the browser's JSON.stringify.
 pub fn to_json<T: Serialize>(value: &T) -> Option<String> {
     let js = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
@@ -11,7 +14,7 @@ pub fn to_json<T: Serialize>(value: &T) -> Option<String> {
 /// Parses with the browser's JSON.parse.
 pub fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
     let value = js_sys::JSON::parse(text).ok()?;
-    serde_wasm_bindgen::from_value(value).ok()
+    from_value(value).ok()
 }
 
 /// Why a request failed: the network, or the server's answer (status and problem text).
@@ -73,7 +76,7 @@ async fn fetch_json_with<B: Serialize, T: DeserializeOwned>(
     }
     if text.is_empty() {
         // 204 and friends: decode from null (for `()` answers).
-        return serde_wasm_bindgen::from_value(JsValue::NULL).map_err(|_| FetchError::Unreadable);
+        return from_value(JsValue::NULL).map_err(|_| FetchError::Unreadable);
     }
     from_json(&text).ok_or(FetchError::Unreadable)
 }
