@@ -140,6 +140,8 @@ pub struct Handoff {
     pub rated: RwSignal<bool>,
     /// `rate_limited` answers in a row, for the wait before sending again.
     backoff: StoredValue<u32>,
+    /// A resend after `rate_limited` is waiting for its time.
+    resend_due: StoredValue<bool>,
 }
 
 fn storage_key(merchant: &MerchantId) -> String {
@@ -198,6 +200,7 @@ impl Handoff {
             rateable: RwSignal::new(None),
             rated: RwSignal::new(false),
             backoff: StoredValue::new(0),
+            resend_due: StoredValue::new(false),
         };
         if resuming {
             handoff.take_back_outbox();
@@ -250,12 +253,19 @@ impl Handoff {
     }
 
     /// After `rate_limited`: the outbox goes again after a wait that doubles each time
-    /// (1 s, 2 s … 30 s), and starts again from 1 s once a message is acknowledged.
+    /// (1 s, 2 s … 30 s), and starts again from 1 s once a message is acknowledged. One wait
+    /// at a time: the refusals of one resent outbox (one per message) start one more, not one
+    /// each, or each would send the whole outbox again.
     fn resend_later(self) {
+        if self.resend_due.get_value() {
+            return;
+        }
+        self.resend_due.set_value(true);
         let tries = self.backoff.get_value();
         self.backoff.set_value(tries.saturating_add(1));
         let wait = (1000_i32 << tries.min(5)).min(MOST_BACKOFF_MS);
         let again = wasm_bindgen::closure::Closure::once_into_js(move || {
+            self.resend_due.set_value(false);
             self.outbox.resend(|pending| {
                 self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
             });

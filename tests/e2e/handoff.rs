@@ -109,32 +109,79 @@ pub(crate) async fn talking_with_anna<'a>(
 }
 
 /// A message sent just before the next checkout page loads, and not acknowledged yet (the
-/// server is answering `rate_limited`: another tab spends the budget), is kept by the tab,
-/// sent again from the next page, and reaches the agent once.
+/// server answered `rate_limited`: another tab spends the budget), is kept by the tab, sent
+/// again from the next page, and reaches the agent once.
 #[tokio::test]
 async fn a_message_sent_just_before_the_next_page_arrives_once() {
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    HostPage::record_refused_sends(&customer).await;
     let (page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
 
     let (conversation, token) = page.conversation().await;
     let flood = server.flood_as_customer(&conversation, &token).await;
-    // (The tab keeps its outbox as client id, text, client id, text… in sessionStorage.)
-    widget.send("Is order 42 on its way?").await;
-    // At once the next page of the checkout, before any ack.
+    // The flood leaves the budget spent nearly always; a send that still wins a message's
+    // place is acknowledged, and the customer tries another.
+    let mut sent = None;
+    for attempt in 1..=5 {
+        let text = format!("Is order 42 on its way? ({attempt})");
+        widget.send(&text).await;
+        let refused = crate::support::eventually("the send to be refused or acknowledged", || async {
+            if page.refused_sends().await.len() == 1 {
+                return Some(true);
+            }
+            (widget.messages().await.contains(&text) && !widget.shows(Part::PendingMessage).await)
+                .then_some(false)
+        })
+        .await;
+        if refused {
+            sent = Some(text);
+            break;
+        }
+    }
+    let sent = sent.expect("one of five sends refused while the flood runs");
+    assert_eq!(page.refused_sends().await, ["rate_limited"]);
+    let held = page.outbox().await;
+    assert!(held.as_array().is_some_and(|held| held.contains(&json!(sent))), "kept by the tab: {held}");
+    // At once the next page of the checkout, before any ack (the resend waits at least 1 s).
     customer.client.goto(&server.demo_url()).await.expect("next page");
     drop(flood);
 
-    let sent = "Is order 42 on its way?";
     crate::support::eventually("the message to reach the agent", || async {
-        console.messages().await.iter().any(|m| m.contains(sent)).then_some(())
+        console.messages().await.iter().any(|m| m.contains(&sent)).then_some(())
     })
     .await;
     widget.wait_gone(Part::PendingMessage).await;
-    let delivered = console.messages().await.iter().filter(|m| m.contains(sent)).count();
+    let delivered = console.messages().await.iter().filter(|m| m.contains(&sent)).count();
     assert_eq!(delivered, 1, "once");
-    assert_eq!(widget.messages().await.iter().filter(|m| m.contains(sent)).count(), 1);
+    assert_eq!(widget.messages().await.iter().filter(|m| m.contains(&sent)).count(), 1);
     assert_eq!(page.outbox().await, json!(null), "nothing left to send");
+}
+
+/// A message the server refuses for good (here a text with U+0000, which no stored text may
+/// hold) is shown as not sent, never reaches the agent, and is not sent again from the next page.
+#[tokio::test]
+async fn a_message_refused_for_good_is_shown_as_not_sent_and_never_sent_again() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    HostPage::record_refused_sends(&customer).await;
+    let (page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
+
+    widget.send_set_by_script("a\u{0}b").await;
+    crate::support::eventually("the refusal", || async {
+        (page.refused_sends().await == ["invalid_message"]).then_some(())
+    })
+    .await;
+    assert!(widget.text(Part::PendingMessage).await.contains("not sent"));
+    assert_eq!(page.outbox().await, json!(null), "a refused message is not kept to send again");
+    widget.send("Still there?").await;
+    console.wait_messages(&["Still there?"]).await;
+
+    customer.client.goto(&server.demo_url()).await.expect("next page");
+    widget.send("And now?").await;
+    console.wait_messages(&["Still there?", "And now?"]).await;
+    widget.wait_messages(&["Still there?", "And now?"]).await;
+    assert_eq!(widget.message_sequences().await, json!([1, 2]), "the refused one was never stored");
 }
 
 /// An agent whose session ends mid-chat (signed out everywhere) gets the sign-in form over the

@@ -75,7 +75,6 @@ struct Records {
     merchant: MerchantId,
     conversations: Vec<Conversation>,
     left_messages: Vec<LeftMessage>,
-    email: Option<String>,
 }
 
 pub async fn customer(command: CustomerCommand) -> Result<(), String> {
@@ -101,7 +100,7 @@ async fn find(store: &dyn Store, whose: &Whose) -> Result<Records, String> {
         }
         (None, None) => return Err("name the customer with --email or --conversation".into()),
     };
-    Ok(Records { merchant, conversations, left_messages, email: whose.email.clone() })
+    Ok(Records { merchant, conversations, left_messages })
 }
 
 async fn export(whose: Whose) -> Result<(), String> {
@@ -150,7 +149,7 @@ async fn erase(whose: Whose) -> Result<(), String> {
     }
     let ids: Vec<ConversationId> = records.conversations.into_iter().map(|c| c.id).collect();
     let (conversations, left) = store
-        .erase(&records.merchant, &ids, records.email.as_deref())
+        .erase(&records.merchant, &ids, &records.left_messages.iter().map(|m| m.id).collect::<Vec<_>>())
         .await
         .map_err(|error| error.to_string())?;
     record_command(store.as_ref(), &records.merchant, Action::CustomerErased, counted(conversations, left))

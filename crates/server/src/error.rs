@@ -118,21 +118,40 @@ impl IntoResponse for AppError {
     }
 }
 
-/// A file under `/widget/` or `/console/` asked with a method other than `GET` or `HEAD`: the
-/// file services answer 405 with an empty body and no `Allow`, so it gets the problem body
-/// every error has, and `Allow: GET,HEAD`. (The API's routes answer through
-/// `method_not_allowed_fallback`, which keeps their own `Allow`.)
-pub async fn problem_for_bare_405(response: Response) -> Response {
-    if response.status() != StatusCode::METHOD_NOT_ALLOWED
-        || response.headers().contains_key(header::CONTENT_TYPE)
-    {
+/// The last word on every error: an answer that is not yet a problem body becomes one. Our
+/// handlers and extractors answer with [`AppError`]; this catches what axum and tower-http answer
+/// on their own (plain text, or no body), so that no error reaches a client as plain text:
+/// - a 405 from the file services (`/widget/`, `/console/`), empty and without `Allow`: it gets
+///   `Allow: GET,HEAD` (the API's routes answer through `method_not_allowed_fallback`, which
+///   keeps their own `Allow`);
+/// - a path or query that does not parse (`/v1/agent/agents/abc/deactivate`, `?days=abc`), and
+///   a plain GET of a WebSocket endpoint: 400 `invalid_request`, with axum's text as the detail.
+pub async fn problem_for_every_error(response: Response) -> Response {
+    let status = response.status();
+    // What axum and tower-http write themselves: plain text, or nothing. A page that answers
+    // an error on purpose (the refused frame page shows the contact page) is HTML, and stays.
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|value| value.as_bytes().starts_with(b"text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
         return response;
     }
-    let allow =
-        response.headers().get(header::ALLOW).cloned().unwrap_or(HeaderValue::from_static("GET,HEAD"));
-    let mut problem = AppError::MethodNotAllowed.into_response();
-    problem.headers_mut().insert(header::ALLOW, allow);
-    problem
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = response.headers().get(header::ALLOW).cloned();
+        let mut problem = AppError::MethodNotAllowed.into_response();
+        problem.headers_mut().insert(header::ALLOW, allow.unwrap_or(HeaderValue::from_static("GET,HEAD")));
+        return problem;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&text).trim().to_owned();
+    match status {
+        StatusCode::NOT_FOUND => AppError::NotFound(detail),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        status if status.is_client_error() => AppError::InvalidRequest(detail),
+        _ => AppError::Internal,
+    }
+    .into_response()
 }
 
 /// Why a body or frame with U+0000 in it is refused: no text we store may hold one (PostgreSQL

@@ -365,7 +365,7 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
             )
         })
         .with_state(state)
-        .layer(axum::middleware::map_response(error::problem_for_bare_405))
+        .layer(axum::middleware::map_response(error::problem_for_every_error))
         // A panic in one handler (a defect) answers that request with a 500 problem; the task
         // unwinds and every other request and live chat goes on.
         .layer(CatchPanicLayer::custom(|_| {

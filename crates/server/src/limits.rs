@@ -155,6 +155,27 @@ mod tests {
         assert!(!limits.allow_login_to("ANNA@shop.example", Some(attacker)), "any case, same account");
         assert!(limits.allow_login_to("anna@shop.example", Some(agent)), "Anna herself is not locked out");
     }
+
+    /// One network's sockets are capped however many conversations they are spread over (as
+    /// `extract::socket_slot` counts them: the network, then the conversation); a neighbour
+    /// network is not, and a closed socket makes room.
+    #[test]
+    fn sockets_are_capped_per_network_across_conversations() {
+        let sockets = std::sync::Arc::new(Sockets::default());
+        let slot = |ip: &str, conversation: usize| {
+            let network = SocketKey::Network(network(ip.parse().expect("ip")));
+            let chat = SocketKey::Conversation(tandem_protocol::ConversationId(format!("c{conversation}")));
+            sockets.open(&[(network, SOCKETS_PER_NETWORK), (chat, SOCKETS_PER_CONVERSATION)])
+        };
+        let mut open: Vec<Slot> = (0..SOCKETS_PER_NETWORK)
+            .map(|i| slot(&format!("2001:db8::{:x}", i % 7), i))
+            .map(|slot| slot.expect("room"))
+            .collect();
+        assert!(slot("2001:db8::99", 9_999).is_none(), "the network is full, whatever the conversation");
+        assert!(slot("2001:db8:0:1::1", 9_999).is_some(), "the next /64 is another network");
+        open.pop();
+        assert!(slot("2001:db8::99", 9_999).is_some(), "a closed socket makes room");
+    }
 }
 
 /// What open WebSockets are counted by.

@@ -462,12 +462,12 @@ pub trait Store: Send + Sync + 'static {
         email: &str,
     ) -> Result<Vec<LeftMessage>, StoreError>;
     /// Deletes these conversations of the merchant that are over (their messages with them)
-    /// and the left messages with `email`, in one transaction: how many of each went.
+    /// and these left messages of the merchant, in one transaction: how many of each went.
     async fn erase(
         &self,
         merchant: &MerchantId,
         conversations: &[ConversationId],
-        email: Option<&str>,
+        left_messages: &[i64],
     ) -> Result<(u64, u64), StoreError>;
     /// Appends to the audit log (which the database keeps append-only).
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
@@ -498,4 +498,17 @@ impl AuditEntry {
             subject: subject.into(),
         }
     }
+}
+
+/// An email as both databases compare it: trimmed, and lower case in all of Unicode.
+pub(crate) fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Whether a stored email is the customer's, whatever its case. The databases' `lower()` knows
+/// only ASCII letters (SQLite always, PostgreSQL under the C locale), so a query narrows with it
+/// plus every email with a character outside printable ASCII (SQLite `GLOB '*[^ -~]*'`,
+/// PostgreSQL `~ '[^ -~]'`), and this decides.
+pub(crate) fn same_email(stored: Option<&str>, key: &str) -> bool {
+    stored.is_some_and(|stored| email_key(stored) == key)
 }

@@ -128,7 +128,7 @@ mod tests {
         assert_eq!((waiting, statuses), (0, 0));
         let ended = state.store.conversations_created(&merchant.id, 0, i64::MAX).await.expect("read");
         assert!(ended.len() == 10_000 && ended.iter().all(|c| c.status == ConversationStatus::Ended));
-        assert!(state.hub.channels() > 0, "channels stay until the upkeep");
+        assert_eq!(state.hub.channels(), 0, "each channel leaves with its last session");
 
         let (now, token) = (now_ms(), "a".repeat(64));
         let invite = NewInvite {
@@ -139,7 +139,21 @@ mod tests {
             expires_at_ms: now - 1,
         };
         state.store.create_invite(&invite).await.expect("invite");
+        let agent = crate::store::NewAgent {
+            merchant_id: merchant.id.clone(),
+            email: "anna@shop.example".into(),
+            display_name: "Anna".into(),
+            password_hash: "unused".into(),
+            staffing: crate::store::Staffing::default(),
+        };
+        state.store.upsert_agent(&agent).await.expect("agent");
+        let anna = state.store.agent_by_email("anna@shop.example").await.expect("read").expect("anna");
+        state.store.create_session(&token, anna.id, now - 1).await.expect("session");
         once(&state).await;
+        assert!(
+            state.store.session_agent(&token, 0).await.expect("read").is_none(),
+            "the expired session is gone"
+        );
         assert_eq!(state.hub.channels(), 0);
         assert_eq!(state.store.invite(&token, 0).await.expect("read"), None, "the expired invite is gone");
     }

@@ -175,6 +175,24 @@ impl<'a> HostPage<'a> {
         (field("conversation_id"), field("token"))
     }
 
+    /// Before the page opens: every `error` frame the page's WebSockets receive that answers a
+    /// `send` (it names its `client_id`) is kept, for [`Self::refused_sends`]. A CDP script runs
+    /// in each new document before the page's own, so the widget's socket is one of these.
+    pub async fn record_refused_sends(browser: &Browser) {
+        let source = "window.__refused = []; const Native = window.WebSocket; \
+            window.WebSocket = class extends Native { constructor(...args) { super(...args); \
+              this.addEventListener('message', (e) => { if (typeof e.data !== 'string') return; \
+                const frame = JSON.parse(e.data); \
+                if (frame.type === 'error' && frame.client_id) window.__refused.push(frame.code); }); } };";
+        browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": source })).await;
+    }
+
+    /// The codes of the refused sends this page has heard of (see [`Self::record_refused_sends`]).
+    pub async fn refused_sends(&self) -> Vec<String> {
+        serde_json::from_value(self.browser.js("return window.__refused || []", vec![]).await)
+            .unwrap_or_default()
+    }
+
     /// What the tab keeps of the messages not acknowledged yet (`sessionStorage`).
     pub async fn outbox(&self) -> Value {
         self.browser.js("return JSON.parse(sessionStorage.getItem('tandem.outbox.demo'))", vec![]).await

@@ -463,6 +463,17 @@ impl<'a> Widget<'a> {
         self.press(Key::Enter).await;
     }
 
+    /// Sends `text` as a page script (or paste) could put it in the composer, past what the
+    /// keyboard can type (a U+0000, say): set as the box's value, then Enter.
+    pub async fn send_set_by_script(&self, text: &str) {
+        let literal = serde_json::to_string(text).expect("a JS string");
+        let set =
+            format!("(e.value = {literal}, e.dispatchEvent(new Event('input', {{ bubbles: true }})), true)");
+        assert_eq!(self.query(Part::ComposerInput, &set).await, Value::Bool(true), "the composer is there");
+        self.focus(Part::ComposerInput).await;
+        self.press(Key::Enter).await;
+    }
+
     /// What stands in the composer, not sent yet.
     pub async fn draft(&self) -> String {
         self.query(Part::ComposerInput, "e.value").await.as_str().unwrap_or_default().to_owned()

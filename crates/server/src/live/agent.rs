@@ -13,19 +13,17 @@ use tandem_protocol::{
     AgentEvent, AgentFrame, Author, ChatMessage, ClientMessageId, ConversationDetail, ConversationId,
     ErrorCode, Presence, Seq,
 };
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Duration, Instant};
 use tokio_stream::StreamMap;
-use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::backlog::{Backlog, Held, backlog};
 use super::relay::Coalesced;
 use super::wire::{
-    Handles, Heartbeat, Step, Stop, answerable, finish, next_frame, on_beat, receive, send, send_text,
+    Handles, Heartbeat, Named, Step, Stop, answerable, finish, next_frame, on_beat, receive, send, send_text,
 };
-use super::{AgentNotice, LiveEvent, Side, now_ms};
+use super::{AgentNotice, LiveEvent, Side, hub, now_ms};
 use crate::AppState;
 use crate::service::{self, Ending, Outcome, Post, refused};
 use crate::store::{Agent, Conversation, StoreError};
@@ -54,7 +52,7 @@ struct Session<W> {
     signed_in: String,
     ip: Option<IpAddr>,
     /// Live events of the conversations this agent handles.
-    chats: StreamMap<ConversationId, BroadcastStream<LiveEvent>>,
+    chats: StreamMap<ConversationId, hub::Events<ConversationId, LiveEvent>>,
     /// Per conversation, the highest sequence delivered on this connection.
     sent_up_to: HashMap<ConversationId, Seq>,
     /// Ended conversations still followed for the customer's rating: nothing more may be done
@@ -147,8 +145,8 @@ impl<W: Sink<Message> + Unpin> Handles<AgentFrame> for Session<W> {
         self.handle(frame).await
     }
 
-    async fn refused(&mut self, code: ErrorCode, message: &str) -> Step {
-        self.error(code, message, None).await
+    async fn refused(&mut self, code: ErrorCode, message: &str, named: Named) -> Step {
+        self.error(code, message, named.conversation_id).await
     }
 }
 
@@ -163,7 +161,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         }
     }
 
-    async fn serve<R>(&mut self, mut notices: broadcast::Receiver<AgentNotice>, mut rx: R) -> Stop
+    async fn serve<R>(&mut self, mut notices: hub::Notices, mut rx: R) -> Stop
     where
         R: Stream<Item = Result<Message, axum::Error>> + Unpin,
     {
@@ -351,7 +349,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     /// are read, so nothing falls in between (what comes twice is dropped by `seq`).
     async fn follow(&mut self, conversation: Conversation) -> Result<ConversationDetail, StoreError> {
         let id = conversation.id.clone();
-        self.chats.insert(id.clone(), BroadcastStream::new(self.state.hub.subscribe(&id)));
+        self.chats.insert(id.clone(), self.state.hub.subscribe(&id).into_stream());
         let detail = detail(&self.state, conversation).await?;
         self.sent_up_to.insert(id, detail.messages.last().map_or(0, |m| m.seq));
         Ok(detail)

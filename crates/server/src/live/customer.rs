@@ -13,16 +13,15 @@ use tandem_protocol::{
     Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, CustomerEvent, CustomerFrame,
     ErrorCode, MerchantId, PROTOCOL_VERSION, QueueStatus, Seq,
 };
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use super::backlog::{Backlog, Held, backlog};
 use super::relay::Coalesced;
 use super::wire::{
-    Handles, Heartbeat, Incoming, Step, Stop, answerable, finish, next_frame, on_beat, receive, send,
+    Handles, Heartbeat, Incoming, Named, Step, Stop, answerable, finish, next_frame, on_beat, receive, send,
 };
-use super::{LiveEvent, Side};
+use super::{LiveEvent, Side, hub};
 use crate::AppState;
 use crate::service::{self, Ending, Outcome, Post, refused};
 use crate::store::Conversation;
@@ -43,7 +42,7 @@ struct Session<W> {
     sent_up_to: Seq,
     last_queue: Option<QueueStatus>,
     /// The conversation's live events, subscribed before its backlog is read.
-    events: broadcast::Receiver<LiveEvent>,
+    events: hub::ChatEvents,
     /// The merchant's queue snapshots (see `crate::queue`).
     queue: crate::queue::CustomerWatch,
     /// The customer's typing and read receipts, on their way to the agent.
@@ -100,7 +99,7 @@ async fn hello<R>(
     state: &AppState,
     id: &ConversationId,
     rx: &mut R,
-) -> Result<(Conversation, Held, broadcast::Receiver<LiveEvent>), Stop>
+) -> Result<(Conversation, Held, hub::ChatEvents), Stop>
 where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -142,8 +141,8 @@ impl<W: Sink<Message> + Unpin> Handles<CustomerFrame> for Session<W> {
         self.handle(frame).await
     }
 
-    async fn refused(&mut self, code: ErrorCode, message: &str) -> Step {
-        self.error(code, message).await
+    async fn refused(&mut self, code: ErrorCode, message: &str, named: Named) -> Step {
+        self.refuse(code, message, named.client_id).await
     }
 }
 
@@ -205,10 +204,6 @@ impl<W: Sink<Message> + Unpin> Session<W> {
 
     async fn send(&mut self, event: &CustomerEvent) -> Step {
         send(&mut self.tx, event).await
-    }
-
-    async fn error(&mut self, code: ErrorCode, message: &str) -> Step {
-        self.refuse(code, message, None).await
     }
 
     /// An error frame, naming the `send` it refuses (if it was one).

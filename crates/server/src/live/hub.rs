@@ -1,10 +1,12 @@
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use tandem_protocol::{ChatMessage, ConversationId, OfferEnd, Rating, Seq};
 use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::store::AgentId;
 
@@ -96,25 +98,28 @@ const NOTICES_PER_AGENT: usize = 16;
 /// reloads from the database.
 const EVENTS_PER_CONVERSATION: usize = 64;
 
-/// Broadcast channels by key, created by the first subscriber and dropped once nobody listens.
+/// Broadcast channels by key, created by the first subscriber and removed when the last one
+/// leaves (its [`Subscription`] is dropped, however the session ends).
 ///
-/// The lock is held only to look up or insert a channel, never across an `.await`.
+/// The lock is held only to look up, insert or remove a channel, never across an `.await`.
 struct Topics<K, E> {
-    channels: Mutex<HashMap<K, broadcast::Sender<E>>>,
+    channels: Arc<Mutex<HashMap<K, broadcast::Sender<E>>>>,
     capacity: usize,
 }
 
 impl<K: Eq + Hash + Clone, E: Clone> Topics<K, E> {
     fn new(capacity: usize) -> Self {
-        Self { channels: Mutex::new(HashMap::new()), capacity }
+        Self { channels: Arc::default(), capacity }
     }
 
-    fn subscribe(&self, key: &K) -> broadcast::Receiver<E> {
+    fn subscribe(&self, key: &K) -> Subscription<K, E> {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        channels.entry(key.clone()).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe()
+        let receiver =
+            channels.entry(key.clone()).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe();
+        Subscription { receiver, leaving: Leaving { channels: self.channels.clone(), key: key.clone() } }
     }
 
-    /// Drops the channels nobody listens to any more (a session's receiver goes when it does).
+    /// Drops the channels nobody listens to any more: a backstop for [`Leaving`].
     fn prune(&self) {
         self.channels
             .lock()
@@ -131,16 +136,69 @@ impl<K: Eq + Hash + Clone, E: Clone> Topics<K, E> {
     }
 
     fn publish(&self, key: &K, event: E) {
-        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = channels.get(key) {
-            if sender.receiver_count() == 0 {
-                channels.remove(key);
-            } else {
-                let _ = sender.send(event);
-            }
+            let _ = sender.send(event);
         }
     }
 }
+
+/// One session's place on a channel: its receiver, and on drop the channel's removal when it
+/// was the last.
+pub struct Subscription<K: Eq + Hash, E> {
+    receiver: broadcast::Receiver<E>,
+    /// Declared after the receiver, so dropped after it: the count it checks no longer has it.
+    leaving: Leaving<K, E>,
+}
+
+impl<K: Eq + Hash, E: Clone> Subscription<K, E> {
+    pub async fn recv(&mut self) -> Result<E, broadcast::error::RecvError> {
+        self.receiver.recv().await
+    }
+}
+
+impl<K: Eq + Hash + Send + Unpin + 'static, E: Clone + Send + 'static> Subscription<K, E> {
+    /// The events as a stream (for a `StreamMap` of chats); leaving when the stream is dropped.
+    pub fn into_stream(self) -> Events<K, E> {
+        Events { stream: BroadcastStream::new(self.receiver), _leaving: self.leaving }
+    }
+}
+
+/// [`Subscription::into_stream`].
+pub struct Events<K: Eq + Hash, E> {
+    stream: BroadcastStream<E>,
+    _leaving: Leaving<K, E>,
+}
+
+impl<K: Eq + Hash + Unpin, E: Clone + Send + 'static> futures_util::Stream for Events<K, E> {
+    type Item = Result<E, BroadcastStreamRecvError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_next(cx)
+    }
+}
+
+struct Leaving<K: Eq + Hash, E> {
+    channels: Arc<Mutex<HashMap<K, broadcast::Sender<E>>>>,
+    key: K,
+}
+
+impl<K: Eq + Hash, E> Drop for Leaving<K, E> {
+    fn drop(&mut self) {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        if channels.get(&self.key).is_some_and(|sender| sender.receiver_count() == 0) {
+            channels.remove(&self.key);
+        }
+    }
+}
+
+/// A session's conversation events.
+pub type ChatEvents = Subscription<ConversationId, LiveEvent>;
+/// A console's dispatch notices.
+pub type Notices = Subscription<AgentId, AgentNotice>;
 
 /// Fan-out of live events between the sessions of one server process, and, when it runs
 /// beside others on one PostgreSQL, to theirs through the cluster.
@@ -163,7 +221,7 @@ impl Default for Hub {
 }
 
 impl Hub {
-    pub fn subscribe(&self, conversation: &ConversationId) -> broadcast::Receiver<LiveEvent> {
+    pub fn subscribe(&self, conversation: &ConversationId) -> ChatEvents {
         self.conversations.subscribe(conversation)
     }
 
@@ -177,7 +235,7 @@ impl Hub {
         self.cross(Crossing::Conversation { id: conversation.clone(), event: crossing });
     }
 
-    pub fn agent_notices(&self, agent: AgentId) -> broadcast::Receiver<AgentNotice> {
+    pub fn agent_notices(&self, agent: AgentId) -> Notices {
         self.agents.subscribe(&agent)
     }
 

@@ -3,8 +3,8 @@
 
 use axum::extract::ws::Message;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tandem_protocol::{ErrorCode, MAX_FRAME_BYTES};
 
 use crate::service::Failure;
@@ -13,11 +13,19 @@ use crate::store::StoreError;
 /// One step of reading a client.
 pub enum Incoming<T> {
     Frame(T),
-    /// A frame was refused; the connection stays usable.
-    Invalid(ErrorCode, String),
+    /// A frame was refused; the connection stays usable. What it named is told back with the
+    /// refusal, so that a client knows which of its sends will never be stored.
+    Invalid(ErrorCode, String, Named),
     /// A ping or a pong: the client is there.
     Alive,
     Closed,
+}
+
+/// The message and conversation a refused frame named, as far as it could be read.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct Named {
+    pub client_id: Option<tandem_protocol::ClientMessageId>,
+    pub conversation_id: Option<tandem_protocol::ConversationId>,
 }
 
 /// How often a session pings its client, and how long a silent client is kept.
@@ -81,7 +89,7 @@ pub(crate) trait Handles<T> {
     /// A frame read.
     async fn frame(&mut self, frame: T) -> Step;
     /// A frame refused (unreadable, too large): the client is told, and the session goes on.
-    async fn refused(&mut self, code: ErrorCode, message: &str) -> Step;
+    async fn refused(&mut self, code: ErrorCode, message: &str, named: Named) -> Step;
 }
 
 /// One read from the client, whatever it is: the client was heard from, then the frame goes to
@@ -94,7 +102,7 @@ pub(crate) async fn receive<T>(
     heartbeat.heard();
     match incoming {
         Incoming::Frame(frame) => session.frame(frame).await,
-        Incoming::Invalid(code, message) => session.refused(code, &message).await,
+        Incoming::Invalid(code, message, named) => session.refused(code, &message, named).await,
         Incoming::Alive => Ok(()),
         Incoming::Closed => Err(Stop::Closed),
     }
@@ -119,24 +127,41 @@ where
     match rx.next().await {
         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Incoming::Closed,
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Incoming::Alive,
-        Some(Ok(Message::Binary(_))) => {
-            Incoming::Invalid(ErrorCode::MalformedFrame, "frames are JSON text, not binary".into())
-        }
+        Some(Ok(Message::Binary(_))) => Incoming::Invalid(
+            ErrorCode::MalformedFrame,
+            "frames are JSON text, not binary".into(),
+            Named::default(),
+        ),
         Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => Incoming::Invalid(
             ErrorCode::FrameTooLarge,
             format!("a frame has at most {MAX_FRAME_BYTES} bytes; this one has {}", text.len()),
+            Named::default(),
         ),
-        Some(Ok(Message::Text(text))) => {
-            let unreadable =
-                |error| Incoming::Invalid(ErrorCode::MalformedFrame, format!("unreadable frame: {error}"));
-            match serde_json::from_str::<serde_json::Value>(text.as_str()) {
-                Ok(value) if crate::error::holds_nul(&value) => {
-                    Incoming::Invalid(ErrorCode::InvalidMessage, crate::error::NUL_REFUSED.into())
+        Some(Ok(Message::Text(text))) => match serde_json::from_str::<serde_json::Value>(text.as_str()) {
+            Ok(value) => {
+                let named = || Named::deserialize(&value).unwrap_or_default();
+                if crate::error::holds_nul(&value) {
+                    return Incoming::Invalid(
+                        ErrorCode::InvalidMessage,
+                        crate::error::NUL_REFUSED.into(),
+                        named(),
+                    );
                 }
-                Ok(value) => serde_json::from_value(value).map_or_else(unreadable, Incoming::Frame),
-                Err(error) => unreadable(error),
+                match T::deserialize(&value) {
+                    Ok(frame) => Incoming::Frame(frame),
+                    Err(error) => Incoming::Invalid(
+                        ErrorCode::MalformedFrame,
+                        format!("unreadable frame: {error}"),
+                        named(),
+                    ),
+                }
             }
-        }
+            Err(error) => Incoming::Invalid(
+                ErrorCode::MalformedFrame,
+                format!("unreadable frame: {error}"),
+                Named::default(),
+            ),
+        },
     }
 }
 

@@ -7,7 +7,6 @@ use tandem_protocol::{
     AgentEvent, AgentFrame, Author, ClientMessageId, ConversationStatus, CustomerEvent, CustomerFrame,
     ErrorCode, EscalationReason, HandoffReason, Problem, ProblemCode, QueueStatus,
 };
-use tandem_server::store::Store;
 
 fn cid(id: &str) -> ClientMessageId {
     ClientMessageId(id.into())
@@ -262,20 +261,40 @@ async fn a_console_ends_with_its_session() {
     let still = crate::common::recv_agent(&mut staying).await;
     assert!(matches!(still, AgentEvent::Presence { .. }), "the other session goes on: {still:?}");
 
-    // The command line resets Bert's password, in another process: every session ends.
-    let store = app.store().await;
-    let bert = store.agent_by_email("bert@shop.example").await.expect("read").expect("bert");
-    store.sign_out_everywhere(bert.id).await.expect("sign out");
-    // Checked every few seconds (the session recheck), not at once.
+    // The command line resets Bert's password, in another process: every session ends,
+    // checked every few seconds (the session recheck), not at once.
+    let reset = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["agent", "add", "--merchant", "shop", "--email", "Bert@Shop.example", "--name", "Bert"])
+        .arg("--data-dir")
+        .arg(app.data_dir())
+        .env("TANDEM_AGENT_PASSWORD", crate::common::PASSWORD)
+        .env_remove("TANDEM_DATABASE_URL")
+        .output()
+        .expect("run tandem");
+    assert!(reset.status.success(), "{}", String::from_utf8_lossy(&reset.stderr));
+    assert_ends_unauthorized(&mut staying).await;
+
+    // A session that expires ends its console too.
+    let third = app.login("bert@shop.example").await;
+    let mut expiring = console(third).await;
+    let database =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir().join("tandem.sqlite3").display()))
+            .await
+            .expect("open the database");
+    sqlx::query("UPDATE agent_sessions SET expires_at_ms = 0").execute(&database).await.expect("expire");
+    assert_ends_unauthorized(&mut expiring).await;
+}
+
+/// Waits (past any queue updates) for the console's `unauthorized` error, then its close.
+async fn assert_ends_unauthorized(ws: &mut crate::common::Ws) {
     let ended = loop {
-        let event: AgentEvent =
-            crate::common::recv_within(&mut staying, std::time::Duration::from_secs(15)).await;
+        let event: AgentEvent = crate::common::recv_within(ws, std::time::Duration::from_secs(15)).await;
         if !matches!(event, AgentEvent::Queue { .. }) {
             break event;
         }
     };
     assert!(matches!(ended, AgentEvent::Error { code: ErrorCode::Unauthorized, .. }), "{ended:?}");
-    assert!(closed(&mut staying).await);
+    assert!(closed(ws).await);
 }
 
 /// A flood of typing frames reaches the other side coalesced: a few, the last word last.
@@ -413,26 +432,31 @@ async fn bad_frames_get_typed_errors_and_the_connection_stays_usable() {
     let started = app.start_conversation().await;
     let (mut customer, _) = app.customer(&started, 0).await;
 
-    let cases: Vec<(String, ErrorCode)> = vec![
-        ("not json".into(), ErrorCode::MalformedFrame),
-        (r#"{"type":"fly"}"#.into(), ErrorCode::MalformedFrame),
+    // Each with the `send` it refuses named back, where the frame could be read that far.
+    let cases: Vec<(String, ErrorCode, Option<&str>)> = vec![
+        ("not json".into(), ErrorCode::MalformedFrame, None),
+        (r#"{"type":"fly"}"#.into(), ErrorCode::MalformedFrame, None),
         (
             format!(r#"{{"type":"send","client_id":"c","text":"{}"}}"#, "x".repeat(40_000)),
             ErrorCode::FrameTooLarge,
+            None,
         ),
         (
             format!(r#"{{"type":"send","client_id":"c","text":"{}"}}"#, "y".repeat(4001)),
             ErrorCode::InvalidMessage,
+            Some("c"),
         ),
-        (r#"{"type":"send","client_id":"c","text":"   "}"#.into(), ErrorCode::InvalidMessage),
-        (r#"{"type":"send","client_id":"","text":"hi"}"#.into(), ErrorCode::MalformedFrame),
+        (r#"{"type":"send","client_id":"c","text":"   "}"#.into(), ErrorCode::InvalidMessage, Some("c")),
+        (r#"{"type":"send","client_id":"m","text":7}"#.into(), ErrorCode::MalformedFrame, Some("m")),
+        (r#"{"type":"send","client_id":"","text":"hi"}"#.into(), ErrorCode::MalformedFrame, Some("")),
         // No database stores U+0000 (PostgreSQL cannot): refused on both alike.
-        (r#"{"type":"send","client_id":"n","text":"a\u0000b"}"#.into(), ErrorCode::InvalidMessage),
+        (r#"{"type":"send","client_id":"n","text":"a\u0000b"}"#.into(), ErrorCode::InvalidMessage, Some("n")),
     ];
-    for (frame, expected) in cases {
+    for (frame, expected, named) in cases {
         send_raw(&mut customer, frame).await;
         let error: CustomerEvent = recv(&mut customer).await;
-        assert!(matches!(error, CustomerEvent::Error { code, .. } if code == expected), "{error:?}");
+        let CustomerEvent::Error { code, client_id, .. } = &error else { panic!("an error: {error:?}") };
+        assert_eq!((*code, client_id.as_ref().map(|id| id.0.as_str())), (expected, named), "{error:?}");
     }
     send_binary(&mut customer).await;
     let error: CustomerEvent = recv(&mut customer).await;

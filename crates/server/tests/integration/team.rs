@@ -285,3 +285,40 @@ async fn admin_actions_exports_and_conversation_reads_are_audited() {
         ]
     );
 }
+
+/// What axum itself would answer as plain text — an id in a path or a number in a query that
+/// does not parse, a WebSocket endpoint asked without an upgrade — is a problem body too.
+#[tokio::test]
+async fn a_malformed_path_query_or_upgrade_gets_a_problem_body() {
+    let app = spawn_app().await;
+    let anna = app.login("anna@shop.example").await;
+    let started = app.start_conversation().await;
+    let customer_live = format!("/v1/conversations/{}/live", started.conversation_id);
+    let responses = [
+        post(&app, "/v1/agent/agents/abc/deactivate", Some(&anna), &()).await,
+        get(&app, "/v1/agent/conversations.csv?days=abc", &anna).await,
+        get(&app, &customer_live, &anna).await,
+        app.http
+            .get(app.url("/v1/agent/live"))
+            .header("cookie", &anna)
+            .header("origin", app.origin())
+            .send()
+            .await
+            .expect("request"),
+    ];
+    for response in responses {
+        let url = response.url().path().to_owned();
+        assert_eq!(response.status(), 400, "{url}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json", "{url}");
+        let problem: Problem = response.json().await.expect("a problem body");
+        assert_eq!(
+            (problem.status, problem.code),
+            (400, tandem_protocol::ProblemCode::InvalidRequest),
+            "{url}"
+        );
+        assert!(!problem.detail.is_empty(), "{url}");
+    }
+    // Nothing was deactivated by the malformed request.
+    let team: Vec<TeamMember> = get(&app, "/v1/agent/team", &anna).await.json().await.expect("team");
+    assert!(team.iter().all(|member| member.active), "{team:?}");
+}

@@ -14,7 +14,7 @@ use tandem_protocol::{
 
 use super::{
     Agent, AgentId, AgentRole, AuditEntry, ChatRef, Conversation, Merchant, NewAgent, NewConversation,
-    NewInvite, NewMessage, Redeemed, Store, StoreError,
+    NewInvite, NewMessage, Redeemed, Store, StoreError, email_key, same_email,
 };
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LEFT_MESSAGE_COLUMNS, LeftMessageRow, MERCHANT_COLUMNS,
@@ -693,10 +693,13 @@ impl Store for PgStore {
         merchant: &MerchantId,
         email: &str,
     ) -> Result<Vec<Conversation>, StoreError> {
+        let key = email_key(email);
         let query = sqlx::query_as(select_conversations!(
-            "WHERE merchant_id = $1 AND lower(customer_email) = $2 ORDER BY created_at_ms, ord"
+            "WHERE merchant_id = $1 AND (lower(customer_email) = $2 OR customer_email ~ '[^ -~]') ORDER BY created_at_ms, ord"
         ));
-        self.conversations(query.bind(merchant.as_str()).bind(email_key(email))).await
+        let mut found = self.conversations(query.bind(merchant.as_str()).bind(&key)).await?;
+        found.retain(|c| same_email(c.customer.email.as_deref(), &key));
+        Ok(found)
     }
 
     async fn left_messages_of_customer(
@@ -704,21 +707,22 @@ impl Store for PgStore {
         merchant: &MerchantId,
         email: &str,
     ) -> Result<Vec<LeftMessage>, StoreError> {
+        let key = email_key(email);
         let rows: Vec<LeftMessageRow> = sqlx::query_as(&format!(
-            "{LEFT_MESSAGE_COLUMNS} WHERE merchant_id = $1 AND lower(email) = $2 ORDER BY created_at_ms, id"
+            "{LEFT_MESSAGE_COLUMNS} WHERE merchant_id = $1 AND (lower(email) = $2 OR email ~ '[^ -~]') ORDER BY created_at_ms, id"
         ))
         .bind(merchant.as_str())
-        .bind(email_key(email))
+        .bind(&key)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(LeftMessage::from).collect())
+        Ok(rows.into_iter().map(LeftMessage::from).filter(|m| same_email(Some(&m.email), &key)).collect())
     }
 
     async fn erase(
         &self,
         merchant: &MerchantId,
         conversations: &[ConversationId],
-        email: Option<&str>,
+        left_messages: &[i64],
     ) -> Result<(u64, u64), StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut erased = 0;
@@ -733,10 +737,10 @@ impl Store for PgStore {
             .rows_affected();
         }
         let mut left = 0;
-        if let Some(email) = email {
-            left = sqlx::query("DELETE FROM left_messages WHERE merchant_id = $1 AND lower(email) = $2")
+        for id in left_messages {
+            left += sqlx::query("DELETE FROM left_messages WHERE id = $1 AND merchant_id = $2")
+                .bind(id)
                 .bind(merchant.as_str())
-                .bind(email_key(email))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -797,11 +801,6 @@ impl PgStore {
     ) -> Result<Vec<Conversation>, StoreError> {
         query.fetch_all(&self.pool).await?.into_iter().map(Conversation::try_from).collect()
     }
-}
-
-/// Emails are one person's whatever their case: stored and looked up in lower case.
-fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
 }
 
 /// Takes [`AGENT_WRITES_LOCK`] until the transaction ends.

@@ -16,7 +16,7 @@ use tandem_protocol::{
 
 use super::{
     Agent, AgentId, AgentRole, AuditEntry, ChatRef, Conversation, Merchant, NewAgent, NewConversation,
-    NewInvite, NewMessage, Redeemed, Store, StoreError,
+    NewInvite, NewMessage, Redeemed, Store, StoreError, email_key, same_email,
 };
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LeftMessageRow, MESSAGE_COLUMNS, MerchantRow, MessageRow,
@@ -693,10 +693,13 @@ impl Store for SqliteStore {
         merchant: &MerchantId,
         email: &str,
     ) -> Result<Vec<Conversation>, StoreError> {
+        let key = email_key(email);
         let query = sqlx::query_as(select_conversations!(
-            "WHERE merchant_id = ? AND lower(customer_email) = ? ORDER BY created_at_ms, rowid"
+            "WHERE merchant_id = ? AND (lower(customer_email) = ? OR customer_email GLOB '*[^ -~]*') ORDER BY created_at_ms, rowid"
         ));
-        self.conversations(query.bind(merchant.as_str()).bind(email_key(email))).await
+        let mut found = self.conversations(query.bind(merchant.as_str()).bind(&key)).await?;
+        found.retain(|c| same_email(c.customer.email.as_deref(), &key));
+        Ok(found)
     }
 
     async fn left_messages_of_customer(
@@ -704,22 +707,23 @@ impl Store for SqliteStore {
         merchant: &MerchantId,
         email: &str,
     ) -> Result<Vec<LeftMessage>, StoreError> {
+        let key = email_key(email);
         let rows: Vec<LeftMessageRow> = sqlx::query_as(
             "SELECT id, email, text, locale, page_url, transcript, created_at_ms FROM left_messages
-             WHERE merchant_id = ? AND lower(email) = ? ORDER BY created_at_ms, id",
+             WHERE merchant_id = ? AND (lower(email) = ? OR email GLOB '*[^ -~]*') ORDER BY created_at_ms, id",
         )
         .bind(merchant.as_str())
-        .bind(email_key(email))
+        .bind(&key)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(LeftMessage::from).collect())
+        Ok(rows.into_iter().map(LeftMessage::from).filter(|m| same_email(Some(&m.email), &key)).collect())
     }
 
     async fn erase(
         &self,
         merchant: &MerchantId,
         conversations: &[ConversationId],
-        email: Option<&str>,
+        left_messages: &[i64],
     ) -> Result<(u64, u64), StoreError> {
         let mut tx = self.write().await?;
         let mut erased = 0;
@@ -734,10 +738,10 @@ impl Store for SqliteStore {
             .rows_affected();
         }
         let mut left = 0;
-        if let Some(email) = email {
-            left = sqlx::query("DELETE FROM left_messages WHERE merchant_id = ? AND lower(email) = ?")
+        for id in left_messages {
+            left += sqlx::query("DELETE FROM left_messages WHERE id = ? AND merchant_id = ?")
+                .bind(id)
                 .bind(merchant.as_str())
-                .bind(email_key(email))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -801,12 +805,6 @@ impl SqliteStore {
     ) -> Result<Vec<Conversation>, StoreError> {
         query.fetch_all(&self.pool).await?.into_iter().map(Conversation::try_from).collect()
     }
-}
-
-/// Emails are one person's whatever their case: stored and looked up in lower case (migration
-/// 0007 lowered those stored before).
-fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
 }
 
 /// The one agent insert: creates the agent, or (same email) replaces their name, password and
