@@ -158,6 +158,30 @@ async fn a_message_sent_just_before_the_next_page_arrives_once() {
     assert_eq!(page.outbox().await, json!(null), "nothing left to send");
 }
 
+/// A waiting customer's page that goes (here for the next checkout page) tells the server at
+/// once with a beacon, the customer token in its body and never in its URL; the next page
+/// picks the wait up again.
+#[tokio::test]
+async fn a_waiting_customers_page_that_goes_sends_its_leave_beacon() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let _console = Console::sign_in(&agent, &server, ANNA).await;
+    HostPage::record_beacons(&customer).await;
+    let page = HostPage::open(&customer, &server.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
+    widget.ask_for_person().await;
+    widget.wait_text(Part::QueueStatus, "next in line").await;
+    let (conversation, token) = page.conversation().await;
+    assert!(page.beacons().await.is_empty(), "nothing while the page stays");
+
+    customer.client.goto(&server.demo_url()).await.expect("next page");
+    let beacons = page.beacons().await;
+    let leave = server.api_url(&format!("/v1/conversations/{conversation}/leave"));
+    assert_eq!(beacons, [(leave, json!({ "token": token }).to_string())]);
+    widget.wait_text(Part::QueueStatus, "next in line").await;
+}
+
 /// A message the server refuses for good (here a text with U+0000, which no stored text may
 /// hold) is shown as not sent, never reaches the agent, and is not sent again from the next page.
 #[tokio::test]

@@ -187,6 +187,24 @@ impl<'a> HostPage<'a> {
         browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": source })).await;
     }
 
+    /// Before the page opens: every `navigator.sendBeacon` call is kept in `localStorage`
+    /// (which outlives the page that goes), for [`Self::beacons`].
+    pub async fn record_beacons(browser: &Browser) {
+        let source = "const send = navigator.sendBeacon.bind(navigator); \
+            navigator.sendBeacon = (url, body) => { \
+              const sent = JSON.parse(localStorage.getItem('test.beacons') || '[]'); \
+              sent.push([String(url), String(body)]); \
+              localStorage.setItem('test.beacons', JSON.stringify(sent)); return send(url, body); };";
+        browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": source })).await;
+    }
+
+    /// The beacons the pages of this origin sent, as `[url, body]` (see [`Self::record_beacons`]).
+    pub async fn beacons(&self) -> Vec<(String, String)> {
+        let sent =
+            self.browser.js("return JSON.parse(localStorage.getItem('test.beacons') || '[]')", vec![]).await;
+        serde_json::from_value(sent).unwrap_or_default()
+    }
+
     /// The codes of the refused sends this page has heard of (see [`Self::record_refused_sends`]).
     pub async fn refused_sends(&self) -> Vec<String> {
         serde_json::from_value(self.browser.js("return window.__refused || []", vec![]).await)

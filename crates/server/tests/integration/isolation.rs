@@ -94,6 +94,17 @@ async fn another_merchants_admin_cannot_deactivate_or_sign_out_an_agent() {
 async fn another_merchants_agent_reads_nothing_of_the_shop() {
     let app = spawn_app().await;
     let shop = shop_at_work(&app).await;
+    // A message left for the shop, which only the shop's agents may read.
+    let left = app
+        .http
+        .post(app.url("/v1/merchants/shop/messages"))
+        .header("origin", crate::common::SHOP_ORIGIN)
+        .json(&serde_json::json!({ "email": "kim@example.com", "text": "the shop's secret", "locale": "en",
+            "page_url": "https://shop.example/", "transcript": [] }))
+        .send()
+        .await
+        .expect("leave a message");
+    assert_eq!(left.status(), 201);
     let olga = app.login("olga@other.example").await;
     let get = |path: String| {
         let request = app.http.get(app.url(&path)).header("cookie", &olga);
@@ -107,7 +118,14 @@ async fn another_merchants_agent_reads_nothing_of_the_shop() {
         let response = get(path.to_owned()).await;
         assert_eq!(response.status(), 200, "{path}");
         let body = response.text().await.expect("body");
-        for shop_thing in [&shop.active.conversation_id.0, &shop.waiting.conversation_id.0, "Anna", "Bert"] {
+        let shop_things = [
+            &shop.active.conversation_id.0,
+            &shop.waiting.conversation_id.0,
+            "Anna",
+            "Bert",
+            "the shop's secret",
+        ];
+        for shop_thing in shop_things {
             assert!(!body.contains(shop_thing), "{path} shows the shop's {shop_thing}: {body}");
         }
     }
