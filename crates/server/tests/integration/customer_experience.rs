@@ -79,6 +79,30 @@ async fn a_signed_identity_reaches_the_agent_and_a_forged_or_stale_one_is_refuse
     assert_eq!(conversation.customer.name.as_deref(), Some("Kim"));
 }
 
+/// The merchant sets how long a signed identity stays good (`--identity-max-age`): older ones
+/// are refused from the next request on, younger ones still start a chat.
+#[tokio::test]
+async fn the_merchant_sets_how_long_a_signed_identity_stays_good() {
+    let app = spawn_app().await;
+    let with =
+        |identity: Identity| StartConversation { identity: Some(identity), ..TestApp::start_request("shop") };
+    assert_eq!(start(&app, &with(kim_signed(IDENTITY_SECRET, 3600))).await.status(), 201, "a day by default");
+    let changed = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["merchant", "add", "--id", "shop", "--name", "shop inc", "--origin", SHOP_ORIGIN])
+        .args(["--identity-max-age", "600"])
+        .arg("--data-dir")
+        .arg(app.data_dir())
+        .env_remove("TANDEM_DATABASE_URL")
+        .output()
+        .expect("run tandem");
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+
+    let stale = start(&app, &with(kim_signed(IDENTITY_SECRET, 3600))).await;
+    assert_eq!(stale.status(), 422);
+    assert_eq!(stale.json::<Problem>().await.expect("problem").code, ProblemCode::IdentityExpired);
+    assert_eq!(start(&app, &with(kim_signed(IDENTITY_SECRET, 300))).await.status(), 201);
+}
+
 /// A signed identity without an email, and the email the customer typed: the agent sees the
 /// typed one as not verified.
 #[tokio::test]
