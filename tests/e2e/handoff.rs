@@ -127,7 +127,7 @@ async fn a_message_sent_just_before_the_next_page_arrives_once() {
         let text = format!("Is order 42 on its way? ({attempt})");
         widget.send(&text).await;
         let refused = crate::support::eventually("the send to be refused or acknowledged", || async {
-            if page.refused_sends().await.len() == 1 {
+            if !page.refused_sends().await.is_empty() {
                 return Some(true);
             }
             (widget.messages().await.contains(&text) && !widget.shows(Part::PendingMessage).await)
@@ -140,7 +140,8 @@ async fn a_message_sent_just_before_the_next_page_arrives_once() {
         }
     }
     let sent = sent.expect("one of five sends refused while the flood runs");
-    assert_eq!(page.refused_sends().await, ["rate_limited"]);
+    // (Its own resend a second later may be refused too.)
+    assert!(page.refused_sends().await.iter().all(|code| code == "rate_limited"));
     let held = page.outbox().await;
     assert!(held.as_array().is_some_and(|held| held.contains(&json!(sent))), "kept by the tab: {held}");
     // At once the next page of the checkout, before any ack (the resend waits at least 1 s).

@@ -109,13 +109,14 @@ impl IntoResponse for AppError {
         } else {
             self.to_string()
         };
-        let problem = Problem { title: title.to_owned(), status: status.as_u16(), detail, code };
-        let mut response = (status, axum::Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        response
+        problem_response(status, Problem { title: title.to_owned(), status: status.as_u16(), detail, code })
     }
+}
+
+fn problem_response(status: StatusCode, problem: Problem) -> Response {
+    let mut response = (status, axum::Json(problem)).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response
 }
 
 /// The last word on every error: an answer that is not yet a problem body becomes one. Our
@@ -125,7 +126,8 @@ impl IntoResponse for AppError {
 ///   `Allow: GET,HEAD` (the API's routes answer through `method_not_allowed_fallback`, which
 ///   keeps their own `Allow`);
 /// - a path or query that does not parse (`/v1/agent/agents/abc/deactivate`, `?days=abc`), and
-///   a plain GET of a WebSocket endpoint: 400 `invalid_request`, with axum's text as the detail.
+///   a plain GET of a WebSocket endpoint: `invalid_request` (any other 4xx too), `not_found` for
+///   404, `internal` for 5xx, with axum's text as the detail; status and headers unchanged.
 pub async fn problem_for_every_error(response: Response) -> Response {
     let status = response.status();
     // What axum and tower-http write themselves: plain text, or nothing. A page that answers
@@ -143,15 +145,27 @@ pub async fn problem_for_every_error(response: Response) -> Response {
         problem.headers_mut().insert(header::ALLOW, allow.unwrap_or(HeaderValue::from_static("GET,HEAD")));
         return problem;
     }
-    let text = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
-    let detail = String::from_utf8_lossy(&text).trim().to_owned();
-    match status {
-        StatusCode::NOT_FOUND => AppError::NotFound(detail),
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        status if status.is_client_error() => AppError::InvalidRequest(detail),
-        _ => AppError::Internal,
+    // The status and the headers (CORS, `Content-Range`…) stay as they were; only the body
+    // becomes a problem.
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => ProblemCode::NotFound,
+        StatusCode::PAYLOAD_TOO_LARGE => ProblemCode::PayloadTooLarge,
+        status if status.is_client_error() => ProblemCode::InvalidRequest,
+        _ => ProblemCode::Internal,
+    };
+    let detail = match code {
+        ProblemCode::Internal => AppError::Internal.to_string(),
+        _ => String::from_utf8_lossy(&text).trim().to_owned(),
+    };
+    let title = status.canonical_reason().unwrap_or("Error").to_owned();
+    let mut problem = problem_response(status, Problem { title, status: status.as_u16(), detail, code });
+    for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH, header::TRANSFER_ENCODING] {
+        parts.headers.remove(name);
     }
-    .into_response()
+    problem.headers_mut().extend(parts.headers);
+    problem
 }
 
 /// Why a body or frame with U+0000 in it is refused: no text we store may hold one (PostgreSQL
