@@ -24,9 +24,16 @@
     mode = 'auto';
   }
   var preloadWhenIdle = script.getAttribute('data-preload') === 'idle';
-  // The catalogues' launcher.open (a test compares them; frame.js has launcher.close).
+  // The catalogues' launcher.open (a test compares them; frame.js has launcher.close), and for
+  // the panel's shell human.button, panel.fallback-name, composer.label and panel.close.
   var LABELS = { en: 'Chat with us', sv: 'Chatta med oss', de: 'Chatten Sie mit uns' };
-  var pageLang = (document.documentElement.lang || navigator.language || 'en').slice(0, 2).toLowerCase();
+  var SHELL = {
+    en: ['Talk to a human', 'Customer support', 'Message', 'Close chat'],
+    sv: ['Prata med en människa', 'Kundtjänst', 'Meddelande', 'Stäng chatten'],
+    de: ['Mit einem Menschen sprechen', 'Kundenservice', 'Nachricht', 'Chat schließen']
+  };
+  var lang2 = function (tag) { return (tag || '').slice(0, 2).toLowerCase(); };
+  var pageLang = lang2(document.documentElement.lang || navigator.language || 'en');
   var label = LABELS[pageLang] || LABELS.en;
   // Where a conversation under way is remembered, so a reload reopens it at once: the app's
   // own key when it runs in this page, the loader's when it runs in the frame.
@@ -101,15 +108,16 @@
     return node;
   }
 
-  function icon() {
+  function icon(cross) {
     var svg = document.createElementNS(SVG, 'svg');
     // Sized by its own attributes: small even where no stylesheet applies.
     [['viewBox', '0 0 24 24'], ['width', '20'], ['height', '20'], ['aria-hidden', 'true']].forEach(function (a) {
       svg.setAttribute(a[0], a[1]);
     });
     var path = document.createElementNS(SVG, 'path');
-    path.setAttribute('fill', 'currentColor');
-    path.setAttribute('d', ICON);
+    path.setAttribute(cross ? 'stroke' : 'fill', 'currentColor');
+    if (cross) path.setAttribute('stroke-width', '2');
+    path.setAttribute('d', cross || ICON);
     svg.append(path);
     return svg;
   }
@@ -181,12 +189,88 @@
 
       // Inline: the app mounts into this shadow root and replaces the placeholder launcher.
       function inPage() {
-        // Read by src/boot.rs.
+        // Read by src/boot.rs; `config` is the merchant's widget configuration (or null), `shell`
+        // the panel drawn before the app (see `drawShell`), `human` whether its button was pressed.
         var handover = window.__tandem_boot = {
-          root: mountPoint, merchant: merchant, api: apiOrigin, placeholder: launcher, open: false, attach: attach
+          root: mountPoint, merchant: merchant, api: apiOrigin, placeholder: launcher, open: false, attach: attach,
+          config: null, shell: null, human: false
         };
         var url = function (file) { return apiOrigin + file[0]; };
-        root.append(el('link', checked(FILES.css, { rel: 'stylesheet', href: url(FILES.css) })));
+        var css = el('link', checked(FILES.css, { rel: 'stylesheet', href: url(FILES.css) }));
+        // The shell waits for the stylesheet (asked for at the first sign of intent, often before
+        // the click), so that it never shows unstyled.
+        css.onload = css.onerror = function () {
+          css.ready = true;
+          if (handover.shell) {
+            handover.shell.hidden = false;
+            handover.shell.querySelector('button').focus();
+          }
+        };
+        root.append(css);
+        // Beside the app's files: the shell's name, and the app needs it before its first frame.
+        var config = fetch(apiOrigin + '/v1/merchants/' + encodeURIComponent(merchant) + '/widget-config', { credentials: 'omit' })
+          .then(function (answer) { return answer.ok ? answer.json() : null; })
+          .catch(function () { return null; })
+          .then(function (loaded) {
+            handover.config = loaded;
+            if (handover.shell) named(handover.shell);
+          });
+
+        // The panel at once on a click, before the app: its header with the merchant's name and
+        // the human button (pressed, it is carried out once the app runs), and a text box that
+        // keeps what is typed. Same classes as the app's panel, which takes it over (src/boot.rs).
+        function drawShell() {
+          if (handover.shell) return;
+          var text = SHELL[lang2(handover.config && handover.config.locale)] || SHELL[pageLang] || SHELL.en;
+          var human = el('button', { class: 'human-button', part: 'human-button', 'data-testid': 'shell-human-button' }, [text[0]]);
+          var close = el('button', { class: 'close', 'aria-label': text[3] }, [icon('M6 6l12 12M18 6L6 18')]);
+          var box = el('textarea', {
+            class: 'composer-input', part: 'composer-input', rows: '2', 'aria-label': text[2], 'data-testid': 'shell-input'
+          });
+          var shell = el('div', { class: 'tandem', lang: pageLang }, [
+            el('section', {
+              class: 'panel', part: 'panel', role: 'dialog', 'aria-labelledby': 'tandem-shell-title', 'aria-busy': 'true',
+              'data-testid': 'panel-shell'
+            }, [
+              el('header', { class: 'header', part: 'header' }, [
+                el('h2', { id: 'tandem-shell-title', class: 'title', part: 'title' }, [text[1]]), human, close
+              ]),
+              el('div', { class: 'messages', part: 'messages' }),
+              el('form', { class: 'composer', part: 'composer' }, [box])
+            ])
+          ]);
+          shell.box = box;
+          human.onclick = function () {
+            handover.human = true;
+            human.setAttribute('aria-busy', 'true');
+          };
+          close.onclick = closeShell;
+          shell.onkeydown = function (event) {
+            if (event.key === 'Escape') closeShell();
+            // Enter sends, as in the app: the app sends the text once it runs.
+            if (event.target === box && event.key === 'Enter' && !event.shiftKey) {
+              event.preventDefault();
+              shell.send = true;
+            }
+          };
+          handover.shell = shell;
+          shell.hidden = !css.ready;
+          named(shell);
+          mountPoint.append(shell);
+          launcher.setAttribute('aria-expanded', 'true');
+          if (css.ready) human.focus();
+        }
+        function closeShell() {
+          handover.shell.remove();
+          handover.shell = null;
+          handover.open = false;
+          launcher.setAttribute('aria-expanded', 'false');
+          launcher.focus();
+        }
+        function named(shell) {
+          var name = handover.config && handover.config.display_name;
+          if (name) shell.querySelector('h2').textContent = name;
+        }
         // import() takes no integrity: the module preloads, checked, fill the module map it
         // then reads from.
         var preloads = FILES.modules.map(function (file) {
@@ -197,14 +281,21 @@
             document.head.append(link);
           });
         });
-        Promise.all(preloads)
+        Promise.all(preloads.concat(config))
           .then(function () { return import(url(FILES.modules[0])); })
           .then(function (m) {
             var wasm = fetch(url(FILES.wasm), { integrity: FILES.wasm[1], mode: 'cors', credentials: 'omit' });
             return m.default({ module_or_path: wasm });
           })
           .catch(function (error) { fail('the chat could not load (' + error + ').'); });
-        return { click: function () { handover.open = true; } };
+        return {
+          click: function () {
+            if (handover.shell) return closeShell();
+            handover.open = true;
+            drawShell();
+          },
+          resume: function () { handover.open = true; }
+        };
       }
 
       // Frame mode: the same app in an iframe from the Tandem origin, run by loader/frame.js,
@@ -228,6 +319,8 @@
         warn(reason + ' Offering the contact page instead.');
         var frame = root.querySelector('iframe');
         if (frame) frame.remove();
+        var shell = root.querySelector('[data-testid=panel-shell]');
+        if (shell) shell.parentNode.remove();
         var current = root.querySelector('[data-testid=launcher]');
         if (!current) return;
         var hadFocus = current.matches(':focus');

@@ -56,6 +56,8 @@ fn from_handover(handover: &JsValue) -> Result<(HtmlElement, MountConfig), Strin
             .filter(|value| !value.trim().is_empty())
     };
     let launcher_label = host_option("label");
+    let shell = crate::shell::Shell::from_handover(handover);
+    let config = tandem_browser::from_value(get("config")).ok();
     let skill = host_option("skill").filter(|skill| match tandem_protocol::validate_tag(skill) {
         Ok(()) => true,
         Err(problem) => {
@@ -63,7 +65,7 @@ fn from_handover(handover: &JsValue) -> Result<(HtmlElement, MountConfig), Strin
             false
         }
     });
-    Ok((root, MountConfig { merchant, api_origin, layout, attach_api, launcher_label, skill }))
+    Ok((root, MountConfig { merchant, api_origin, layout, attach_api, launcher_label, skill, shell, config }))
 }
 
 fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), String> {
@@ -98,6 +100,8 @@ fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), Str
             attach_api: None,
             launcher_label: None,
             skill: params.get("skill").filter(|skill| tandem_protocol::validate_tag(skill).is_ok()),
+            shell: None,
+            config: None,
         },
     ))
 }

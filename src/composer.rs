@@ -69,14 +69,23 @@ fn Composer(
     let draft = Draft::new(typing);
     let problem = RwSignal::new(None::<&'static str>);
     let input = NodeRef::<html::Textarea>::new();
+    // What the customer typed into the loader's shell before the app ran (see crate::shell).
+    let carried = crate::shell::take_carried();
+    let focus_carried = carried.as_ref().is_some_and(|carried| carried.focused);
     Effect::new(move |_| {
         if let Some(input) = input.get()
-            && autofocus
+            && (autofocus || focus_carried)
         {
             let _ = input.focus();
         }
     });
     let submit = move || problem.set(draft.submit(|text| send.run(text)).err());
+    if let Some(carried) = carried {
+        draft.replace(carried.text);
+        if carried.send {
+            submit();
+        }
+    }
     view! {
         <form
             class="composer"

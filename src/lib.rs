@@ -15,6 +15,7 @@ mod i18n;
 mod merchant_config;
 mod page_api;
 mod panel;
+mod shell;
 mod states;
 mod theme;
 
@@ -62,6 +63,10 @@ pub struct MountConfig {
     pub launcher_label: Option<String>,
     /// What the answering agent should know (`skill` on `tandem-chat`), e.g. `billing`.
     pub skill: Option<String>,
+    /// The panel the loader drew before the app arrived, which the app's panel takes over.
+    pub shell: Option<shell::Shell>,
+    /// The merchant's widget configuration, when the loader has fetched it already.
+    pub config: Option<tandem_protocol::WidgetConfig>,
 }
 
 /// Renders the widget into `root` for as long as the page lives.
@@ -93,7 +98,8 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
     provide_context(i18n);
     let open_at_start = matches!(config.layout, Layout::Launcher { open_at_start: true, .. });
     let controls = Controls { open: RwSignal::new(open_at_start), i18n, identity: RwSignal::new(None) };
-    let merchant_config = merchant_config::load(config.api_origin.clone(), config.merchant.clone());
+    let merchant_config =
+        merchant_config::load(config.api_origin.clone(), config.merchant.clone(), config.config);
     // Lives as long as the widget, so closing the panel does not end a conversation.
     let handoff =
         Handoff::new(config.api_origin.clone(), config.merchant.clone(), i18n, events, controls.identity);
@@ -122,7 +128,7 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
         .into_any(),
         Layout::Frame => view! { <FramePanel merchant_config api_origin open=controls.open handoff bot/> }.into_any(),
         Layout::Launcher { .. } => view! {
-            <LauncherAndPanel merchant_config api_origin label=config.launcher_label open=controls.open handoff bot/>
+            <LauncherAndPanel merchant_config api_origin label=config.launcher_label shell=config.shell open=controls.open handoff bot/>
         }
         .into_any(),
     }
@@ -169,6 +175,8 @@ fn LauncherAndPanel(
     /// Also opened and closed by the page's `Tandem.open()` / `close()` / `toggle()`.
     open: RwSignal<bool>,
     label: Option<String>,
+    /// The loader's shell, taken over by the panel when it first shows.
+    shell: Option<shell::Shell>,
     handoff: Handoff,
     bot: BotChat,
 ) -> impl IntoView {
@@ -177,6 +185,15 @@ fn LauncherAndPanel(
     // The panel shows once the merchant's name is known (or known to be unavailable), so that
     // its first frame already has the header; until then the launcher reports that it is busy.
     let panel_shown = move || open.get() && merchant_config.with(|state| !state.is_loading());
+    let mut shell = shell;
+    Effect::new(move |_| {
+        if panel_shown()
+            && let Some(shell) = shell.take()
+            && shell.take_over()
+        {
+            handoff.start(bot.transcript(), tandem_protocol::HandoffReason::Button, None);
+        }
+    });
     let close = Callback::new(move |()| {
         open.set(false);
         if let Some(button) = launcher.get_untracked() {

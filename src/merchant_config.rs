@@ -39,8 +39,16 @@ pub fn fallback_config(merchant_id: MerchantId) -> WidgetConfig {
     }
 }
 
-/// Starts loading the configuration and returns its state, which settles once.
-pub fn load(api_origin: String, merchant: MerchantId) -> ReadSignal<ConfigState> {
+/// Starts loading the configuration and returns its state, which settles once; at once when
+/// the loader fetched it already (`fetched`).
+pub fn load(
+    api_origin: String,
+    merchant: MerchantId,
+    fetched: Option<WidgetConfig>,
+) -> ReadSignal<ConfigState> {
+    if let Some(config) = fetched.filter(|config| config.merchant_id == merchant) {
+        return signal(ConfigState::Loaded(config)).0;
+    }
     let (state, set_state) = signal(ConfigState::Loading(merchant.clone()));
     spawn_local(async move {
         let url = format!("{api_origin}{}", widget_config_path(&merchant));

@@ -99,6 +99,8 @@ async fn launcher_opens_panel_even_when_the_server_cannot_be_reached() {
             attach_api: None,
             launcher_label: None,
             skill: None,
+            shell: None,
+            config: None,
         },
     );
     let launcher = wait_for(|| query(&root, "[data-testid=launcher]")).await;

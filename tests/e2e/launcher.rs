@@ -1,7 +1,7 @@
 //! A customer on the demo checkout page: the launcher costs nothing until they show intent,
 //! then opens the panel with "Talk to a human", by mouse or keyboard, whatever the page's CSS.
 
-use crate::pages::{HostPage, Part, Widget};
+use crate::pages::{ANNA, Console, HostPage, Part, Widget};
 use crate::support::{Browser, TestServer, eventually, widget_dist};
 use fantoccini::key::Key;
 use serde_json::json;
@@ -72,6 +72,37 @@ async fn customer_opens_the_launcher_by_keyboard_and_reaches_the_human_button() 
     browser.press(Key::Escape).await;
     widget.wait_gone(Part::Panel).await;
     widget.wait_focus(Part::Launcher).await;
+}
+
+/// On a slow network the panel is there the moment the launcher is pressed, before the app:
+/// the customer types and presses "Talk to a human" in the loader's shell, and the app, once it
+/// runs, takes the shell over with the text kept and the press carried out.
+#[tokio::test]
+async fn the_shell_keeps_what_the_customer_types_and_presses_before_the_app_arrives() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let _console = Console::sign_in(&agent, &server, ANNA).await;
+    HostPage::open(&customer, &server.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.wait_for(Part::Launcher).await;
+    // Each of the app's files takes seconds from here.
+    customer.slow_network(3000).await;
+    widget.open().await;
+
+    // The shell once its stylesheet is in (a round trip), the app a few round trips later.
+    widget.wait_visible(Part::Shell).await;
+    assert!(!widget.shows(Part::Panel).await, "before the app");
+    assert_eq!(widget.text(Part::ShellHumanButton).await, "Talk to a human");
+    assert!(widget.has_focus(Part::ShellHumanButton).await, "focused for the keyboard, as the app's");
+    widget.fill(Part::ShellInput, "Where is my parcel?").await;
+    widget.click(Part::ShellHumanButton).await;
+    assert!(!widget.shows(Part::Panel).await, "still before the app");
+
+    widget.wait_for(Part::Panel).await;
+    assert!(!widget.shows(Part::Shell).await, "taken over");
+    assert_eq!(widget.text(Part::MerchantName).await, "Northwind Outfitters");
+    widget.wait_text(Part::QueueStatus, "next in line").await;
+    assert_eq!(widget.draft().await, "Where is my parcel?", "what was typed is in the composer");
 }
 
 #[tokio::test]

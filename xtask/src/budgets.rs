@@ -2,8 +2,9 @@
 //! browsers fetch; `cargo xtask size` measures over HTTP). The one place they live:
 //! `cargo xtask size` and `cargo xtask test` fail when a build goes over.
 
-/// The loader every page with the widget pays for at load time.
-pub const LOADER_BROTLI: u64 = 3 * 1024;
+/// The loader every page with the widget pays for at load time. 3 KB until it drew the panel's
+/// shell on a click, before the app (#14: the human button on screen at once): 4 KB.
+pub const LOADER_BROTLI: u64 = 4 * 1024;
 /// Everything fetched once the customer opens the widget: loader, app JS, wasm and CSS.
 ///
 /// History: 150 KB at first; 160 KB when the bot engine moved into the browser (+36 KB: 119 →
@@ -28,7 +29,12 @@ pub const LOADER_BROTLI: u64 = 3 * 1024;
 ///   (`tandem_browser::from_value`), whose errors keep no text: serde's `expecting` texts,
 ///   its `Unexpected` descriptions and float formatting are no longer linked in. −17.2 KB
 ///   (wasm 191,666 → 174,832 B, glue 6,345 → 5,968 B): 185,497 B.
-pub const OPENED_TOTAL_BROTLI: u64 = 182 * 1024;
+/// - **The panel's shell before the app** (a feature, not a saving): the loader draws the
+///   header, the human button and a text box on the click and fetches the merchant's name
+///   (+0.7 KB); the app takes the shell over, with what was typed and a press of the human
+///   button, and uses the loader's configuration instead of fetching it again (+1.2 KB):
+///   187,351 B, budget 184 KiB.
+pub const OPENED_TOTAL_BROTLI: u64 = 184 * 1024;
 /// What frame mode (pages whose policy refuses WebAssembly) fetches on top: its script for
 /// the page (loader/frame.js) and the frame's page.
 pub const FRAME_MODE_EXTRA_BROTLI: u64 = 2 * 1024;

@@ -21,6 +21,10 @@ pub enum Part {
     Launcher,
     LauncherIcon,
     LauncherFallback,
+    /// The panel the loader draws on a click before the app has arrived, and its parts.
+    Shell,
+    ShellHumanButton,
+    ShellInput,
     // The app's.
     App,
     Panel,
@@ -70,6 +74,9 @@ impl Part {
             Self::Launcher => "[data-testid=launcher]",
             Self::LauncherIcon => "[data-testid=launcher] svg",
             Self::LauncherFallback => "[data-testid=launcher-fallback]",
+            Self::Shell => "[data-testid=panel-shell]",
+            Self::ShellHumanButton => "[data-testid=shell-human-button]",
+            Self::ShellInput => "[data-testid=shell-input]",
             Self::App => ".tandem",
             Self::Panel => "[data-testid=panel]",
             Self::Header => "[data-testid=panel] .header",
@@ -115,7 +122,15 @@ impl Part {
     /// The loader draws these in its shadow root on the page; the app's parts are in the
     /// frame in frame mode.
     fn on_the_page(self) -> bool {
-        matches!(self, Self::Launcher | Self::LauncherIcon | Self::LauncherFallback)
+        matches!(
+            self,
+            Self::Launcher
+                | Self::LauncherIcon
+                | Self::LauncherFallback
+                | Self::Shell
+                | Self::ShellHumanButton
+                | Self::ShellInput
+        )
     }
 }
 
@@ -245,6 +260,14 @@ impl<'a> Widget<'a> {
     /// Whether the widget shows `part` now.
     pub async fn shows(&self, part: Part) -> bool {
         self.query(part, "true").await == Value::Bool(true)
+    }
+
+    /// Waits until `part` is drawn on screen (not only in the page: a hidden one has no boxes).
+    pub async fn wait_visible(&self, part: Part) {
+        eventually(&format!("{part:?} on screen"), || async {
+            (self.query(part, "e.getClientRects().length > 0").await == Value::Bool(true)).then_some(())
+        })
+        .await;
     }
 
     pub async fn wait_for(&self, part: Part) {
