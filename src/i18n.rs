@@ -239,9 +239,9 @@ mod tests {
         }
     }
 
-    /// The loader draws the launcher before the app (and these catalogues) load, with its own
-    /// copy of the label (and, in frame mode, frame.js of the closing one): they must say the
-    /// same.
+    /// The loader draws the launcher and the panel's shell before the app (and these
+    /// catalogues) load, with its own copy of their texts (and, in frame mode, frame.js of the
+    /// closing label): they must say the same.
     #[test]
     fn the_loaders_launcher_labels_match_the_catalogues() {
         let loader = include_str!("../loader/tandem.js");
@@ -251,6 +251,11 @@ mod tests {
             assert!(loader.contains(&entry), "loader/tandem.js lacks {entry}");
             let entry = format!("{}: '{}'", locale.tag(), locale.text("launcher.close"));
             assert!(frame.contains(&entry), "loader/frame.js lacks {entry}");
+            // The panel's shell, drawn by the loader before the app (see crate::shell).
+            let keys = ["human.button", "panel.fallback-name", "composer.label", "panel.close"];
+            let texts: Vec<String> = keys.iter().map(|key| format!("'{}'", locale.text(key))).collect();
+            let entry = format!("{}: [{}]", locale.tag(), texts.join(", "));
+            assert!(loader.contains(&entry), "loader/tandem.js lacks {entry}");
         }
     }
 
