@@ -102,8 +102,10 @@ pub struct Slot {
     pub reprompt: Localized,
 }
 
+/// Read as its flat fields rather than through serde's buffering of internally tagged enums,
+/// whose code the widget would download (see `tandem_protocol::customer_event`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "SlotKindFields")]
 pub enum SlotKind {
     /// A run of digits (optionally with a leading `#`) of this length range.
     OrderNumber {
@@ -111,6 +113,36 @@ pub enum SlotKind {
         max_digits: u8,
     },
     Email,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SlotKindName {
+    OrderNumber,
+    Email,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlotKindFields {
+    r#type: SlotKindName,
+    min_digits: Option<u8>,
+    max_digits: Option<u8>,
+}
+
+impl TryFrom<SlotKindFields> for SlotKind {
+    type Error = &'static str;
+
+    fn try_from(fields: SlotKindFields) -> Result<Self, Self::Error> {
+        match (fields.r#type, fields.min_digits, fields.max_digits) {
+            (SlotKindName::OrderNumber, Some(min_digits), Some(max_digits)) => {
+                Ok(Self::OrderNumber { min_digits, max_digits })
+            }
+            (SlotKindName::OrderNumber, _, _) => Err("an order_number slot needs min_digits and max_digits"),
+            (SlotKindName::Email, None, None) => Ok(Self::Email),
+            (SlotKindName::Email, _, _) => Err("an email slot takes no min_digits or max_digits"),
+        }
+    }
 }
 
 /// One thing wrong with a flow, and where.
