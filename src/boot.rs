@@ -61,7 +61,7 @@ fn from_handover(handover: &JsValue) -> Result<(HtmlElement, MountConfig), Strin
     let skill = host_option("skill").filter(|skill| match tandem_protocol::validate_tag(skill) {
         Ok(()) => true,
         Err(problem) => {
-            web_sys::console::warn_1(&format!("Tandem: ignoring skill {skill:?}: {problem}").into());
+            web_sys::console::warn_1(&format!("Tandem: ignoring skill \"{skill}\": {problem}").into());
             false
         }
     });

@@ -56,7 +56,7 @@ pub fn load(
             Ok(config) => ConfigState::Loaded(config),
             Err(error) => {
                 web_sys::console::warn_1(
-                    &format!("Tandem: could not load the chat settings: {error:?}").into(),
+                    &format!("Tandem: could not load the chat settings: {}", error.reason()).into(),
                 );
                 ConfigState::Unavailable(merchant)
             }

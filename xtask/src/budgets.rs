@@ -38,6 +38,9 @@ pub const LOADER_BROTLI: u64 = 4 * 1024;
 ///   flow's `SlotKind`: `try_from` a struct of every variant's fields), not through serde's
 ///   buffering of the whole frame into a generic value: the protocol's code went from 39 to 6 KB
 ///   before wasm-opt. −7.8 KB (wasm 175,916 → 168,143 B): 179,586 B, budget 176 KiB.
+/// - **No `{:?}` in what the wasm formats** (a skill refused, the settings not loaded, a flow's
+///   problems, a merchant id's bad character): `Debug` of strings brings their escaping. −1.2 KB:
+///   178,432 B.
 pub const OPENED_TOTAL_BROTLI: u64 = 176 * 1024;
 /// What frame mode (pages whose policy refuses WebAssembly) fetches on top: its script for
 /// the page (loader/frame.js) and the frame's page.

@@ -218,7 +218,7 @@ impl Flow {
             if intent.id.trim().is_empty() {
                 check.report(format!("{at}.id"), "empty");
             } else if !seen.insert(intent.id.as_str()) {
-                check.report(format!("{at}.id"), format!("duplicate id {:?}", intent.id));
+                check.report(format!("{at}.id"), format!("duplicate id \"{}\"", intent.id));
             }
             for language in &self.languages {
                 let count = intent.examples.get(language).map_or(0, |examples| {
@@ -234,7 +234,7 @@ impl Flow {
                 if !ids.contains(reply.intent.as_str()) {
                     check.report(
                         format!("{at}.answer.quick_replies[{r}].intent"),
-                        format!("no intent {:?}", reply.intent),
+                        format!("no intent \"{}\"", reply.intent),
                     );
                 }
             }
@@ -255,7 +255,7 @@ impl Flow {
             }
             for (f, follow_up) in intent.follow_ups.iter().enumerate() {
                 if !ids.contains(follow_up.as_str()) {
-                    check.report(format!("{at}.follow_ups[{f}]"), format!("no intent {follow_up:?}"));
+                    check.report(format!("{at}.follow_ups[{f}]"), format!("no intent \"{follow_up}\""));
                 }
             }
         }
@@ -275,9 +275,9 @@ impl Flow {
             let mut listed = BTreeSet::new();
             for (index, id) in starters.iter().enumerate() {
                 if !ids.contains(id.as_str()) {
-                    check.report(format!("{at}[{index}]"), format!("no intent {id:?}"));
+                    check.report(format!("{at}[{index}]"), format!("no intent \"{id}\""));
                 } else if !listed.insert(id.as_str()) {
-                    check.report(format!("{at}[{index}]"), format!("{id:?} is listed twice"));
+                    check.report(format!("{at}[{index}]"), format!("\"{id}\" is listed twice"));
                 }
             }
         }

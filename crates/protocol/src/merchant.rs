@@ -24,7 +24,7 @@ impl fmt::Display for InvalidMerchantId {
         match self {
             Self::Empty => write!(f, "a merchant id cannot be empty"),
             Self::TooLong => write!(f, "a merchant id has at most {} characters", MerchantId::MAX_LEN),
-            Self::BadCharacter(c) => write!(f, "a merchant id uses only a-z, 0-9 and '-', not {c:?}"),
+            Self::BadCharacter(c) => write!(f, "a merchant id uses only a-z, 0-9 and '-', not '{c}'"),
             Self::EdgeHyphen => write!(f, "a merchant id cannot start or end with '-'"),
         }
     }

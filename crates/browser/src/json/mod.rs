@@ -25,6 +25,17 @@ pub enum FetchError {
     Unreadable,
 }
 
+impl FetchError {
+    /// In a few words, for the console (not `Debug`, whose string escaping costs the download).
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Network(why) => why.clone(),
+            Self::Status(status, _) => format!("the server answered {status}"),
+            Self::Unreadable => "the answer was not the expected JSON".into(),
+        }
+    }
+}
+
 /// Sends `body` (if any) as JSON with `method` to `url`, with cookies for same-origin requests,
 /// and decodes the JSON answer.
 pub async fn fetch_json<B: Serialize, T: DeserializeOwned>(
