@@ -1,5 +1,5 @@
 /*! Tandem chat loader: draws the launcher, loads the app on intent. See docs/embedding.md. */
-// Every page with the widget downloads this file: keep it small (budget: 3 KB brotli as served,
+// Every page with the widget downloads this file: keep it small (budget: 4 KB brotli as served,
 // after the build minifies it) and keep explanations in docs/embedding.md and docs/theming.md.
 // It must run on payment pages with the strictest Content-Security-Policy: no <style> element
 // (an adopted stylesheet instead), no style attribute, nothing evaluated.
@@ -189,32 +189,41 @@
 
       // Inline: the app mounts into this shadow root and replaces the placeholder launcher.
       function inPage() {
-        // Read by src/boot.rs; `config` is the merchant's widget configuration (or null), `shell`
-        // the panel drawn before the app (see `drawShell`), `human` whether its button was pressed.
+        // Read by src/boot.rs: `config` and `flow` are the merchant's widget configuration and bot
+        // flow (or null), `shell` the panel drawn before the app (see `drawShell`), `human`
+        // whether its button was pressed.
         var handover = window.__tandem_boot = {
           root: mountPoint, merchant: merchant, api: apiOrigin, placeholder: launcher, open: false, attach: attach,
-          config: null, shell: null, human: false
+          config: null, flow: null, shell: null, human: false
         };
         var url = function (file) { return apiOrigin + file[0]; };
         var css = el('link', checked(FILES.css, { rel: 'stylesheet', href: url(FILES.css) }));
         // The shell waits for the stylesheet (asked for at the first sign of intent, often before
         // the click), so that it never shows unstyled.
-        css.onload = css.onerror = function () {
+        css.onload = function () {
           css.ready = true;
-          if (handover.shell) {
-            handover.shell.hidden = false;
-            handover.shell.querySelector('button').focus();
-          }
+          if (!handover.shell) return;
+          handover.shell.hidden = false;
+          // Unless the customer has moved on meanwhile (into the page's own fields).
+          var active = document.activeElement;
+          if (!active || active === document.body || active === host) handover.shell.querySelector('button').focus();
         };
+        css.onerror = function () { fail('the chat could not load.'); };
         root.append(css);
-        // Beside the app's files: the shell's name, and the app needs it before its first frame.
-        var config = fetch(apiOrigin + '/v1/merchants/' + encodeURIComponent(merchant) + '/widget-config', { credentials: 'omit' })
-          .then(function (answer) { return answer.ok ? answer.json() : null; })
-          .catch(function () { return null; })
-          .then(function (loaded) {
+        // Beside the app's files, for the app to start with: the configuration (the shell's name
+        // too) and the bot's flow, so the bot can answer what was typed into the shell at once.
+        var ask = function (what) {
+          return fetch(apiOrigin + '/v1/merchants/' + encodeURIComponent(merchant) + '/' + what, { credentials: 'omit' })
+            .then(function (answer) { return answer.ok ? answer.json() : null; })
+            .catch(function () { return null; });
+        };
+        var config = Promise.all([
+          ask('widget-config').then(function (loaded) {
             handover.config = loaded;
             if (handover.shell) named(handover.shell);
-          });
+          }),
+          ask('bot-flow').then(function (flow) { handover.flow = flow; })
+        ]);
 
         // The panel at once on a click, before the app: its header with the merchant's name and
         // the human button (pressed, it is carried out once the app runs), and a text box that
@@ -225,7 +234,8 @@
           var human = el('button', { class: 'human-button', part: 'human-button', 'data-testid': 'shell-human-button' }, [text[0]]);
           var close = el('button', { class: 'close', 'aria-label': text[3] }, [icon('M6 6l12 12M18 6L6 18')]);
           var box = el('textarea', {
-            class: 'composer-input', part: 'composer-input', rows: '2', 'aria-label': text[2], 'data-testid': 'shell-input'
+            class: 'composer-input', part: 'composer-input', rows: '2', maxlength: '4000', 'aria-label': text[2],
+            'data-testid': 'shell-input'
           });
           var shell = el('div', { class: 'tandem', lang: pageLang }, [
             el('section', {
@@ -246,11 +256,14 @@
           };
           close.onclick = closeShell;
           shell.onkeydown = function (event) {
-            if (event.key === 'Escape') closeShell();
+            if (event.key === 'Escape') {
+              event.stopPropagation();
+              closeShell();
+            }
             // Enter sends, as in the app: the app sends the text once it runs.
             if (event.target === box && event.key === 'Enter' && !event.shiftKey) {
               event.preventDefault();
-              shell.send = true;
+              if (box.value.trim()) shell.send = true;
             }
           };
           handover.shell = shell;
@@ -263,7 +276,7 @@
         function closeShell() {
           handover.shell.remove();
           handover.shell = null;
-          handover.open = false;
+          handover.open = handover.human = false;
           launcher.setAttribute('aria-expanded', 'false');
           launcher.focus();
         }
@@ -281,16 +294,19 @@
             document.head.append(link);
           });
         });
-        Promise.all(preloads.concat(config))
+        Promise.all(preloads)
           .then(function () { return import(url(FILES.modules[0])); })
           .then(function (m) {
             var wasm = fetch(url(FILES.wasm), { integrity: FILES.wasm[1], mode: 'cors', credentials: 'omit' });
-            return m.default({ module_or_path: wasm });
+            // The app starts with the configuration when it is in, or after 3 s without it.
+            var late = new Promise(function (resolve) { setTimeout(resolve, 3000); });
+            return Promise.race([config, late]).then(function () { return m.default({ module_or_path: wasm }); });
           })
           .catch(function (error) { fail('the chat could not load (' + error + ').'); });
         return {
           click: function () {
-            if (handover.shell) return closeShell();
+            // A second tap before the shell could show (its stylesheet on its way) keeps it.
+            if (handover.shell) return handover.shell.hidden || closeShell();
             handover.open = true;
             drawShell();
           },

@@ -58,6 +58,7 @@ fn from_handover(handover: &JsValue) -> Result<(HtmlElement, MountConfig), Strin
     let launcher_label = host_option("label");
     let shell = crate::shell::Shell::from_handover(handover);
     let config = tandem_browser::from_value(get("config")).ok();
+    let flow = tandem_browser::from_value(get("flow")).ok();
     let skill = host_option("skill").filter(|skill| match tandem_protocol::validate_tag(skill) {
         Ok(()) => true,
         Err(problem) => {
@@ -65,7 +66,10 @@ fn from_handover(handover: &JsValue) -> Result<(HtmlElement, MountConfig), Strin
             false
         }
     });
-    Ok((root, MountConfig { merchant, api_origin, layout, attach_api, launcher_label, skill, shell, config }))
+    Ok((
+        root,
+        MountConfig { merchant, api_origin, layout, attach_api, launcher_label, skill, shell, config, flow },
+    ))
 }
 
 fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), String> {
@@ -102,6 +106,7 @@ fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), Str
             skill: params.get("skill").filter(|skill| tandem_protocol::validate_tag(skill).is_ok()),
             shell: None,
             config: None,
+            flow: None,
         },
     ))
 }

@@ -39,16 +39,19 @@ pub struct BotChat {
 }
 
 impl BotChat {
-    /// Starts fetching the merchant's flow; until it arrives (or if there is none) the panel
-    /// still offers a person.
-    pub fn load(api_origin: &str, merchant: &MerchantId, i18n: I18n) -> Self {
+    /// Starts fetching the merchant's flow, unless the loader has (`fetched`); until it arrives
+    /// (or if there is none) the panel still offers a person.
+    pub fn load(api_origin: &str, merchant: &MerchantId, i18n: I18n, fetched: Option<Flow>) -> Self {
         let chat = Self {
-            bot: RwSignal::new(None),
+            bot: RwSignal::new(fetched.map(|flow| Arc::new(Bot::trusted(flow)))),
             lines: RwSignal::new(Vec::new()),
             offer: RwSignal::new(None),
             state: StoredValue::new(State::default()),
             i18n,
         };
+        if chat.available() {
+            return chat;
+        }
         let url = format!("{api_origin}/v1/merchants/{merchant}/bot-flow");
         spawn_local(async move {
             // The server validated the flow when it was stored. Without one the widget has no

@@ -20,6 +20,12 @@ enum Addressee {
 /// agent joining, a reconnect), so a half-typed message stays where the customer left it.
 #[component]
 pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
+    // One text for every composer drawn here, starting with what was typed into the loader's
+    // shell before the app ran (see crate::shell); the first composer drawn takes its focus and
+    // sends it if Enter was pressed there.
+    let carried = crate::shell::take_carried();
+    let text = RwSignal::new(carried.as_ref().map(|carried| carried.text.clone()).unwrap_or_default());
+    let carried = StoredValue::new(carried.map(|carried| (carried.focused, carried.send)));
     let addressee = Memo::new(move |_| match handoff.phase.get() {
         Phase::Waiting(_) | Phase::Connected { .. } => Addressee::Person,
         Phase::Idle | Phase::Ended | Phase::Failed(_) | Phase::MessageLeft { .. } if bot.available() => {
@@ -38,7 +44,7 @@ pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
             let send = Callback::new(move |text: String| handoff.send(text));
             let typing = Callback::new(move |typing| handoff.typing(typing));
             Some(
-                view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true/> },
+                view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true text carried/> },
             )
         }
         Addressee::Bot => {
@@ -47,7 +53,9 @@ pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
                 bot.say(text, handoff);
                 Ok(())
             });
-            Some(view! { <Composer send typing=Callback::new(|_| {}) end=None autofocus=false/> })
+            Some(
+                view! { <Composer send typing=Callback::new(|_| {}) end=None autofocus=false text carried/> },
+            )
         }
         Addressee::Nobody => None,
     }
@@ -64,14 +72,16 @@ fn Composer(
     /// Take keyboard focus on appearing (when a person was just asked for; with the bot, focus
     /// stays on the human button).
     autofocus: bool,
+    /// The panel's draft, kept across composers.
+    text: RwSignal<String>,
+    /// From the shell, for the first composer: (it had the focus, Enter was pressed).
+    carried: StoredValue<Option<(bool, bool)>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let draft = Draft::new(typing);
+    let draft = Draft::with_text(text, typing);
     let problem = RwSignal::new(None::<&'static str>);
     let input = NodeRef::<html::Textarea>::new();
-    // What the customer typed into the loader's shell before the app ran (see crate::shell).
-    let carried = crate::shell::take_carried();
-    let focus_carried = carried.as_ref().is_some_and(|carried| carried.focused);
+    let (focus_carried, send_carried) = carried.try_update_value(Option::take).flatten().unwrap_or_default();
     Effect::new(move |_| {
         if let Some(input) = input.get()
             && (autofocus || focus_carried)
@@ -80,11 +90,8 @@ fn Composer(
         }
     });
     let submit = move || problem.set(draft.submit(|text| send.run(text)).err());
-    if let Some(carried) = carried {
-        draft.replace(carried.text);
-        if carried.send {
-            submit();
-        }
+    if send_carried {
+        submit();
     }
     view! {
         <form

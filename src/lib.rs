@@ -65,8 +65,9 @@ pub struct MountConfig {
     pub skill: Option<String>,
     /// The panel the loader drew before the app arrived, which the app's panel takes over.
     pub shell: Option<shell::Shell>,
-    /// The merchant's widget configuration, when the loader has fetched it already.
+    /// The merchant's widget configuration and bot flow, when the loader has fetched them.
     pub config: Option<tandem_protocol::WidgetConfig>,
+    pub flow: Option<tandem_bot::Flow>,
 }
 
 /// Renders the widget into `root` for as long as the page lives.
@@ -117,7 +118,7 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
             handoff.ask_email.set(loaded.ask_email);
         }
     });
-    let bot = BotChat::load(&config.api_origin, &config.merchant, i18n);
+    let bot = BotChat::load(&config.api_origin, &config.merchant, i18n, config.flow);
     let api_origin = config.api_origin;
     match config.layout {
         Layout::FullPage => view! {
@@ -185,13 +186,23 @@ fn LauncherAndPanel(
     // The panel shows once the merchant's name is known (or known to be unavailable), so that
     // its first frame already has the header; until then the launcher reports that it is busy.
     let panel_shown = move || open.get() && merchant_config.with(|state| !state.is_loading());
-    let mut shell = shell;
-    Effect::new(move |_| {
-        if panel_shown()
-            && let Some(shell) = shell.take()
+    // Taken over as the panel is first built (before its composer, which takes what was typed),
+    // or dropped if the panel is closed before it could show.
+    let shell = StoredValue::new_local(shell);
+    let take_over_shell = move |carry_out_press: bool| {
+        if let Some(shell) = shell.try_update_value(Option::take).flatten()
             && shell.take_over()
+            && carry_out_press
         {
-            handoff.start(bot.transcript(), tandem_protocol::HandoffReason::Button, None);
+            // The press, carried out once the panel is drawn.
+            leptos::task::spawn_local(async move {
+                handoff.start(bot.transcript(), tandem_protocol::HandoffReason::Button, None);
+            });
+        }
+    };
+    Effect::new(move |_| {
+        if !open.get() {
+            take_over_shell(false);
         }
     });
     let close = Callback::new(move |()| {
@@ -204,6 +215,7 @@ fn LauncherAndPanel(
     view! {
         {widget_root("tandem", view! {
             <Show when=panel_shown>
+                {take_over_shell(true)}
                 <Panel merchant_config=merchant_config api_origin=api_origin.clone() on_close=Some(close) handoff bot/>
             </Show>
             <button

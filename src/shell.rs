@@ -57,7 +57,9 @@ impl Shell {
                 send: get(&self.element, "send").as_bool().unwrap_or(false),
             });
         self.element.remove();
-        CARRIED.with(|slot| *slot.borrow_mut() = carried.filter(|carried| !carried.text.is_empty()));
+        CARRIED.with(|slot| {
+            *slot.borrow_mut() = carried.filter(|carried| carried.focused || !carried.text.is_empty())
+        });
         human
     }
 }

@@ -60,7 +60,7 @@ async fn panel_header_shows_merchant_name_and_human_button() {
             PageEvents::none(),
             RwSignal::new(None),
         );
-        let bot = BotChat::load("http://127.0.0.1:9", &shop, i18n);
+        let bot = BotChat::load("http://127.0.0.1:9", &shop, i18n, None);
         view! { <Panel merchant_config=state api_origin="http://127.0.0.1:9".into() on_close=None handoff bot/> }
     });
 
@@ -101,6 +101,7 @@ async fn launcher_opens_panel_even_when_the_server_cannot_be_reached() {
             skill: None,
             shell: None,
             config: None,
+            flow: None,
         },
     );
     let launcher = wait_for(|| query(&root, "[data-testid=launcher]")).await;

@@ -105,6 +105,28 @@ async fn the_shell_keeps_what_the_customer_types_and_presses_before_the_app_arri
     assert_eq!(widget.draft().await, "Where is my parcel?", "what was typed is in the composer");
 }
 
+/// A question typed into the shell and sent with Enter before the app has arrived is asked of
+/// the bot once it runs: nothing typed is lost, and nobody had to press a button.
+#[tokio::test]
+async fn a_question_sent_in_the_shell_is_answered_by_the_bot_once_the_app_runs() {
+    let server = TestServer::start(&widget_dist()).await;
+    let browser = Browser::start().await;
+    HostPage::open(&browser, &server.demo_url()).await;
+    let widget = Widget::inline(&browser);
+    widget.wait_for(Part::Launcher).await;
+    browser.slow_network(3000).await;
+    widget.open().await;
+    widget.wait_visible(Part::Shell).await;
+    widget.fill(Part::ShellInput, "can I split my payment?").await;
+    widget.press(Key::Enter).await;
+    assert!(!widget.shows(Part::Panel).await, "before the app");
+
+    let answer = widget.text(Part::BotAnswer).await;
+    assert!(answer.to_lowercase().contains("split"), "{answer}");
+    assert!(!widget.shows(Part::Shell).await, "taken over");
+    assert_eq!(widget.draft().await, "", "sent, not left in the composer");
+}
+
 #[tokio::test]
 async fn pointer_click_opens_the_panel_with_the_human_button() {
     let server = TestServer::start(&widget_dist()).await;

@@ -122,8 +122,8 @@ enum SlotKindName {
     Email,
 }
 
+/// Other keys are ignored, as serde ignored them on `email` before (flows stored then still read).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SlotKindFields {
     r#type: SlotKindName,
     min_digits: Option<u8>,
@@ -139,8 +139,7 @@ impl TryFrom<SlotKindFields> for SlotKind {
                 Ok(Self::OrderNumber { min_digits, max_digits })
             }
             (SlotKindName::OrderNumber, _, _) => Err("an order_number slot needs min_digits and max_digits"),
-            (SlotKindName::Email, None, None) => Ok(Self::Email),
-            (SlotKindName::Email, _, _) => Err("an email slot takes no min_digits or max_digits"),
+            (SlotKindName::Email, _, _) => Ok(Self::Email),
         }
     }
 }

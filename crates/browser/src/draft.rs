@@ -14,7 +14,13 @@ pub struct Draft {
 impl Draft {
     /// `typing` hears `true` when typing starts and `false` when it stops.
     pub fn new(typing: Callback<bool>) -> Self {
-        Self { text: RwSignal::new(String::new()), typing }
+        Self::with_text(RwSignal::new(String::new()), typing)
+    }
+
+    /// A draft kept in `text`, which outlives it: a composer drawn anew for another addressee
+    /// (the bot, then the person asked for) goes on with what was being typed.
+    pub fn with_text(text: RwSignal<String>, typing: Callback<bool>) -> Self {
+        Self { text, typing }
     }
 
     /// The text, tracked (the textarea's value).

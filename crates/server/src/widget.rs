@@ -95,13 +95,15 @@ async fn caching(dir: PathBuf, request: Request, next: Next) -> Response {
     with_cache(response, policy, None)
 }
 
-/// A versioned loader (`/v0.1.0/…`) or a file whose name carries Trunk's content hash.
+/// A versioned loader (`/v0.1.0/…`) or a file whose name carries Trunk's content hash: a u64
+/// in hex, written without leading zeros (so one build in sixteen has 15 digits, and fewer is
+/// possible).
 fn is_immutable(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or("");
     let stem = name.split('.').next().unwrap_or("").trim_end_matches("_bg");
-    let hashed = stem
-        .rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
+    let hashed = stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    });
     hashed || path.strip_prefix("/v").is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
 }
 
@@ -208,6 +210,7 @@ mod tests {
     fn hashed_and_versioned_files_are_immutable_and_the_rest_is_not() {
         assert!(is_immutable("/tandem-widget-aecb6b15726b3885.js"));
         assert!(is_immutable("/tandem-widget-aecb6b15726b3885_bg.wasm"));
+        assert!(is_immutable("/tandem-widget-14ece9b36352a94_bg.wasm"), "a hash with a leading zero");
         assert!(is_immutable("/widget-c94f812435ae2682.css"));
         assert!(is_immutable("/v0.1.0/tandem.js"));
         assert!(!is_immutable("/tandem.js"));
