@@ -74,6 +74,20 @@ async fn customer_opens_the_launcher_by_keyboard_and_reaches_the_human_button() 
     widget.wait_focus(Part::Launcher).await;
 }
 
+/// The demo checkout on a network where each of the app's files takes seconds, its launcher
+/// pressed: the shell is on screen (once its stylesheet is in, a round trip), the app not yet
+/// (a few round trips later).
+async fn shell_on_a_slow_network<'a>(server: &TestServer, browser: &'a Browser) -> Widget<'a> {
+    HostPage::open(browser, &server.demo_url()).await;
+    let widget = Widget::inline(browser);
+    widget.wait_for(Part::Launcher).await;
+    browser.slow_network(3000).await;
+    widget.open().await;
+    widget.wait_visible(Part::Shell).await;
+    assert!(!widget.shows(Part::Panel).await, "before the app");
+    widget
+}
+
 /// On a slow network the panel is there the moment the launcher is pressed, before the app:
 /// the customer types and presses "Talk to a human" in the loader's shell, and the app, once it
 /// runs, takes the shell over with the text kept and the press carried out.
@@ -82,16 +96,7 @@ async fn the_shell_keeps_what_the_customer_types_and_presses_before_the_app_arri
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
     let _console = Console::sign_in(&agent, &server, ANNA).await;
-    HostPage::open(&customer, &server.demo_url()).await;
-    let widget = Widget::inline(&customer);
-    widget.wait_for(Part::Launcher).await;
-    // Each of the app's files takes seconds from here.
-    customer.slow_network(3000).await;
-    widget.open().await;
-
-    // The shell once its stylesheet is in (a round trip), the app a few round trips later.
-    widget.wait_visible(Part::Shell).await;
-    assert!(!widget.shows(Part::Panel).await, "before the app");
+    let widget = shell_on_a_slow_network(&server, &customer).await;
     assert_eq!(widget.text(Part::ShellHumanButton).await, "Talk to a human");
     assert!(widget.has_focus(Part::ShellHumanButton).await, "focused for the keyboard, as the app's");
     widget.fill(Part::ShellInput, "Where is my parcel?").await;
@@ -111,12 +116,7 @@ async fn the_shell_keeps_what_the_customer_types_and_presses_before_the_app_arri
 async fn a_question_sent_in_the_shell_is_answered_by_the_bot_once_the_app_runs() {
     let server = TestServer::start(&widget_dist()).await;
     let browser = Browser::start().await;
-    HostPage::open(&browser, &server.demo_url()).await;
-    let widget = Widget::inline(&browser);
-    widget.wait_for(Part::Launcher).await;
-    browser.slow_network(3000).await;
-    widget.open().await;
-    widget.wait_visible(Part::Shell).await;
+    let widget = shell_on_a_slow_network(&server, &browser).await;
     widget.fill(Part::ShellInput, "can I split my payment?").await;
     widget.press(Key::Enter).await;
     assert!(!widget.shows(Part::Panel).await, "before the app");
