@@ -284,6 +284,9 @@
           var name = handover.config && handover.config.display_name;
           if (name) shell.querySelector('h2').textContent = name;
         }
+        // The wasm, the largest file, is asked for at once, beside the module it is started by.
+        var wasm = fetch(url(FILES.wasm), { integrity: FILES.wasm[1], mode: 'cors', credentials: 'omit' });
+        wasm.catch(function () {}); // a failure is told where it is awaited, by the app's start
         // import() takes no integrity: the module preloads, checked, fill the module map it
         // then reads from.
         var preloads = FILES.modules.map(function (file) {
@@ -297,7 +300,6 @@
         Promise.all(preloads)
           .then(function () { return import(url(FILES.modules[0])); })
           .then(function (m) {
-            var wasm = fetch(url(FILES.wasm), { integrity: FILES.wasm[1], mode: 'cors', credentials: 'omit' });
             // The app starts with the configuration when it is in, or after 3 s without it.
             var late = new Promise(function (resolve) { setTimeout(resolve, 3000); });
             return Promise.race([config, late]).then(function () { return m.default({ module_or_path: wasm }); });

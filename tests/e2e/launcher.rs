@@ -74,14 +74,12 @@ async fn customer_opens_the_launcher_by_keyboard_and_reaches_the_human_button() 
     widget.wait_focus(Part::Launcher).await;
 }
 
-/// The demo checkout on a network where each of the app's files takes seconds, its launcher
-/// pressed: the shell is on screen (once its stylesheet is in, a round trip), the app not yet
-/// (a few round trips later).
-async fn shell_on_a_slow_network<'a>(server: &TestServer, browser: &'a Browser) -> Widget<'a> {
+/// The demo checkout with the app's wasm held back (a network where it takes long to come), its
+/// launcher pressed: the shell is on screen, the app not yet.
+async fn shell_before_the_app<'a>(server: &TestServer, browser: &'a Browser) -> Widget<'a> {
+    HostPage::hold_the_app(browser).await;
     HostPage::open(browser, &server.demo_url()).await;
     let widget = Widget::inline(browser);
-    widget.wait_for(Part::Launcher).await;
-    browser.slow_network(3000).await;
     widget.open().await;
     widget.wait_visible(Part::Shell).await;
     assert!(!widget.shows(Part::Panel).await, "before the app");
@@ -96,13 +94,14 @@ async fn the_shell_keeps_what_the_customer_types_and_presses_before_the_app_arri
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
     let _console = Console::sign_in(&agent, &server, ANNA).await;
-    let widget = shell_on_a_slow_network(&server, &customer).await;
+    let widget = shell_before_the_app(&server, &customer).await;
     assert_eq!(widget.text(Part::ShellHumanButton).await, "Talk to a human");
     assert!(widget.has_focus(Part::ShellHumanButton).await, "focused for the keyboard, as the app's");
     widget.fill(Part::ShellInput, "Where is my parcel?").await;
     widget.click(Part::ShellHumanButton).await;
     assert!(!widget.shows(Part::Panel).await, "still before the app");
 
+    HostPage::release_the_app(&customer).await;
     widget.wait_for(Part::Panel).await;
     assert!(!widget.shows(Part::Shell).await, "taken over");
     assert_eq!(widget.text(Part::MerchantName).await, "Northwind Outfitters");
@@ -116,10 +115,11 @@ async fn the_shell_keeps_what_the_customer_types_and_presses_before_the_app_arri
 async fn a_question_sent_in_the_shell_is_answered_by_the_bot_once_the_app_runs() {
     let server = TestServer::start(&widget_dist()).await;
     let browser = Browser::start().await;
-    let widget = shell_on_a_slow_network(&server, &browser).await;
+    let widget = shell_before_the_app(&server, &browser).await;
     widget.fill(Part::ShellInput, "can I split my payment?").await;
     widget.press(Key::Enter).await;
     assert!(!widget.shows(Part::Panel).await, "before the app");
+    HostPage::release_the_app(&browser).await;
 
     let answer = widget.text(Part::BotAnswer).await;
     assert!(answer.to_lowercase().contains("split"), "{answer}");

@@ -323,14 +323,6 @@ impl Browser {
         assert!(response.status().is_success(), "{cmd}: {}", response.text().await.unwrap_or_default());
     }
 
-    /// Every request of the page from now on waits `latency_ms` more, as on a poor mobile
-    /// network (CDP network emulation).
-    pub async fn slow_network(&self, latency_ms: u32) {
-        self.cdp("Network.enable", json!({})).await;
-        let slow = json!({ "offline": false, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1 });
-        self.cdp("Network.emulateNetworkConditions", slow).await;
-    }
-
     /// Runs `script` (a function body using `arguments`) in the page and returns its value.
     pub async fn js(&self, script: &str, args: Vec<Value>) -> Value {
         self.client

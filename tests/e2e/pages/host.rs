@@ -187,6 +187,26 @@ impl<'a> HostPage<'a> {
         browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": source })).await;
     }
 
+    /// Before the page opens: its fetches of the app's wasm wait until [`Self::release_the_app`],
+    /// as on a network where the app takes long to come; everything else goes as usual.
+    pub async fn hold_the_app(browser: &Browser) {
+        let source = "window.__held = []; const fetchNow = window.fetch.bind(window); \
+            window.fetch = (input, init) => { \
+              if (window.__released || !String(input.url || input).endsWith('_bg.wasm')) return fetchNow(input, init); \
+              return new Promise((go) => window.__held.push(go)).then(() => fetchNow(input, init)); }; \
+            window.__release = () => { window.__released = true; window.__held.splice(0).forEach((go) => go()); };";
+        browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": source })).await;
+    }
+
+    /// Lets the app's wasm held by [`Self::hold_the_app`] come (once it was asked for).
+    pub async fn release_the_app(browser: &Browser) {
+        eventually("the app's wasm asked for", || async {
+            (browser.js("return window.__held.length", vec![]).await != json!(0)).then_some(())
+        })
+        .await;
+        browser.js("window.__release()", vec![]).await;
+    }
+
     /// Before the page opens: every `navigator.sendBeacon` call is kept in `localStorage`
     /// (which outlives the page that goes), for [`Self::beacons`].
     pub async fn record_beacons(browser: &Browser) {

@@ -223,6 +223,34 @@ async fn bot_flow_is_served_cacheably_to_allowed_origins() {
 }
 
 #[tokio::test]
+async fn what_the_loader_fetches_on_open_is_compressed_for_browsers_that_take_it() {
+    let app = test_app().await;
+    for path in ["/v1/merchants/shop/bot-flow", "/v1/merchants/shop/widget-config"] {
+        let plain = body_bytes(get(&app, path, Some(SHOP_ORIGIN)).await).await;
+        let request = Request::get(path)
+            .header(header::ORIGIN, SHOP_ORIGIN)
+            .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+            .body(Body::empty())
+            .expect("request");
+        let response = app.router.clone().oneshot(request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(header(header::CONTENT_ENCODING).as_deref(), Some("br"), "{path}");
+        let vary = response.headers().get_all(header::VARY).iter().filter_map(|v| v.to_str().ok());
+        assert!(vary.collect::<Vec<_>>().join(",").contains("accept-encoding"), "{path}");
+        assert_eq!(header(header::ACCESS_CONTROL_ALLOW_ORIGIN).as_deref(), Some(SHOP_ORIGIN), "{path}");
+        let compressed = body_bytes(response).await;
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(&mut brotli::Decompressor::new(&compressed[..], 4096), &mut decoded)
+            .expect("brotli");
+        assert_eq!(decoded, plain, "{path}");
+        if path.ends_with("bot-flow") {
+            assert!(compressed.len() * 2 < plain.len(), "{path}: {} of {} B", compressed.len(), plain.len());
+        }
+    }
+}
+
+#[tokio::test]
 async fn hsts_is_sent_when_the_public_url_is_https() {
     let dirs = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dirs.path().join("test.sqlite3")).await.expect("store");
