@@ -44,6 +44,10 @@ pub fn MessageList(
                     </div>
                 }
             />
+            // Under the customer's last message, once the person has read it.
+            {move || seen_by_the_agent(handoff).then(|| view! {
+                <p class="seen" data-testid="seen">{i18n.tr("you.seen")}</p>
+            })}
             <PhaseNotice merchant_config api_origin handoff/>
             <Show when=move || handoff.agent_typing.get()>
                 <p class="typing" data-testid="agent-typing">
@@ -59,6 +63,14 @@ pub fn MessageList(
             })}
         </div>
     }
+}
+
+/// The stored conversation ends with the customer's message, and the person has read it.
+fn seen_by_the_agent(handoff: Handoff) -> bool {
+    let read = handoff.agent_read.get();
+    handoff
+        .messages
+        .with(|messages| messages.last().is_some_and(|m| m.author == Author::Customer && m.seq <= read))
 }
 
 /// What the handoff's phase adds below the conversation: where the queue stands, the forms

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use tandem_browser::{
-    Channel, Connection, FetchError, Outbox, Pending, append_new, fetch_json, from_json, last_held,
-    local_storage, session_storage, to_json,
+    Channel, Connection, FetchError, Outbox, Pending, Reading, after_ms, append_new, fetch_json, from_json,
+    last_held, local_storage, session_storage, to_json, when_visible,
 };
 use tandem_protocol::{
     AskEmail, Availability, mask_card_numbers, mask_card_numbers_in_transcript, validate_email,
@@ -16,7 +16,8 @@ use tandem_protocol::{
 use tandem_protocol::{
     Author, ChatMessage, ClientMessageId, ConversationId, ConversationStarted, ConversationStatus,
     CustomerEvent, CustomerFrame, ErrorCode, EscalationReason, HandoffReason, Identity, LeaveMessage,
-    MerchantId, PROTOCOL_VERSION, QueueStatus, Rating, StartConversation, TranscriptEntry, validate_text,
+    MerchantId, PROTOCOL_VERSION, QueueStatus, Rating, Seq, StartConversation, TranscriptEntry,
+    validate_text,
 };
 
 /// Where the handoff stands.
@@ -142,6 +143,12 @@ pub struct Handoff {
     backoff: StoredValue<u32>,
     /// A resend after `rate_limited` is waiting for its time.
     resend_due: StoredValue<bool>,
+    /// How far the person has read ("Seen" under the customer's last message).
+    pub agent_read: RwSignal<Seq>,
+    /// How far the customer has read, as told to the person.
+    reading: Reading<()>,
+    /// The panel is open: what arrives is on screen (when the tab is visible).
+    on_screen: StoredValue<bool>,
 }
 
 fn storage_key(merchant: &MerchantId) -> String {
@@ -201,7 +208,11 @@ impl Handoff {
             rated: RwSignal::new(false),
             backoff: StoredValue::new(0),
             resend_due: StoredValue::new(false),
+            agent_read: RwSignal::new(0),
+            reading: Reading::new(),
+            on_screen: StoredValue::new(false),
         };
+        when_visible(move || handoff.see());
         if resuming {
             handoff.take_back_outbox();
             handoff.connect();
@@ -264,18 +275,33 @@ impl Handoff {
         let tries = self.backoff.get_value();
         self.backoff.set_value(tries.saturating_add(1));
         let wait = (1000_i32 << tries.min(5)).min(MOST_BACKOFF_MS);
-        let again = wasm_bindgen::closure::Closure::once_into_js(move || {
+        after_ms(wait, move || {
             self.resend_due.set_value(false);
             self.outbox.resend(|pending| {
                 self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
             });
         });
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-                wasm_bindgen::JsCast::unchecked_ref(&again),
-                wait,
-            );
+    }
+
+    /// The panel opened (`true`) or closed: while it is open, what arrives is read.
+    pub fn on_screen(self, shown: bool) {
+        self.on_screen.set_value(shown);
+        self.see();
+    }
+
+    /// The customer has the conversation in front of them: the person hears how far it was
+    /// read (see [`Reading`]).
+    pub fn see(self) {
+        if !self.on_screen.get_value() {
+            return;
         }
+        self.reading.seen(
+            move || {
+                self.messages
+                    .with_untracked(|messages| messages.last().map(|m| ((), m.seq)).into_iter().collect())
+            },
+            move |_, seq| self.on_screen.get_value() && self.send_frame(&CustomerFrame::Read { seq }),
+        );
     }
 
     /// When the page goes (closed, reloaded, or left for the next page) while the customer
@@ -495,7 +521,10 @@ impl Handoff {
             }
             CustomerEvent::Message { message } => self.on_message(message),
             // The server's copy went back in time (a restored database): its copy wins.
-            CustomerEvent::Transcript { messages } => self.messages.set(messages),
+            CustomerEvent::Transcript { messages } => {
+                self.messages.set(messages);
+                self.see();
+            }
             CustomerEvent::Ack { client_id, .. } => {
                 self.backoff.set_value(0);
                 self.outbox.acknowledged(&client_id);
@@ -511,7 +540,7 @@ impl Handoff {
                 self.phase.set(Phase::Waiting(None));
             }
             CustomerEvent::Typing { typing } => self.agent_typing.set(typing),
-            CustomerEvent::Read { .. } => {}
+            CustomerEvent::Read { seq } => self.agent_read.update(|read| *read = (*read).max(seq)),
             CustomerEvent::Closed => {
                 self.emit(&PageEvent::Closed);
                 self.finish(Phase::Ended);
@@ -546,6 +575,7 @@ impl Handoff {
         let (text, seq) = (message.text.clone(), message.seq);
         if self.messages.try_update(|messages| append_new(messages, message)) == Some(true) {
             self.emit(&PageEvent::Message { from, text, seq });
+            self.see();
         }
     }
 

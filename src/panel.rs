@@ -27,6 +27,9 @@ pub fn Panel(
             theme::warn_on_low_contrast(&panel.parent_element().unwrap_or_else(|| panel.clone().into()));
         }
     });
+    // What arrives while the panel is open is read (in a visible tab), and the person is told.
+    handoff.on_screen(true);
+    on_cleanup(move || handoff.on_screen(false));
     let on_keydown = move |event: web_sys::KeyboardEvent| {
         if event.key() == "Escape"
             && let Some(close) = on_close

@@ -3,12 +3,13 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_browser::{
-    Channel, Connection, Draft, FetchError, MessagesThenPending, Outbox, Pending, append_new, fetch_json,
+    Channel, Connection, Draft, FetchError, MessagesThenPending, Outbox, Pending, Reading, append_new,
+    fetch_json, when_visible,
 };
 use tandem_protocol::{
     AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ConversationDetail, ConversationId,
     ConversationStatus, CustomerProfile, ErrorCode, EscalationReason, HandoffReason, OfferEnd, Presence,
-    QueueEntry, Rating, TeamMember, TranscriptEntry, TranscriptSpeaker, validate_text,
+    QueueEntry, Rating, Seq, TeamMember, TranscriptEntry, TranscriptSpeaker, validate_text,
 };
 
 /// A customer offered to this agent alone, until the local deadline.
@@ -44,6 +45,10 @@ struct Live {
     socket: Channel,
     /// Drafts replies from the merchant's flow.
     suggester: crate::suggest::Suggester,
+    /// How far each customer has read ("Seen" under the agent's last message).
+    customer_read: RwSignal<Vec<(ConversationId, Seq)>>,
+    /// How far the agent has read each chat, as told to the customers.
+    reading: Reading<ConversationId>,
 }
 
 impl Live {
@@ -64,9 +69,27 @@ impl Live {
             now_ms: RwSignal::new(now()),
             socket: Channel::new(),
             suggester: crate::suggest::Suggester::load(merchant),
+            customer_read: RwSignal::new(Vec::new()),
+            reading: Reading::new(),
         };
         live.open_socket();
+        when_visible(move || live.see());
         live
+    }
+
+    /// The desk shows every open chat: what arrived in them is read once the tab is visible,
+    /// and the customers are told (see [`Reading`]).
+    fn see(self) {
+        let latest = move || {
+            self.chats.with_untracked(|chats| {
+                let open = chats.iter().filter(|chat| chat.status == ConversationStatus::Active);
+                open.filter_map(|chat| chat.messages.last().map(|m| (chat.conversation_id.clone(), m.seq)))
+                    .collect()
+            })
+        };
+        let tell =
+            move |id: &ConversationId, seq| self.send(&AgentFrame::Read { conversation_id: id.clone(), seq });
+        self.reading.seen(latest, tell);
     }
 
     /// (Re)opens the live channel; a connection that keeps failing is checked against the
@@ -128,6 +151,7 @@ impl Live {
             AgentEvent::Message { conversation_id, message } => self.on_message(&conversation_id, message),
             AgentEvent::Transcript { conversation_id, messages } => {
                 self.update_chat(&conversation_id, |chat| chat.messages = messages);
+                self.see();
             }
             AgentEvent::Ack { client_id, .. } => self.outbox.acknowledged(&client_id),
             AgentEvent::Typing { conversation_id, typing } => self.typing.update(|list| {
@@ -136,7 +160,10 @@ impl Live {
                     list.push(conversation_id);
                 }
             }),
-            AgentEvent::Read { .. } => {}
+            AgentEvent::Read { conversation_id, seq } => self.customer_read.update(|read| {
+                read.retain(|(id, _)| id != &conversation_id);
+                read.push((conversation_id, seq));
+            }),
             AgentEvent::Ended { conversation_id } => self.ended(&conversation_id),
             AgentEvent::Rated { conversation_id, rating } => {
                 self.update_chat(&conversation_id, |chat| chat.rating = Some(rating));
@@ -153,6 +180,7 @@ impl Live {
         self.ready.set(true);
         self.presence.set(presence);
         self.chats.set(chats);
+        self.see();
         self.outbox.resend(|pending| {
             self.send(&AgentFrame::Send {
                 conversation_id: pending.to,
@@ -173,6 +201,7 @@ impl Live {
             chats.retain(|chat| chat.conversation_id != conversation.conversation_id);
             chats.push(conversation);
         });
+        self.see();
     }
 
     fn offer_ended(self, conversation_id: &ConversationId, reason: OfferEnd) {
@@ -195,6 +224,7 @@ impl Live {
         self.update_chat(conversation_id, |chat| {
             append_new(&mut chat.messages, message);
         });
+        self.see();
     }
 
     /// The chat stays on the desk, ended, until the agent closes it: the customer's rating may
@@ -536,11 +566,29 @@ fn ChatLog(
                 show_message=|message| view! { <ChatLine message/> }
                 show_pending=|pending| view! { <PendingLine pending/> }
             />
+            <Show when=move || seen_by_the_customer(id, chat, live)>
+                <p class="seen" data-testid="seen">"Seen"</p>
+            </Show>
             <Show when=move || live.typing.with(|typing| typing.contains(&id.get_value()))>
                 <p class="typing" data-testid="customer-typing">"The customer is typing…"</p>
             </Show>
         </div>
     }
+}
+
+/// The chat ends with the agent's message, the customer has read it, and nothing of the
+/// agent's is still on its way.
+fn seen_by_the_customer(
+    id: StoredValue<ConversationId>,
+    chat: Memo<Option<ConversationDetail>>,
+    live: Live,
+) -> bool {
+    let id = id.get_value();
+    let read = live.customer_read.with(|read| read.iter().find(|(c, _)| *c == id).map_or(0, |r| r.1));
+    let last =
+        chat.with(|chat| chat.as_ref().and_then(|c| c.messages.last().map(|m| (m.seq, m.author.clone()))));
+    matches!(last, Some((seq, Author::Agent { .. })) if seq <= read)
+        && live.outbox.waiting_for(&id).is_empty()
 }
 
 /// The chat ended: the customer's rating once it comes, and closing the chat.

@@ -3,9 +3,10 @@
 //! in the middle lose and double nothing.
 
 use crate::pages::{ANNA, Console, HostPage, Part, Widget};
-use crate::support::{Browser, TestServer, widget_dist};
+use crate::support::{Browser, TestServer, eventually_within, widget_dist};
 use fantoccini::key::Key;
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test]
 async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart() {
@@ -67,6 +68,34 @@ async fn customer_reaches_an_agent_and_nothing_is_lost_across_reload_and_restart
     assert!(ended.contains("Conversation ended"), "{ended}");
     console.close_chat().await;
     assert_eq!(page.kept().await, json!(0), "an ended conversation is forgotten by the browser");
+}
+
+/// "Seen" on both sides, from the existing `read` frames: under the customer's last message once
+/// Anna has read it, under hers once the customer has — and not while the customer's tab is
+/// hidden: her reply is seen when the tab shows again.
+#[tokio::test]
+async fn each_side_sees_when_the_other_has_read_its_last_message() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    HostPage::control_visibility(&customer).await;
+    let (page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
+
+    widget.send("Is my parcel on its way?").await;
+    console.wait_messages(&["Is my parcel on its way?"]).await;
+    widget.wait_for(Part::Seen).await;
+    assert_eq!(widget.text(Part::Seen).await, "Seen");
+
+    page.hide_tab().await;
+    console.reply("It left our warehouse today.").await;
+    widget.wait_messages(&["Is my parcel on its way?", "It left our warehouse today."]).await;
+    assert!(!widget.shows(Part::Seen).await, "her reply is the last message now");
+    // Read receipts leave within a second of what arrived; this waits for two.
+    let unseen =
+        eventually_within(Duration::from_secs(2), || async { console.shows_seen().await.then_some(()) });
+    assert!(unseen.await.is_none(), "not seen while the customer's tab is hidden");
+
+    page.show_tab().await;
+    console.wait_seen().await;
 }
 
 /// What a waiting customer has half typed stays in the composer while the queue moves and the

@@ -496,12 +496,21 @@ where
 
 /// `attempt`'s first value, polled for at most 30 seconds: generous, as CI runs on 2 busy cores;
 /// a passing wait returns as soon as its condition holds.
-async fn within_patience<T, F, Fut>(mut attempt: F) -> Option<T>
+async fn within_patience<T, F, Fut>(attempt: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    eventually_within(Duration::from_secs(30), attempt).await
+}
+
+/// `attempt`'s first value within `patience`, or `None`: for what must not happen in a window.
+pub async fn eventually_within<T, F, Fut>(patience: Duration, mut attempt: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
     loop {
         if let Some(value) = attempt().await {
             return Some(value);

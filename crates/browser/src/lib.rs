@@ -12,11 +12,13 @@
 //! - [`Outbox`]: messages sent but not yet acknowledged, sent again after a reconnect.
 //! - [`Draft`]: a composer's text, and when typing starts and stops.
 //! - [`append_new`], [`last_held`], [`MessagesThenPending`]: a conversation's messages in order.
+//! - [`Reading`]: read receipts, told of what was on screen.
 
 mod channel;
 mod draft;
 mod json;
 mod outbox;
+mod reading;
 mod socket;
 mod transcript;
 
@@ -24,6 +26,7 @@ pub use channel::Channel;
 pub use draft::{Draft, enter_sends};
 pub use json::{FetchError, fetch_json, fetch_json_with_bearer, from_json, from_value, to_json};
 pub use outbox::{Outbox, Pending};
+pub use reading::{Reading, after_ms, tab_visible, when_visible};
 pub use socket::{Connection, LiveSocket};
 pub use transcript::{MessagesThenPending, append_new, last_held};
 

@@ -188,10 +188,7 @@ impl LiveSocket {
         let Some(window) = web_sys::window() else { return };
         let this = self.clone();
         let back = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            let visible = web_sys::window()
-                .and_then(|w| w.document())
-                .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
-            if visible {
+            if crate::tab_visible() {
                 this.reconnect_now();
             }
         });

@@ -10,6 +10,7 @@ mod backlog;
 pub mod customer;
 mod hub;
 mod relay;
+mod seen;
 mod wire;
 
 pub use hub::{AgentNotice, Crossing, Hub, LiveEvent, Side};

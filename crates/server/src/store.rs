@@ -299,6 +299,20 @@ impl Conversation {
     }
 }
 
+/// Which side of a conversation did something: the customer or the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Side {
+    Customer,
+    Agent,
+}
+
+/// The `seq` of the last message each side has seen (0: none yet); drives "Seen".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadUpTo {
+    pub customer: Seq,
+    pub agent: Seq,
+}
+
 /// A conversation as a write names it: with its merchant, so that a write aimed at another
 /// merchant's conversation matches no row and changes nothing.
 #[derive(Debug, Clone, Copy)]
@@ -428,6 +442,11 @@ pub trait Store: Send + Sync + 'static {
     async fn append_message(&self, message: &NewMessage) -> Result<ChatMessage, StoreError>;
     /// Messages with a sequence number above `after`, in order.
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Records that `by` has seen the conversation up to `seq` (at most its last message; a
+    /// lower `seq` than already recorded changes nothing).
+    async fn mark_read(&self, chat: ChatRef<'_>, by: Side, seq: Seq) -> Result<(), StoreError>;
+    /// How far each side has read the conversation (zeros for an unknown one).
+    async fn read_up_to(&self, id: &ConversationId) -> Result<ReadUpTo, StoreError>;
     /// Records the customer's rating of an ended conversation (a second rating replaces the
     /// first); `false` if the conversation has not ended.
     async fn rate(&self, chat: ChatRef<'_>, rating: &Rating) -> Result<bool, StoreError>;

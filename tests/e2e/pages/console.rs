@@ -224,6 +224,15 @@ impl<'a> Console<'a> {
         serde_json::from_value(self.browser.js(script, vec![]).await).unwrap_or_default()
     }
 
+    /// Whether "Seen" shows under the agent's last message in the open chat.
+    pub async fn shows_seen(&self) -> bool {
+        self.browser.shows("[data-testid=chat] [data-testid=seen]").await
+    }
+
+    pub async fn wait_seen(&self) {
+        eventually("Seen in the chat", || async { self.shows_seen().await.then_some(()) }).await;
+    }
+
     pub async fn wait_messages(&self, wanted: &[&str]) {
         eventually_equal("the console's messages", &wanted, async || self.messages().await).await;
     }

@@ -207,6 +207,26 @@ impl<'a> HostPage<'a> {
         browser.js("window.__release()", vec![]).await;
     }
 
+    /// Before the page opens: the tab can be hidden and shown again by the test
+    /// ([`Self::hide_tab`], [`Self::show_tab`]), as when the customer switches tabs.
+    pub async fn control_visibility(browser: &Browser) {
+        let source = "Object.defineProperty(document, 'visibilityState', \
+            { configurable: true, get: () => window.__hidden ? 'hidden' : 'visible' });";
+        browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": source })).await;
+    }
+
+    pub async fn hide_tab(&self) {
+        self.browser
+            .js("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))", vec![])
+            .await;
+    }
+
+    pub async fn show_tab(&self) {
+        self.browser
+            .js("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))", vec![])
+            .await;
+    }
+
     /// Before the page opens: every `navigator.sendBeacon` call is kept in `localStorage`
     /// (which outlives the page that goes), for [`Self::beacons`].
     pub async fn record_beacons(browser: &Browser) {

@@ -20,13 +20,14 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::backlog::{Backlog, Held, backlog};
 use super::relay::Coalesced;
+use super::seen::Seen;
 use super::wire::{
     Handles, Heartbeat, Named, Step, Stop, answerable, finish, next_frame, on_beat, receive, send, send_text,
 };
 use super::{AgentNotice, LiveEvent, Side, hub, now_ms};
 use crate::AppState;
 use crate::service::{self, Ending, Outcome, Post, refused};
-use crate::store::{Agent, Conversation, StoreError};
+use crate::store::{Agent, ChatRef, Conversation, StoreError};
 
 /// The conversation as an agent sees it, with every message so far.
 pub async fn detail(state: &AppState, conversation: Conversation) -> Result<ConversationDetail, StoreError> {
@@ -65,6 +66,7 @@ struct Session<W> {
     queue: crate::queue::AgentWatch,
     /// The agent's typing and read receipts, per chat, on their way to the customers.
     relay: Coalesced<ConversationId>,
+    seen: Seen,
     tx: W,
 }
 
@@ -78,6 +80,8 @@ enum Reply {
     Event(Box<AgentEvent>),
     /// Send the conversation's messages after what the console holds.
     CatchUp(ConversationId, Held),
+    /// A chat taken: its detail, then how far the customer had read it.
+    Accepted(Box<ConversationDetail>),
 }
 
 impl Reply {
@@ -113,6 +117,7 @@ where
         shown_offer: None,
         queue,
         relay: Coalesced::new(),
+        seen: Seen::default(),
         tx,
     };
     let stop = match session.start(presence, offer).await {
@@ -223,6 +228,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             Ok(Reply::Nothing) => Ok(()),
             Ok(Reply::Event(event)) => self.send(&event).await,
             Ok(Reply::CatchUp(id, held)) => self.resume(id, &held).await,
+            Ok(Reply::Accepted(detail)) => {
+                let id = detail.conversation_id.clone();
+                self.send(&AgentEvent::Accepted { conversation: *detail }).await?;
+                self.tell_read(&id).await
+            }
             Err(failure) => {
                 let (code, message) = answerable(failure)?;
                 self.error(code, message, about).await
@@ -246,7 +256,12 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 Ok(self.relay_now())
             }
             AgentFrame::Read { conversation_id, seq } if self.chats.contains_key(&conversation_id) => {
-                self.relay.read(conversation_id, seq);
+                let sent = self.sent_up_to.get(&conversation_id).copied().unwrap_or(0);
+                let chat = ChatRef { merchant: &self.agent.merchant_id, id: &conversation_id };
+                let store = self.state.store.as_ref();
+                if let Some(seq) = self.seen.mark(store, chat, Side::Agent, seq, sent).await? {
+                    self.relay.read(conversation_id, seq);
+                }
                 Ok(self.relay_now())
             }
             // About a chat this console does not follow: nobody to tell.
@@ -312,7 +327,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     async fn accept(&mut self, id: ConversationId) -> Outcome<Reply> {
         let conversation = service::accept(&self.state, &self.agent, &id).await?;
         let detail = self.follow(conversation).await?;
-        Ok(Reply::event(AgentEvent::Accepted { conversation: detail }))
+        Ok(Reply::Accepted(Box::new(detail)))
     }
 
     async fn post(&mut self, id: ConversationId, client_id: ClientMessageId, text: String) -> Outcome<Reply> {
@@ -356,6 +371,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     }
 
     fn unfollow(&mut self, id: &ConversationId) {
+        self.seen.forget(id);
         self.chats.remove(id);
         self.sent_up_to.remove(id);
         self.ended.remove(id);
@@ -367,8 +383,21 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         for conversation in conversations {
             chats.push(self.follow(conversation).await?);
         }
+        let ids: Vec<_> = chats.iter().map(|chat| chat.conversation_id.clone()).collect();
         let welcome = AgentEvent::Welcome { name: self.agent.display_name.clone(), presence, chats };
-        self.send(&welcome).await
+        self.send(&welcome).await?;
+        for id in &ids {
+            self.tell_read(id).await?;
+        }
+        Ok(())
+    }
+
+    /// How far the customer had read one of the agent's chats, for the console's "Seen".
+    async fn tell_read(&mut self, id: &ConversationId) -> Step {
+        match self.state.store.read_up_to(id).await?.customer {
+            0 => Ok(()),
+            seq => self.send(&AgentEvent::Read { conversation_id: id.clone(), seq }).await,
+        }
     }
 
     /// The merchant's queue as of its latest snapshot (computed once for every console).
@@ -389,12 +418,12 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 for message in messages {
                     self.send(&AgentEvent::Message { conversation_id: id.clone(), message }).await?;
                 }
-                Ok(())
             }
             Backlog::Whole(messages) => {
-                self.send(&AgentEvent::Transcript { conversation_id: id, messages }).await
+                self.send(&AgentEvent::Transcript { conversation_id: id.clone(), messages }).await?;
             }
         }
+        self.tell_read(&id).await
     }
 
     async fn catch_up(&mut self, id: &ConversationId) -> Step {

@@ -18,13 +18,14 @@ use tokio::time::Instant;
 
 use super::backlog::{Backlog, Held, backlog};
 use super::relay::Coalesced;
+use super::seen::Seen;
 use super::wire::{
     Handles, Heartbeat, Incoming, Named, Step, Stop, answerable, finish, next_frame, on_beat, receive, send,
 };
 use super::{LiveEvent, Side, hub};
 use crate::AppState;
 use crate::service::{self, Ending, Outcome, Post, refused};
-use crate::store::Conversation;
+use crate::store::{ChatRef, Conversation};
 use crate::tokens::hash_token;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,6 +48,7 @@ struct Session<W> {
     queue: crate::queue::CustomerWatch,
     /// The customer's typing and read receipts, on their way to the agent.
     relay: Coalesced<ConversationId>,
+    seen: Seen,
     ip: Option<IpAddr>,
     tx: W,
 }
@@ -78,6 +80,7 @@ where
         sent_up_to: held.seq,
         last_queue: None,
         relay: Coalesced::new(),
+        seen: Seen::default(),
         ip,
         tx,
         state,
@@ -167,9 +170,13 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 for message in messages {
                     self.send(&CustomerEvent::Message { message }).await?;
                 }
-                Ok(())
             }
-            Backlog::Whole(messages) => self.send(&CustomerEvent::Transcript { messages }).await,
+            Backlog::Whole(messages) => self.send(&CustomerEvent::Transcript { messages }).await?,
+        }
+        // How far the agent had read, for the page's "Seen".
+        match self.state.store.read_up_to(&self.id).await?.agent {
+            0 => Ok(()),
+            seq => self.send(&CustomerEvent::Read { seq }).await,
         }
     }
 
@@ -264,7 +271,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 Ok(None)
             }
             CustomerFrame::Read { seq } => {
-                self.relay.read(self.id.clone(), seq);
+                let chat = ChatRef { merchant: &self.merchant, id: &self.id };
+                let store = self.state.store.as_ref();
+                if let Some(seq) = self.seen.mark(store, chat, Side::Customer, seq, self.sent_up_to).await? {
+                    self.relay.read(self.id.clone(), seq);
+                }
                 self.relay_now();
                 Ok(None)
             }

@@ -11,11 +11,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use crate::store::AgentId;
 
 /// Which side of a conversation caused an event; sessions skip echoes of their own side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Side {
-    Customer,
-    Agent,
-}
+pub use crate::store::Side;
 
 /// What happened in a conversation, after it was committed.
 #[derive(Debug, Clone, Serialize, Deserialize)]

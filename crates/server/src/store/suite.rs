@@ -9,7 +9,7 @@ use tandem_protocol::{
 use super::postgres::PgStore;
 use super::{
     AuditEntry, ChatRef, DispatchSettings, Merchant, NewAgent, NewConversation, NewInvite, NewMessage,
-    Policies, Redeemed, Staffing, Store, StoreError, WidgetSettings,
+    Policies, ReadUpTo, Redeemed, Side, Staffing, Store, StoreError, WidgetSettings,
 };
 
 /// Each test, once per database.
@@ -45,6 +45,7 @@ suite!(
     a_customers_records_are_found_by_email_and_erased_once_over,
     the_audit_log_keeps_the_newest_in_order,
     the_settings_version_grows_with_each_merchant_change,
+    reading_goes_only_forward_and_never_past_the_last_message,
 );
 
 /// A database of its own in the test cluster, migrated.
@@ -174,6 +175,20 @@ async fn messages_get_consecutive_sequences_and_retries_are_stored_once(store: &
     let all = store.messages_after(&id, 0).await.expect("all");
     assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(store.messages_after(&id, 1).await.expect("after 1"), [second]);
+}
+
+async fn reading_goes_only_forward_and_never_past_the_last_message(store: &dyn Store) {
+    let id = with_conversation(store).await;
+    let (demo_id, other) = (demo().id, MerchantId::parse("other").expect("id"));
+    assert_eq!(store.read_up_to(&id).await.expect("nothing read"), ReadUpTo::default());
+    for text in ["a", "b", "c"] {
+        store.append_message(&customer_says(&id, text, text)).await.expect("message");
+    }
+    store.mark_read(chat(&demo_id, &id), Side::Agent, 2).await.expect("read");
+    store.mark_read(chat(&demo_id, &id), Side::Agent, 1).await.expect("older");
+    store.mark_read(chat(&demo_id, &id), Side::Customer, 99).await.expect("past the end");
+    store.mark_read(chat(&other, &id), Side::Agent, 3).await.expect("another merchant's");
+    assert_eq!(store.read_up_to(&id).await.expect("read"), ReadUpTo { customer: 3, agent: 2 });
 }
 
 async fn accept_is_won_once_and_requeue_returns_to_the_queue(store: &dyn Store) {

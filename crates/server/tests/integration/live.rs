@@ -91,6 +91,47 @@ async fn customer_and_agent_chat_with_acks_sequences_and_history() {
     );
 }
 
+/// "Seen" on both sides: what one side has read reaches the other (never past what it was
+/// sent), and a page or console that connects again is told how far the other side had read.
+#[tokio::test]
+async fn read_receipts_reach_the_other_side_and_are_told_again_after_a_reconnect() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let id = started.conversation_id.clone();
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let (mut agent, _, _) = app.agent("anna@shop.example").await;
+    crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Offer { .. })).await;
+    send(&mut agent, &AgentFrame::Accept { conversation_id: id.clone() }).await;
+    crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Accepted { .. })).await;
+
+    send(&mut customer, &CustomerFrame::Send { client_id: cid("c1"), text: "Hej!".into() }).await;
+    crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Message { .. })).await;
+    // The agent claims more than it was sent: the customer hears of what it was sent.
+    send(&mut agent, &AgentFrame::Read { conversation_id: id.clone(), seq: 99 }).await;
+    let read = crate::common::recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::Read { .. }));
+    assert_eq!(read.await, CustomerEvent::Read { seq: 1 });
+
+    let reply = AgentFrame::Send { conversation_id: id.clone(), client_id: cid("a1"), text: "Hi!".into() };
+    send(&mut agent, &reply).await;
+    let is_reply = |e: &CustomerEvent| matches!(e, CustomerEvent::Message { message } if message.seq == 2);
+    crate::common::recv_customer_until(&mut customer, is_reply).await;
+    send(&mut customer, &CustomerFrame::Read { seq: 2 }).await;
+    let read = crate::common::recv_agent_until(&mut agent, |e| matches!(e, AgentEvent::Read { .. })).await;
+    assert_eq!(read, AgentEvent::Read { conversation_id: id.clone(), seq: 2 });
+
+    // Both come back (a reload, a new tab): each is told where the other had read.
+    drop((customer, agent));
+    let (mut customer, welcome) = app.customer(&started, 2).await;
+    assert!(
+        matches!(welcome, CustomerEvent::Welcome { status: ConversationStatus::Active, .. }),
+        "{welcome:?}"
+    );
+    assert_eq!(recv::<CustomerEvent>(&mut customer).await, CustomerEvent::Read { seq: 1 });
+    let (_agent, welcome, after_welcome) = app.agent("anna@shop.example").await;
+    assert!(matches!(welcome, AgentEvent::Welcome { ref chats, .. } if chats.len() == 1), "{welcome:?}");
+    assert_eq!(after_welcome, AgentEvent::Read { conversation_id: id, seq: 2 });
+}
+
 #[tokio::test]
 async fn two_agents_accepting_at_once_have_exactly_one_winner() {
     let app = spawn_app().await;

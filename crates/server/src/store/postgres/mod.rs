@@ -14,7 +14,7 @@ use tandem_protocol::{
 
 use super::{
     Agent, AgentId, AgentRole, AuditEntry, ChatRef, Conversation, Merchant, NewAgent, NewConversation,
-    NewInvite, NewMessage, Redeemed, Store, StoreError, email_key, same_email,
+    NewInvite, NewMessage, ReadUpTo, Redeemed, Side, Store, StoreError, email_key, same_email,
 };
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LEFT_MESSAGE_COLUMNS, LeftMessageRow, MERCHANT_COLUMNS,
@@ -292,6 +292,32 @@ impl Store for PgStore {
         };
         tx.commit().await?;
         Ok(Redeemed::Agent(id))
+    }
+
+    async fn mark_read(&self, chat: ChatRef<'_>, by: Side, seq: Seq) -> Result<(), StoreError> {
+        let column = match by {
+            Side::Customer => "customer_read_seq",
+            Side::Agent => "agent_read_seq",
+        };
+        let sql = format!(
+            "UPDATE conversations SET {column} = GREATEST({column}, LEAST($1, last_seq)) WHERE id = $2 AND merchant_id = $3"
+        );
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        sqlx::query(&sql).bind(seq).bind(&chat.id.0).bind(chat.merchant.as_str()).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn read_up_to(&self, id: &ConversationId) -> Result<ReadUpTo, StoreError> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT customer_read_seq, agent_read_seq FROM conversations WHERE id = $1")
+                .bind(&id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (customer, agent) = row.unwrap_or_default();
+        Ok(ReadUpTo {
+            customer: u64::try_from(customer).unwrap_or(0),
+            agent: u64::try_from(agent).unwrap_or(0),
+        })
     }
 
     async fn rate(&self, chat: ChatRef<'_>, rating: &Rating) -> Result<bool, StoreError> {
