@@ -7,9 +7,10 @@ use tandem_browser::{
     fetch_json, when_visible,
 };
 use tandem_protocol::{
-    AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ConversationDetail, ConversationId,
-    ConversationStatus, CustomerProfile, ErrorCode, EscalationReason, HandoffReason, OfferEnd, Presence,
-    QueueEntry, Rating, Seq, TeamMember, TranscriptEntry, TranscriptSpeaker, validate_text,
+    AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ClientMessageId, ConversationDetail,
+    ConversationId, ConversationStatus, CustomerProfile, ErrorCode, EscalationReason, HandoffReason,
+    OfferEnd, Presence, QueueEntry, Rating, Seq, TeamMember, TranscriptEntry, TranscriptSpeaker,
+    validate_text,
 };
 
 /// A customer offered to this agent alone, until the local deadline.
@@ -163,6 +164,11 @@ impl Live {
             AgentEvent::Read { conversation_id, seq } => self.customer_read.update(|read| {
                 read.retain(|(id, _)| id != &conversation_id);
                 read.push((conversation_id, seq));
+            }),
+            AgentEvent::Note { conversation_id, note } => self.update_chat(&conversation_id, |chat| {
+                if chat.notes.iter().all(|held| held.id != note.id) {
+                    chat.notes.push(note);
+                }
             }),
             AgentEvent::Ended { conversation_id } => self.ended(&conversation_id),
             AgentEvent::Rated { conversation_id, rating } => {
@@ -513,10 +519,15 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
     let draft = Draft::new(Callback::new(move |typing| {
         live.send(&AgentFrame::Typing { conversation_id: id.get_value(), typing });
     }));
+    let add_note = Callback::new(move |text: String| {
+        let client_id = ClientMessageId(tandem_browser::client_id());
+        live.send(&AgentFrame::Note { conversation_id: id.get_value(), client_id, text })
+    });
     view! {
         <article class="chat" data-testid="chat" data-conversation=move || id.get_value().0>
             {move || chat.get().map(|chat| view! { <ChatHeader chat/> })}
             <ChatLog id chat live/>
+            <crate::notes::Notes chat open=Signal::derive(move || !ended()) add=add_note/>
             <Show when=ended>
                 <ChatEnded id chat live/>
             </Show>

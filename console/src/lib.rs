@@ -8,6 +8,7 @@ mod alert;
 mod desk;
 mod form;
 mod messages;
+mod notes;
 mod suggest;
 mod team;
 

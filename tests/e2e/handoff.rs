@@ -98,6 +98,24 @@ async fn each_side_sees_when_the_other_has_read_its_last_message() {
     console.wait_seen().await;
 }
 
+/// An internal note: Anna writes one for her team and her console shows it; her reply after it
+/// reaches the customer, and not one frame of the customer's socket carries the note.
+#[tokio::test]
+async fn an_agents_note_stays_with_the_team_and_never_reaches_the_customer() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    HostPage::record_socket_frames(&customer).await;
+    let (page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
+
+    console.add_note("Asked twice about the invoice: a regular").await;
+    console.wait_notes(&["Anna: Asked twice about the invoice: a regular"]).await;
+    console.reply("Happy to help with that.").await;
+    widget.wait_messages(&["Happy to help with that."]).await;
+    let frames = page.socket_frames().await;
+    assert!(frames.iter().any(|frame| frame.contains("Happy to help")), "the recorder hears the socket");
+    assert!(frames.iter().all(|frame| !frame.contains("invoice")), "a note reached the customer: {frames:?}");
+}
+
 /// What a waiting customer has half typed stays in the composer while the queue moves and the
 /// agent joins (the composer is not drawn anew on every change of the conversation's state).
 #[tokio::test]
@@ -144,7 +162,7 @@ pub(crate) async fn talking_with_anna<'a>(
 async fn a_message_sent_just_before_the_next_page_arrives_once() {
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
-    HostPage::record_refused_sends(&customer).await;
+    HostPage::record_socket_frames(&customer).await;
     let (page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
 
     let (conversation, token) = page.conversation().await;
@@ -218,7 +236,7 @@ async fn a_waiting_customers_page_that_goes_sends_its_leave_beacon() {
 async fn a_message_refused_for_good_is_shown_as_not_sent_and_never_sent_again() {
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
-    HostPage::record_refused_sends(&customer).await;
+    HostPage::record_socket_frames(&customer).await;
     let (page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
 
     widget.send_set_by_script("a\u{0}b").await;

@@ -616,6 +616,22 @@ pub struct ConversationDetail {
     /// The customer's rating, once they gave one.
     #[serde(default)]
     pub rating: Option<Rating>,
+    /// What the merchant's agents wrote for each other; never sent to the customer.
+    #[serde(default)]
+    pub notes: Vec<Note>,
+}
+
+/// An internal note on a conversation: from one of the merchant's agents to the others (a
+/// colleague it is transferred to, a supervisor reading the transcript), never to the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// Increasing within the installation: notes are listed in this order.
+    pub id: i64,
+    /// The id the console gave it, so that a note sent again is stored once.
+    pub client_id: ClientMessageId,
+    pub author_name: String,
+    pub text: String,
+    pub sent_at_ms: i64,
 }
 
 /// Frames the agent console sends. The agent is known from the session cookie of the upgrade.
@@ -670,6 +686,12 @@ pub enum AgentFrame {
     HandToBot {
         conversation_id: ConversationId,
     },
+    /// An internal note on a chat this agent handles, for the merchant's agents only.
+    Note {
+        conversation_id: ConversationId,
+        client_id: ClientMessageId,
+        text: String,
+    },
 }
 
 /// Why an offer is no longer open.
@@ -721,6 +743,11 @@ pub enum AgentEvent {
     Read {
         conversation_id: ConversationId,
         seq: Seq,
+    },
+    /// An internal note was stored (the answer to this console's `note`, or a colleague's).
+    Note {
+        conversation_id: ConversationId,
+        note: Note,
     },
     /// The conversation ended (by either side) or was put back in the queue.
     Ended {

@@ -12,7 +12,8 @@ mod suite;
 use async_trait::async_trait;
 use tandem_protocol::{
     AskEmail, Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, CustomerProfile,
-    EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Rating, Seq, TranscriptEntry,
+    EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Note, Rating, Seq,
+    TranscriptEntry,
 };
 
 pub use postgres::{PgStore, scratch_database};
@@ -299,6 +300,27 @@ impl Conversation {
     }
 }
 
+/// An internal note to store (see [`Store::add_note`]).
+#[derive(Debug, Clone)]
+pub struct NewNote {
+    pub agent: AgentId,
+    pub author_name: String,
+    pub client_id: ClientMessageId,
+    pub text: String,
+    pub now_ms: i64,
+}
+
+/// What both databases read of a note: its conversation, id, client id, author's name, text
+/// and time (a tuple, which either database decodes).
+const NOTE_COLUMNS: &str =
+    "SELECT n.conversation_id, n.id, n.client_id, n.author_name, n.text, n.created_at_ms FROM notes n";
+type NoteRow = (String, i64, String, String, String, i64);
+
+fn note((conversation, id, client_id, author_name, text, sent_at_ms): NoteRow) -> (ConversationId, Note) {
+    let note = Note { id, client_id: ClientMessageId(client_id), author_name, text, sent_at_ms };
+    (ConversationId(conversation), note)
+}
+
 /// Which side of a conversation did something: the customer or the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Side {
@@ -442,6 +464,18 @@ pub trait Store: Send + Sync + 'static {
     async fn append_message(&self, message: &NewMessage) -> Result<ChatMessage, StoreError>;
     /// Messages with a sequence number above `after`, in order.
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Stores an internal note on one of `chat.merchant`'s conversations; a note whose (agent,
+    /// client id) is already stored is returned as stored. `None`: not the merchant's.
+    async fn add_note(&self, chat: ChatRef<'_>, note: &NewNote) -> Result<Option<Note>, StoreError>;
+    /// The conversation's notes, oldest first.
+    async fn notes(&self, id: &ConversationId) -> Result<Vec<Note>, StoreError>;
+    /// The notes on `merchant`'s conversations created in `[from_ms, to_ms)`, oldest first.
+    async fn notes_created(
+        &self,
+        merchant: &MerchantId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(ConversationId, Note)>, StoreError>;
     /// Records that `by` has seen the conversation up to `seq` (at most its last message; a
     /// lower `seq` than already recorded changes nothing).
     async fn mark_read(&self, chat: ChatRef<'_>, by: Side, seq: Seq) -> Result<(), StoreError>;

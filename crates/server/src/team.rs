@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tandem_dispatch::Snapshot;
 use tandem_protocol::{
-    AcceptInvite, ConversationStatus, CreateInvite, DayFigures, Invite, InviteDetails, InviteToken, Presence,
-    SupervisorReport, TeamMember, validate_email, validate_tag,
+    AcceptInvite, ConversationId, ConversationStatus, CreateInvite, DayFigures, Invite, InviteDetails,
+    InviteToken, Note, Presence, SupervisorReport, TeamMember, validate_email, validate_tag,
 };
 
 use crate::AppState;
@@ -261,7 +261,8 @@ pub(crate) async fn export_csv(
     let from = start_of_day(now) - i64::from(days - 1) * DAY_MS;
     let conversations = state.store.conversations_created(&admin.merchant_id, from, now + 1).await?;
     let agents = state.store.agents(Some(&admin.merchant_id)).await?;
-    let body = conversations_csv(&conversations, &agents).map_err(|_| AppError::Internal)?;
+    let notes = state.store.notes_created(&admin.merchant_id, from, now + 1).await?;
+    let body = conversations_csv(&conversations, &agents, &notes).map_err(|_| AppError::Internal)?;
     audit::record(&state, &admin, Action::ConversationsExported, format!("{days} days")).await?;
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -271,7 +272,7 @@ pub(crate) async fn export_csv(
 }
 
 /// The export's columns, as documented in `docs/api.md`.
-const CSV_HEADER: [&str; 13] = [
+const CSV_HEADER: [&str; 14] = [
     "conversation_id",
     "created_at_ms",
     "status",
@@ -285,13 +286,24 @@ const CSV_HEADER: [&str; 13] = [
     "rating",
     "rating_comment",
     "customer_email",
+    "notes",
 ];
 
-fn conversations_csv(conversations: &[Conversation], agents: &[Agent]) -> Result<Vec<u8>, csv::Error> {
+fn conversations_csv(
+    conversations: &[Conversation],
+    agents: &[Agent],
+    notes: &[(ConversationId, Note)],
+) -> Result<Vec<u8>, csv::Error> {
+    let mut notes_of: std::collections::HashMap<&ConversationId, Vec<&Note>> = Default::default();
+    for (id, note) in notes {
+        notes_of.entry(id).or_default().push(note);
+    }
     let mut csv = csv::Writer::from_writer(Vec::new());
     csv.write_record(CSV_HEADER)?;
     for conversation in conversations {
-        csv.write_record(csv_record(conversation, agents).iter().map(|cell| spreadsheet_safe(cell)))?;
+        let mut record = csv_record(conversation, agents).to_vec();
+        record.push(notes_cell(notes_of.get(&conversation.id).map_or(&[], Vec::as_slice)));
+        csv.write_record(record.iter().map(|cell| spreadsheet_safe(cell)))?;
     }
     csv.into_inner().map_err(|error| error.into_error().into())
 }
@@ -319,6 +331,13 @@ fn csv_record(c: &Conversation, agents: &[Agent]) -> [String; 13] {
         c.rating.as_ref().and_then(|r| r.comment.clone()).unwrap_or_default(),
         c.customer.email.clone().unwrap_or_default(),
     ]
+}
+
+/// A conversation's internal notes in one cell, each on a line of its own and marked as a
+/// note with its author: `[note] Anna: …`.
+fn notes_cell(notes: &[&Note]) -> String {
+    let lines = notes.iter().map(|note| format!("[note] {}: {}", note.author_name, note.text));
+    lines.collect::<Vec<_>>().join("\n")
 }
 
 /// Customers write comments and page URLs: a cell a spreadsheet would run as a formula is

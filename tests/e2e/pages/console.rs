@@ -224,6 +224,20 @@ impl<'a> Console<'a> {
         serde_json::from_value(self.browser.js(script, vec![]).await).unwrap_or_default()
     }
 
+    /// Adds an internal note to the open chat.
+    pub async fn add_note(&self, text: &str) {
+        self.browser.fill("[data-testid=note-input]", text).await;
+        self.browser.click("[data-testid=note-add]").await;
+    }
+
+    /// Waits until the open chat's notes read `wanted` (each as "Author: text").
+    pub async fn wait_notes(&self, wanted: &[&str]) {
+        eventually_equal("the chat's notes", &wanted, async || {
+            self.browser.texts("[data-testid=note]").await
+        })
+        .await;
+    }
+
     /// Whether "Seen" shows under the agent's last message in the open chat.
     pub async fn shows_seen(&self) -> bool {
         self.browser.shows("[data-testid=chat] [data-testid=seen]").await

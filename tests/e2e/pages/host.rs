@@ -175,16 +175,21 @@ impl<'a> HostPage<'a> {
         (field("conversation_id"), field("token"))
     }
 
-    /// Before the page opens: every `error` frame the page's WebSockets receive that answers a
-    /// `send` (it names its `client_id`) is kept, for [`Self::refused_sends`]. A CDP script runs
-    /// in each new document before the page's own, so the widget's socket is one of these.
-    pub async fn record_refused_sends(browser: &Browser) {
-        let source = "window.__refused = []; const Native = window.WebSocket; \
+    /// Before the page opens: every text frame the page's WebSockets receive is kept, for
+    /// [`Self::socket_frames`] and [`Self::refused_sends`]. A CDP script runs in each new document
+    /// before the page's own, so the widget's socket is one of these.
+    pub async fn record_socket_frames(browser: &Browser) {
+        let source = "window.__frames = []; const Native = window.WebSocket; \
             window.WebSocket = class extends Native { constructor(...args) { super(...args); \
-              this.addEventListener('message', (e) => { if (typeof e.data !== 'string') return; \
-                const frame = JSON.parse(e.data); \
-                if (frame.type === 'error' && frame.client_id) window.__refused.push(frame.code); }); } };";
+              this.addEventListener('message', (e) => { \
+                if (typeof e.data === 'string') window.__frames.push(e.data); }); } };";
         browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": source })).await;
+    }
+
+    /// The text frames this page's sockets received (see [`Self::record_socket_frames`]).
+    pub async fn socket_frames(&self) -> Vec<String> {
+        serde_json::from_value(self.browser.js("return window.__frames || []", vec![]).await)
+            .unwrap_or_default()
     }
 
     /// Before the page opens: its fetches of the app's wasm wait until [`Self::release_the_app`],
@@ -245,10 +250,13 @@ impl<'a> HostPage<'a> {
         serde_json::from_value(sent).unwrap_or_default()
     }
 
-    /// The codes of the refused sends this page has heard of (see [`Self::record_refused_sends`]).
+    /// The codes of the `error` frames this page has heard that answer a `send` (they name its
+    /// `client_id`; see [`Self::record_socket_frames`]).
     pub async fn refused_sends(&self) -> Vec<String> {
-        serde_json::from_value(self.browser.js("return window.__refused || []", vec![]).await)
-            .unwrap_or_default()
+        let frames =
+            self.socket_frames().await.into_iter().filter_map(|f| serde_json::from_str::<Value>(&f).ok());
+        let refusals = frames.filter(|frame| frame["type"] == "error" && frame["client_id"].is_string());
+        refusals.filter_map(|frame| frame["code"].as_str().map(str::to_owned)).collect()
     }
 
     /// What the tab keeps of the messages not acknowledged yet (`sessionStorage`).

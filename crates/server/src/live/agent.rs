@@ -11,7 +11,7 @@ use axum::extract::ws::Message;
 use futures_util::{Sink, Stream, StreamExt};
 use tandem_protocol::{
     AgentEvent, AgentFrame, Author, ChatMessage, ClientMessageId, ConversationDetail, ConversationId,
-    ErrorCode, Presence, Seq,
+    ErrorCode, Note, Presence, Seq,
 };
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Duration, Instant};
@@ -32,6 +32,7 @@ use crate::store::{Agent, ChatRef, Conversation, StoreError};
 /// The conversation as an agent sees it, with every message so far.
 pub async fn detail(state: &AppState, conversation: Conversation) -> Result<ConversationDetail, StoreError> {
     let messages = state.store.messages_after(&conversation.id, 0).await?;
+    let notes = state.store.notes(&conversation.id).await?;
     Ok(ConversationDetail {
         conversation_id: conversation.id,
         status: conversation.status,
@@ -43,6 +44,7 @@ pub async fn detail(state: &AppState, conversation: Conversation) -> Result<Conv
         messages,
         customer: conversation.customer,
         rating: conversation.rating,
+        notes,
     })
 }
 
@@ -56,6 +58,8 @@ struct Session<W> {
     chats: StreamMap<ConversationId, hub::Events<ConversationId, LiveEvent>>,
     /// Per conversation, the highest sequence delivered on this connection.
     sent_up_to: HashMap<ConversationId, Seq>,
+    /// Per conversation, the id of the newest note delivered on this connection.
+    notes_sent: HashMap<ConversationId, i64>,
     /// Ended conversations still followed for the customer's rating: nothing more may be done
     /// in them.
     ended: HashSet<ConversationId>,
@@ -113,6 +117,7 @@ where
         ip,
         chats: StreamMap::new(),
         sent_up_to: HashMap::new(),
+        notes_sent: HashMap::new(),
         ended: HashSet::new(),
         shown_offer: None,
         queue,
@@ -141,6 +146,7 @@ fn about(frame: &AgentFrame) -> Option<&ConversationId> {
         | AgentFrame::Requeue { conversation_id }
         | AgentFrame::Transfer { conversation_id, .. }
         | AgentFrame::HandToBot { conversation_id }
+        | AgentFrame::Note { conversation_id, .. }
         | AgentFrame::Resume { conversation_id, .. } => Some(conversation_id),
     }
 }
@@ -301,6 +307,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             AgentFrame::Resume { conversation_id, last_seq, last_client_id } => {
                 Ok(Reply::CatchUp(conversation_id, Held { seq: last_seq, client_id: last_client_id }))
             }
+            AgentFrame::Note { conversation_id, client_id, text } => {
+                let note =
+                    service::post_note(state, agent, &conversation_id, client_id, text, self.ip).await?;
+                Ok(self.note_sent(conversation_id, note).map_or(Reply::Nothing, Reply::event))
+            }
             // Carried out by `apply`.
             AgentFrame::SetPresence { .. }
             | AgentFrame::Decline { .. }
@@ -344,6 +355,26 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         Ok(Reply::event(AgentEvent::Ack { conversation_id: id, client_id, seq: message.seq }))
     }
 
+    /// A note for this console, unless it was already sent here (a note comes back through
+    /// the hub after this console's own `note` was answered).
+    fn note_sent(&mut self, id: ConversationId, note: Note) -> Option<AgentEvent> {
+        let sent = self.notes_sent.entry(id.clone()).or_default();
+        (note.id > *sent).then(|| {
+            *sent = note.id;
+            AgentEvent::Note { conversation_id: id, note }
+        })
+    }
+
+    /// Another instance stored a note: the chat's notes this console has not had.
+    async fn catch_up_notes(&mut self, id: ConversationId) -> Step {
+        for note in self.state.store.notes(&id).await? {
+            if let Some(event) = self.note_sent(id.clone(), note) {
+                self.send(&event).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Relays the typing and reading that waits, if its turn has come (see `super::relay`).
     fn relay_now(&mut self) -> Reply {
         self.relay.relay_due(&self.state.hub, Side::Agent);
@@ -366,12 +397,14 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         let id = conversation.id.clone();
         self.chats.insert(id.clone(), self.state.hub.subscribe(&id).into_stream());
         let detail = detail(&self.state, conversation).await?;
-        self.sent_up_to.insert(id, detail.messages.last().map_or(0, |m| m.seq));
+        self.sent_up_to.insert(id.clone(), detail.messages.last().map_or(0, |m| m.seq));
+        self.notes_sent.insert(id, detail.notes.last().map_or(0, |n| n.id));
         Ok(detail)
     }
 
     fn unfollow(&mut self, id: &ConversationId) {
         self.seen.forget(id);
+        self.notes_sent.remove(id);
         self.chats.remove(id);
         self.sent_up_to.remove(id);
         self.ended.remove(id);
@@ -533,6 +566,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 AgentEvent::Typing { conversation_id: id, typing }
             }
             LiveEvent::Read { from: Side::Customer, seq } => AgentEvent::Read { conversation_id: id, seq },
+            LiveEvent::Note(note) => match self.note_sent(id, note) {
+                Some(event) => event,
+                None => return Ok(()),
+            },
+            LiveEvent::Noted => return self.catch_up_notes(id).await,
             // Still followed after it ends, for the customer's rating; then let go.
             LiveEvent::Ended => {
                 self.ended.insert(id.clone());

@@ -312,8 +312,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             LiveEvent::Committed { .. } => return Ok(()),
             LiveEvent::Typing { from: Side::Agent, typing } => CustomerEvent::Typing { typing },
             LiveEvent::Read { from: Side::Agent, seq } => CustomerEvent::Read { seq },
+            // Notes are the merchant's agents' alone: never the customer's.
             LiveEvent::Typing { from: Side::Customer, .. }
             | LiveEvent::Read { from: Side::Customer, .. }
+            | LiveEvent::Note(_)
+            | LiveEvent::Noted
             | LiveEvent::Rated(_) => return Ok(()),
             // Already told by the welcome (the agent joined as this session connected).
             LiveEvent::AgentJoined { .. } if self.status == ConversationStatus::Active => return Ok(()),

@@ -3,7 +3,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
-use tandem_protocol::{ChatMessage, ConversationId, OfferEnd, Rating, Seq};
+use tandem_protocol::{ChatMessage, ConversationId, Note, OfferEnd, Rating, Seq};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
@@ -43,6 +43,11 @@ pub enum LiveEvent {
     BackToBot,
     /// The customer rated the conversation after it ended.
     Rated(Rating),
+    /// An agent stored an internal note: for the merchant's consoles only, never the customer's.
+    Note(Note),
+    /// Another instance stored a note: the consoles that follow the chat read its notes again
+    /// (a note's text never crosses between instances).
+    Noted,
 }
 
 /// What dispatch tells one agent, on every console they have open.
@@ -225,6 +230,7 @@ impl Hub {
     pub fn publish(&self, conversation: &ConversationId, event: LiveEvent) {
         let crossing = match &event {
             LiveEvent::Message(message) => LiveEvent::Committed { seq: message.seq },
+            LiveEvent::Note(_) => LiveEvent::Noted,
             other => other.clone(),
         };
         self.conversations.publish(conversation, event);

@@ -3,14 +3,14 @@
 use std::net::IpAddr;
 
 use tandem_protocol::{
-    Author, ChatMessage, ClientMessageId, ConversationId, ErrorCode, MAX_CLIENT_ID_BYTES, MerchantId,
+    Author, ChatMessage, ClientMessageId, ConversationId, ErrorCode, MAX_CLIENT_ID_BYTES, MerchantId, Note,
     mask_card_numbers, validate_text,
 };
 
 use super::{Outcome, refused};
 use crate::AppState;
 use crate::live::{LiveEvent, now_ms};
-use crate::store::NewMessage;
+use crate::store::{Agent, ChatRef, NewMessage, NewNote};
 
 /// A message to store, from either side.
 pub struct Post {
@@ -24,23 +24,63 @@ pub struct Post {
     pub ip: Option<IpAddr>,
 }
 
+/// What both a message and a note must be: a client id of 1 to 64 bytes, a valid text (with
+/// card numbers masked), within the sender's message budget.
+fn checked_text(
+    state: &AppState,
+    client_id: &ClientMessageId,
+    text: String,
+    sender: &str,
+    ip: Option<IpAddr>,
+) -> Outcome<String> {
+    if client_id.0.is_empty() || client_id.0.len() > MAX_CLIENT_ID_BYTES {
+        return refused(ErrorCode::MalformedFrame, "a client id has 1 to 64 bytes");
+    }
+    if let Err(problem) = validate_text(&text) {
+        return refused(ErrorCode::InvalidMessage, problem);
+    }
+    // Every text is stored through here, the agents' too: no card number is (the widget masks
+    // them already; this is for clients that do not, and for an agent reading one back).
+    let text = mask_card_numbers(&text).unwrap_or(text);
+    if !state.limits.allow_message(sender, ip) {
+        let message = "too many messages; wait a moment and resend with the same client id";
+        return refused(ErrorCode::RateLimited, message);
+    }
+    Ok(text)
+}
+
+/// Checks and stores an internal note on a chat the agent handles, then tells the consoles
+/// that follow it. Never published to the customer's sessions as text: they ignore
+/// `LiveEvent::Note`, and another instance hears only that a note was stored.
+pub async fn post_note(
+    state: &AppState,
+    agent: &Agent,
+    conversation: &ConversationId,
+    client_id: ClientMessageId,
+    text: String,
+    ip: Option<IpAddr>,
+) -> Outcome<Note> {
+    let text = checked_text(state, &client_id, text, &format!("agent:{}", agent.id), ip)?;
+    let new = NewNote {
+        agent: agent.id,
+        author_name: agent.display_name.clone(),
+        client_id,
+        text,
+        now_ms: now_ms(),
+    };
+    let chat = ChatRef { merchant: &agent.merchant_id, id: conversation };
+    let Some(note) = state.store.add_note(chat, &new).await? else {
+        return refused(ErrorCode::NotAllowed, "this is not a conversation you handle");
+    };
+    state.hub.publish(conversation, LiveEvent::Note(note.clone()));
+    Ok(note)
+}
+
 /// Checks, masks, rate-limits and stores one message, then publishes it to every session of
 /// the conversation; the caller acks it with the stored message's `seq` (its own session
 /// handles the echo only after, so the ack comes first).
 pub async fn post_message(state: &AppState, post: Post) -> Outcome<ChatMessage> {
-    if post.client_id.0.is_empty() || post.client_id.0.len() > MAX_CLIENT_ID_BYTES {
-        return refused(ErrorCode::MalformedFrame, "a client id has 1 to 64 bytes");
-    }
-    if let Err(problem) = validate_text(&post.text) {
-        return refused(ErrorCode::InvalidMessage, problem);
-    }
-    // Every message is stored through here, the agents' too: no card number is (the widget
-    // masks them already; this is for clients that do not, and for an agent reading one back).
-    let text = mask_card_numbers(&post.text).unwrap_or(post.text);
-    if !state.limits.allow_message(&post.sender, post.ip) {
-        let message = "too many messages; wait a moment and resend with the same client id";
-        return refused(ErrorCode::RateLimited, message);
-    }
+    let text = checked_text(state, &post.client_id, post.text, &post.sender, post.ip)?;
     let new = NewMessage {
         merchant_id: post.merchant,
         conversation_id: post.conversation.clone(),

@@ -19,7 +19,7 @@ pub use customer::{
     Presence, abandon_the_gone, check_locale_and_url, check_transcript, customer_arrived, customer_left,
     rate, start,
 };
-pub use messages::{Post, post_message};
+pub use messages::{Post, post_message, post_note};
 
 use tandem_protocol::{ConversationId, ErrorCode, MerchantId};
 

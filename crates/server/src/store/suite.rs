@@ -9,7 +9,7 @@ use tandem_protocol::{
 use super::postgres::PgStore;
 use super::{
     AuditEntry, ChatRef, DispatchSettings, Merchant, NewAgent, NewConversation, NewInvite, NewMessage,
-    Policies, ReadUpTo, Redeemed, Side, Staffing, Store, StoreError, WidgetSettings,
+    NewNote, Policies, ReadUpTo, Redeemed, Side, Staffing, Store, StoreError, WidgetSettings,
 };
 
 /// Each test, once per database.
@@ -46,6 +46,7 @@ suite!(
     the_audit_log_keeps_the_newest_in_order,
     the_settings_version_grows_with_each_merchant_change,
     reading_goes_only_forward_and_never_past_the_last_message,
+    notes_are_stored_once_for_their_merchant_and_go_with_the_conversation,
 );
 
 /// A database of its own in the test cluster, migrated.
@@ -189,6 +190,36 @@ async fn reading_goes_only_forward_and_never_past_the_last_message(store: &dyn S
     store.mark_read(chat(&demo_id, &id), Side::Customer, 99).await.expect("past the end");
     store.mark_read(chat(&other, &id), Side::Agent, 3).await.expect("another merchant's");
     assert_eq!(store.read_up_to(&id).await.expect("read"), ReadUpTo { customer: 3, agent: 2 });
+}
+
+async fn notes_are_stored_once_for_their_merchant_and_go_with_the_conversation(store: &dyn Store) {
+    let id = with_conversation(store).await;
+    let (demo_id, other) = (demo().id, MerchantId::parse("other").expect("id"));
+    let new = |client_id: &str, text: &str| NewNote {
+        agent: 7,
+        author_name: "Anna".into(),
+        client_id: ClientMessageId(client_id.into()),
+        text: text.into(),
+        now_ms: 3,
+    };
+    let first =
+        store.add_note(chat(&demo_id, &id), &new("n1", "first")).await.expect("note").expect("stored");
+    let again =
+        store.add_note(chat(&demo_id, &id), &new("n1", "first")).await.expect("again").expect("as stored");
+    assert_eq!(again, first, "a note sent again is stored once");
+    let second =
+        store.add_note(chat(&demo_id, &id), &new("n2", "second")).await.expect("note").expect("stored");
+    assert!(second.id > first.id);
+    assert_eq!(store.add_note(chat(&other, &id), &new("n3", "other's")).await.expect("refused"), None);
+    assert_eq!(store.notes(&id).await.expect("notes"), [first.clone(), second.clone()]);
+    let created = store.notes_created(&demo_id, 0, 10).await.expect("in range");
+    assert_eq!(created, [(id.clone(), first), (id.clone(), second)]);
+    assert!(store.notes_created(&demo_id, 2, 10).await.expect("out of range").is_empty());
+    assert!(store.notes_created(&other, 0, 10).await.expect("other merchant").is_empty());
+    assert!(store.end(chat(&demo_id, &id), 4).await.expect("end"));
+    let erased = store.erase(&demo_id, std::slice::from_ref(&id), &[]).await;
+    assert_eq!(erased.expect("erase"), (1, 0));
+    assert!(store.notes(&id).await.expect("notes").is_empty(), "deleted with the conversation");
 }
 
 async fn accept_is_won_once_and_requeue_returns_to_the_queue(store: &dyn Store) {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::common::{Ws, recv_agent, recv_agent_until, recv_customer_until, send, spawn_app, spawn_app_with};
 use tandem_protocol::{
-    AgentEvent, AgentFrame, AgentProfile, ConversationId, ConversationStatus, CustomerEvent, ErrorCode,
-    OfferEnd, Presence,
+    AgentEvent, AgentFrame, AgentProfile, ClientMessageId, ConversationId, ConversationStatus, CustomerEvent,
+    ErrorCode, OfferEnd, Presence,
 };
 use tandem_server::store::{DispatchSettings, Store};
 
@@ -313,4 +313,84 @@ async fn a_rule_changed_from_the_command_line_applies_without_a_restart() {
     app.start_conversation().await;
     let next = recv_agent_until(&mut agent, is_offer).await;
     assert!(matches!(next, AgentEvent::Offer { timeout_secs: 7, .. }), "{next:?}");
+}
+
+/// Internal notes go with the conversation, to the merchant's agents only: back to the agent who
+/// wrote one (stored once, however often it is sent), to the colleague it is transferred to, to
+/// whoever takes it after a requeue and a restart, in the transcript view and marked in the
+/// export; and the customer's socket never carries one.
+#[tokio::test]
+async fn a_note_goes_with_the_conversation_to_the_agents_and_never_to_the_customer() {
+    let mut app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let id = started.conversation_id.clone();
+    let (mut customer, _) = app.customer(&started, 0).await;
+    let (mut anna, _, _) = app.agent("anna@shop.example").await;
+    accept(&mut anna, &id).await;
+    let text = "Card declined twice: offer the invoice";
+    let note = AgentFrame::Note {
+        conversation_id: id.clone(),
+        client_id: ClientMessageId("n1".into()),
+        text: text.into(),
+    };
+    send(&mut anna, &note).await;
+    let told = recv_agent_until(&mut anna, |e| matches!(e, AgentEvent::Note { .. })).await;
+    let AgentEvent::Note { note: stored, .. } = told else { unreachable!() };
+    assert_eq!((stored.author_name.as_str(), stored.text.as_str()), ("Anna", text));
+    send(&mut anna, &note).await;
+    let reply = AgentFrame::Send {
+        conversation_id: id.clone(),
+        client_id: ClientMessageId("a1".into()),
+        text: "One moment".into(),
+    };
+    send(&mut anna, &reply).await;
+    loop {
+        let frame: serde_json::Value = crate::common::recv(&mut customer).await;
+        assert!(!frame.to_string().contains("declined"), "a note reached the customer: {frame}");
+        if frame["type"] == "message" {
+            break;
+        }
+    }
+
+    let (mut bert, _, _) = app.agent("bert@shop.example").await;
+    let bert_id = me(&app, "bert@shop.example").await.id;
+    send(&mut anna, &AgentFrame::Transfer { conversation_id: id.clone(), to_agent: bert_id }).await;
+    recv_agent_until(&mut bert, offer_of(&id)).await;
+    assert_eq!(accepted_notes(&mut bert, &id).await, std::slice::from_ref(&stored), "the colleague finds it");
+
+    send(&mut bert, &AgentFrame::Requeue { conversation_id: id.clone() }).await;
+    recv_agent_until(&mut bert, |e| matches!(e, AgentEvent::Ended { .. })).await;
+    drop((anna, bert));
+    app.restart().await;
+    let (mut anna, _, _) = app.agent("anna@shop.example").await;
+    assert_eq!(
+        accepted_notes(&mut anna, &id).await,
+        std::slice::from_ref(&stored),
+        "after a requeue and a restart"
+    );
+
+    let cookie = app.login("anna@shop.example").await;
+    let read = |path: String| app.http.get(app.url(&path)).header("cookie", cookie.clone()).send();
+    let detail: tandem_protocol::ConversationDetail = read(format!("/v1/agent/conversations/{id}"))
+        .await
+        .expect("transcript")
+        .json()
+        .await
+        .expect("detail");
+    assert_eq!(detail.notes, [stored]);
+    let csv =
+        read("/v1/agent/conversations.csv?days=1".into()).await.expect("export").text().await.expect("csv");
+    assert!(csv.lines().next().is_some_and(|header| header.ends_with(",notes")), "{csv}");
+    assert!(csv.contains(&format!("[note] Anna: {text}")), "{csv}");
+}
+
+/// Takes the conversation and returns the notes its chat opens with.
+async fn accepted_notes(agent: &mut Ws, id: &ConversationId) -> Vec<tandem_protocol::Note> {
+    send(agent, &AgentFrame::Accept { conversation_id: id.clone() }).await;
+    match recv_agent_until(agent, |e| matches!(e, AgentEvent::Accepted { .. } | AgentEvent::Error { .. }))
+        .await
+    {
+        AgentEvent::Accepted { conversation } => conversation.notes,
+        other => panic!("{other:?}"),
+    }
 }

@@ -164,6 +164,14 @@ async fn another_merchants_agent_cannot_act_in_the_shops_chats() {
         (AgentFrame::Transfer { conversation_id: active.clone(), to_agent: bert }, ErrorCode::NotAllowed),
         (AgentFrame::HandToBot { conversation_id: active.clone() }, ErrorCode::NotAllowed),
         (
+            AgentFrame::Note {
+                conversation_id: active.clone(),
+                client_id: ClientMessageId("n1".into()),
+                text: "a note on the shop's chat".into(),
+            },
+            ErrorCode::NotAllowed,
+        ),
+        (
             AgentFrame::Resume { conversation_id: active.clone(), last_seq: 0, last_client_id: None },
             ErrorCode::NotAllowed,
         ),

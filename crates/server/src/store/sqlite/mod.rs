@@ -11,12 +11,13 @@ use sqlx::sqlite::{
 use sqlx::types::Json;
 use sqlx::{Sqlite, SqliteExecutor, SqlitePool};
 use tandem_protocol::{
-    ChatMessage, ConversationId, EscalationReason, LeaveMessage, LeftMessage, MerchantId, Rating, Seq,
+    ChatMessage, ConversationId, EscalationReason, LeaveMessage, LeftMessage, MerchantId, Note, Rating, Seq,
 };
 
 use super::{
-    Agent, AgentId, AgentRole, AuditEntry, ChatRef, Conversation, Merchant, NewAgent, NewConversation,
-    NewInvite, NewMessage, ReadUpTo, Redeemed, Side, Store, StoreError, email_key, same_email,
+    Agent, AgentId, AgentRole, AuditEntry, ChatRef, Conversation, Merchant, NOTE_COLUMNS, NewAgent,
+    NewConversation, NewInvite, NewMessage, NewNote, NoteRow, ReadUpTo, Redeemed, Side, Store, StoreError,
+    email_key, same_email,
 };
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LeftMessageRow, MESSAGE_COLUMNS, MerchantRow, MessageRow,
@@ -298,6 +299,57 @@ impl Store for SqliteStore {
         };
         tx.commit().await?;
         Ok(Redeemed::Agent(id))
+    }
+
+    async fn add_note(&self, chat: ChatRef<'_>, note: &NewNote) -> Result<Option<Note>, StoreError> {
+        sqlx::query(
+            "INSERT INTO notes (conversation_id, agent_id, author_name, client_id, text, created_at_ms)
+             SELECT id, ?, ?, ?, ?, ? FROM conversations WHERE id = ? AND merchant_id = ?
+             ON CONFLICT (conversation_id, agent_id, client_id) DO NOTHING",
+        )
+        .bind(note.agent)
+        .bind(&note.author_name)
+        .bind(&note.client_id.0)
+        .bind(&note.text)
+        .bind(note.now_ms)
+        .bind(&chat.id.0)
+        .bind(chat.merchant.as_str())
+        .execute(&self.pool)
+        .await?;
+        let sql =
+            format!("{NOTE_COLUMNS} WHERE n.conversation_id = ? AND n.agent_id = ? AND n.client_id = ?");
+        let row: Option<NoteRow> = sqlx::query_as(&sql)
+            .bind(&chat.id.0)
+            .bind(note.agent)
+            .bind(&note.client_id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| super::note(row).1))
+    }
+
+    async fn notes(&self, id: &ConversationId) -> Result<Vec<Note>, StoreError> {
+        let sql = format!("{NOTE_COLUMNS} WHERE n.conversation_id = ? ORDER BY n.id");
+        let rows: Vec<NoteRow> = sqlx::query_as(&sql).bind(&id.0).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|row| super::note(row).1).collect())
+    }
+
+    async fn notes_created(
+        &self,
+        merchant: &MerchantId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(ConversationId, Note)>, StoreError> {
+        let sql = format!(
+            "{NOTE_COLUMNS} JOIN conversations c ON c.id = n.conversation_id
+             WHERE c.merchant_id = ? AND c.created_at_ms >= ? AND c.created_at_ms < ? ORDER BY n.id"
+        );
+        let rows: Vec<NoteRow> = sqlx::query_as(&sql)
+            .bind(merchant.as_str())
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(super::note).collect())
     }
 
     async fn mark_read(&self, chat: ChatRef<'_>, by: Side, seq: Seq) -> Result<(), StoreError> {
