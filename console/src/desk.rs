@@ -50,11 +50,13 @@ struct Live {
     customer_read: RwSignal<Vec<(ConversationId, Seq)>>,
     /// How far the agent has read each chat, as told to the customers.
     reading: Reading<ConversationId>,
+    /// The merchant's canned responses, found with `/` in a composer.
+    canned: crate::canned::Canned,
 }
 
 impl Live {
     /// The desk's state for the signed-in agent `me`, connected to the live channel.
-    fn connect(me: i64, merchant: &tandem_protocol::MerchantId) -> Self {
+    fn connect(me: i64, merchant: &tandem_protocol::MerchantId, canned: crate::canned::Canned) -> Self {
         let live = Self {
             me,
             presence: RwSignal::new(Presence::Online),
@@ -72,6 +74,7 @@ impl Live {
             suggester: crate::suggest::Suggester::load(merchant),
             customer_read: RwSignal::new(Vec::new()),
             reading: Reading::new(),
+            canned,
         };
         live.open_socket();
         when_visible(move || live.see());
@@ -146,7 +149,7 @@ impl Live {
             AgentEvent::OfferEnded { conversation_id, reason } => self.offer_ended(&conversation_id, reason),
             AgentEvent::SetAway { missed_offers } => {
                 self.notice.set(Some(format!(
-                    "You let {missed_offers} offers in a row expire, so you are now Away. Switch to Online to be offered customers again; to hear of the next offers even in another tab, turn on offer notifications or the tone."
+                    "You let {missed_offers} offers in a row expire, so you are now Away. Switch “Taking new customers” on to be offered customers again; to hear of the next offers even in another tab, turn on offer notifications or the tone."
                 )));
             }
             AgentEvent::Message { conversation_id, message } => self.on_message(&conversation_id, message),
@@ -314,8 +317,9 @@ pub fn Desk(
     profile: AgentProfile,
     sign_out: Callback<()>,
     signed_in_as: Callback<AgentProfile>,
+    canned: crate::canned::Canned,
 ) -> impl IntoView {
-    let live = Live::connect(profile.id, &profile.merchant_id);
+    let live = Live::connect(profile.id, &profile.merchant_id, canned);
     let signed_in_again = Callback::new(move |again: AgentProfile| {
         if again.id == live.me {
             live.signed_out.set(false);
@@ -376,18 +380,28 @@ fn DeskBar(name: String, live: Live, sign_out: Callback<()>) -> impl IntoView {
     view! {
         <div class="desk-bar" data-testid="desk-bar" data-ready=move || live.ready.get().to_string()>
             <span data-testid="agent-name">{name}</span>
+            // A switch, not a button named after the state: what it controls is its label, its
+            // position is the state, and the line beside it says what pressing it does.
             <button
+                type="button"
+                role="switch"
                 class="presence"
                 data-testid="presence"
-                aria-pressed=move || (live.presence.get() == Presence::Online).to_string()
+                aria-checked=move || (live.presence.get() == Presence::Online).to_string()
+                aria-describedby="presence-state"
                 on:click=toggle_presence
             >
-                {move || match live.presence.get() {
-                    Presence::Online => "Online",
-                    Presence::Away => "Away",
-                    Presence::Offline => "Offline",
-                }}
+                <span class="switch-track" aria-hidden="true"><span class="switch-thumb"></span></span>
+                "Taking new customers"
             </button>
+            <span id="presence-state" class="presence-state" data-testid="presence-state">
+                {move || match live.presence.get() {
+                    Presence::Online => "Online: customers are offered to you. Switch off to go away.",
+                    Presence::Away | Presence::Offline => {
+                        "Away: no customers are offered to you; your chats stay. Switch on to be offered customers."
+                    }
+                }}
+            </span>
             <Show when=move || live.connection.get() == Connection::Reconnecting>
                 <span class="banner" role="status" data-testid="reconnecting">"Reconnecting…"</span>
             </Show>
@@ -533,7 +547,8 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
             </Show>
             <Show when=move || !ended()>
                 <crate::suggest::SuggestedReply chat suggester=live.suggester draft/>
-                <ChatComposer id live draft/>
+                <ChatComposer id chat live draft/>
+                <crate::canned::CannedPicker chat canned=live.canned draft/>
                 <ChatActions id live/>
             </Show>
         </article>
@@ -623,8 +638,17 @@ fn ChatEnded(
 
 /// The agent's reply box: Enter sends, and the customer sees when the agent is typing.
 #[component]
-fn ChatComposer(id: StoredValue<ConversationId>, live: Live, draft: Draft) -> impl IntoView {
+fn ChatComposer(
+    id: StoredValue<ConversationId>,
+    chat: Memo<Option<ConversationDetail>>,
+    live: Live,
+    draft: Draft,
+) -> impl IntoView {
     let submit = move || {
+        // "/refund" and Enter: the canned response, in the composer to check and send.
+        if chat.with_untracked(|chat| live.canned.complete(draft, chat.as_ref())) {
+            return;
+        }
         let sent: Result<(), &str> = draft.submit(|text| {
             validate_text(&text)?;
             live.outbox.send(id.get_value(), text, |pending| {

@@ -1,6 +1,17 @@
 //! What the console's forms are made of.
 
 use leptos::prelude::*;
+use tandem_browser::{FetchError, from_json};
+use tandem_protocol::Problem;
+
+/// Why the server refused a form, as its problem body says (else a word on what to check).
+pub fn refusal(error: &FetchError) -> String {
+    match error {
+        FetchError::Status(_, body) => from_json::<Problem>(body)
+            .map_or_else(|| "Something was not accepted; check the form.".into(), |p| p.detail),
+        _ => "The server could not be reached; try again.".into(),
+    }
+}
 
 /// A labelled text input bound to `value`: the sign-in and the invite forms are built of these.
 #[component]

@@ -5,6 +5,7 @@
 //! acknowledged; the server's welcome frame restores every open chat.
 
 mod alert;
+mod canned;
 mod desk;
 mod form;
 mod messages;
@@ -58,9 +59,11 @@ pub fn Console() -> impl IntoView {
                 let me = profile.id;
                 // Signed in again after the session ended, as someone else: their own desk.
                 let signed_in_as = Callback::new(move |profile| agent.set(Some(Some(profile))));
+                // One list for the desk's composers and the admin's editing of it.
+                let canned = canned::Canned::load(profile.display_name.clone());
                 view! {
-                    <Desk profile sign_out signed_in_as/>
-                    {admin.then(|| view! { <team::Supervisor me/> })}
+                    <Desk profile sign_out signed_in_as canned/>
+                    {admin.then(|| view! { <team::Supervisor me canned/> })}
                 }.into_any()
             }
             },

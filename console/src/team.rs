@@ -4,10 +4,10 @@
 use crate::form::Field;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_browser::{FetchError, fetch_json, from_json};
+use tandem_browser::{FetchError, fetch_json};
 use tandem_protocol::{
     AcceptInvite, AgentProfile, AgentRole, CreateInvite, Invite, InviteDetails, InviteToken, Presence,
-    Problem, SupervisorReport, TeamMember,
+    SupervisorReport, TeamMember,
 };
 
 /// How often the supervisor's figures refresh.
@@ -33,7 +33,7 @@ fn presence_text(member: &TeamMember) -> &'static str {
 }
 
 #[component]
-pub fn Supervisor(me: i64) -> impl IntoView {
+pub fn Supervisor(me: i64, canned: crate::canned::Canned) -> impl IntoView {
     let report = RwSignal::new(None::<SupervisorReport>);
     let problem = RwSignal::new(None::<String>);
     let refresh = move || {
@@ -81,6 +81,7 @@ pub fn Supervisor(me: i64) -> impl IntoView {
                 </a>
             </p>
             <Invites problem/>
+            <crate::canned::CannedAdmin canned/>
         </section>
     }
 }
@@ -233,11 +234,7 @@ fn JoinForm(
         spawn_local(async move {
             match fetch_json::<_, AgentProfile>("POST", "/v1/invites/accept", Some(&body)).await {
                 Ok(profile) => on_joined.run(profile),
-                Err(FetchError::Status(_, body)) => problem.set(Some(
-                    from_json::<Problem>(&body)
-                        .map_or_else(|| "Something was not accepted; check the form.".into(), |p| p.detail),
-                )),
-                Err(_) => problem.set(Some("The server could not be reached; try again.".into())),
+                Err(error) => problem.set(Some(crate::form::refusal(&error))),
             }
             busy.set(false);
         });

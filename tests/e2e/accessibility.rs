@@ -156,3 +156,27 @@ async fn the_whole_customer_path_works_with_the_keyboard_alone() {
     customer.press(Key::Escape).await;
     widget.wait_focus(Part::Launcher).await;
 }
+
+/// The console, axe-clean where agents work: the desk with a chat open, its notes and the
+/// canned responses listed under its composer, and the supervisor view; and its presence is a
+/// labelled switch whose line says what switching does.
+#[tokio::test]
+async fn the_console_is_axe_clean_with_a_chat_open_and_its_presence_a_labelled_switch() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let (_page, _widget, console) = crate::handoff::talking_with_anna(&server, &customer, &agent).await;
+    console.add_note("Prefers email").await;
+    console.wait_notes(&["Anna: Prefers email"]).await;
+    console.type_reply("/").await;
+    console.canned_options().await;
+    assert_eq!(console.axe().await, Vec::<String>::new());
+
+    let (on, state) = console.presence().await;
+    assert!(on && state.starts_with("Online: customers are offered to you"), "{state}");
+    console.toggle_presence().await;
+    eventually("away", || async {
+        let (on, state) = console.presence().await;
+        (!on && state.starts_with("Away: no customers are offered to you")).then_some(())
+    })
+    .await;
+}

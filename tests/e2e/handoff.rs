@@ -3,7 +3,7 @@
 //! in the middle lose and double nothing.
 
 use crate::pages::{ANNA, Console, HostPage, Part, Widget};
-use crate::support::{Browser, TestServer, eventually_within, widget_dist};
+use crate::support::{Browser, TestServer, eventually_equal, eventually_within, widget_dist};
 use fantoccini::key::Key;
 use serde_json::json;
 use std::time::Duration;
@@ -114,6 +114,24 @@ async fn an_agents_note_stays_with_the_team_and_never_reaches_the_customer() {
     let frames = page.socket_frames().await;
     assert!(frames.iter().any(|frame| frame.contains("Happy to help")), "the recorder hears the socket");
     assert!(frames.iter().all(|frame| !frame.contains("invoice")), "a note reached the customer: {frames:?}");
+}
+
+/// A canned response: Anna types `/wel`, the merchant's greeting is listed, Enter takes it into
+/// the composer in the customer's language with her name filled in (the customer's, unknown
+/// here, left out), and the next Enter sends it.
+#[tokio::test]
+async fn a_canned_response_is_found_with_a_slash_and_sent_filled_in() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let (_page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
+
+    console.type_reply("/wel").await;
+    assert_eq!(console.canned_options().await, ["/welcome Greeting"]);
+    console.press_in_reply(Key::Enter).await;
+    let greeting = "Hi, I'm Anna from Northwind. How can I help?";
+    eventually_equal("the greeting in the composer", &greeting, async || console.draft().await).await;
+    console.press_in_reply(Key::Enter).await;
+    widget.wait_messages(&[greeting]).await;
 }
 
 /// What a waiting customer has half typed stays in the composer while the queue moves and the

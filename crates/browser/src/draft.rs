@@ -28,6 +28,11 @@ impl Draft {
         self.text.get()
     }
 
+    /// The text as it is now, untracked.
+    pub fn text_untracked(self) -> String {
+        self.text.get_untracked()
+    }
+
     /// The textarea's `input` event.
     pub fn input(self, event: &Event) {
         let was_empty = self.text.with_untracked(String::is_empty);

@@ -3,6 +3,7 @@
 //! Everything here is plain data with serde derives, so that it builds for wasm32 and native
 //! alike and no side can drift from another. See `docs/protocol.md` and `docs/api.md`.
 
+mod canned;
 mod card;
 mod chat;
 mod merchant;
@@ -10,6 +11,7 @@ mod names;
 mod problem;
 mod team;
 
+pub use canned::{CannedResponse, CannedResponseBody, CannedText, MAX_CANNED_RESPONSES, fill_canned};
 pub use card::{mask_card_numbers, mask_card_numbers_in_place, mask_card_numbers_in_transcript};
 pub use chat::*;
 pub use merchant::{AskEmail, InvalidMerchantId, MerchantId, WidgetConfig};

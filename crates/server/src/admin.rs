@@ -4,15 +4,16 @@ use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
-use tandem_protocol::{AskEmail, MerchantId};
+use tandem_protocol::{AskEmail, CannedResponse, CannedText, MerchantId};
 use tandem_server::audit::{Action, record_command};
+use tandem_server::canned::Refusal;
 use tandem_server::password;
 use tandem_server::store::{
     AgentRole, DispatchSettings, Location, Merchant, NewAgent, Policies, SqliteStore, Staffing, Store,
     WidgetSettings,
 };
 
-use crate::{AddAgent, AddMerchant, AgentCommand, DataDir, MerchantCommand};
+use crate::{AddAgent, AddMerchant, AgentCommand, CannedCommand, DataDir, MerchantCommand};
 
 /// The database the command names: `--database`, else the SQLite file in `--data-dir`
 /// (created if missing).
@@ -67,6 +68,59 @@ pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
         MerchantCommand::Add(add) => add_merchant(add).await,
         MerchantCommand::Flow { id, file, data } => set_flow(&id, &file, &data).await,
         MerchantCommand::IdentitySecret { id, data } => identity_secret(&id, &data).await,
+        MerchantCommand::Canned(command) => canned(command).await,
+    }
+}
+
+async fn canned(command: CannedCommand) -> Result<(), String> {
+    match command {
+        CannedCommand::Set { id, shortcut, title, texts, data } => {
+            let merchant = merchant_id(&id)?;
+            let texts = texts.iter().map(|text| canned_text(text)).collect::<Result<_, _>>()?;
+            let canned = CannedResponse { shortcut, title, texts };
+            let store = open(&data).await?;
+            match tandem_server::canned::save(store.as_ref(), &merchant, &canned).await {
+                Ok(()) => {}
+                Err(Refusal::NoMerchant(_)) => return Err(no_merchant(&merchant)),
+                Err(refusal) => return Err(format!("canned response not saved: {refusal}")),
+            }
+            record_command(store.as_ref(), &merchant, Action::CannedResponseSaved, canned.shortcut.clone())
+                .await
+                .map_err(|error| error.to_string())?;
+            println!("canned response /{} of {merchant} saved", canned.shortcut);
+            Ok(())
+        }
+        CannedCommand::List { id, data } => {
+            let merchant = merchant_id(&id)?;
+            let store = open(&data).await?;
+            for canned in store.canned_responses(&merchant).await.map_err(|error| error.to_string())? {
+                let languages: Vec<&str> = canned.texts.iter().map(|t| t.locale.as_str()).collect();
+                println!("/{}\t{}\t{}", canned.shortcut, canned.title, languages.join(","));
+            }
+            Ok(())
+        }
+        CannedCommand::Remove { id, shortcut, data } => {
+            let merchant = merchant_id(&id)?;
+            let store = open(&data).await?;
+            if !store.delete_canned_response(&merchant, &shortcut).await.map_err(|error| error.to_string())? {
+                return Err(format!(
+                    "{merchant} has no canned response /{shortcut}; see `tandem merchant canned list --id {merchant}`"
+                ));
+            }
+            record_command(store.as_ref(), &merchant, Action::CannedResponseRemoved, shortcut.clone())
+                .await
+                .map_err(|error| error.to_string())?;
+            println!("canned response /{shortcut} of {merchant} removed");
+            Ok(())
+        }
+    }
+}
+
+/// `--text LANG=TEXT`.
+fn canned_text(raw: &str) -> Result<CannedText, String> {
+    match raw.split_once('=') {
+        Some((locale, text)) => Ok(CannedText { locale: locale.trim().to_owned(), text: text.to_owned() }),
+        None => Err(format!("--text {raw:?}: write it as LANG=TEXT, e.g. --text \"en=Thanks for waiting\"")),
     }
 }
 

@@ -22,6 +22,8 @@ pub enum Action {
     BotFlowSet,
     CustomerExported,
     CustomerErased,
+    CannedResponseSaved,
+    CannedResponseRemoved,
 }
 
 impl Action {
@@ -40,6 +42,8 @@ impl Action {
             Self::BotFlowSet => "bot_flow.set",
             Self::CustomerExported => "customer.exported",
             Self::CustomerErased => "customer.erased",
+            Self::CannedResponseSaved => "canned_response.saved",
+            Self::CannedResponseRemoved => "canned_response.removed",
         }
     }
 }

@@ -41,6 +41,9 @@ pub async fn seed(store: &dyn Store, demo_origins: Vec<String>) -> Result<DemoAg
         })
         .await?;
     store.set_bot_flow(&merchant_id, tandem_bot::DEMO_FLOW).await?;
+    for canned in demo_canned_responses() {
+        store.put_canned_response(&merchant_id, &canned, 0).await?;
+    }
     let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect();
     let password_hash = password::hash(&password).expect("hashing a fresh password cannot fail");
     let languages = |tags: &[&str]| tags.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
@@ -67,4 +70,48 @@ pub async fn seed(store: &dyn Store, demo_origins: Vec<String>) -> Result<DemoAg
         })
         .await?;
     Ok(DemoAgent { email: AGENT_EMAIL.to_owned(), second_email: SECOND_AGENT_EMAIL.to_owned(), password })
+}
+
+/// Two of the demo shop's prepared answers, in its three languages (the console finds them with
+/// `/welcome` and `/delivery`).
+fn demo_canned_responses() -> Vec<tandem_protocol::CannedResponse> {
+    use tandem_protocol::{CannedResponse, CannedText};
+    let texts = |texts: [(&str, &str); 3]| {
+        texts
+            .iter()
+            .map(|(locale, text)| CannedText { locale: (*locale).into(), text: (*text).into() })
+            .collect()
+    };
+    vec![
+        CannedResponse {
+            shortcut: "welcome".into(),
+            title: "Greeting".into(),
+            texts: texts([
+                ("en", "Hi {customer_name}, I'm {agent_name} from Northwind. How can I help?"),
+                (
+                    "sv",
+                    "Hej {customer_name}, jag heter {agent_name} och jobbar på Northwind. Vad kan jag hjälpa till med?",
+                ),
+                ("de", "Hallo {customer_name}, ich bin {agent_name} von Northwind. Wie kann ich helfen?"),
+            ]),
+        },
+        CannedResponse {
+            shortcut: "delivery".into(),
+            title: "Delivery times".into(),
+            texts: texts([
+                (
+                    "en",
+                    "Orders placed before 2 pm leave our warehouse the same day and arrive in 2 to 4 working days.",
+                ),
+                (
+                    "sv",
+                    "Beställningar före kl. 14 skickas samma dag och kommer fram inom 2 till 4 arbetsdagar.",
+                ),
+                (
+                    "de",
+                    "Bestellungen vor 14 Uhr verlassen unser Lager am selben Tag und kommen in 2 bis 4 Werktagen an.",
+                ),
+            ]),
+        },
+    ]
 }

@@ -19,6 +19,7 @@ mod agents;
 pub mod api;
 pub mod assets;
 pub mod audit;
+pub mod canned;
 pub mod cluster;
 mod conversations;
 mod csp;
@@ -42,7 +43,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::Html;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -351,6 +352,8 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
         .route("/v1/agent/conversations.csv", get(team::export_csv))
         .route("/v1/agent/team", get(team::team))
         .route("/v1/agent/supervisor", get(team::supervisor))
+        .route("/v1/agent/canned", get(canned::list))
+        .route("/v1/agent/canned/{shortcut}", put(canned::put).delete(canned::remove))
         .route("/v1/agent/invites", post(team::create_invite))
         .route("/v1/agent/agents/{id}/deactivate", post(team::deactivate))
         .route("/v1/invites/lookup", post(team::lookup_invite))

@@ -76,6 +76,47 @@ enum MerchantCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// A merchant's canned responses: the prepared answers agents find with `/` in the console.
+    #[command(subcommand)]
+    Canned(CannedCommand),
+}
+
+#[derive(Subcommand)]
+enum CannedCommand {
+    /// Add a canned response, or replace the one with this shortcut.
+    Set {
+        /// The merchant's id.
+        #[arg(long)]
+        id: String,
+        /// What agents type after `/`: lowercase letters, digits and '-'.
+        #[arg(long)]
+        shortcut: String,
+        /// What agents read in the list.
+        #[arg(long)]
+        title: String,
+        /// One text per language as LANG=TEXT (repeatable), e.g. --text "en=Hi {customer_name}, I'm
+        /// {agent_name}." The placeholders are filled in as an agent takes it.
+        #[arg(long = "text", required = true)]
+        texts: Vec<String>,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Print the merchant's canned responses, one per line: shortcut, title and languages.
+    List {
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Remove one.
+    Remove {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        shortcut: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Subcommand)]

@@ -11,9 +11,9 @@ mod suite;
 
 use async_trait::async_trait;
 use tandem_protocol::{
-    AskEmail, Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, CustomerProfile,
-    EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Note, Rating, Seq,
-    TranscriptEntry,
+    AskEmail, Author, CannedResponse, ChatMessage, ClientMessageId, ConversationId, ConversationStatus,
+    CustomerProfile, EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Note, Rating,
+    Seq, TranscriptEntry,
 };
 
 pub use postgres::{PgStore, scratch_database};
@@ -316,6 +316,20 @@ const NOTE_COLUMNS: &str =
     "SELECT n.conversation_id, n.id, n.client_id, n.author_name, n.text, n.created_at_ms FROM notes n";
 type NoteRow = (String, i64, String, String, String, i64);
 
+/// What both databases read of a canned response: shortcut, title and its texts as JSON.
+const CANNED_COLUMNS: &str = "SELECT shortcut, title, texts FROM canned_responses";
+type CannedRow = (String, String, String);
+
+fn canned((shortcut, title, texts): CannedRow) -> Result<CannedResponse, StoreError> {
+    let texts = serde_json::from_str(&texts)
+        .map_err(|error| StoreError::Corrupt(format!("canned texts: {error}")))?;
+    Ok(CannedResponse { shortcut, title, texts })
+}
+
+fn canned_texts(canned: &CannedResponse) -> String {
+    serde_json::to_string(&canned.texts).unwrap_or_else(|_| "[]".into())
+}
+
 fn note((conversation, id, client_id, author_name, text, sent_at_ms): NoteRow) -> (ConversationId, Note) {
     let note = Note { id, client_id: ClientMessageId(client_id), author_name, text, sent_at_ms };
     (ConversationId(conversation), note)
@@ -464,6 +478,19 @@ pub trait Store: Send + Sync + 'static {
     async fn append_message(&self, message: &NewMessage) -> Result<ChatMessage, StoreError>;
     /// Messages with a sequence number above `after`, in order.
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError>;
+    /// The merchant's canned responses, by shortcut.
+    async fn canned_responses(&self, merchant: &MerchantId) -> Result<Vec<CannedResponse>, StoreError>;
+    /// Adds or replaces (by shortcut) one of the merchant's canned responses; `false` for an
+    /// unknown merchant.
+    async fn put_canned_response(
+        &self,
+        merchant: &MerchantId,
+        canned: &CannedResponse,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Removes one; `false` if the merchant had none by that shortcut.
+    async fn delete_canned_response(&self, merchant: &MerchantId, shortcut: &str)
+    -> Result<bool, StoreError>;
     /// Stores an internal note on one of `chat.merchant`'s conversations; a note whose (agent,
     /// client id) is already stored is returned as stored. `None`: not the merchant's.
     async fn add_note(&self, chat: ChatRef<'_>, note: &NewNote) -> Result<Option<Note>, StoreError>;

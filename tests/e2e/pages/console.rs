@@ -224,6 +224,46 @@ impl<'a> Console<'a> {
         serde_json::from_value(self.browser.js(script, vec![]).await).unwrap_or_default()
     }
 
+    /// The canned responses listed under the composer (as "/shortcut title"), once there are.
+    pub async fn canned_options(&self) -> Vec<String> {
+        eventually("canned responses listed", || async {
+            let listed = self.browser.texts("[data-testid=canned-option]").await;
+            (!listed.is_empty()).then_some(listed)
+        })
+        .await
+    }
+
+    /// A key pressed in the reply box (which has the focus once typed into).
+    pub async fn press_in_reply(&self, key: Key) {
+        self.browser.press(key).await;
+    }
+
+    /// What the reply box holds now.
+    pub async fn draft(&self) -> String {
+        let value =
+            self.browser.js("return document.querySelector('[data-testid=chat-input]').value", vec![]).await;
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The presence switch: whether it is on (taking new customers), and what the line beside
+    /// it says.
+    pub async fn presence(&self) -> (bool, String) {
+        let on = self.browser.js(
+            "return document.querySelector('[data-testid=presence]').getAttribute('aria-checked')",
+            vec![],
+        );
+        (on.await == serde_json::json!("true"), self.browser.text("[data-testid=presence-state]").await)
+    }
+
+    pub async fn toggle_presence(&self) {
+        self.browser.click("[data-testid=presence]").await;
+    }
+
+    /// axe-core's WCAG A/AA violations in the whole console, one line each.
+    pub async fn axe(&self) -> Vec<String> {
+        self.browser.axe("document").await
+    }
+
     /// Adds an internal note to the open chat.
     pub async fn add_note(&self, text: &str) {
         self.browser.fill("[data-testid=note-input]", text).await;

@@ -47,6 +47,7 @@ suite!(
     the_settings_version_grows_with_each_merchant_change,
     reading_goes_only_forward_and_never_past_the_last_message,
     notes_are_stored_once_for_their_merchant_and_go_with_the_conversation,
+    canned_responses_are_the_merchants_own_by_shortcut,
 );
 
 /// A database of its own in the test cluster, migrated.
@@ -220,6 +221,31 @@ async fn notes_are_stored_once_for_their_merchant_and_go_with_the_conversation(s
     let erased = store.erase(&demo_id, std::slice::from_ref(&id), &[]).await;
     assert_eq!(erased.expect("erase"), (1, 0));
     assert!(store.notes(&id).await.expect("notes").is_empty(), "deleted with the conversation");
+}
+
+async fn canned_responses_are_the_merchants_own_by_shortcut(store: &dyn Store) {
+    use tandem_protocol::{CannedResponse, CannedText};
+    let canned = |shortcut: &str, text: &str| CannedResponse {
+        shortcut: shortcut.into(),
+        title: format!("About {shortcut}"),
+        texts: vec![CannedText { locale: "en".into(), text: text.into() }],
+    };
+    let (demo_id, other) = (demo().id, MerchantId::parse("other").expect("id"));
+    assert!(!store.put_canned_response(&demo_id, &canned("refund", "x"), 1).await.expect("no merchant yet"));
+    store.upsert_merchant(&demo()).await.expect("demo");
+    store.upsert_merchant(&Merchant { id: other.clone(), ..demo() }).await.expect("other");
+    assert!(store.put_canned_response(&demo_id, &canned("shipping", "Two days."), 1).await.expect("put"));
+    assert!(store.put_canned_response(&demo_id, &canned("refund", "Within 30 days."), 2).await.expect("put"));
+    assert!(
+        store.put_canned_response(&demo_id, &canned("refund", "Within 60 days."), 3).await.expect("replace")
+    );
+    let listed = store.canned_responses(&demo_id).await.expect("list");
+    assert_eq!(listed, [canned("refund", "Within 60 days."), canned("shipping", "Two days.")]);
+    assert!(store.canned_responses(&other).await.expect("other's").is_empty());
+    assert!(!store.delete_canned_response(&other, "refund").await.expect("not other's"));
+    assert!(store.delete_canned_response(&demo_id, "refund").await.expect("delete"));
+    assert!(!store.delete_canned_response(&demo_id, "refund").await.expect("twice"));
+    assert_eq!(store.canned_responses(&demo_id).await.expect("list").len(), 1);
 }
 
 async fn accept_is_won_once_and_requeue_returns_to_the_queue(store: &dyn Store) {

@@ -401,3 +401,40 @@ async fn a_customers_data_is_exported_and_erased_and_the_audit_log_says_so() {
         "the log outlives the erasure, so it never names the customer: {audit}"
     );
 }
+
+/// `tandem merchant canned`: set (and replace), list and remove a merchant's canned responses;
+/// a bad one is refused in one line that says what to fix, and changes nothing.
+#[test]
+fn canned_responses_are_kept_from_the_command_line() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let ok = |args: &[&str]| {
+        let output = admin(data.path(), args, None);
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    fn canned<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+        [&["merchant", "canned"], rest].concat()
+    }
+    let set = ["set", "--id", "shop", "--shortcut", "refund", "--title", "Refund policy"];
+    let no_merchant = admin(data.path(), &canned(&[&set[..], &["--text", "en=Five days."]].concat()), None);
+    assert_one_line_failure(&no_merchant, &["no merchant shop", "tandem merchant add"]);
+    ok(&["merchant", "add", "--id", "shop", "--name", "Shop", "--origin", "https://shop.example"]);
+
+    ok(&canned(
+        &[&set[..], &["--text", "en=Refunds take five days.", "--text", "sv=Återbetalning tar fem dagar."]]
+            .concat(),
+    ));
+    ok(&canned(&[&set[..], &["--text", "en=Refunds take {agent_name} five days."]].concat()));
+    assert_eq!(ok(&canned(&["list", "--id", "shop"])), "/refund\tRefund policy\ten\n", "replaced");
+
+    let bad_shortcut = ["set", "--id", "shop", "--shortcut", "Refund!", "--title", "x", "--text", "en=x"];
+    assert_one_line_failure(&admin(data.path(), &canned(&bad_shortcut), None), &["shortcut", "lowercase"]);
+    let bad_text = [&set[..], &["--text", "english"]].concat();
+    assert_one_line_failure(&admin(data.path(), &canned(&bad_text), None), &["LANG=TEXT"]);
+    assert_eq!(ok(&canned(&["list", "--id", "shop"])), "/refund\tRefund policy\ten\n", "unchanged");
+
+    ok(&canned(&["remove", "--id", "shop", "--shortcut", "refund"]));
+    let again = admin(data.path(), &canned(&["remove", "--id", "shop", "--shortcut", "refund"]), None);
+    assert_one_line_failure(&again, &["no canned response /refund", "canned list"]);
+    assert_eq!(ok(&canned(&["list", "--id", "shop"])), "");
+}

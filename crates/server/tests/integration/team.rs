@@ -322,3 +322,73 @@ async fn a_malformed_path_query_or_upgrade_gets_a_problem_body() {
     let team: Vec<TeamMember> = get(&app, "/v1/agent/team", &anna).await.json().await.expect("team");
     assert!(team.iter().all(|member| member.active), "{team:?}");
 }
+
+/// Canned responses: an admin keeps them (checked field by field, a typed problem for each
+/// refusal), every agent of the merchant reads them, nobody else does, and each change is in
+/// the audit log.
+#[tokio::test]
+async fn admins_keep_canned_responses_that_their_merchants_agents_read() {
+    let app = spawn_app().await;
+    let (anna, bert, olga) = (
+        app.login("anna@shop.example").await,
+        app.login("bert@shop.example").await,
+        app.login("olga@other.example").await,
+    );
+    let put = |cookie: &str, shortcut: &str, body: serde_json::Value| {
+        let request =
+            app.http.put(app.url(&format!("/v1/agent/canned/{shortcut}"))).header("origin", app.origin());
+        request.header("cookie", cookie.to_owned()).json(&body).send()
+    };
+    let refund = serde_json::json!({ "title": "Refund policy",
+        "texts": [{ "locale": "en", "text": "Hi {customer_name}, refunds take 5 days." }] });
+    let saved = put(&anna, "refund", refund.clone()).await.expect("put");
+    assert_eq!(saved.status(), 200);
+    let listed: Vec<tandem_protocol::CannedResponse> =
+        get(&app, "/v1/agent/canned", &bert).await.json().await.expect("list");
+    assert_eq!(listed.iter().map(|c| c.shortcut.as_str()).collect::<Vec<_>>(), ["refund"]);
+    assert_eq!(listed[0].text_for("en"), "Hi {customer_name}, refunds take 5 days.");
+    let others: Vec<tandem_protocol::CannedResponse> =
+        get(&app, "/v1/agent/canned", &olga).await.json().await.expect("other merchant's list");
+    assert!(others.is_empty(), "another merchant's agents read none of them");
+
+    assert_eq!(
+        put(&bert, "refund", refund.clone()).await.expect("put").status(),
+        403,
+        "agents read, admins keep"
+    );
+    let no_origin = app.http.put(app.url("/v1/agent/canned/refund")).header("cookie", anna.clone());
+    assert_eq!(no_origin.json(&refund).send().await.expect("put").status(), 403);
+    for (shortcut, body, complaint) in [
+        ("Refund", refund.clone(), "shortcut"),
+        ("refund", serde_json::json!({ "title": "", "texts": refund["texts"] }), "title"),
+        ("refund", serde_json::json!({ "title": "x", "texts": [] }), "texts"),
+        (
+            "refund",
+            serde_json::json!({ "title": "x", "texts": [{ "locale": "english", "text": "x" }] }),
+            "two-letter",
+        ),
+    ] {
+        let refused = put(&anna, shortcut, body).await.expect("put");
+        assert_eq!(refused.status(), 400);
+        let problem: Problem = refused.json().await.expect("problem");
+        assert!(problem.detail.contains(complaint), "{complaint}: {}", problem.detail);
+    }
+    let unchanged: Vec<tandem_protocol::CannedResponse> =
+        get(&app, "/v1/agent/canned", &anna).await.json().await.expect("list");
+    assert_eq!(unchanged, listed, "a refusal changes nothing");
+
+    let remove = |cookie: &str| {
+        let request = app.http.delete(app.url("/v1/agent/canned/refund")).header("origin", app.origin());
+        request.header("cookie", cookie.to_owned()).send()
+    };
+    assert_eq!(remove(&olga).await.expect("delete").status(), 404, "not another merchant's to remove");
+    assert_eq!(remove(&anna).await.expect("delete").status(), 204);
+    assert_eq!(remove(&anna).await.expect("delete").status(), 404);
+    let shop = tandem_protocol::MerchantId::parse("shop").expect("id");
+    let log = app.store().await.audit_log(&shop, 50).await.expect("audit");
+    let actions: Vec<&str> = log.iter().map(|entry| entry.action.as_str()).collect();
+    assert!(
+        actions.contains(&"canned_response.saved") && actions.contains(&"canned_response.removed"),
+        "{actions:?}"
+    );
+}

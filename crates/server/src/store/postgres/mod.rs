@@ -9,13 +9,14 @@ use sqlx::query::{Query, QueryAs};
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres};
 use tandem_protocol::{
-    ChatMessage, ConversationId, EscalationReason, LeaveMessage, LeftMessage, MerchantId, Note, Rating, Seq,
+    CannedResponse, ChatMessage, ConversationId, EscalationReason, LeaveMessage, LeftMessage, MerchantId,
+    Note, Rating, Seq,
 };
 
 use super::{
-    Agent, AgentId, AgentRole, AuditEntry, ChatRef, Conversation, Merchant, NOTE_COLUMNS, NewAgent,
-    NewConversation, NewInvite, NewMessage, NewNote, NoteRow, ReadUpTo, Redeemed, Side, Store, StoreError,
-    email_key, same_email,
+    Agent, AgentId, AgentRole, AuditEntry, CANNED_COLUMNS, CannedRow, ChatRef, Conversation, Merchant,
+    NOTE_COLUMNS, NewAgent, NewConversation, NewInvite, NewMessage, NewNote, NoteRow, ReadUpTo, Redeemed,
+    Side, Store, StoreError, email_key, same_email,
 };
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LEFT_MESSAGE_COLUMNS, LeftMessageRow, MERCHANT_COLUMNS,
@@ -293,6 +294,47 @@ impl Store for PgStore {
         };
         tx.commit().await?;
         Ok(Redeemed::Agent(id))
+    }
+
+    async fn canned_responses(&self, merchant: &MerchantId) -> Result<Vec<CannedResponse>, StoreError> {
+        let sql = format!("{CANNED_COLUMNS} WHERE merchant_id = $1 ORDER BY shortcut");
+        let rows: Vec<CannedRow> = sqlx::query_as(&sql).bind(merchant.as_str()).fetch_all(&self.pool).await?;
+        rows.into_iter().map(super::canned).collect()
+    }
+
+    async fn put_canned_response(
+        &self,
+        merchant: &MerchantId,
+        canned: &CannedResponse,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let stored = sqlx::query(
+            "INSERT INTO canned_responses (merchant_id, shortcut, title, texts, updated_at_ms)
+             SELECT id, $2, $3, $4, $5 FROM merchants WHERE id = $1
+             ON CONFLICT (merchant_id, shortcut) DO UPDATE
+             SET title = excluded.title, texts = excluded.texts, updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(merchant.as_str())
+        .bind(&canned.shortcut)
+        .bind(&canned.title)
+        .bind(super::canned_texts(canned))
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(stored.rows_affected() == 1)
+    }
+
+    async fn delete_canned_response(
+        &self,
+        merchant: &MerchantId,
+        shortcut: &str,
+    ) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM canned_responses WHERE merchant_id = $1 AND shortcut = $2")
+            .bind(merchant.as_str())
+            .bind(shortcut)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() == 1)
     }
 
     async fn add_note(&self, chat: ChatRef<'_>, note: &NewNote) -> Result<Option<Note>, StoreError> {
