@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_browser::{
     Channel, Connection, Draft, FetchError, MessagesThenPending, Outbox, Pending, Reading, append_new,
-    fetch_json, when_visible,
+    fetch_json, tab_visible, when_visible,
 };
 use tandem_protocol::{
     AgentEvent, AgentFrame, AgentProfile, Author, ChatMessage, ClientMessageId, ConversationDetail,
@@ -52,6 +52,10 @@ struct Live {
     reading: Reading<ConversationId>,
     /// The merchant's canned responses, found with `/` in a composer.
     canned: crate::canned::Canned,
+    /// The chat in the desk's centre; the others wait in the list on the left.
+    selected: RwSignal<Option<ConversationId>>,
+    /// Per chat, the last message the agent had on screen (what is after it is unread).
+    shown: RwSignal<Vec<(ConversationId, Seq)>>,
 }
 
 impl Live {
@@ -75,22 +79,40 @@ impl Live {
             customer_read: RwSignal::new(Vec::new()),
             reading: Reading::new(),
             canned,
+            selected: RwSignal::new(None),
+            shown: RwSignal::new(Vec::new()),
         };
         live.open_socket();
         when_visible(move || live.see());
         live
     }
 
-    /// The desk shows every open chat: what arrived in them is read once the tab is visible,
-    /// and the customers are told (see [`Reading`]).
+    /// The chat in the centre is on screen: what arrived in it is read once the tab is
+    /// visible (no longer unread in the list), and the customer is told (see [`Reading`]).
     fn see(self) {
         let latest = move || {
+            let selected = self.selected.get_untracked();
             self.chats.with_untracked(|chats| {
                 let open = chats.iter().filter(|chat| chat.status == ConversationStatus::Active);
-                open.filter_map(|chat| chat.messages.last().map(|m| (chat.conversation_id.clone(), m.seq)))
+                let on_screen = open.filter(|chat| Some(&chat.conversation_id) == selected.as_ref());
+                on_screen
+                    .filter_map(|chat| chat.messages.last().map(|m| (chat.conversation_id.clone(), m.seq)))
                     .collect()
             })
         };
+        if tab_visible()
+            && let Some(id) = self.selected.get_untracked()
+        {
+            let last = self.chats.with_untracked(|chats| {
+                chats.iter().find(|c| c.conversation_id == id).and_then(|c| c.messages.last().map(|m| m.seq))
+            });
+            if let Some(last) = last.filter(|&last| last > shown_up_to(self.shown, &id, false)) {
+                self.shown.update(|shown| {
+                    shown.retain(|(c, _)| *c != id);
+                    shown.push((id, last));
+                });
+            }
+        }
         let tell =
             move |id: &ConversationId, seq| self.send(&AgentFrame::Read { conversation_id: id.clone(), seq });
         self.reading.seen(latest, tell);
@@ -189,6 +211,7 @@ impl Live {
         self.ready.set(true);
         self.presence.set(presence);
         self.chats.set(chats);
+        self.keep_a_selection();
         self.see();
         self.outbox.resend(|pending| {
             self.send(&AgentFrame::Send {
@@ -201,6 +224,7 @@ impl Live {
 
     /// The agent took a chat (from the queue, an offer or a colleague's transfer).
     fn accepted(self, conversation: ConversationDetail) {
+        let id = conversation.conversation_id.clone();
         self.offer.update(|offer| {
             if offer.as_ref().is_some_and(|o| o.entry.conversation_id == conversation.conversation_id) {
                 *offer = None;
@@ -210,7 +234,40 @@ impl Live {
             chats.retain(|chat| chat.conversation_id != conversation.conversation_id);
             chats.push(conversation);
         });
+        self.select(id);
+    }
+
+    /// Brings a chat to the centre.
+    fn select(self, id: ConversationId) {
+        self.selected.set(Some(id));
         self.see();
+    }
+
+    /// The selected chat, or else the first one, stays in the centre as chats come and go.
+    fn keep_a_selection(self) {
+        let selected = self.selected.get_untracked();
+        let first = self.chats.with_untracked(|chats| {
+            let kept = chats.iter().any(|c| Some(&c.conversation_id) == selected.as_ref());
+            (!kept).then(|| chats.first().map(|c| c.conversation_id.clone()))
+        });
+        if let Some(first) = first {
+            self.selected.set(first);
+        }
+    }
+
+    /// The next (`step` 1) or previous (-1) chat in the list, round.
+    fn select_next(self, step: isize) {
+        let selected = self.selected.get_untracked();
+        let next = self.chats.with_untracked(|chats| {
+            let at = chats.iter().position(|c| Some(&c.conversation_id) == selected.as_ref())?;
+            let len = isize::try_from(chats.len()).ok()?;
+            let at = isize::try_from(at).ok()?;
+            let next = usize::try_from((at + step).rem_euclid(len)).ok()?;
+            chats.get(next).map(|c| c.conversation_id.clone())
+        });
+        if let Some(next) = next {
+            self.select(next);
+        }
     }
 
     fn offer_ended(self, conversation_id: &ConversationId, reason: OfferEnd) {
@@ -255,11 +312,18 @@ impl Live {
     /// Takes a chat off the desk (closed after it ended, or put back in the queue).
     fn remove_chat(self, id: &ConversationId) {
         self.chats.update(|chats| chats.retain(|chat| &chat.conversation_id != id));
+        self.keep_a_selection();
     }
 }
 
 fn now() -> f64 {
     js_sys::Date::now()
+}
+
+/// The last message of `id` the agent had on screen (tracked or not).
+fn shown_up_to(shown: RwSignal<Vec<(ConversationId, Seq)>>, id: &ConversationId, tracked: bool) -> Seq {
+    let find = |shown: &Vec<(ConversationId, Seq)>| shown.iter().find(|(c, _)| c == id).map_or(0, |s| s.1);
+    if tracked { shown.with(find) } else { shown.with_untracked(find) }
 }
 
 fn live_url() -> String {
@@ -347,22 +411,30 @@ pub fn Desk(
         <p class="visually-hidden" aria-live="assertive" data-testid="offer-announcement">
             {move || live.offer.with(|offer| offer.as_ref().map(|_| "A customer is offered to you: accept or decline."))}
         </p>
+        // Three panes: the agent's chats, the queue and left messages on the left; the chat in
+        // the centre; who the customer is and what the bot heard on the right (in the chat).
         <main class="desk">
-            {move || live.offer.get().map(|offer| view! { <OfferCard offer live/> })}
-            <section class="queue" aria-labelledby="queue-title" data-testid="queue">
-                <h2 id="queue-title">{move || format!("Waiting ({})", live.queue.with(Vec::len))}</h2>
-                <ul>
-                    <For each=move || live.queue.get() key=|entry| entry.conversation_id.clone() let:entry>
-                        <QueueItem entry live/>
-                    </For>
-                </ul>
-            </section>
-            <section class="chats" aria-label="Your chats">
+            <nav class="desk-side" aria-label="Chats, queue and left messages">
+                <ChatList live/>
+                <section class="queue" aria-labelledby="queue-title" data-testid="queue">
+                    <h2 id="queue-title">{move || format!("Waiting ({})", live.queue.with(Vec::len))}</h2>
+                    <ul>
+                        <For each=move || live.queue.get() key=|entry| entry.conversation_id.clone() let:entry>
+                            <QueueItem entry live/>
+                        </For>
+                    </ul>
+                </section>
+                <crate::messages::LeftMessages/>
+            </nav>
+            <div class="desk-main">
+                {move || live.offer.get().map(|offer| view! { <OfferCard offer live/> })}
                 <For each=move || live.chats.get() key=|chat| chat.conversation_id.clone() let:chat>
                     <Chat id=chat.conversation_id live/>
                 </For>
-            </section>
-            <crate::messages::LeftMessages/>
+                <Show when=move || live.chats.with(Vec::is_empty)>
+                    <p class="empty" data-testid="no-chat">"No chat open. Customers offered to you, and the queue, are on the left."</p>
+                </Show>
+            </div>
         </main>
     }
 }
@@ -518,6 +590,93 @@ fn QueueItem(entry: QueueEntry, live: Live) -> impl IntoView {
     }
 }
 
+/// The agent's chats, each with its unread messages and how long the customer has waited for
+/// an answer; one is in the centre. Alt+Shift+N and Alt+Shift+P move to the next and previous.
+#[component]
+fn ChatList(live: Live) -> impl IntoView {
+    let keys = window_event_listener(leptos::ev::keydown, move |event| {
+        if !(event.alt_key() && event.shift_key()) {
+            return;
+        }
+        let step = match event.code().as_str() {
+            "KeyN" => 1,
+            "KeyP" => -1,
+            _ => return,
+        };
+        event.prevent_default();
+        live.select_next(step);
+        focus_composer(live.selected.get_untracked());
+    });
+    on_cleanup(move || keys.remove());
+    view! {
+        <section class="my-chats" aria-labelledby="my-chats-title" data-testid="my-chats">
+            <h2 id="my-chats-title">{move || format!("My chats ({})", live.chats.with(Vec::len))}</h2>
+            <ul>
+                <For each=move || live.chats.get() key=|chat| chat.conversation_id.clone() let:chat>
+                    <ChatListItem id=chat.conversation_id live/>
+                </For>
+            </ul>
+            <p class="shortcuts">"Alt+Shift+N and Alt+Shift+P: next and previous chat."</p>
+        </section>
+    }
+}
+
+#[component]
+fn ChatListItem(id: ConversationId, live: Live) -> impl IntoView {
+    let id = StoredValue::new(id);
+    let chat =
+        move || live.chats.with(|chats| chats.iter().find(|c| c.conversation_id == id.get_value()).cloned());
+    let selected = move || live.selected.with(|selected| selected.as_ref() == Some(&id.get_value()));
+    let unread = move || {
+        let after = shown_up_to(live.shown, &id.get_value(), true);
+        chat().map_or(0, |c| {
+            c.messages.iter().filter(|m| m.author == Author::Customer && m.seq > after).count()
+        })
+    };
+    // Since the customer's message that has no answer yet.
+    let waiting = move || {
+        let chat = chat()?;
+        let last = chat.messages.last().filter(|m| m.author == Author::Customer)?;
+        (chat.status == ConversationStatus::Active)
+            .then(|| format!("waiting {}", waited(last.sent_at_ms, live.now_ms.get())))
+    };
+    view! {
+        <li>
+            <button
+                type="button"
+                class="chat-item"
+                data-testid="chat-item"
+                aria-current=move || selected().then_some("true")
+                on:click=move |_| live.select(id.get_value())
+            >
+                <span class="who">{move || chat().map(|c| customer_text(&c.customer)).unwrap_or_default()}</span>
+                <span class="meta">
+                    {move || chat().map(|c| if c.status == ConversationStatus::Ended { "ended".to_owned() } else { c.locale })}
+                    " " {waiting}
+                </span>
+                {move || match unread() {
+                    0 => None,
+                    n => Some(view! { <span class="unread" data-testid="unread">{format!("{n} unread")}</span> }),
+                }}
+            </button>
+        </li>
+    }
+}
+
+/// Puts the keyboard in the composer of chat `id`, once it is drawn.
+fn focus_composer(id: Option<ConversationId>) {
+    let Some(id) = id else { return };
+    request_animation_frame(move || {
+        let selector = format!("[data-conversation=\"{}\"] [data-testid=chat-input]", id.0);
+        let found = document().query_selector(&selector).ok().flatten();
+        if let Some(input) =
+            found.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+        {
+            let _ = input.focus();
+        }
+    });
+}
+
 /// One chat on the desk: who and where, the conversation, and, until it ends, the reply box and
 /// what the agent can do with the chat.
 #[component]
@@ -537,20 +696,26 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
         let client_id = ClientMessageId(tandem_browser::client_id());
         live.send(&AgentFrame::Note { conversation_id: id.get_value(), client_id, text })
     });
+    // Drawn while it is not selected too, hidden: its draft stays as the agent moves between chats.
+    let hidden = move || live.selected.with(|selected| selected.as_ref() != Some(&id.get_value()));
     view! {
-        <article class="chat" data-testid="chat" data-conversation=move || id.get_value().0>
-            {move || chat.get().map(|chat| view! { <ChatHeader chat/> })}
-            <ChatLog id chat live/>
-            <crate::notes::Notes chat open=Signal::derive(move || !ended()) add=add_note/>
-            <Show when=ended>
-                <ChatEnded id chat live/>
-            </Show>
-            <Show when=move || !ended()>
-                <crate::suggest::SuggestedReply chat suggester=live.suggester draft/>
-                <ChatComposer id chat live draft/>
-                <crate::canned::CannedPicker chat canned=live.canned draft/>
-                <ChatActions id live/>
-            </Show>
+        <article class="chat" data-testid="chat" data-conversation=move || id.get_value().0 hidden=hidden>
+            <div class="chat-centre">
+                <ChatLog id chat live/>
+                <Show when=ended>
+                    <ChatEnded id chat live/>
+                </Show>
+                <Show when=move || !ended()>
+                    <crate::suggest::SuggestedReply chat suggester=live.suggester draft/>
+                    <ChatComposer id chat live draft/>
+                    <crate::canned::CannedPicker chat canned=live.canned draft/>
+                    <ChatActions id live/>
+                </Show>
+            </div>
+            <aside class="chat-detail" aria-label="The customer and the handoff">
+                {move || chat.get().map(|chat| view! { <ChatHeader chat/> })}
+                <crate::notes::Notes chat open=Signal::derive(move || !ended()) add=add_note/>
+            </aside>
         </article>
     }
 }

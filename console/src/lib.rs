@@ -61,13 +61,34 @@ pub fn Console() -> impl IntoView {
                 let signed_in_as = Callback::new(move |profile| agent.set(Some(Some(profile))));
                 // One list for the desk's composers and the admin's editing of it.
                 let canned = canned::Canned::load(profile.display_name.clone());
+                // An admin's other view; the desk stays connected (hidden) meanwhile.
+                let supervising = RwSignal::new(false);
                 view! {
-                    <Desk profile sign_out signed_in_as canned/>
-                    {admin.then(|| view! { <team::Supervisor me canned/> })}
+                    {admin.then(|| view! { <Views supervising/> })}
+                    <div class="desk-view" hidden=move || supervising.get()>
+                        <Desk profile sign_out signed_in_as canned/>
+                    </div>
+                    <Show when=move || supervising.get()>
+                        <team::Supervisor me canned/>
+                    </Show>
                 }.into_any()
             }
             },
         }}
+    }
+}
+
+/// An admin's two views: the desk, where they take chats, and the supervisor's (the team,
+/// today's figures, invitations and canned responses).
+#[component]
+fn Views(supervising: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <nav class="views" aria-label="Views">
+            <button type="button" data-testid="view-desk" aria-pressed=move || (!supervising.get()).to_string()
+                on:click=move |_| supervising.set(false)>"Desk"</button>
+            <button type="button" data-testid="view-supervisor" aria-pressed=move || supervising.get().to_string()
+                on:click=move |_| supervising.set(true)>"Supervisor"</button>
+        </nav>
     }
 }
 

@@ -170,6 +170,14 @@ async fn the_console_is_axe_clean_with_a_chat_open_and_its_presence_a_labelled_s
     console.type_reply("/").await;
     console.canned_options().await;
     assert_eq!(console.axe().await, Vec::<String>::new());
+    agent.screenshot("console-desk-1280.png").await;
+    agent.client.set_window_size(1024, 768).await.expect("1024 px");
+    agent.screenshot("console-desk-1024.png").await;
+    assert_eq!(console.axe().await, Vec::<String>::new(), "at 1024 px");
+    console.supervisor().open().await;
+    console.supervisor().team().await;
+    assert_eq!(console.axe().await, Vec::<String>::new(), "the supervisor view");
+    console.open_desk().await;
 
     let (on, state) = console.presence().await;
     assert!(on && state.starts_with("Online: customers are offered to you"), "{state}");

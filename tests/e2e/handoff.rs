@@ -3,7 +3,7 @@
 //! in the middle lose and double nothing.
 
 use crate::pages::{ANNA, Console, HostPage, Part, Widget};
-use crate::support::{Browser, TestServer, eventually_equal, eventually_within, widget_dist};
+use crate::support::{Browser, TestServer, eventually, eventually_equal, eventually_within, widget_dist};
 use fantoccini::key::Key;
 use serde_json::json;
 use std::time::Duration;
@@ -132,6 +132,36 @@ async fn a_canned_response_is_found_with_a_slash_and_sent_filled_in() {
     eventually_equal("the greeting in the composer", &greeting, async || console.draft().await).await;
     console.press_in_reply(Key::Enter).await;
     widget.wait_messages(&[greeting]).await;
+}
+
+/// The desk with two chats: the one just taken is in the centre, the other waits in "My chats"
+/// with what the customer sent meanwhile counted as unread and the time they have waited; the
+/// keyboard moves to it, where the message is read, and the composer has the focus.
+#[tokio::test]
+async fn an_agent_with_two_chats_sees_what_is_unread_and_moves_between_them_with_the_keyboard() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (kim, lee, agent) = tokio::join!(Browser::start(), Browser::start(), Browser::start());
+    let (_page, kim_widget, console) = talking_with_anna(&server, &kim, &agent).await;
+    HostPage::open(&lee, &server.demo_url()).await;
+    let lee_widget = Widget::inline(&lee);
+    lee_widget.open().await;
+    lee_widget.ask_for_person().await;
+    console.accept_from_queue().await;
+    lee_widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+    eventually_equal("Lee's chat in the centre", &Some(1), async || console.selected_chat().await).await;
+
+    kim_widget.send("Are you still there?").await;
+    eventually("Kim's message counted unread", || async {
+        let items = console.chat_items().await;
+        (items.len() == 2 && items[0].contains("1 unread") && items[0].contains("waiting")).then_some(())
+    })
+    .await;
+
+    console.next_chat().await;
+    eventually_equal("Kim's chat in the centre", &Some(0), async || console.selected_chat().await).await;
+    console.wait_messages(&["Are you still there?"]).await;
+    eventually("read", || async { (!console.chat_items().await[0].contains("unread")).then_some(()) }).await;
+    assert_eq!(console.focused().await, "chat-input", "the keyboard is in Kim's composer");
 }
 
 /// What a waiting customer has half typed stays in the composer while the queue moves and the

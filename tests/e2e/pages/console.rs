@@ -95,7 +95,10 @@ impl<'a> Console<'a> {
     pub async fn accept_offer(&self) {
         self.browser.click("[data-testid=offer-accept]").await;
         eventually("the chat", || async {
-            self.browser.shows("[data-testid=chat-input]").await.then_some(())
+            self.browser
+                .shows("[data-testid=chat]:not([hidden]) [data-testid=chat-input]")
+                .await
+                .then_some(())
         })
         .await;
     }
@@ -198,7 +201,7 @@ impl<'a> Console<'a> {
 
     /// Types into the reply box without sending, so the customer sees the agent typing.
     pub async fn type_reply(&self, text: &str) {
-        self.browser.fill("[data-testid=chat-input]", text).await;
+        self.browser.fill("[data-testid=chat]:not([hidden]) [data-testid=chat-input]", text).await;
     }
 
     /// Sends what is typed in the reply box.
@@ -219,7 +222,7 @@ impl<'a> Console<'a> {
 
     /// The texts of the open chat's messages, in order.
     pub async fn messages(&self) -> Vec<String> {
-        let script = "return [...document.querySelectorAll('[data-testid=chat] [data-testid=message]')] \
+        let script = "return [...document.querySelectorAll('[data-testid=chat]:not([hidden]) [data-testid=message]')] \
                       .map(e => e.lastChild.textContent)";
         serde_json::from_value(self.browser.js(script, vec![]).await).unwrap_or_default()
     }
@@ -241,7 +244,7 @@ impl<'a> Console<'a> {
     /// What the reply box holds now.
     pub async fn draft(&self) -> String {
         let value =
-            self.browser.js("return document.querySelector('[data-testid=chat-input]').value", vec![]).await;
+            self.browser.js("return document.querySelector('[data-testid=chat]:not([hidden]) [data-testid=chat-input]').value", vec![]).await;
         value.as_str().unwrap_or_default().to_owned()
     }
 
@@ -257,6 +260,28 @@ impl<'a> Console<'a> {
 
     pub async fn toggle_presence(&self) {
         self.browser.click("[data-testid=presence]").await;
+    }
+
+    /// The lines of "My chats", in order: who, language, wait and unread.
+    pub async fn chat_items(&self) -> Vec<String> {
+        self.browser.texts("[data-testid=chat-item]").await
+    }
+
+    /// Which of "My chats" is in the centre (from 0).
+    pub async fn selected_chat(&self) -> Option<usize> {
+        let script = "return [...document.querySelectorAll('[data-testid=chat-item]')] \
+                      .findIndex(e => e.getAttribute('aria-current') === 'true')";
+        self.browser.js(script, vec![]).await.as_u64().and_then(|at| usize::try_from(at).ok())
+    }
+
+    /// The next chat, with the keyboard (Alt+Shift+N).
+    pub async fn next_chat(&self) {
+        self.browser.press_alt_shift('N').await;
+    }
+
+    /// Back to the desk from the supervisor view (an admin's).
+    pub async fn open_desk(&self) {
+        self.browser.click("[data-testid=view-desk]").await;
     }
 
     /// axe-core's WCAG A/AA violations in the whole console, one line each.
@@ -280,7 +305,7 @@ impl<'a> Console<'a> {
 
     /// Whether "Seen" shows under the agent's last message in the open chat.
     pub async fn shows_seen(&self) -> bool {
-        self.browser.shows("[data-testid=chat] [data-testid=seen]").await
+        self.browser.shows("[data-testid=chat]:not([hidden]) [data-testid=seen]").await
     }
 
     pub async fn wait_seen(&self) {
@@ -327,7 +352,7 @@ impl<'a> Console<'a> {
         self.browser.text("[data-testid=left-message]").await
     }
 
-    /// The supervisor view below the desk (an admin's only).
+    /// The supervisor view, the other of an admin's two views.
     pub fn supervisor(&self) -> Supervisor<'a> {
         Supervisor { browser: self.browser }
     }
@@ -339,33 +364,43 @@ pub struct Supervisor<'a> {
 }
 
 impl Supervisor<'_> {
-    /// Whether the console shows the view at all.
+    /// Whether the console offers the view at all (an admin's only).
     pub async fn is_shown(&self) -> bool {
-        self.browser.shows("[data-testid=supervisor]").await
+        self.browser.shows("[data-testid=view-supervisor]").await
+    }
+
+    /// Switches the console to this view (the desk stays connected, hidden).
+    pub async fn open(&self) {
+        self.browser.click("[data-testid=view-supervisor]").await;
     }
 
     /// The `n`th member's line in the team list (from 1).
     pub async fn team_member(&self, n: usize) -> String {
+        self.open().await;
         self.browser.text(&format!("[data-testid=team-member]:nth-child({n})")).await
     }
 
     /// The whole team list.
     pub async fn team(&self) -> String {
+        self.open().await;
         self.browser.text("[data-testid=team]").await
     }
 
     /// Today's number of conversations.
     pub async fn conversations(&self) -> String {
+        self.open().await;
         self.browser.text("[data-testid=conversations]").await
     }
 
     /// Today's median time to a person.
     pub async fn median_time_to_a_person(&self) -> String {
+        self.open().await;
         self.browser.text("[data-testid=p50]").await
     }
 
     /// Creates an invitation and returns its link, once shown.
     pub async fn invite(&self) -> String {
+        self.open().await;
         self.browser.click("[data-testid=create-invite]").await;
         eventually("the invite link", || async {
             let script = "const e = document.querySelector('[data-testid=invite-link]'); return e && e.value";
