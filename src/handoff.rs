@@ -430,7 +430,10 @@ impl Handoff {
 
     fn join_queue(self, email: Option<String>) {
         let Some(Request { transcript, reason, escalation }) = self.request.get_value() else { return };
+        // A new conversation: its sequence numbers start again, and nothing of it is read yet.
         self.messages.set(Vec::new());
+        self.agent_read.set(0);
+        self.reading.forget();
         let page_url = crate::frame::page_url();
         let locale = self.i18n.locale_untracked().tag().to_owned();
         let request = StartConversation {

@@ -56,11 +56,18 @@ struct Live {
     selected: RwSignal<Option<ConversationId>>,
     /// Per chat, the last message the agent had on screen (what is after it is unread).
     shown: RwSignal<Vec<(ConversationId, Seq)>>,
+    /// The desk is the view on screen (an admin may be in the supervisor's instead).
+    desk_shown: Signal<bool>,
 }
 
 impl Live {
     /// The desk's state for the signed-in agent `me`, connected to the live channel.
-    fn connect(me: i64, merchant: &tandem_protocol::MerchantId, canned: crate::canned::Canned) -> Self {
+    fn connect(
+        me: i64,
+        merchant: &tandem_protocol::MerchantId,
+        canned: crate::canned::Canned,
+        desk_shown: Signal<bool>,
+    ) -> Self {
         let live = Self {
             me,
             presence: RwSignal::new(Presence::Online),
@@ -81,6 +88,7 @@ impl Live {
             canned,
             selected: RwSignal::new(None),
             shown: RwSignal::new(Vec::new()),
+            desk_shown,
         };
         live.open_socket();
         when_visible(move || live.see());
@@ -90,6 +98,9 @@ impl Live {
     /// The chat in the centre is on screen: what arrived in it is read once the tab is
     /// visible (no longer unread in the list), and the customer is told (see [`Reading`]).
     fn see(self) {
+        if !self.desk_shown.get_untracked() {
+            return;
+        }
         let latest = move || {
             let selected = self.selected.get_untracked();
             self.chats.with_untracked(|chats| {
@@ -187,8 +198,9 @@ impl Live {
                 }
             }),
             AgentEvent::Read { conversation_id, seq } => self.customer_read.update(|read| {
+                let before = read.iter().find(|(id, _)| id == &conversation_id).map_or(0, |r| r.1);
                 read.retain(|(id, _)| id != &conversation_id);
-                read.push((conversation_id, seq));
+                read.push((conversation_id, seq.max(before)));
             }),
             AgentEvent::Note { conversation_id, note } => self.update_chat(&conversation_id, |chat| {
                 if chat.notes.iter().all(|held| held.id != note.id) {
@@ -252,6 +264,7 @@ impl Live {
         });
         if let Some(first) = first {
             self.selected.set(first);
+            self.see();
         }
     }
 
@@ -382,8 +395,16 @@ pub fn Desk(
     sign_out: Callback<()>,
     signed_in_as: Callback<AgentProfile>,
     canned: crate::canned::Canned,
+    /// Whether the desk is the view on screen (an admin may be in the supervisor's).
+    shown: Signal<bool>,
 ) -> impl IntoView {
-    let live = Live::connect(profile.id, &profile.merchant_id, canned);
+    let live = Live::connect(profile.id, &profile.merchant_id, canned, shown);
+    // Back on the desk: the chat in the centre is read now.
+    Effect::new(move |_| {
+        if shown.get() {
+            live.see();
+        }
+    });
     let signed_in_again = Callback::new(move |again: AgentProfile| {
         if again.id == live.me {
             live.signed_out.set(false);
@@ -595,7 +616,7 @@ fn QueueItem(entry: QueueEntry, live: Live) -> impl IntoView {
 #[component]
 fn ChatList(live: Live) -> impl IntoView {
     let keys = window_event_listener(leptos::ev::keydown, move |event| {
-        if !(event.alt_key() && event.shift_key()) {
+        if !(event.alt_key() && event.shift_key() && live.desk_shown.get_untracked()) {
             return;
         }
         let step = match event.code().as_str() {

@@ -66,7 +66,7 @@ pub fn Console() -> impl IntoView {
                 view! {
                     {admin.then(|| view! { <Views supervising/> })}
                     <div class="desk-view" hidden=move || supervising.get()>
-                        <Desk profile sign_out signed_in_as canned/>
+                        <Desk profile sign_out signed_in_as canned shown=Signal::derive(move || !supervising.get())/>
                     </div>
                     <Show when=move || supervising.get()>
                         <team::Supervisor me canned/>

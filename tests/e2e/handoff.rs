@@ -78,6 +78,7 @@ async fn each_side_sees_when_the_other_has_read_its_last_message() {
     let server = TestServer::start(&widget_dist()).await;
     let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
     HostPage::control_visibility(&customer).await;
+    HostPage::control_visibility(&agent).await;
     let (page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
 
     widget.send("Is my parcel on its way?").await;
@@ -96,6 +97,21 @@ async fn each_side_sees_when_the_other_has_read_its_last_message() {
 
     page.show_tab().await;
     console.wait_seen().await;
+
+    // A second conversation on the same page starts with nothing seen (its messages are
+    // numbered from 1 again): with Anna in another tab, the customer's message stays unseen.
+    console.end_chat().await;
+    widget.wait_text(Part::ChatEnded, "The chat has ended").await;
+    console.close_chat().await;
+    widget.ask_for_person().await;
+    console.accept_from_queue().await;
+    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+    console.hide_tab().await;
+    widget.send("One more thing").await;
+    console.wait_messages(&["One more thing"]).await;
+    let seen =
+        eventually_within(Duration::from_secs(2), || async { widget.shows(Part::Seen).await.then_some(()) });
+    assert!(seen.await.is_none(), "the first conversation's reading is not carried over");
 }
 
 /// An internal note: Anna writes one for her team and her console shows it; her reply after it

@@ -57,6 +57,13 @@ impl<K: PartialEq + Clone + Send + Sync + 'static> Reading<K> {
     }
 }
 
+impl<K: Send + Sync + 'static> Reading<K> {
+    /// Forgets what was told (a new conversation, whose sequence numbers start again).
+    pub fn forget(self) {
+        self.told.update_value(Vec::clear);
+    }
+}
+
 impl<K: PartialEq + Clone + Send + Sync + 'static> Default for Reading<K> {
     fn default() -> Self {
         Self::new()

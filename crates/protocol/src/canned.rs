@@ -78,13 +78,17 @@ impl CannedResponse {
 }
 
 /// A canned text with its placeholders filled: `{agent_name}`, and `{customer_name}` when the
-/// customer's name is known. Unknown, the name is left out with the space or comma before it
-/// ("Hi {customer_name}, …" becomes "Hi, …"), so that no brace reaches the customer.
+/// customer's name is known. Unknown, the name is left out with the comma or space before it
+/// ("Hi {customer_name}, …" becomes "Hi, …", "Thanks, {customer_name}!" "Thanks!"), so that no
+/// brace reaches the customer.
 pub fn fill_canned(text: &str, customer_name: Option<&str>, agent_name: &str) -> String {
     let text = text.replace("{agent_name}", agent_name);
     match customer_name {
         Some(name) => text.replace("{customer_name}", name),
-        None => text.replace(" {customer_name}", "").replace("{customer_name}", ""),
+        None => ["{customer_name}", " {customer_name}", ", {customer_name}"]
+            .iter()
+            .rev()
+            .fold(text, |text, placeholder| text.replace(placeholder, "")),
     }
 }
 
@@ -128,6 +132,7 @@ mod tests {
         assert_eq!(fill_canned(canned.text_for("en"), Some("Kim"), "Anna"), "Hi Kim, I'm Anna.");
         assert_eq!(fill_canned(canned.text_for("en"), None, "Anna"), "Hi, I'm Anna.");
         assert_eq!(fill_canned(canned.text_for("sv"), None, "Anna"), "Hej!");
+        assert_eq!(fill_canned("Thanks, {customer_name}!", None, "Anna"), "Thanks!");
     }
 
     #[test]

@@ -58,8 +58,9 @@ struct Session<W> {
     chats: StreamMap<ConversationId, hub::Events<ConversationId, LiveEvent>>,
     /// Per conversation, the highest sequence delivered on this connection.
     sent_up_to: HashMap<ConversationId, Seq>,
-    /// Per conversation, the id of the newest note delivered on this connection.
-    notes_sent: HashMap<ConversationId, i64>,
+    /// Per conversation, the ids of the notes delivered on this connection (notes stored at
+    /// once, by two consoles or on two instances, may arrive out of id order).
+    notes_sent: HashMap<ConversationId, HashSet<i64>>,
     /// Ended conversations still followed for the customer's rating: nothing more may be done
     /// in them.
     ended: HashSet<ConversationId>,
@@ -359,10 +360,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     /// the hub after this console's own `note` was answered).
     fn note_sent(&mut self, id: ConversationId, note: Note) -> Option<AgentEvent> {
         let sent = self.notes_sent.entry(id.clone()).or_default();
-        (note.id > *sent).then(|| {
-            *sent = note.id;
-            AgentEvent::Note { conversation_id: id, note }
-        })
+        sent.insert(note.id).then_some(AgentEvent::Note { conversation_id: id, note })
     }
 
     /// Another instance stored a note: the chat's notes this console has not had.
@@ -398,7 +396,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         self.chats.insert(id.clone(), self.state.hub.subscribe(&id).into_stream());
         let detail = detail(&self.state, conversation).await?;
         self.sent_up_to.insert(id.clone(), detail.messages.last().map_or(0, |m| m.seq));
-        self.notes_sent.insert(id, detail.notes.last().map_or(0, |n| n.id));
+        self.notes_sent.insert(id, detail.notes.iter().map(|n| n.id).collect());
         Ok(detail)
     }
 
