@@ -101,32 +101,29 @@ impl Live {
         if !self.desk_shown.get_untracked() {
             return;
         }
-        let latest = move || {
-            let selected = self.selected.get_untracked();
-            self.chats.with_untracked(|chats| {
-                let open = chats.iter().filter(|chat| chat.status == ConversationStatus::Active);
-                let on_screen = open.filter(|chat| Some(&chat.conversation_id) == selected.as_ref());
-                on_screen
-                    .filter_map(|chat| chat.messages.last().map(|m| (chat.conversation_id.clone(), m.seq)))
-                    .collect()
-            })
-        };
+        let latest = move || self.on_screen().into_iter().collect();
         if tab_visible()
-            && let Some(id) = self.selected.get_untracked()
+            && let Some((id, last)) = self.on_screen()
+            && last > shown_up_to(self.shown, &id, false)
         {
-            let last = self.chats.with_untracked(|chats| {
-                chats.iter().find(|c| c.conversation_id == id).and_then(|c| c.messages.last().map(|m| m.seq))
+            self.shown.update(|shown| {
+                shown.retain(|(c, _)| *c != id);
+                shown.push((id, last));
             });
-            if let Some(last) = last.filter(|&last| last > shown_up_to(self.shown, &id, false)) {
-                self.shown.update(|shown| {
-                    shown.retain(|(c, _)| *c != id);
-                    shown.push((id, last));
-                });
-            }
         }
         let tell =
             move |id: &ConversationId, seq| self.send(&AgentFrame::Read { conversation_id: id.clone(), seq });
         self.reading.seen(latest, tell);
+    }
+
+    /// The chat in the centre, while it is under way, and the `seq` of its last message.
+    fn on_screen(self) -> Option<(ConversationId, Seq)> {
+        let selected = self.selected.get_untracked()?;
+        self.chats.with_untracked(|chats| {
+            let chat = chats.iter().find(|c| c.conversation_id == selected)?;
+            let last = chat.messages.last().filter(|_| chat.status == ConversationStatus::Active)?;
+            Some((selected, last.seq))
+        })
     }
 
     /// (Re)opens the live channel; a connection that keeps failing is checked against the
@@ -645,21 +642,32 @@ fn ChatList(live: Live) -> impl IntoView {
 #[component]
 fn ChatListItem(id: ConversationId, live: Live) -> impl IntoView {
     let id = StoredValue::new(id);
-    let chat =
-        move || live.chats.with(|chats| chats.iter().find(|c| c.conversation_id == id.get_value()).cloned());
+    // Each line reads what it shows from the chat in place (a chat holds all its messages).
+    let with_chat = move |read: &dyn Fn(&ConversationDetail) -> Option<String>| {
+        live.chats.with(|chats| chats.iter().find(|c| c.conversation_id == id.get_value()).and_then(read))
+    };
+    let who = move || with_chat(&|c| Some(customer_text(&c.customer)));
     let selected = move || live.selected.with(|selected| selected.as_ref() == Some(&id.get_value()));
     let unread = move || {
         let after = shown_up_to(live.shown, &id.get_value(), true);
-        chat().map_or(0, |c| {
-            c.messages.iter().filter(|m| m.author == Author::Customer && m.seq > after).count()
+        with_chat(&|c| {
+            let n = c.messages.iter().filter(|m| m.author == Author::Customer && m.seq > after).count();
+            (n > 0).then(|| format!("{n} unread"))
         })
     };
-    // Since the customer's message that has no answer yet.
-    let waiting = move || {
-        let chat = chat()?;
-        let last = chat.messages.last().filter(|m| m.author == Author::Customer)?;
-        (chat.status == ConversationStatus::Active)
-            .then(|| format!("waiting {}", waited(last.sent_at_ms, live.now_ms.get())))
+    // The language, or that it ended; and since the customer's message that has no answer yet.
+    let meta = move || {
+        let now = live.now_ms.get();
+        with_chat(&|c| {
+            if c.status == ConversationStatus::Ended {
+                return Some("ended".to_owned());
+            }
+            let waiting = c.messages.last().filter(|m| m.author == Author::Customer);
+            Some(match waiting {
+                Some(last) => format!("{} waiting {}", c.locale, waited(last.sent_at_ms, now)),
+                None => c.locale.clone(),
+            })
+        })
     };
     view! {
         <li>
@@ -670,15 +678,9 @@ fn ChatListItem(id: ConversationId, live: Live) -> impl IntoView {
                 aria-current=move || selected().then_some("true")
                 on:click=move |_| live.select(id.get_value())
             >
-                <span class="who">{move || chat().map(|c| customer_text(&c.customer)).unwrap_or_default()}</span>
-                <span class="meta">
-                    {move || chat().map(|c| if c.status == ConversationStatus::Ended { "ended".to_owned() } else { c.locale })}
-                    " " {waiting}
-                </span>
-                {move || match unread() {
-                    0 => None,
-                    n => Some(view! { <span class="unread" data-testid="unread">{format!("{n} unread")}</span> }),
-                }}
+                <span class="who">{who}</span>
+                <span class="meta">{meta}</span>
+                {move || unread().map(|unread| view! { <span class="unread" data-testid="unread">{unread}</span> })}
             </button>
         </li>
     }
