@@ -139,6 +139,7 @@ fn frames_decode_through_the_browsers_json() {
         author: Author::Agent { name: "Anna".into() },
         text: "Hej \"där\" ✓".into(),
         sent_at_ms: 1_764_000_000_000,
+        attachment: None,
     };
     let events = [
         CustomerEvent::Welcome {

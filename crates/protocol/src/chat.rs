@@ -367,9 +367,13 @@ pub struct ChatMessage {
     pub seq: Seq,
     pub client_id: ClientMessageId,
     pub author: Author,
+    /// For a file, its name (what a client that shows no files shows).
     pub text: String,
     /// Milliseconds since the Unix epoch, server clock.
     pub sent_at_ms: i64,
+    /// The file this message is, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<crate::Attachment>,
 }
 
 /// Frames the customer's widget sends.
@@ -867,6 +871,16 @@ mod tests {
             author: Author::Agent { name: "Anna".into() },
             text: "Hello".into(),
             sent_at_ms: 1_764_000_000_000,
+            attachment: None,
+        };
+        let file = ChatMessage {
+            attachment: Some(crate::Attachment {
+                id: "f1".into(),
+                name: "receipt.png".into(),
+                kind: crate::FileKind::Png,
+                size: 2048,
+            }),
+            ..stored.clone()
         };
         let queue = QueueStatus { position: 2, estimated_wait_secs: 60 };
         let events = [
@@ -881,6 +895,7 @@ mod tests {
                 queue: None,
             },
             CustomerEvent::Message { message: stored.clone() },
+            CustomerEvent::Message { message: file },
             CustomerEvent::Transcript { messages: vec![stored.clone(), stored] },
             CustomerEvent::Ack { client_id: ClientMessageId("c-1".into()), seq: 1 },
             CustomerEvent::Queue { queue },

@@ -3,6 +3,7 @@
 //! Everything here is plain data with serde derives, so that it builds for wasm32 and native
 //! alike and no side can drift from another. See `docs/protocol.md` and `docs/api.md`.
 
+mod attachment;
 mod canned;
 mod card;
 mod chat;
@@ -11,6 +12,10 @@ mod names;
 mod problem;
 mod team;
 
+pub use attachment::{
+    Attachment, FileKind, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_HOUR, MAX_FILE_NAME_CHARS,
+    clean_file_name,
+};
 pub use canned::{CannedResponse, CannedResponseBody, CannedText, MAX_CANNED_RESPONSES, fill_canned};
 pub use card::{mask_card_numbers, mask_card_numbers_in_place, mask_card_numbers_in_transcript};
 pub use chat::*;

@@ -27,6 +27,8 @@ pub enum ProblemCode {
     MethodNotAllowed,
     /// This instance cannot serve now (it does not hear the other instances); another may.
     Unavailable,
+    /// A file sent in a chat is not a PNG, JPEG or WebP image or a PDF (read from its bytes).
+    UnsupportedFileType,
 }
 
 /// An HTTP error body in the shape of RFC 9457 ("problem details"),

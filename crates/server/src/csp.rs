@@ -28,7 +28,7 @@ pub fn for_page(html: &str, wasm: bool, ancestors: &Ancestors<'_>) -> String {
     };
     format!(
         "default-src 'none'; script-src 'self'{scripts}{wasm}; style-src 'self'{styles}; \
-         connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; \
+         connect-src 'self'; img-src 'self' data: blob:; font-src 'self'; base-uri 'none'; \
          form-action 'self'; frame-ancestors {frame_ancestors}",
         wasm = if wasm { " 'wasm-unsafe-eval'" } else { "" },
     )

@@ -46,6 +46,14 @@ pub enum AppError {
     TooBusy,
     #[error("{0}")]
     Conflict(String),
+    #[error(
+        "only PNG, JPEG and WebP images and PDF documents can be sent, and this file is none of them (its contents are checked, not its name)"
+    )]
+    UnsupportedFile,
+    #[error("a file has at most 5 MB (5,242,880 bytes); send a smaller one, or a screenshot of part of it")]
+    FileTooLarge,
+    #[error("at most 10 files can be sent in a conversation within an hour; try again later")]
+    TooManyFiles,
     #[error("this path does not take that method; the Allow header lists those it takes")]
     MethodNotAllowed,
     #[error("{0}")]
@@ -89,6 +97,15 @@ impl AppError {
                 (StatusCode::SERVICE_UNAVAILABLE, ProblemCode::Unavailable, "Unavailable")
             }
             Self::Conflict(_) => (StatusCode::CONFLICT, ProblemCode::Conflict, "Conflict"),
+            Self::UnsupportedFile => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ProblemCode::UnsupportedFileType,
+                "Unsupported file type",
+            ),
+            Self::FileTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ProblemCode::PayloadTooLarge, "File too large")
+            }
+            Self::TooManyFiles => (StatusCode::TOO_MANY_REQUESTS, ProblemCode::RateLimited, "Too many files"),
             Self::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, ProblemCode::MethodNotAllowed, "Method not allowed")
             }

@@ -18,6 +18,7 @@ pub mod tokens;
 mod agents;
 pub mod api;
 pub mod assets;
+mod attachments;
 pub mod audit;
 pub mod canned;
 pub mod cluster;
@@ -360,6 +361,7 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
         .route("/v1/invites/accept", post(team::accept_invite))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(256 * 1024))
+        .merge(attachments::routes())
         .nest_service("/widget", widget::router(widget_dir).with_state(state.clone()))
         .nest_service("/console", console_files(console_dir))
         .fallback(|| async {
@@ -378,7 +380,7 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
 }
 
 /// A route asked with a method it does not take: a problem body too (axum adds `Allow`).
-async fn method_not_allowed() -> error::AppError {
+pub(crate) async fn method_not_allowed() -> error::AppError {
     error::AppError::MethodNotAllowed
 }
 

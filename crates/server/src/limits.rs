@@ -19,6 +19,8 @@ pub struct Limits<C: Clock = DefaultClock> {
     messages_per_sender: Keyed<String, C>,
     messages_per_ip: Keyed<IpAddr, C>,
     conversations_per_ip: Keyed<IpAddr, C>,
+    /// Files uploaded from one network, across its conversations (each has its hourly ten).
+    files_per_ip: Keyed<IpAddr, C>,
     logins_per_ip: Keyed<IpAddr, C>,
     /// Sign-ins to one account from one network: guessing one agent's password is slow, and
     /// someone else's failures never lock the agent out where they sign in themselves.
@@ -60,6 +62,7 @@ impl<C: Clock + Clone> Limits<C> {
             // Room for an office of agents behind one address.
             messages_per_ip: keyed(quota(600, 60), clock),
             conversations_per_ip: keyed(quota(10, 10), clock),
+            files_per_ip: keyed(quota(30, 20), clock),
             logins_per_ip: keyed(quota(10, 10), clock),
             logins_per_account: keyed(quota(5, 5), clock),
         }
@@ -69,6 +72,10 @@ impl<C: Clock + Clone> Limits<C> {
     pub fn allow_message(&self, sender: &str, ip: Option<IpAddr>) -> bool {
         self.messages_per_sender.check_key(&sender.to_owned()).is_ok()
             && ip.is_none_or(|ip| self.messages_per_ip.check_key(&network(ip)).is_ok())
+    }
+
+    pub fn allow_file(&self, ip: Option<IpAddr>) -> bool {
+        ip.is_none_or(|ip| self.files_per_ip.check_key(&network(ip)).is_ok())
     }
 
     pub fn allow_new_conversation(&self, ip: Option<IpAddr>) -> bool {

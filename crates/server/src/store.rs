@@ -11,9 +11,9 @@ mod suite;
 
 use async_trait::async_trait;
 use tandem_protocol::{
-    AskEmail, Author, CannedResponse, ChatMessage, ClientMessageId, ConversationId, ConversationStatus,
-    CustomerProfile, EscalationReason, HandoffReason, LeaveMessage, LeftMessage, MerchantId, Note, Rating,
-    Seq, TranscriptEntry,
+    AskEmail, Attachment, Author, CannedResponse, ChatMessage, ClientMessageId, ConversationId,
+    ConversationStatus, CustomerProfile, EscalationReason, HandoffReason, LeaveMessage, LeftMessage,
+    MerchantId, Note, Rating, Seq, TranscriptEntry,
 };
 
 pub use postgres::{PgStore, scratch_database};
@@ -335,6 +335,16 @@ fn note((conversation, id, client_id, author_name, text, sent_at_ms): NoteRow) -
     (ConversationId(conversation), note)
 }
 
+/// What both databases read of a file: id, kind, name, size and bytes.
+type FileRow = (String, String, String, i64, Vec<u8>);
+
+fn file((id, kind, name, size, bytes): FileRow) -> Result<File, StoreError> {
+    let kind = tandem_protocol::FileKind::from_media_type(&kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("file kind {kind:?}")))?;
+    let size = u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("file size {size}")))?;
+    Ok(File { attachment: Attachment { id, name, kind, size }, bytes })
+}
+
 /// Which side of a conversation did something: the customer or the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Side {
@@ -366,6 +376,15 @@ pub struct NewMessage {
     pub author: Author,
     pub text: String,
     pub now_ms: i64,
+    /// The file this message is, stored with it in the same transaction.
+    pub file: Option<File>,
+}
+
+/// A file sent in a chat: what its message shows of it, and its bytes.
+#[derive(Debug, Clone)]
+pub struct File {
+    pub attachment: Attachment,
+    pub bytes: Vec<u8>,
 }
 
 #[async_trait]
@@ -478,6 +497,11 @@ pub trait Store: Send + Sync + 'static {
     async fn append_message(&self, message: &NewMessage) -> Result<ChatMessage, StoreError>;
     /// Messages with a sequence number above `after`, in order.
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError>;
+    /// A file sent in the conversation `chat` names, or `None` when it is not one of that
+    /// merchant's conversation's files.
+    async fn attachment(&self, chat: ChatRef<'_>, id: &str) -> Result<Option<File>, StoreError>;
+    /// How many files were sent in the conversation since `since_ms` (its hourly limit).
+    async fn attachments_since(&self, id: &ConversationId, since_ms: i64) -> Result<u32, StoreError>;
     /// The merchant's canned responses, by shortcut.
     async fn canned_responses(&self, merchant: &MerchantId) -> Result<Vec<CannedResponse>, StoreError>;
     /// Adds or replaces (by shortcut) one of the merchant's canned responses; `false` for an

@@ -10,7 +10,7 @@ use tandem_protocol::{
 use super::{Outcome, refused};
 use crate::AppState;
 use crate::live::{LiveEvent, now_ms};
-use crate::store::{Agent, ChatRef, NewMessage, NewNote};
+use crate::store::{Agent, ChatRef, File, NewMessage, NewNote};
 
 /// A message to store, from either side.
 pub struct Post {
@@ -33,6 +33,16 @@ fn checked_text(
     sender: &str,
     ip: Option<IpAddr>,
 ) -> Outcome<String> {
+    let text = checked_shape(client_id, text)?;
+    if !state.limits.allow_message(sender, ip) {
+        let message = "too many messages; wait a moment and resend with the same client id";
+        return refused(ErrorCode::RateLimited, message);
+    }
+    Ok(text)
+}
+
+/// A client id of 1 to 64 bytes and a valid text, with card numbers masked.
+fn checked_shape(client_id: &ClientMessageId, text: String) -> Outcome<String> {
     if client_id.0.is_empty() || client_id.0.len() > MAX_CLIENT_ID_BYTES {
         return refused(ErrorCode::MalformedFrame, "a client id has 1 to 64 bytes");
     }
@@ -41,12 +51,7 @@ fn checked_text(
     }
     // Every text is stored through here, the agents' too: no card number is (the widget masks
     // them already; this is for clients that do not, and for an agent reading one back).
-    let text = mask_card_numbers(&text).unwrap_or(text);
-    if !state.limits.allow_message(sender, ip) {
-        let message = "too many messages; wait a moment and resend with the same client id";
-        return refused(ErrorCode::RateLimited, message);
-    }
-    Ok(text)
+    Ok(mask_card_numbers(&text).unwrap_or(text))
 }
 
 /// Checks and stores an internal note on a chat the agent handles, then tells the consoles
@@ -80,7 +85,25 @@ pub async fn post_note(
 /// the conversation; the caller acks it with the stored message's `seq` (its own session
 /// handles the echo only after, so the ack comes first).
 pub async fn post_message(state: &AppState, post: Post) -> Outcome<ChatMessage> {
-    let text = checked_text(state, &post.client_id, post.text, &post.sender, post.ip)?;
+    store_and_publish(state, post, None).await
+}
+
+/// As [`post_message`], for a file already checked (`crate::attachments`): its message's text
+/// is the file's name.
+pub async fn post_file(state: &AppState, post: Post, file: File) -> Outcome<ChatMessage> {
+    store_and_publish(state, post, Some(file)).await
+}
+
+/// A file spends its conversation's hourly count of files (checked by the caller) and its
+/// network's budget of files, not the message budget: ten in a row are allowed.
+async fn store_and_publish(state: &AppState, post: Post, file: Option<File>) -> Outcome<ChatMessage> {
+    let text = match file {
+        Some(_) if !state.limits.allow_file(post.ip) => {
+            return refused(ErrorCode::RateLimited, "too many files from this network; wait a minute");
+        }
+        Some(_) => checked_shape(&post.client_id, post.text)?,
+        None => checked_text(state, &post.client_id, post.text, &post.sender, post.ip)?,
+    };
     let new = NewMessage {
         merchant_id: post.merchant,
         conversation_id: post.conversation.clone(),
@@ -88,6 +111,7 @@ pub async fn post_message(state: &AppState, post: Post) -> Outcome<ChatMessage> 
         author: post.author,
         text,
         now_ms: now_ms(),
+        file,
     };
     let started = std::time::Instant::now();
     let message = state.store.append_message(&new).await?;

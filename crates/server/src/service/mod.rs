@@ -19,7 +19,7 @@ pub use customer::{
     Presence, abandon_the_gone, check_locale_and_url, check_transcript, customer_arrived, customer_left,
     rate, start,
 };
-pub use messages::{Post, post_message, post_note};
+pub use messages::{Post, post_file, post_message, post_note};
 
 use tandem_protocol::{ConversationId, ErrorCode, MerchantId};
 
@@ -40,6 +40,20 @@ pub enum Failure {
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Self {
         Self::Store(error)
+    }
+}
+
+/// A refusal told over HTTP (an upload) rather than in an error frame.
+impl From<Failure> for crate::error::AppError {
+    fn from(failure: Failure) -> Self {
+        use crate::error::AppError;
+        match failure {
+            Failure::Store(error) => AppError::Store(error),
+            Failure::Refused(ErrorCode::RateLimited, _) => AppError::RateLimited,
+            Failure::Refused(ErrorCode::NotAllowed, message) => AppError::Forbidden(message.into()),
+            Failure::Refused(ErrorCode::ConversationEnded, message) => AppError::Conflict(message.into()),
+            Failure::Refused(_, message) => AppError::InvalidRequest(message.into()),
+        }
     }
 }
 

@@ -3,12 +3,13 @@
 //! `TANDEM_TEST_POSTGRES`).
 
 use tandem_protocol::{
-    Author, ClientMessageId, ConversationId, CustomerProfile, HandoffReason, LeaveMessage, MerchantId,
+    Attachment, Author, ClientMessageId, ConversationId, CustomerProfile, FileKind, HandoffReason,
+    LeaveMessage, MerchantId,
 };
 
 use super::postgres::PgStore;
 use super::{
-    AuditEntry, ChatRef, DispatchSettings, Merchant, NewAgent, NewConversation, NewInvite, NewMessage,
+    AuditEntry, ChatRef, DispatchSettings, File, Merchant, NewAgent, NewConversation, NewInvite, NewMessage,
     NewNote, Policies, ReadUpTo, Redeemed, Side, Staffing, Store, StoreError, WidgetSettings,
 };
 
@@ -48,6 +49,7 @@ suite!(
     reading_goes_only_forward_and_never_past_the_last_message,
     notes_are_stored_once_for_their_merchant_and_go_with_the_conversation,
     canned_responses_are_the_merchants_own_by_shortcut,
+    a_file_is_stored_with_its_message_once_and_only_its_merchant_reads_it,
 );
 
 /// A database of its own in the test cluster, migrated.
@@ -107,6 +109,7 @@ fn customer_says(id: &ConversationId, client_id: &str, text: &str) -> NewMessage
         author: Author::Customer,
         text: text.into(),
         now_ms: 2,
+        file: None,
     }
 }
 
@@ -317,6 +320,30 @@ async fn a_customer_away_long_enough_is_abandoned(store: &dyn Store) {
 }
 
 /// Past the merchant's days, what is over goes (messages with it) and what is open stays.
+async fn a_file_is_stored_with_its_message_once_and_only_its_merchant_reads_it(store: &dyn Store) {
+    let id = with_conversation(store).await;
+    let (demo_id, other) = (demo().id, MerchantId::parse("other").expect("id"));
+    let attachment = Attachment { id: "f1".into(), name: "shot.png".into(), kind: FileKind::Png, size: 4 };
+    let bytes = b"\x89PNG".to_vec();
+    let mut new = customer_says(&id, "file-1", "shot.png");
+    new.file = Some(File { attachment: attachment.clone(), bytes: bytes.clone() });
+    let sent = store.append_message(&new).await.expect("file");
+    assert_eq!(sent.attachment.as_ref(), Some(&attachment));
+    let retried = store.append_message(&new).await.expect("a retry is the stored one");
+    assert_eq!(retried, sent);
+    assert_eq!(store.messages_after(&id, 0).await.expect("messages"), [sent]);
+    let read = store.attachment(chat(&demo_id, &id), "f1").await.expect("read").expect("stored");
+    assert_eq!((read.attachment, read.bytes), (attachment, bytes));
+    assert!(store.attachment(chat(&other, &id), "f1").await.expect("other merchant").is_none());
+    let elsewhere = ConversationId("elsewhere".into());
+    assert!(store.attachment(chat(&demo_id, &elsewhere), "f1").await.expect("other chat").is_none());
+    assert_eq!(store.attachments_since(&id, 1).await.expect("count"), 1, "counted once");
+    assert_eq!(store.attachments_since(&id, 2).await.expect("count"), 0, "sent at 2");
+    assert!(store.end(chat(&demo_id, &id), 4).await.expect("end"));
+    assert_eq!(store.erase(&demo_id, std::slice::from_ref(&id), &[]).await.expect("erase"), (1, 0));
+    assert!(store.attachment(chat(&demo_id, &id), "f1").await.expect("read").is_none(), "erased with it");
+}
+
 async fn retention_deletes_old_ended_conversations_and_left_messages_only(store: &dyn Store) {
     const DAY: i64 = 86_400_000;
     let mut merchant = demo();

@@ -95,7 +95,7 @@ async fn missed_offers_expire_and_then_the_agent_is_set_away_and_told() {
     recv_agent_until(&mut anna, offer_of(&started.conversation_id)).await;
 }
 
-async fn accept(agent: &mut Ws, conversation: &ConversationId) {
+pub(crate) async fn accept(agent: &mut Ws, conversation: &ConversationId) {
     send(agent, &AgentFrame::Accept { conversation_id: conversation.clone() }).await;
     let accepted =
         recv_agent_until(agent, |e| matches!(e, AgentEvent::Accepted { .. } | AgentEvent::Error { .. }))

@@ -6,6 +6,7 @@
 mod common;
 
 mod api;
+mod attachments;
 mod cli;
 mod customer_experience;
 mod dispatch;

@@ -14,9 +14,9 @@ use tandem_protocol::{
 };
 
 use super::{
-    Agent, AgentId, AgentRole, AuditEntry, CANNED_COLUMNS, CannedRow, ChatRef, Conversation, Merchant,
-    NOTE_COLUMNS, NewAgent, NewConversation, NewInvite, NewMessage, NewNote, NoteRow, ReadUpTo, Redeemed,
-    Side, Store, StoreError, email_key, same_email,
+    Agent, AgentId, AgentRole, AuditEntry, CANNED_COLUMNS, CannedRow, ChatRef, Conversation, File, FileRow,
+    Merchant, NOTE_COLUMNS, NewAgent, NewConversation, NewInvite, NewMessage, NewNote, NoteRow, ReadUpTo,
+    Redeemed, Side, Store, StoreError, email_key, file, same_email,
 };
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LEFT_MESSAGE_COLUMNS, LeftMessageRow, MERCHANT_COLUMNS,
@@ -756,8 +756,8 @@ impl Store for PgStore {
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO messages (conversation_id, seq, author_kind, author_name, client_id, text, sent_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO messages (conversation_id, seq, author_kind, author_name, client_id, text, sent_at_ms, attachment)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&message.conversation_id.0)
         .bind(seq)
@@ -766,8 +766,24 @@ impl Store for PgStore {
         .bind(&message.client_id.0)
         .bind(&message.text)
         .bind(message.now_ms)
+        .bind(message.file.as_ref().map(|file| Json(&file.attachment)))
         .execute(&mut *tx)
         .await?;
+        if let Some(file) = &message.file {
+            sqlx::query(
+                "INSERT INTO attachments (id, conversation_id, kind, name, size, bytes, created_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&file.attachment.id)
+            .bind(&message.conversation_id.0)
+            .bind(file.attachment.kind.media_type())
+            .bind(&file.attachment.name)
+            .bind(i64::try_from(file.bytes.len()).unwrap_or(i64::MAX))
+            .bind(&file.bytes)
+            .bind(message.now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(ChatMessage {
             seq: rows::seq(seq)?,
@@ -775,7 +791,33 @@ impl Store for PgStore {
             author: message.author.clone(),
             text: message.text.clone(),
             sent_at_ms: message.now_ms,
+            attachment: message.file.as_ref().map(|file| file.attachment.clone()),
         })
+    }
+
+    async fn attachment(&self, chat: ChatRef<'_>, id: &str) -> Result<Option<File>, StoreError> {
+        let row: Option<FileRow> = sqlx::query_as(
+            "SELECT a.id, a.kind, a.name, a.size, a.bytes FROM attachments a
+             JOIN conversations c ON c.id = a.conversation_id
+             WHERE a.id = $1 AND a.conversation_id = $2 AND c.merchant_id = $3",
+        )
+        .bind(id)
+        .bind(&chat.id.0)
+        .bind(chat.merchant.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(file).transpose()
+    }
+
+    async fn attachments_since(&self, id: &ConversationId, since_ms: i64) -> Result<u32, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM attachments WHERE conversation_id = $1 AND created_at_ms > $2",
+        )
+        .bind(&id.0)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError> {

@@ -4,8 +4,8 @@
 
 use sqlx::types::Json;
 use tandem_protocol::{
-    Author, ChatMessage, ClientMessageId, ConversationId, CustomerProfile, LeftMessage, MerchantId, Rating,
-    Seq, TranscriptEntry,
+    Attachment, Author, ChatMessage, ClientMessageId, ConversationId, CustomerProfile, LeftMessage,
+    MerchantId, Rating, Seq, TranscriptEntry,
 };
 
 use super::super::{
@@ -157,7 +157,7 @@ impl TryFrom<ConversationRow> for Conversation {
 
 /// The columns [`MessageRow`] reads.
 pub(super) const MESSAGE_COLUMNS: &str =
-    "SELECT seq, author_kind, author_name, client_id, text, sent_at_ms FROM messages";
+    "SELECT seq, author_kind, author_name, client_id, text, sent_at_ms, attachment FROM messages";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct MessageRow {
@@ -167,6 +167,7 @@ pub(super) struct MessageRow {
     client_id: String,
     text: String,
     sent_at_ms: i64,
+    attachment: Option<Json<Attachment>>,
 }
 
 /// How an author is stored: a kind, and an agent's name.
@@ -192,6 +193,7 @@ impl TryFrom<MessageRow> for ChatMessage {
             author,
             text: row.text,
             sent_at_ms: row.sent_at_ms,
+            attachment: row.attachment.map(|Json(attachment)| attachment),
         })
     }
 }
