@@ -43,9 +43,9 @@ pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
         Addressee::Person => {
             let send = Callback::new(move |text: String| handoff.send(text));
             let typing = Callback::new(move |typing| handoff.typing(typing));
-            Some(
-                view! { <Composer send typing end=Some(Callback::new(move |()| handoff.end())) autofocus=true text carried/> },
-            )
+            let end = Some(Callback::new(move |()| handoff.end()));
+            let attach = Some(Callback::new(move |files| handoff.send_files(files)));
+            Some(view! { <Composer send typing end attach autofocus=true text carried/> })
         }
         Addressee::Bot => {
             let send = Callback::new(move |text: String| {
@@ -54,7 +54,7 @@ pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
                 Ok(())
             });
             Some(
-                view! { <Composer send typing=Callback::new(|_| {}) end=None autofocus=false text carried/> },
+                view! { <Composer send typing=Callback::new(|_| {}) end=None attach=None autofocus=false text carried/> },
             )
         }
         Addressee::Nobody => None,
@@ -69,6 +69,8 @@ fn Composer(
     typing: Callback<bool>,
     /// Ends the conversation with the person, where there is one.
     end: Option<Callback<()>>,
+    /// Sends the files the customer chose, where a person is there to receive them.
+    attach: Option<Callback<Vec<web_sys::File>>>,
     /// Take keyboard focus on appearing (when a person was just asked for; with the bot, focus
     /// stays on the human button).
     autofocus: bool,
@@ -102,6 +104,7 @@ fn Composer(
                 submit();
             }
         >
+            {attach.map(|attach| view! { <AttachButton attach/> })}
             <textarea
                 node_ref=input
                 class="composer-input"
@@ -118,5 +121,32 @@ fn Composer(
                 {i18n.tr("end-chat")}
             </button>
         })}
+    }
+}
+
+/// The button that picks files to send (images and PDFs): the browser's own file input, in
+/// the tab order and labelled, drawn as the paperclip it sits in (a click on the label opens the
+/// picker, as does Enter or Space on the focused input).
+#[component]
+fn AttachButton(attach: Callback<Vec<web_sys::File>>) -> impl IntoView {
+    view! {
+        <label class="composer-attach" part="attach-button">
+            <input
+                type="file"
+                class="file-input"
+                multiple
+                accept="image/png,image/jpeg,image/webp,application/pdf"
+                data-testid="file-input"
+                aria-label=use_i18n().tr("file.attach")
+                on:change=move |event| {
+                    let input: web_sys::HtmlInputElement = event_target(&event);
+                    attach.run(tandem_browser::chosen_files(&input));
+                    input.set_value("");
+                }
+            />
+            <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+                <path fill="currentColor" d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V6a3 3 0 0 1 6 0v9.5a1.5 1.5 0 0 1-3 0V7H9v8.5a3 3 0 0 0 6 0V6a4.5 4.5 0 0 0-9 0v10.5a6 6 0 0 0 12 0v-10z"/>
+            </svg>
+        </label>
     }
 }

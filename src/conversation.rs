@@ -2,8 +2,9 @@
 //! sent, and what the handoff's phase adds below them.
 
 use leptos::prelude::*;
-use tandem_browser::MessagesThenPending;
-use tandem_protocol::{Author, ChatMessage, QueueStatus, TranscriptSpeaker, WidgetConfig};
+use leptos::task::spawn_local;
+use tandem_browser::{MessagesThenPending, forget_file, size_text};
+use tandem_protocol::{Attachment, Author, ChatMessage, QueueStatus, TranscriptSpeaker, WidgetConfig};
 
 use crate::bot_chat::STARTERS;
 use crate::{BotChat, BotLine, ConfigState, Failure, Handoff, I18n, Locale, Phase, states, use_i18n};
@@ -36,7 +37,7 @@ pub fn MessageList(
             <MessagesThenPending
                 messages=move || handoff.messages.get()
                 pending=move || handoff.outbox.waiting_for(&())
-                show_message=|message| view! { <MessageBubble message/> }
+                show_message=move |message| view! { <MessageBubble message handoff/> }
                 show_pending=|pending| view! {
                     <div class="message from-customer pending" data-testid="pending-message">
                         <span class="author">{use_i18n().tr(if pending.not_sent { "you.not-sent" } else { "you.sending" })}</span>
@@ -44,6 +45,14 @@ pub fn MessageList(
                     </div>
                 }
             />
+            {move || handoff.uploading.get().map(|(name, percent)| view! {
+                <p class="message from-customer pending" role="status" data-testid="upload">
+                    <label>
+                        {i18n.f("file.sending", &[("name", &name)])}
+                        <progress max="100" value=percent.to_string()></progress>
+                    </label>
+                </p>
+            })}
             // Under the customer's last message, once the person has read it.
             {move || seen_by_the_agent(handoff).then(|| view! {
                 <p class="seen" data-testid="seen">{i18n.tr("you.seen")}</p>
@@ -165,7 +174,7 @@ fn minutes(locale: Locale, secs: u32) -> String {
 }
 
 #[component]
-fn MessageBubble(message: ChatMessage) -> impl IntoView {
+fn MessageBubble(message: ChatMessage, handoff: Handoff) -> impl IntoView {
     let (class, author) = match &message.author {
         Author::Customer => ("message from-customer", use_i18n().t("you").to_owned()),
         Author::Agent { name } => ("message from-agent", name.clone()),
@@ -174,8 +183,43 @@ fn MessageBubble(message: ChatMessage) -> impl IntoView {
         <div class=class part="message" data-testid="message" data-seq=message.seq.to_string()>
             <span class="author">{author}</span>
             // Text, never markup.
-            <p class="text">{message.text}</p>
+            {message.attachment.is_none().then(|| view! { <p class="text">{message.text}</p> })}
+            {message.attachment.map(|file| view! { <FileView file handoff/> })}
         </div>
+    }
+}
+
+/// A file in the chat: a link that downloads it, with a preview of a picture. Its bytes are
+/// fetched with the customer's token and shown from the browser's memory (a `blob:` URL),
+/// always as an image or a download, never as a page.
+#[component]
+fn FileView(file: Attachment, handoff: Handoff) -> impl IntoView {
+    let url = RwSignal::new(None::<String>);
+    let id = file.id.clone();
+    spawn_local(async move {
+        // A bubble gone before its file arrived (the conversation replaced) frees it at once.
+        if let Some(Some(unused)) = url.try_set(handoff.file_url(id).await) {
+            forget_file(&unused);
+        }
+    });
+    on_cleanup(move || {
+        if let Some(Some(held)) = url.try_get_untracked() {
+            forget_file(&held);
+        }
+    });
+    let (image, label) = (file.kind.is_image(), format!("{} ({})", file.name, size_text(file.size)));
+    // Its name until its bytes are in (and should they never come); then a link to them, with
+    // the picture in it. Drawn as a whole each time (one view, rather than reactive attributes).
+    move || {
+        let url = url.get();
+        let preview =
+            url.clone().filter(|_| image).map(|url| view! { <img class="file-preview" alt="" src=url/> });
+        view! {
+            <a class="file" part="file" data-testid="file" href=url download=file.name.clone()>
+                {preview}
+                {label.clone()}
+            </a>
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use tandem_browser::{
-    Channel, Connection, FetchError, Outbox, Pending, Reading, after_ms, append_new, fetch_json, from_json,
-    last_held, local_storage, session_storage, to_json, when_visible,
+    Channel, Connection, FetchError, NotSent, Outbox, Pending, Reading, after_ms, append_new, fetch_json,
+    from_json, last_held, local_storage, session_storage, to_json, when_visible,
 };
 use tandem_protocol::{
     AskEmail, Availability, mask_card_numbers, mask_card_numbers_in_transcript, validate_email,
@@ -149,6 +149,8 @@ pub struct Handoff {
     reading: Reading<()>,
     /// The panel is open: what arrives is on screen (when the tab is visible).
     on_screen: StoredValue<bool>,
+    /// The file being sent, and how much of it has gone (0 to 100).
+    pub uploading: RwSignal<Option<(String, u32)>>,
 }
 
 fn storage_key(merchant: &MerchantId) -> String {
@@ -194,6 +196,7 @@ impl Handoff {
             agent_typing: RwSignal::new(false),
             connection: RwSignal::new(Connection::Closed),
             notice: RwSignal::new(None),
+            uploading: RwSignal::new(None),
             saved: StoredValue::new(saved),
             socket: Channel::new(),
             api_origin: StoredValue::new(api_origin),
@@ -633,6 +636,53 @@ impl Handoff {
             self.send_frame(&CustomerFrame::Send { client_id: pending.client_id, text: pending.text });
         });
         Ok(())
+    }
+
+    /// Sends the files the customer chose, one after another; each comes back as a message.
+    pub fn send_files(self, files: Vec<web_sys::File>) {
+        spawn_local(async move {
+            for file in files {
+                self.send_file(file).await;
+            }
+        });
+    }
+
+    async fn send_file(self, file: web_sys::File) {
+        let Some(saved) = self.saved.get_value() else { return };
+        let name = file.name();
+        let sent = if file.size() > tandem_protocol::MAX_ATTACHMENT_BYTES as f64 {
+            Err(NotSent::TooLarge)
+        } else {
+            let url = format!(
+                "{}/v1/conversations/{}/attachments?client_id={}&name={}",
+                self.api_origin.get_value(),
+                saved.conversation_id,
+                tandem_browser::client_id(),
+                js_sys::encode_uri_component(&name),
+            );
+            let shown = name.clone();
+            self.uploading.set(Some((name.clone(), 0)));
+            let progress = move |percent| self.uploading.set(Some((shown.clone(), percent)));
+            let sent = tandem_browser::send_file(&url, Some(&saved.token), &file, progress).await;
+            self.uploading.set(None);
+            sent
+        };
+        let key = match sent {
+            Ok(message) => return self.on_message(message),
+            Err(NotSent::Unsupported) => "file.unsupported",
+            Err(NotSent::TooLarge) => "file.too-large",
+            Err(NotSent::TooMany) => "file.too-many",
+            Err(NotSent::Failed) => "file.failed",
+        };
+        self.notice.set(Some(self.i18n.locale_untracked().format(key, &[("name", &name)])));
+    }
+
+    /// A file of this conversation in the browser's memory, fetched with the customer's token.
+    pub async fn file_url(self, id: String) -> Option<String> {
+        let saved = self.saved.get_value()?;
+        let origin = self.api_origin.get_value();
+        let url = format!("{origin}/v1/conversations/{}/attachments/{id}", saved.conversation_id);
+        tandem_browser::fetch_file(&url, &saved.token).await
     }
 
     /// `text` with card numbers masked to their last four digits, telling the customer when

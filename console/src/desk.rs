@@ -24,7 +24,7 @@ struct Offer {
 
 /// Live state of the desk, shared by its components (every field is `Copy`).
 #[derive(Clone, Copy)]
-struct Live {
+pub(crate) struct Live {
     /// The signed-in agent's id.
     me: i64,
     presence: RwSignal<Presence>,
@@ -36,7 +36,7 @@ struct Live {
     connection: RwSignal<Connection>,
     /// The server has welcomed this session: the agent counts as online for customers.
     ready: RwSignal<bool>,
-    notice: RwSignal<Option<String>>,
+    pub(crate) notice: RwSignal<Option<String>>,
     /// The sign-in session ended (signed out elsewhere, expired, password reset): the desk
     /// stays, with what the agent sends meanwhile kept, until they sign in again.
     signed_out: RwSignal<bool>,
@@ -292,7 +292,7 @@ impl Live {
         }
     }
 
-    fn on_message(self, conversation_id: &ConversationId, message: ChatMessage) {
+    pub(crate) fn on_message(self, conversation_id: &ConversationId, message: ChatMessage) {
         self.outbox.acknowledged(&message.client_id);
         if message.author == Author::Customer {
             self.typing.update(|typing| typing.retain(|id| id != conversation_id));
@@ -731,6 +731,7 @@ fn Chat(id: ConversationId, live: Live) -> impl IntoView {
                 <Show when=move || !ended()>
                     <crate::suggest::SuggestedReply chat suggester=live.suggester draft/>
                     <ChatComposer id chat live draft/>
+                    <crate::files::SendFiles id live/>
                     <crate::canned::CannedPicker chat canned=live.canned draft/>
                     <ChatActions id live/>
                 </Show>
@@ -777,7 +778,7 @@ fn ChatLog(
             <MessagesThenPending
                 messages
                 pending=move || live.outbox.waiting_for(&id.get_value())
-                show_message=|message| view! { <ChatLine message/> }
+                show_message=move |message| view! { <ChatLine message chat=id.get_value()/> }
                 show_pending=|pending| view! { <PendingLine pending/> }
             />
             <Show when=move || seen_by_the_customer(id, chat, live)>
@@ -981,7 +982,7 @@ fn PendingLine(pending: Pending<ConversationId>) -> impl IntoView {
 }
 
 #[component]
-fn ChatLine(message: ChatMessage) -> impl IntoView {
+fn ChatLine(message: ChatMessage, chat: ConversationId) -> impl IntoView {
     let (class, who) = match &message.author {
         Author::Customer => ("line from-customer", "Customer".to_owned()),
         Author::Agent { name } => ("line from-agent", name.clone()),
@@ -989,8 +990,11 @@ fn ChatLine(message: ChatMessage) -> impl IntoView {
     view! {
         <p class=class data-testid="message" data-seq=message.seq.to_string()>
             <strong>{who} ": "</strong>
-            // Text, never markup.
-            {message.text}
+            {match message.attachment {
+                Some(file) => crate::files::file_link(&chat, &file).into_any(),
+                // Text, never markup.
+                None => message.text.into_any(),
+            }}
         </p>
     }
 }

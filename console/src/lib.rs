@@ -7,6 +7,7 @@
 mod alert;
 mod canned;
 mod desk;
+mod files;
 mod form;
 mod messages;
 mod notes;

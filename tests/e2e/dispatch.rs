@@ -126,3 +126,54 @@ async fn an_offer_in_a_background_tab_raises_a_notification_and_a_shortcut_accep
     let title = desk.title().await;
     assert_eq!(title, "Tandem · Agent console", "the title is the console's again");
 }
+
+/// The desk's whole day in one story: Anna reads email in another tab when a customer asks for
+/// a person; the system notification brings her to the offer, and she accepts; the customer
+/// asks "Can I split my payment?" and Anna answers with the reply the merchant's flow suggests;
+/// she leaves a note (which never reaches the customer) and transfers the chat to Ben, who
+/// finds the note; then the customer sends a screenshot, and Ben sees it.
+#[tokio::test]
+async fn an_agent_in_a_background_tab_accepts_answers_notes_and_transfers_and_the_screenshot_follows() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, anna, ben) = tokio::join!(Browser::start(), Browser::start(), Browser::start());
+    Console::record_notifications(&anna, "default").await;
+    let desk = Console::sign_in(&anna, &server, ANNA).await;
+    desk.allow_notifications().await;
+    desk.hide_tab().await;
+
+    HostPage::open(&customer, &server.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
+    widget.ask_for_person().await;
+    eventually("the notification", || async { desk.notifications().await.into_iter().next() }).await;
+    desk.click_notification().await;
+    desk.accept_offer().await;
+    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+
+    widget.send("Can I split my payment?").await;
+    desk.wait_messages(&["Can I split my payment?"]).await;
+    let (intent, _) = desk.suggestion().await;
+    assert!(intent.contains("payment_plans"), "{intent}");
+    desk.use_suggestion().await;
+    desk.send_reply().await;
+    let answered = eventually("the suggested answer at the customer's", || async {
+        widget.messages().await.get(1).filter(|text| text.starts_with("You can pay in 30 days")).cloned()
+    })
+    .await;
+
+    let note = "Wants to split the payment; the invoice option is explained";
+    desk.add_note(note).await;
+    desk.wait_notes(&[&format!("Anna: {note}")]).await;
+    let colleague = Console::sign_in(&ben, &server, BEN).await;
+    desk.transfer_to_a_colleague().await;
+    colleague.accept_offer().await;
+    colleague.wait_notes(&[&format!("Anna: {note}")]).await;
+    widget.wait_text(Part::HumanStatus, "You're talking to Ben").await;
+
+    widget.choose_file("declined.png", crate::handoff::PNG, "image/png").await;
+    let shown = colleague.wait_files(1).await;
+    assert!(shown[0].0.starts_with("declined.png"), "{shown:?}");
+    let messages = widget.messages().await;
+    assert_eq!(messages[..2], ["Can I split my payment?".to_owned(), answered], "{messages:?}");
+    assert!(!messages.iter().any(|text| text.contains("invoice option")), "the note stays with the agents");
+}

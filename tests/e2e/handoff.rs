@@ -202,6 +202,69 @@ async fn a_half_typed_message_survives_the_agent_joining() {
     console.wait_messages(&["My order number is"]).await;
 }
 
+/// A 1×1 PNG, the smallest real picture.
+pub(crate) const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00,
+    0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0xDA, 0x63, 0x64, 0x60, 0xF8, 0x5F, 0x0F, 0x00, 0x02,
+    0x87, 0x01, 0x80, 0xEB, 0x47, 0xBA, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42,
+    0x60, 0x82,
+];
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+/// Files both ways: the customer's screenshot reaches Anna as a picture (with its progress shown
+/// while it goes), her invoice reaches the customer as a download, and an HTML page named
+/// `.png` is refused, the widget saying why.
+#[tokio::test]
+async fn a_screenshot_goes_to_the_agent_a_pdf_to_the_customer_and_a_disguised_page_is_refused() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let (_page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
+
+    widget.record_uploads().await;
+    widget.choose_file("error.png", PNG, "image/png").await;
+    let at_anna = console.wait_files(1).await;
+    assert!(at_anna[0].0.starts_with("error.png"), "{at_anna:?}");
+    eventually("the screenshot drawn in the console", || async {
+        console.wait_files(1).await[0].1.then_some(())
+    })
+    .await;
+    assert_eq!(widget.uploads_shown().await.first().map(String::as_str), Some("Sending error.png"));
+    let at_customer = widget.wait_files(1).await;
+    assert!(at_customer[0].2.starts_with("blob:"), "fetched with the token: {at_customer:?}");
+
+    console.choose_file("invoice.pdf", PDF, "application/pdf").await;
+    let files = widget.wait_files(2).await;
+    assert!(files[1].0.starts_with("invoice.pdf"), "{files:?}");
+    assert!(!files[1].1, "a PDF is a download, not a picture");
+    assert!(files[0].1, "the screenshot is drawn in the widget too");
+
+    widget.choose_file("receipt.png", b"<!doctype html><script>alert(1)</script>", "image/png").await;
+    widget
+        .wait_text(
+            Part::Notice,
+            "receipt.png was not sent: only images (PNG, JPEG, WebP) and PDF files can be sent.",
+        )
+        .await;
+    assert_eq!(console.files_now().await.len(), 2, "nothing more reached Anna");
+    console
+        .choose_file(
+            "diagram.svg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
+            "image/svg+xml",
+        )
+        .await;
+    let refused = console.notice().await;
+    assert!(
+        refused.contains("diagram.svg was not sent: only images (PNG, JPEG, WebP) and PDF files"),
+        "{refused}"
+    );
+    // The attach button, the files and the refusal, checked as a screen reader meets them.
+    assert_eq!(widget.accessibility_violations().await, Vec::<String>::new());
+    assert_eq!(console.axe().await, Vec::<String>::new());
+    assert_eq!(widget.attach_button_label().await, "Attach an image or PDF");
+}
+
 /// The start of a story in two browsers: a customer on the demo checkout page asks for a person
 /// and Anna, signed in to the console, accepts.
 pub(crate) async fn talking_with_anna<'a>(

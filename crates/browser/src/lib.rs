@@ -13,9 +13,11 @@
 //! - [`Draft`]: a composer's text, and when typing starts and stops.
 //! - [`append_new`], [`last_held`], [`MessagesThenPending`]: a conversation's messages in order.
 //! - [`Reading`]: read receipts, told of what was on screen.
+//! - [`send_file`], [`fetch_file`]: files in a chat, sent with their progress.
 
 mod channel;
 mod draft;
+mod files;
 mod json;
 mod outbox;
 mod reading;
@@ -24,6 +26,7 @@ mod transcript;
 
 pub use channel::Channel;
 pub use draft::{Draft, enter_sends};
+pub use files::{NotSent, chosen_files, fetch_file, forget_file, send_file, size_text};
 pub use json::{FetchError, fetch_json, fetch_json_with_bearer, from_json, from_value, to_json};
 pub use outbox::{Outbox, Pending};
 pub use reading::{Reading, after_ms, tab_visible, when_visible};

@@ -61,6 +61,16 @@ impl FileKind {
             .find(|kind| kind.media_type() == media_type)
     }
 
+    /// The file name endings of the kind, the first the one given to a name without any.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Self::Png => &[".png"],
+            Self::Jpeg => &[".jpg", ".jpeg"],
+            Self::Webp => &[".webp"],
+            Self::Pdf => &[".pdf"],
+        }
+    }
+
     /// Shown as a picture in the chat (a PDF is a link to download).
     pub fn is_image(self) -> bool {
         !matches!(self, Self::Pdf)
@@ -78,6 +88,20 @@ pub struct Attachment {
     pub kind: FileKind,
     /// In bytes.
     pub size: u64,
+}
+
+/// The name a file of `kind` is kept under: the client's name cleaned ([`clean_file_name`]),
+/// ending as its kind does (`receipt.html` of a PDF's bytes is `receipt.html.pdf`), so that a
+/// download saved to disk opens as what it is, never as a page or a program.
+pub fn file_name_for(raw: &str, kind: FileKind) -> String {
+    let name = clean_file_name(raw);
+    let lower = name.to_ascii_lowercase();
+    if kind.extensions().iter().any(|ending| lower.ends_with(ending)) {
+        return name;
+    }
+    let ending = kind.extensions()[0];
+    let kept: String = name.chars().take(MAX_FILE_NAME_CHARS - ending.len()).collect();
+    format!("{kept}{ending}")
 }
 
 /// The file name a client gave, made safe to show and to put in `Content-Disposition`: its last
@@ -120,6 +144,17 @@ mod tests {
         }
         assert_eq!(serde_json::to_string(&FileKind::Webp).expect("json"), r#""image/webp""#);
         assert!(FileKind::Png.is_image() && !FileKind::Pdf.is_image());
+    }
+
+    #[test]
+    fn a_file_is_named_as_its_kind() {
+        assert_eq!(file_name_for("shot.PNG", FileKind::Png), "shot.PNG");
+        assert_eq!(file_name_for("photo.jpeg", FileKind::Jpeg), "photo.jpeg");
+        assert_eq!(file_name_for("refund.html", FileKind::Pdf), "refund.html.pdf");
+        assert_eq!(file_name_for("run.bat", FileKind::Jpeg), "run.bat.jpg");
+        assert_eq!(file_name_for("", FileKind::Webp), "file.webp");
+        let long = file_name_for(&"a".repeat(300), FileKind::Pdf);
+        assert_eq!((long.chars().count(), long.ends_with(".pdf")), (MAX_FILE_NAME_CHARS, true));
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod team;
 
 pub use attachment::{
     Attachment, FileKind, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_HOUR, MAX_FILE_NAME_CHARS,
-    clean_file_name,
+    clean_file_name, file_name_for,
 };
 pub use canned::{CannedResponse, CannedResponseBody, CannedText, MAX_CANNED_RESPONSES, fill_canned};
 pub use card::{mask_card_numbers, mask_card_numbers_in_place, mask_card_numbers_in_transcript};

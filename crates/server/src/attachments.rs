@@ -21,7 +21,7 @@ use axum_extra::headers::Authorization;
 use axum_extra::headers::authorization::Bearer;
 use tandem_protocol::{
     Attachment, Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, FileKind,
-    MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_HOUR, clean_file_name,
+    MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_HOUR, file_name_for, mask_card_numbers,
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -30,7 +30,7 @@ use crate::error::AppError;
 use crate::extract::{ClientIp, FromConsole, SignedIn, check_page_origin, require_page_origin};
 use crate::live::now_ms;
 use crate::service::{self, Post};
-use crate::store::{ChatRef, Conversation, File};
+use crate::store::{ChatRef, Conversation, File, NewFile};
 use crate::tokens::{hash_token, new_id};
 
 /// The policy a served file is sent under: nothing runs, nothing loads, nothing frames it.
@@ -163,8 +163,8 @@ fn stored(message: ChatMessage) -> Result<Response, AppError> {
     Ok((StatusCode::CREATED, Json(message)).into_response())
 }
 
-/// Checks a file (its kind by its bytes, the conversation's hourly count) and posts it as a
-/// message named after it, which every session of the conversation receives.
+/// Checks a file (its kind by its bytes; the conversation's hourly count as it is stored) and
+/// posts it as a message named after it, which every session of the conversation receives.
 async fn send_file(
     state: &AppState,
     mut post: Post,
@@ -172,15 +172,17 @@ async fn send_file(
     bytes: Bytes,
 ) -> Result<ChatMessage, AppError> {
     let kind = FileKind::sniff(&bytes).ok_or(AppError::UnsupportedFile)?;
-    let recent = state.store.attachments_since(&post.conversation, now_ms() - HOUR_MS).await?;
-    if recent >= MAX_ATTACHMENTS_PER_HOUR {
-        return Err(AppError::TooManyFiles);
-    }
-    let name = clean_file_name(name.unwrap_or_default());
-    let size = bytes.len() as u64;
-    let attachment = Attachment { id: new_id(), name: name.clone(), kind, size };
+    // A name is customer text like any other: no card number is kept in it.
+    let raw = name.unwrap_or_default();
+    let name = file_name_for(&mask_card_numbers(raw).unwrap_or_else(|| raw.to_owned()), kind);
+    let attachment = Attachment { id: new_id(), name: name.clone(), kind, size: bytes.len() as u64 };
     post.text = name;
-    Ok(service::post_file(state, post, File { attachment, bytes: bytes.to_vec() }).await?)
+    let file = NewFile {
+        file: File { attachment, bytes: bytes.into() },
+        counted_since_ms: now_ms() - HOUR_MS,
+        most: MAX_ATTACHMENTS_PER_HOUR,
+    };
+    Ok(service::post_file(state, post, file).await?)
 }
 
 /// `GET /v1/conversations/{id}/attachments/{file}`: the customer fetches a file of their chat.
@@ -207,7 +209,7 @@ async fn agent_download(
 /// A stored file as a download that runs nothing, whatever its bytes hold.
 fn serve(file: Option<File>) -> Result<Response, AppError> {
     let file = file.ok_or_else(|| AppError::NotFound("there is no such file in this conversation".into()))?;
-    let disposition = format!("attachment; filename=\"{}\"", ascii_name(&file.attachment.name));
+    let disposition = disposition(&file.attachment.name);
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static(file.attachment.kind.media_type())),
         (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|_| AppError::Internal)?),
@@ -218,8 +220,22 @@ fn serve(file: Option<File>) -> Result<Response, AppError> {
     Ok((headers, file.bytes).into_response())
 }
 
-/// The name as a header may carry it: printable ASCII, anything else as `_` (the name was
-/// cleaned of quotes and control characters when stored).
-fn ascii_name(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' }).collect()
+/// `Content-Disposition` for a download named `name`: `filename` in printable ASCII (anything
+/// else as `_`; quotes and control characters were taken out when it was stored), and the
+/// name itself as `filename*` (RFC 6266) when it is not ASCII, which browsers prefer.
+fn disposition(name: &str) -> String {
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' }).collect();
+    if ascii == name {
+        return format!("attachment; filename=\"{ascii}\"");
+    }
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }

@@ -158,7 +158,7 @@ pub(crate) fn strict_checkout(widget_script_url: &str, allow_frames: bool) -> (S
     let frames = if allow_frames { format!("frame-src {tandem}; ") } else { String::new() };
     let policy = format!(
         "default-src 'self'; script-src 'self' {tandem}; style-src 'self' {tandem}; \
-         connect-src 'self' {tandem}; {frames}img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'"
+         connect-src 'self' {tandem}; {frames}img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'"
     );
     let page = STRICT_CHECKOUT_TEMPLATE
         .replace("{{BODY}}", CHECKOUT_BODY)

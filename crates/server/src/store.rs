@@ -83,6 +83,9 @@ pub enum StoreError {
     /// `tandem backup` writes a new file, never over an old backup.
     #[error("{0}: choose a new file for the backup (it must not exist yet, and its path must be UTF-8)")]
     BackupTarget(std::path::PathBuf),
+    /// A file past its conversation's limit ([`NewFile`]); nothing was stored.
+    #[error("the conversation's files for the hour are sent")]
+    TooManyFiles,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -377,7 +380,17 @@ pub struct NewMessage {
     pub text: String,
     pub now_ms: i64,
     /// The file this message is, stored with it in the same transaction.
-    pub file: Option<File>,
+    pub file: Option<NewFile>,
+}
+
+/// A file to store with its message, within its conversation's limit: refused with
+/// [`StoreError::TooManyFiles`] when `most` files were sent since `counted_since_ms` (counted in
+/// the transaction that stores it, so uploads at once cannot pass it together).
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub file: File,
+    pub counted_since_ms: i64,
+    pub most: u32,
 }
 
 /// A file sent in a chat: what its message shows of it, and its bytes.

@@ -169,6 +169,12 @@ impl<'a> Console<'a> {
         .await;
     }
 
+    /// Transfers the open chat to the first colleague listed as online with room.
+    pub async fn transfer_to_a_colleague(&self) {
+        self.browser.click("[data-testid=chat]:not([hidden]) [data-testid=transfer]").await;
+        self.browser.click("[data-testid=transfer-to]").await;
+    }
+
     pub async fn decline_offer(&self) {
         self.browser.click("[data-testid=offer-decline]").await;
     }
@@ -301,6 +307,40 @@ impl<'a> Console<'a> {
             self.browser.texts("[data-testid=note]").await
         })
         .await;
+    }
+
+    /// The agent picks a file to send in the open chat.
+    pub async fn choose_file(&self, name: &str, bytes: &[u8], media_type: &str) {
+        let b64 = super::base64(bytes);
+        let script = format!(
+            "{} const input = document.querySelector('[data-testid=chat]:not([hidden]) [data-testid=agent-file-input]'); \
+             if (!input) return false; choose(input, {name:?}, {b64:?}, {media_type:?}); return true;",
+            super::CHOOSE_FILE
+        );
+        assert_eq!(self.browser.js(&script, vec![]).await, serde_json::Value::Bool(true), "a file input");
+    }
+
+    /// The files in the open chat, once there are `count`.
+    pub async fn wait_files(&self, count: usize) -> Vec<super::ShownFile> {
+        eventually("the files in the chat", || async {
+            let shown = self.files_now().await;
+            (shown.len() == count).then_some(shown)
+        })
+        .await
+    }
+
+    /// The files in the open chat now.
+    pub async fn files_now(&self) -> Vec<super::ShownFile> {
+        let script = format!(
+            "const root = document.querySelector('[data-testid=chat]:not([hidden])'); if (!root) return []; {}",
+            super::FILES_SHOWN
+        );
+        serde_json::from_value(self.browser.js(&script, vec![]).await).unwrap_or_default()
+    }
+
+    /// What the desk's notice says, once it says something.
+    pub async fn notice(&self) -> String {
+        self.browser.text("[data-testid=notice]").await
     }
 
     /// Whether "Seen" shows under the agent's last message in the open chat.

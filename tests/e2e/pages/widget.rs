@@ -499,6 +499,50 @@ impl<'a> Widget<'a> {
         self.press(Key::Enter).await;
     }
 
+    /// The customer picks a file to send, as the file picker behind the attach button hands
+    /// it over.
+    pub async fn choose_file(&self, name: &str, bytes: &[u8], media_type: &str) {
+        let b64 = super::base64(bytes);
+        let script = format!(
+            "{} const input = root.querySelector('[data-testid=file-input]'); if (!input) return false; \
+             choose(input, {name:?}, {b64:?}, {media_type:?}); return true;",
+            super::CHOOSE_FILE
+        );
+        assert_eq!(self.in_app(&script).await, Value::Bool(true), "the composer has a file input");
+    }
+
+    /// What the attach button is called, for a screen reader (its file input's label); it is
+    /// reached with Tab like any control.
+    pub async fn attach_button_label(&self) -> String {
+        let label = self.in_app("const e = root.querySelector('[data-testid=file-input]'); return e && e.tabIndex >= 0 && e.getAttribute('aria-label');").await;
+        label.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// From now on, remembers each upload progress the panel shows (it may be gone by the time
+    /// a test looks): read with [`Self::uploads_shown`].
+    pub async fn record_uploads(&self) {
+        let script = "window.tandemUploads = []; new MutationObserver(() => { \
+            const shown = root.querySelector('[data-testid=upload]'); \
+            if (shown && shown.querySelector('progress')) window.tandemUploads.push(shown.textContent.trim()); \
+            }).observe(root, { childList: true, subtree: true }); return true;";
+        self.in_app(script).await;
+    }
+
+    pub async fn uploads_shown(&self) -> Vec<String> {
+        serde_json::from_value(self.in_app("return window.tandemUploads;").await).unwrap_or_default()
+    }
+
+    /// The files in the conversation, once there are `count`: each one's text, whether its
+    /// picture is drawn, and its link.
+    pub async fn wait_files(&self, count: usize) -> Vec<super::ShownFile> {
+        eventually("the files in the widget", || async {
+            let shown: Vec<super::ShownFile> =
+                serde_json::from_value(self.in_app(super::FILES_SHOWN).await).unwrap_or_default();
+            (shown.len() == count && shown.iter().all(|(_, _, link)| !link.is_empty())).then_some(shown)
+        })
+        .await
+    }
+
     /// What stands in the composer, not sent yet.
     pub async fn draft(&self) -> String {
         self.query(Part::ComposerInput, "e.value").await.as_str().unwrap_or_default().to_owned()

@@ -10,7 +10,7 @@ use tandem_protocol::{
 use super::{Outcome, refused};
 use crate::AppState;
 use crate::live::{LiveEvent, now_ms};
-use crate::store::{Agent, ChatRef, File, NewMessage, NewNote};
+use crate::store::{Agent, ChatRef, NewFile, NewMessage, NewNote};
 
 /// A message to store, from either side.
 pub struct Post {
@@ -43,7 +43,7 @@ fn checked_text(
 
 /// A client id of 1 to 64 bytes and a valid text, with card numbers masked.
 fn checked_shape(client_id: &ClientMessageId, text: String) -> Outcome<String> {
-    if client_id.0.is_empty() || client_id.0.len() > MAX_CLIENT_ID_BYTES {
+    if client_id.0.is_empty() || client_id.0.len() > MAX_CLIENT_ID_BYTES || client_id.0.contains('\0') {
         return refused(ErrorCode::MalformedFrame, "a client id has 1 to 64 bytes");
     }
     if let Err(problem) = validate_text(&text) {
@@ -90,13 +90,13 @@ pub async fn post_message(state: &AppState, post: Post) -> Outcome<ChatMessage> 
 
 /// As [`post_message`], for a file already checked (`crate::attachments`): its message's text
 /// is the file's name.
-pub async fn post_file(state: &AppState, post: Post, file: File) -> Outcome<ChatMessage> {
+pub async fn post_file(state: &AppState, post: Post, file: NewFile) -> Outcome<ChatMessage> {
     store_and_publish(state, post, Some(file)).await
 }
 
 /// A file spends its conversation's hourly count of files (checked by the caller) and its
 /// network's budget of files, not the message budget: ten in a row are allowed.
-async fn store_and_publish(state: &AppState, post: Post, file: Option<File>) -> Outcome<ChatMessage> {
+async fn store_and_publish(state: &AppState, post: Post, file: Option<NewFile>) -> Outcome<ChatMessage> {
     let text = match file {
         Some(_) if !state.limits.allow_file(post.ip) => {
             return refused(ErrorCode::RateLimited, "too many files from this network; wait a minute");

@@ -48,6 +48,7 @@ impl From<Failure> for crate::error::AppError {
     fn from(failure: Failure) -> Self {
         use crate::error::AppError;
         match failure {
+            Failure::Store(StoreError::TooManyFiles) => AppError::TooManyFiles,
             Failure::Store(error) => AppError::Store(error),
             Failure::Refused(ErrorCode::RateLimited, _) => AppError::RateLimited,
             Failure::Refused(ErrorCode::NotAllowed, message) => AppError::Forbidden(message.into()),

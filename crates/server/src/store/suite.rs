@@ -9,8 +9,8 @@ use tandem_protocol::{
 
 use super::postgres::PgStore;
 use super::{
-    AuditEntry, ChatRef, DispatchSettings, File, Merchant, NewAgent, NewConversation, NewInvite, NewMessage,
-    NewNote, Policies, ReadUpTo, Redeemed, Side, Staffing, Store, StoreError, WidgetSettings,
+    AuditEntry, ChatRef, DispatchSettings, File, Merchant, NewAgent, NewConversation, NewFile, NewInvite,
+    NewMessage, NewNote, Policies, ReadUpTo, Redeemed, Side, Staffing, Store, StoreError, WidgetSettings,
 };
 
 /// Each test, once per database.
@@ -319,31 +319,48 @@ async fn a_customer_away_long_enough_is_abandoned(store: &dyn Store) {
     assert_eq!(store.abandoned(820_000).await.expect("gone").len(), 1);
 }
 
-/// Past the merchant's days, what is over goes (messages with it) and what is open stays.
 async fn a_file_is_stored_with_its_message_once_and_only_its_merchant_reads_it(store: &dyn Store) {
     let id = with_conversation(store).await;
     let (demo_id, other) = (demo().id, MerchantId::parse("other").expect("id"));
     let attachment = Attachment { id: "f1".into(), name: "shot.png".into(), kind: FileKind::Png, size: 4 };
     let bytes = b"\x89PNG".to_vec();
     let mut new = customer_says(&id, "file-1", "shot.png");
-    new.file = Some(File { attachment: attachment.clone(), bytes: bytes.clone() });
+    let file = |id: &str| File {
+        attachment: Attachment { id: id.into(), ..attachment.clone() },
+        bytes: bytes.clone(),
+    };
+    new.file = Some(NewFile { file: file("f1"), counted_since_ms: 0, most: 2 });
     let sent = store.append_message(&new).await.expect("file");
     assert_eq!(sent.attachment.as_ref(), Some(&attachment));
     let retried = store.append_message(&new).await.expect("a retry is the stored one");
     assert_eq!(retried, sent);
     assert_eq!(store.messages_after(&id, 0).await.expect("messages"), [sent]);
     let read = store.attachment(chat(&demo_id, &id), "f1").await.expect("read").expect("stored");
-    assert_eq!((read.attachment, read.bytes), (attachment, bytes));
+    assert_eq!((&read.attachment, &read.bytes), (&attachment, &bytes));
     assert!(store.attachment(chat(&other, &id), "f1").await.expect("other merchant").is_none());
     let elsewhere = ConversationId("elsewhere".into());
     assert!(store.attachment(chat(&demo_id, &elsewhere), "f1").await.expect("other chat").is_none());
     assert_eq!(store.attachments_since(&id, 1).await.expect("count"), 1, "counted once");
     assert_eq!(store.attachments_since(&id, 2).await.expect("count"), 0, "sent at 2");
+    let mut second = customer_says(&id, "file-2", "second.png");
+    second.file = Some(NewFile { file: file("f2"), counted_since_ms: 0, most: 2 });
+    assert!(store.append_message(&second).await.expect("the second").attachment.is_some());
+    let mut third = customer_says(&id, "file-3", "third.png");
+    third.file = Some(NewFile { file: file("f3"), counted_since_ms: 0, most: 2 });
+    assert!(matches!(store.append_message(&third).await, Err(StoreError::TooManyFiles)), "past the limit");
+    assert_eq!(
+        store.append_message(&second).await.expect("a retry past the limit").seq,
+        2,
+        "is the stored one"
+    );
+    assert!(store.attachment(chat(&demo_id, &id), "f3").await.expect("read").is_none(), "nothing stored");
     assert!(store.end(chat(&demo_id, &id), 4).await.expect("end"));
     assert_eq!(store.erase(&demo_id, std::slice::from_ref(&id), &[]).await.expect("erase"), (1, 0));
     assert!(store.attachment(chat(&demo_id, &id), "f1").await.expect("read").is_none(), "erased with it");
+    assert_eq!(store.attachments_since(&id, 0).await.expect("count"), 0, "its bytes went with it");
 }
 
+/// Past the merchant's days, what is over goes (messages with it) and what is open stays.
 async fn retention_deletes_old_ended_conversations_and_left_messages_only(store: &dyn Store) {
     const DAY: i64 = 86_400_000;
     let mut merchant = demo();
@@ -356,7 +373,12 @@ async fn retention_deletes_old_ended_conversations_and_left_messages_only(store:
     }
     for id in ["old-ended", "recent-ended"] {
         let id = ConversationId(id.into());
-        store.append_message(&customer_says(&id, "c1", "hello")).await.expect("message");
+        let mut file = customer_says(&id, "c1", "shot.png");
+        let attachment =
+            Attachment { id: format!("{id}-file"), name: "shot.png".into(), kind: FileKind::Png, size: 1 };
+        let bytes = vec![0];
+        file.file = Some(NewFile { file: File { attachment, bytes }, counted_since_ms: 0, most: 10 });
+        store.append_message(&file).await.expect("a file");
         assert!(store.end(chat(&merchant.id, &id), now - DAY).await.expect("end"));
     }
     let left = LeaveMessage {
@@ -375,6 +397,9 @@ async fn retention_deletes_old_ended_conversations_and_left_messages_only(store:
     assert_eq!(kept, ["old-open", "recent-ended"]);
     let gone = ConversationId("old-ended".into());
     assert!(store.messages_after(&gone, 0).await.expect("messages").is_empty(), "its messages went with it");
+    assert_eq!(store.attachments_since(&gone, 0).await.expect("files"), 0, "its files went with it");
+    let kept = ConversationId("recent-ended".into());
+    assert_eq!(store.attachments_since(&kept, 0).await.expect("files"), 1, "a kept chat keeps its file");
     assert_eq!(
         store.left_messages_of_customer(&merchant.id, "kim@example.com").await.expect("left").len(),
         1

@@ -168,9 +168,26 @@ async fn files_that_are_not_images_or_pdfs_too_large_or_too_many_are_refused_wit
     );
     let mut largest = PNG.to_vec();
     largest.resize(MAX_ATTACHMENT_BYTES, 0);
-    assert_eq!(customer_sends(&app, &started, "largest.png", &largest).await.status(), 201);
+    let first = customer_sends(&app, &started, "largest.png", &largest).await;
+    assert_eq!(first.status(), 201);
+    let first: ChatMessage = first.json().await.expect("message");
     let again = customer_sends(&app, &started, "largest.png", &largest).await;
     assert_eq!(again.status(), 201, "a retry answers with the stored message");
+    assert_eq!(again.json::<ChatMessage>().await.expect("message"), first);
+    let upload = app.url(&upload_path(&started));
+    for query in [vec![("name", "a.png")], vec![("client_id", "a\0b")]] {
+        let refused = app
+            .http
+            .post(&upload)
+            .query(&query)
+            .header("origin", SHOP_ORIGIN)
+            .bearer_auth(&started.customer_token)
+            .body(PNG.to_vec())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(problem(refused).await, (400, "invalid_request".into()), "{query:?}");
+    }
     for n in 1..MAX_ATTACHMENTS_PER_HOUR {
         let response = customer_sends(&app, &started, &format!("shot-{n}.png"), PNG).await;
         assert_eq!(response.status(), 201, "file {n}");
@@ -188,4 +205,32 @@ async fn files_that_are_not_images_or_pdfs_too_large_or_too_many_are_refused_wit
         MAX_ATTACHMENTS_PER_HOUR as usize,
         "only what was accepted is stored, once each"
     );
+}
+
+/// A file keeps the name its kind has (a PDF named `refund.html` is saved as
+/// `refund.html.pdf`, never opened as a page), without a card number in it; and a chat that
+/// has ended takes no more files.
+#[tokio::test]
+async fn a_file_is_named_as_what_it_is_and_an_ended_chat_takes_no_more() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let response = customer_sends(&app, &started, "refund 4111 1111 1111 1111.html", PDF).await;
+    assert_eq!(response.status(), 201);
+    let sent: ChatMessage = response.json().await.expect("message");
+    let file = sent.attachment.expect("a file");
+    assert_eq!(file.name, "refund •••• 1111.html.pdf");
+    assert_eq!(sent.text, file.name);
+    let path = format!("{}/{}", upload_path(&started), file.id);
+    let fetched =
+        app.http.get(app.url(&path)).bearer_auth(&started.customer_token).send().await.expect("get");
+    assert_eq!(
+        fetched.headers()["content-disposition"],
+        "attachment; filename=\"refund ____ 1111.html.pdf\"; filename*=UTF-8''refund%20%E2%80%A2%E2%80%A2%E2%80%A2%E2%80%A2%201111.html.pdf"
+    );
+
+    let (mut customer, _) = app.customer(&started, 0).await;
+    crate::common::send(&mut customer, &tandem_protocol::CustomerFrame::Close).await;
+    recv_customer_until(&mut customer, |e| matches!(e, CustomerEvent::Closed)).await;
+    let refused = customer_sends(&app, &started, "late.png", PNG).await;
+    assert_eq!(problem(refused).await, (409, "conflict".into()));
 }

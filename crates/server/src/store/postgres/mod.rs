@@ -15,8 +15,8 @@ use tandem_protocol::{
 
 use super::{
     Agent, AgentId, AgentRole, AuditEntry, CANNED_COLUMNS, CannedRow, ChatRef, Conversation, File, FileRow,
-    Merchant, NOTE_COLUMNS, NewAgent, NewConversation, NewInvite, NewMessage, NewNote, NoteRow, ReadUpTo,
-    Redeemed, Side, Store, StoreError, email_key, file, same_email,
+    Merchant, NOTE_COLUMNS, NewAgent, NewConversation, NewFile, NewInvite, NewMessage, NewNote, NoteRow,
+    ReadUpTo, Redeemed, Side, Store, StoreError, email_key, file, same_email,
 };
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LEFT_MESSAGE_COLUMNS, LeftMessageRow, MERCHANT_COLUMNS,
@@ -749,6 +749,18 @@ impl Store for PgStore {
         if let Some(row) = existing {
             return row.try_into();
         }
+        if let Some(new) = &message.file {
+            let sent: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM attachments WHERE conversation_id = $1 AND created_at_ms > $2",
+            )
+            .bind(&message.conversation_id.0)
+            .bind(new.counted_since_ms)
+            .fetch_one(&mut *tx)
+            .await?;
+            if sent >= i64::from(new.most) {
+                return Err(StoreError::TooManyFiles);
+            }
+        }
         let seq: i64 = sqlx::query_scalar(
             "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
         )
@@ -766,10 +778,10 @@ impl Store for PgStore {
         .bind(&message.client_id.0)
         .bind(&message.text)
         .bind(message.now_ms)
-        .bind(message.file.as_ref().map(|file| Json(&file.attachment)))
+        .bind(message.file.as_ref().map(|new| Json(&new.file.attachment)))
         .execute(&mut *tx)
         .await?;
-        if let Some(file) = &message.file {
+        if let Some(NewFile { file, .. }) = &message.file {
             sqlx::query(
                 "INSERT INTO attachments (id, conversation_id, kind, name, size, bytes, created_at_ms)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -791,7 +803,7 @@ impl Store for PgStore {
             author: message.author.clone(),
             text: message.text.clone(),
             sent_at_ms: message.now_ms,
-            attachment: message.file.as_ref().map(|file| file.attachment.clone()),
+            attachment: message.file.as_ref().map(|new| new.file.attachment.clone()),
         })
     }
 
