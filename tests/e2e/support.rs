@@ -111,6 +111,7 @@ impl TestServer {
             public_url: None,
             trusted_proxies: vec![],
             live_timing: tandem_server::live::LiveTiming::default(),
+            webhooks: tandem_server::webhooks::Delivery::default(),
         };
         let server = Server::bind(config).await.expect("server starts");
         self.api = server.local_addr().expect("api addr");

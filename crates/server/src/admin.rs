@@ -13,7 +13,7 @@ use tandem_server::store::{
     WidgetSettings,
 };
 
-use crate::{AddAgent, AddMerchant, AgentCommand, CannedCommand, DataDir, MerchantCommand};
+use crate::{AddAgent, AddMerchant, AgentCommand, CannedCommand, DataDir, MerchantCommand, WebhookCommand};
 
 /// The database the command names: `--database`, else the SQLite file in `--data-dir`
 /// (created if missing).
@@ -69,7 +69,96 @@ pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
         MerchantCommand::Flow { id, file, data } => set_flow(&id, &file, &data).await,
         MerchantCommand::IdentitySecret { id, data } => identity_secret(&id, &data).await,
         MerchantCommand::Canned(command) => canned(command).await,
+        MerchantCommand::Webhook(command) => webhook(command).await,
     }
+}
+
+async fn webhook(command: WebhookCommand) -> Result<(), String> {
+    use tandem_server::webhooks::{Event, check_url};
+    let failed = |error: tandem_server::store::StoreError| error.to_string();
+    match command {
+        WebhookCommand::Add { id, url, events, data } => {
+            let merchant = merchant_id(&id)?;
+            let url = check_url(&url, false)?.to_string();
+            let events = webhook_events(&events)?;
+            let store = open(&data).await?;
+            let webhook = tandem_server::store::Webhook {
+                id: tandem_server::tokens::new_id(),
+                merchant_id: merchant.clone(),
+                url,
+                secret: format!("whsec_{}", tandem_server::tokens::new_token()),
+                events: events.iter().map(|event| Event::name(*event).to_owned()).collect(),
+                created_at_ms: tandem_server::live::now_ms(),
+            };
+            match store.add_webhook(&webhook).await {
+                Err(tandem_server::store::StoreError::UnknownMerchant(_)) => {
+                    return Err(no_merchant(&merchant));
+                }
+                other => other.map_err(failed)?,
+            }
+            println!(
+                "webhook {} of {merchant} added; its signing secret (shown once): {}",
+                webhook.id, webhook.secret
+            );
+            Ok(())
+        }
+        WebhookCommand::List { id, data } => {
+            let merchant = merchant_id(&id)?;
+            for webhook in open(&data).await?.webhooks(&merchant).await.map_err(failed)? {
+                println!("{}\t{}\t{}", webhook.id, webhook.url, webhook.events.join(","));
+            }
+            Ok(())
+        }
+        WebhookCommand::Remove { id, webhook, data } => {
+            let merchant = merchant_id(&id)?;
+            if !open(&data).await?.remove_webhook(&merchant, &webhook).await.map_err(failed)? {
+                return Err(format!(
+                    "{merchant} has no webhook {webhook}; see `tandem merchant webhook list --id {merchant}`"
+                ));
+            }
+            println!("webhook {webhook} of {merchant} removed");
+            Ok(())
+        }
+        WebhookCommand::Deliveries { id, failed: only_failed, data } => {
+            let merchant = merchant_id(&id)?;
+            for delivery in open(&data).await?.deliveries(&merchant, 100).await.map_err(failed)? {
+                let state = match (delivery.delivered_at_ms, delivery.given_up) {
+                    (Some(_), _) => "delivered",
+                    (None, true) => "given up",
+                    (None, false) => "retrying",
+                };
+                if only_failed && state == "delivered" {
+                    continue;
+                }
+                let error = delivery.last_error.unwrap_or_default();
+                println!(
+                    "{}\t{}\t{state}\t{} attempts\t{error}",
+                    delivery.id, delivery.event, delivery.attempts
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `all`, or event names separated by commas; an unknown one is refused with the list.
+fn webhook_events(raw: &str) -> Result<Vec<tandem_server::webhooks::Event>, String> {
+    use tandem_server::webhooks::Event;
+    if raw.trim() == "all" {
+        return Ok(Event::ALL.to_vec());
+    }
+    raw.split(',')
+        .map(|name| {
+            Event::parse(name.trim()).ok_or_else(|| {
+                let known: Vec<&str> = Event::ALL.iter().map(|event| event.name()).collect();
+                format!(
+                    "unknown webhook event {:?}; the events are {} (or all)",
+                    name.trim(),
+                    known.join(", ")
+                )
+            })
+        })
+        .collect()
 }
 
 async fn canned(command: CannedCommand) -> Result<(), String> {

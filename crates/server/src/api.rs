@@ -145,6 +145,11 @@ pub(crate) async fn leave_message(
     crate::service::check_transcript(&mut message.transcript)?;
     let id = state.store.leave_message(&merchant.id, &message, crate::live::now_ms()).await?;
     tracing::info!(merchant = %merchant.id, id, "message left");
+    let left = serde_json::json!({
+        "id": id, "email": message.email, "text": message.text, "locale": message.locale,
+        "page_url": message.page_url, "transcript": message.transcript,
+    });
+    crate::webhooks::emit(&state, &merchant.id, crate::webhooks::Event::MessageLeft, left).await;
     Ok(readable_by_page(
         (axum::http::StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response(),
         &headers,

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod password;
 pub mod store;
 pub mod tokens;
+pub mod webhooks;
 
 mod agents;
 pub mod api;
@@ -79,6 +80,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Pings and the idle timeout of live sockets.
     pub live_timing: live::LiveTiming,
+    /// How webhook deliveries are made (`webhooks::Delivery::default()` in production).
+    pub webhooks: webhooks::Delivery,
 }
 
 /// Shared by every request handler and live session.
@@ -105,11 +108,21 @@ pub struct AppState {
     secure_cookies: bool,
     shutdown: watch::Receiver<bool>,
     begin_shutdown: Arc<watch::Sender<bool>>,
+    /// See [`Config::webhooks`].
+    pub webhook_delivery: webhooks::Delivery,
+    /// Woken when a webhook event is queued here, so that it is sent at once.
+    pub webhooks_due: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, console_origins: Vec<String>) -> Self {
-        Self::configured(store, console_origins, Vec::new(), live::LiveTiming::default())
+        Self::configured(
+            store,
+            console_origins,
+            Vec::new(),
+            live::LiveTiming::default(),
+            webhooks::Delivery::default(),
+        )
     }
 
     /// The state with the server's proxies and live timing, set before its timers start (they
@@ -119,6 +132,7 @@ impl AppState {
         console_origins: Vec<String>,
         trusted_proxies: Vec<ipnet::IpNet>,
         live_timing: live::LiveTiming,
+        webhook_delivery: webhooks::Delivery,
     ) -> Self {
         let (begin_shutdown, shutdown) = watch::channel(false);
         let secure_cookies = console_origins.iter().all(|origin| origin.starts_with("https://"));
@@ -137,11 +151,14 @@ impl AppState {
             secure_cookies,
             shutdown,
             begin_shutdown: Arc::new(begin_shutdown),
+            webhook_delivery,
+            webhooks_due: Arc::default(),
         };
         // Outside a runtime (some unit tests) there is nothing to time.
         if tokio::runtime::Handle::try_current().is_ok() {
             dispatch::spawn_timer(state.clone());
             upkeep::spawn(state.clone());
+            webhooks::spawn(state.clone());
         }
         state
     }
@@ -216,8 +233,13 @@ impl Server {
             Some(url) => vec![url.trim_end_matches('/').to_owned()],
             None => vec![public_origin(addr), format!("http://localhost:{}", addr.port())],
         };
-        let state =
-            AppState::configured(store, console_origins, config.trusted_proxies.clone(), config.live_timing);
+        let state = AppState::configured(
+            store,
+            console_origins,
+            config.trusted_proxies.clone(),
+            config.live_timing,
+            config.webhooks,
+        );
         join_others(&state, &config).await?;
         let demo_listener = match config.demo_listen {
             Some(demo_addr) => Some(bind_listener(demo_addr, "--demo-listen").await?),

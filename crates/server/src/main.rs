@@ -79,6 +79,54 @@ enum MerchantCommand {
     /// A merchant's canned responses: the prepared answers agents find with `/` in the console.
     #[command(subcommand)]
     Canned(CannedCommand),
+    /// A merchant's signed webhooks: conversations told to its CRM or helpdesk (docs/api.md).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Add a webhook and print its signing secret, once.
+    Add {
+        #[arg(long)]
+        id: String,
+        /// Where deliveries are sent: an https URL on a public address.
+        #[arg(long)]
+        url: String,
+        /// The events it is sent, comma-separated: conversation_started, agent_joined,
+        /// conversation_ended, conversation_rated, message_left, conversation_abandoned (or all).
+        #[arg(long, default_value = "all")]
+        events: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Print the merchant's webhooks: id, URL and events.
+    List {
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Remove one, with what it was still owed.
+    Remove {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        webhook: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Print the latest deliveries: id, event, state (delivered, retrying, given up), attempts
+    /// and the last error.
+    Deliveries {
+        #[arg(long)]
+        id: String,
+        /// Only those not delivered.
+        #[arg(long)]
+        failed: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Subcommand)]
@@ -305,6 +353,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         public_url: args.public_url,
         trusted_proxies: args.trusted_proxies,
         live_timing: tandem_server::live::LiveTiming::default(),
+        webhooks: tandem_server::webhooks::Delivery::default(),
     };
     let widget_dir = config.widget_dir.clone();
     let server = match Server::bind(config).await {

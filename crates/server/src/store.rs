@@ -348,6 +348,82 @@ fn file((id, kind, name, size, bytes): FileRow) -> Result<File, StoreError> {
     Ok(File { attachment: Attachment { id, name, kind, size }, bytes })
 }
 
+/// A merchant's webhook: where its events are sent, signed with its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: String,
+    pub merchant_id: MerchantId,
+    pub url: String,
+    pub secret: String,
+    /// The events it is sent, by name (`crate::webhooks::Event::name`).
+    pub events: Vec<String>,
+    pub created_at_ms: i64,
+}
+
+/// A delivery an instance took to send now (see [`Store::claim_deliveries`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+    pub event: String,
+    pub body: String,
+    /// Attempts before this one.
+    pub attempts: u32,
+    pub created_at_ms: i64,
+}
+
+/// How an attempt to send a delivery went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    Delivered,
+    /// Failed (why); tried again at `retry_at_ms`, or never when `None` (past 24 hours).
+    Failed {
+        error: String,
+        retry_at_ms: Option<i64>,
+    },
+}
+
+/// A delivery as `tandem merchant webhook deliveries` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: String,
+    pub webhook_id: String,
+    pub event: String,
+    pub attempts: u32,
+    pub created_at_ms: i64,
+    pub delivered_at_ms: Option<i64>,
+    pub given_up: bool,
+    pub last_error: Option<String>,
+}
+
+/// What both databases read of a webhook, and of a delivery claimed or listed.
+const WEBHOOK_COLUMNS: &str = "SELECT id, merchant_id, url, secret, events, created_at_ms FROM webhooks";
+type WebhookRow = (String, String, String, String, String, i64);
+const DUE_COLUMNS: &str = "SELECT d.id, w.url, w.secret, d.event, d.body, d.attempts, d.created_at_ms \
+     FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id";
+type DueRow = (String, String, String, String, String, i64, i64);
+const DELIVERY_COLUMNS: &str = "SELECT d.id, d.webhook_id, d.event, d.attempts, d.created_at_ms, \
+     d.delivered_at_ms, d.given_up, d.last_error FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id";
+type DeliveryRow = (String, String, String, i64, i64, Option<i64>, bool, Option<String>);
+
+fn webhook((id, merchant, url, secret, events, created_at_ms): WebhookRow) -> Result<Webhook, StoreError> {
+    let merchant_id = MerchantId::parse(&merchant).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+    let events = events.split(',').filter(|e| !e.is_empty()).map(str::to_owned).collect();
+    Ok(Webhook { id, merchant_id, url, secret, events, created_at_ms })
+}
+
+fn due((id, url, secret, event, body, attempts, created_at_ms): DueRow) -> DueDelivery {
+    let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+    DueDelivery { id, url, secret, event, body, attempts, created_at_ms }
+}
+
+fn delivery(row: DeliveryRow) -> DeliveryRecord {
+    let (id, webhook_id, event, attempts, created_at_ms, delivered_at_ms, given_up, last_error) = row;
+    let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+    DeliveryRecord { id, webhook_id, event, attempts, created_at_ms, delivered_at_ms, given_up, last_error }
+}
+
 /// Which side of a conversation did something: the customer or the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Side {
@@ -515,6 +591,33 @@ pub trait Store: Send + Sync + 'static {
     async fn attachment(&self, chat: ChatRef<'_>, id: &str) -> Result<Option<File>, StoreError>;
     /// How many files were sent in the conversation since `since_ms` (its hourly limit).
     async fn attachments_since(&self, id: &ConversationId, since_ms: i64) -> Result<u32, StoreError>;
+
+    /// Adds a webhook to its merchant; [`StoreError::UnknownMerchant`] for one not stored.
+    async fn add_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
+    async fn webhooks(&self, merchant: &MerchantId) -> Result<Vec<Webhook>, StoreError>;
+    /// `false` when the merchant has no webhook `id`.
+    async fn remove_webhook(&self, merchant: &MerchantId, id: &str) -> Result<bool, StoreError>;
+    /// Owes `body` (event `event`, id `event_id`) to each of the merchant's webhooks that takes
+    /// that event, due now; how many.
+    async fn enqueue_deliveries(
+        &self,
+        merchant: &MerchantId,
+        event: &str,
+        event_id: &str,
+        body: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+    /// Takes up to `limit` deliveries that are due and not taken by another instance, for
+    /// `lease_ms` (after which another may try them).
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+    async fn record_attempt(&self, id: &str, attempt: &Attempt, now_ms: i64) -> Result<(), StoreError>;
+    /// The merchant's deliveries, newest first.
+    async fn deliveries(&self, merchant: &MerchantId, limit: u32) -> Result<Vec<DeliveryRecord>, StoreError>;
     /// The merchant's canned responses, by shortcut.
     async fn canned_responses(&self, merchant: &MerchantId) -> Result<Vec<CannedResponse>, StoreError>;
     /// Adds or replaces (by shortcut) one of the merchant's canned responses; `false` for an

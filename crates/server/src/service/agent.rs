@@ -89,6 +89,8 @@ pub async fn accept(state: &AppState, agent: &Agent, id: &ConversationId) -> Out
     state.hub.notify_agent(agent.id, withdrawn);
     state.hub.publish(id, LiveEvent::AgentJoined { name: agent.display_name.clone() });
     state.queues.changed(state, &agent.merchant_id);
+    let joined = serde_json::json!({ "conversation_id": id, "agent_name": agent.display_name });
+    crate::webhooks::emit(state, &agent.merchant_id, crate::webhooks::Event::AgentJoined, joined).await;
     Ok(Conversation { status: ConversationStatus::Active, agent_id: Some(agent.id), ..conversation })
 }
 

@@ -54,6 +54,17 @@ pub async fn start(
     let queue = place.map_or(QueueStatus { position: 1, estimated_wait_secs: 0 }, |(position, wait)| {
         crate::queue::status(position, wait)
     });
+    let event = crate::webhooks::Event::ConversationStarted;
+    if crate::webhooks::wanted(state, &merchant.id, event).await
+        && let Some(stored) = state.store.conversation(&id).await?
+    {
+        let started = serde_json::json!({
+            "conversation_id": id, "locale": stored.locale, "page_url": stored.page_url,
+            "reason": stored.reason, "escalation": stored.escalation, "skill": stored.skill,
+            "customer": stored.customer, "transcript": stored.transcript,
+        });
+        crate::webhooks::send_later(state, &merchant.id, event, started).await;
+    }
     Ok(ConversationStarted { conversation_id: id, customer_token: token, queue })
 }
 
@@ -110,6 +121,9 @@ pub async fn abandon_the_gone(state: &AppState) -> Result<usize, StoreError> {
             state.store.customer_away(chat, None).await?;
         } else if super::end(state, &merchant, &id, super::Ending::Ended).await? {
             ended += 1;
+            let abandoned = serde_json::json!({ "conversation_id": id });
+            crate::webhooks::emit(state, &merchant, crate::webhooks::Event::ConversationAbandoned, abandoned)
+                .await;
         }
     }
     Ok(ended)
@@ -129,7 +143,10 @@ pub async fn rate(state: &AppState, conversation: &Conversation, mut rating: Rat
     {
         return Err(AppError::Conflict("a conversation can be rated once it has ended".into()));
     }
+    let rated = serde_json::json!({ "conversation_id": conversation.id, "rating": rating });
     state.hub.publish(&conversation.id, LiveEvent::Rated(rating));
+    crate::webhooks::emit(state, &conversation.merchant_id, crate::webhooks::Event::ConversationRated, rated)
+        .await;
     Ok(())
 }
 

@@ -95,7 +95,33 @@ pub async fn end(
         Ending::BackToBot => LiveEvent::BackToBot,
     };
     state.hub.publish(id, event);
+    tell_webhooks_ended(state, merchant, id, ending).await;
     Ok(true)
+}
+
+/// `conversation_ended`, with the whole conversation: what the bot heard and every message.
+async fn tell_webhooks_ended(state: &AppState, merchant: &MerchantId, id: &ConversationId, ending: Ending) {
+    let event = crate::webhooks::Event::ConversationEnded;
+    if !crate::webhooks::wanted(state, merchant, event).await {
+        return;
+    }
+    let (conversation, messages) = match (
+        state.store.conversation(id).await,
+        state.store.messages_after(id, 0).await,
+    ) {
+        (Ok(Some(conversation)), Ok(messages)) => (conversation, messages),
+        _ => {
+            return tracing::warn!(conversation = %id, "ended, but its transcript could not be read for the webhooks");
+        }
+    };
+    let ended = serde_json::json!({
+        "conversation_id": id,
+        "ending": if ending == Ending::BackToBot { "back_to_bot" } else { "ended" },
+        "transcript": conversation.transcript,
+        "messages": messages,
+        "rating": conversation.rating,
+    });
+    crate::webhooks::send_later(state, merchant, event, ended).await;
 }
 
 /// Brings the merchant's dispatcher in line with a change the database has already recorded.

@@ -8,6 +8,7 @@ use tandem_protocol::{
 };
 
 use super::postgres::PgStore;
+use super::{Attempt, Webhook};
 use super::{
     AuditEntry, ChatRef, DispatchSettings, File, Merchant, NewAgent, NewConversation, NewFile, NewInvite,
     NewMessage, NewNote, Policies, ReadUpTo, Redeemed, Side, Staffing, Store, StoreError, WidgetSettings,
@@ -50,6 +51,7 @@ suite!(
     notes_are_stored_once_for_their_merchant_and_go_with_the_conversation,
     canned_responses_are_the_merchants_own_by_shortcut,
     a_file_is_stored_with_its_message_once_and_only_its_merchant_reads_it,
+    webhook_deliveries_are_claimed_once_retried_when_due_and_listed_for_their_merchant,
 );
 
 /// A database of its own in the test cluster, migrated.
@@ -317,6 +319,58 @@ async fn a_customer_away_long_enough_is_abandoned(store: &dyn Store) {
     store.customer_away(chat(&demo_id, &id), None).await.expect("here");
     store.all_customers_away(700_000).await.expect("restart");
     assert_eq!(store.abandoned(820_000).await.expect("gone").len(), 1);
+}
+
+async fn webhook_deliveries_are_claimed_once_retried_when_due_and_listed_for_their_merchant(
+    store: &dyn Store,
+) {
+    with_conversation(store).await;
+    let demo_id = demo().id;
+    let hook = |id: &str, merchant: &MerchantId, events: &[&str]| Webhook {
+        id: id.into(),
+        merchant_id: merchant.clone(),
+        url: format!("https://crm.example.com/{id}"),
+        secret: "s".into(),
+        events: events.iter().map(|e| (*e).to_owned()).collect(),
+        created_at_ms: 1,
+    };
+    let nobody = MerchantId::parse("nobody").expect("id");
+    let refused = store.add_webhook(&hook("w0", &nobody, &["message_left"])).await;
+    assert!(matches!(refused, Err(StoreError::UnknownMerchant(_))), "{refused:?}");
+    store.add_webhook(&hook("w1", &demo_id, &["conversation_started", "message_left"])).await.expect("w1");
+    store.add_webhook(&hook("w2", &demo_id, &["agent_joined"])).await.expect("w2");
+    assert_eq!(store.webhooks(&demo_id).await.expect("list").len(), 2);
+
+    let owed = store.enqueue_deliveries(&demo_id, "message_left", "e1", "{}", 10).await.expect("queued");
+    assert_eq!(owed, 1, "only the webhook that takes the event");
+    let claimed = store.claim_deliveries(10, 1_000, 10).await.expect("claim");
+    assert_eq!(
+        claimed.iter().map(|d| (d.id.as_str(), d.url.as_str())).collect::<Vec<_>>(),
+        [("e1-w1", "https://crm.example.com/w1")]
+    );
+    assert!(store.claim_deliveries(20, 1_000, 10).await.expect("again").is_empty(), "held by its claim");
+    let failed = Attempt::Failed { error: "answered 500".into(), retry_at_ms: Some(500) };
+    store.record_attempt("e1-w1", &failed, 30).await.expect("failed");
+    assert!(store.claim_deliveries(499, 1_000, 10).await.expect("early").is_empty(), "not due yet");
+    let retried = store.claim_deliveries(500, 1_000, 10).await.expect("due");
+    assert_eq!((retried.len(), retried[0].attempts), (1, 1));
+    store.record_attempt("e1-w1", &Attempt::Delivered, 600).await.expect("delivered");
+    assert!(store.claim_deliveries(10_000, 1_000, 10).await.expect("done").is_empty());
+    let listed = store.deliveries(&demo_id, 10).await.expect("deliveries");
+    assert_eq!((listed[0].attempts, listed[0].delivered_at_ms, listed[0].given_up), (2, Some(600), false));
+
+    store.enqueue_deliveries(&demo_id, "agent_joined", "e2", "{}", 700).await.expect("queued");
+    let gone = Attempt::Failed { error: "no answer".into(), retry_at_ms: None };
+    store.claim_deliveries(700, 1_000, 10).await.expect("claim");
+    store.record_attempt("e2-w2", &gone, 800).await.expect("given up");
+    assert!(store.claim_deliveries(100_000, 1_000, 10).await.expect("never").is_empty(), "given up");
+    assert!(store.remove_webhook(&demo_id, "w2").await.expect("removed"));
+    assert!(!store.remove_webhook(&demo_id, "w2").await.expect("gone"));
+    assert_eq!(
+        store.deliveries(&demo_id, 10).await.expect("deliveries").len(),
+        1,
+        "its deliveries went with it"
+    );
 }
 
 async fn a_file_is_stored_with_its_message_once_and_only_its_merchant_reads_it(store: &dyn Store) {

@@ -438,3 +438,55 @@ fn canned_responses_are_kept_from_the_command_line() {
     assert_one_line_failure(&again, &["no canned response /refund", "canned list"]);
     assert_eq!(ok(&canned(&["list", "--id", "shop"])), "");
 }
+
+/// `tandem merchant webhook`: add (printing its secret once), list, deliveries and remove; a
+/// URL that is not https on a public address, or an unknown event, is refused in one line.
+#[test]
+fn webhooks_are_kept_from_the_command_line_and_only_to_public_https_urls() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let ok = |args: &[&str]| {
+        let output = admin(data.path(), args, None);
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    fn webhook<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+        [&["merchant", "webhook"], rest].concat()
+    }
+    ok(&["merchant", "add", "--id", "shop", "--name", "Shop", "--origin", "https://shop.example"]);
+    for (url, why) in [
+        ("http://crm.example.com/hook", "only to https URLs"),
+        ("https://10.0.0.8/hook", "private or reserved address"),
+        ("https://169.254.169.254/latest", "private or reserved address"),
+        ("https://localhost/hook", "not a public address"),
+    ] {
+        let refused = admin(data.path(), &webhook(&["add", "--id", "shop", "--url", url]), None);
+        assert_one_line_failure(&refused, &[why]);
+    }
+    let unknown =
+        webhook(&["add", "--id", "shop", "--url", "https://crm.example.com/h", "--events", "everything"]);
+    assert_one_line_failure(
+        &admin(data.path(), &unknown, None),
+        &["unknown webhook event", "conversation_started"],
+    );
+    assert_eq!(ok(&webhook(&["list", "--id", "shop"])), "", "nothing refused was added");
+
+    let added = ok(&webhook(&[
+        "add",
+        "--id",
+        "shop",
+        "--url",
+        "https://crm.example.com/hooks",
+        "--events",
+        "conversation_started,message_left",
+    ]));
+    assert!(added.contains("signing secret (shown once): whsec_"), "{added}");
+    let id = added.split_whitespace().nth(1).expect("id").to_owned();
+    assert_eq!(
+        ok(&webhook(&["list", "--id", "shop"])),
+        format!("{id}\thttps://crm.example.com/hooks\tconversation_started,message_left\n")
+    );
+    assert_eq!(ok(&webhook(&["deliveries", "--id", "shop", "--failed"])), "");
+    ok(&webhook(&["remove", "--id", "shop", "--webhook", &id]));
+    let again = admin(data.path(), &webhook(&["remove", "--id", "shop", "--webhook", &id]), None);
+    assert_one_line_failure(&again, &["has no webhook", "tandem merchant webhook list"]);
+}

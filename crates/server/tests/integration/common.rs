@@ -212,6 +212,12 @@ impl TestApp {
             public_url: None,
             trusted_proxies: self.trusted_proxies.clone(),
             live_timing: self.live_timing,
+            // Receivers in tests listen on loopback, and retries come quickly.
+            webhooks: tandem_server::webhooks::Delivery {
+                allow_loopback: true,
+                first_retry: Duration::from_millis(100),
+                timeout: Duration::from_secs(5),
+            },
         };
         let server = Server::bind(config).await.expect("server starts");
         self.addr = server.local_addr().expect("addr");

@@ -17,3 +17,4 @@ mod on_postgres;
 mod scale_out;
 mod team;
 mod waiting;
+mod webhooks;

@@ -18,6 +18,10 @@ use super::{
     Merchant, NOTE_COLUMNS, NewAgent, NewConversation, NewFile, NewInvite, NewMessage, NewNote, NoteRow,
     ReadUpTo, Redeemed, Side, Store, StoreError, email_key, file, same_email,
 };
+use super::{
+    Attempt, DELIVERY_COLUMNS, DUE_COLUMNS, DeliveryRecord, DeliveryRow, DueDelivery, DueRow,
+    WEBHOOK_COLUMNS, Webhook, WebhookRow, delivery, due, webhook,
+};
 use rows::{
     AGENT_COLUMNS, AgentRow, ConversationRow, LEFT_MESSAGE_COLUMNS, LeftMessageRow, MERCHANT_COLUMNS,
     MESSAGE_COLUMNS, MerchantRow, MessageRow, author_columns, corrupt, select_conversations,
@@ -830,6 +834,125 @@ impl Store for PgStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    async fn add_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        if self.merchant(&webhook.merchant_id).await?.is_none() {
+            return Err(StoreError::UnknownMerchant(webhook.merchant_id.clone()));
+        }
+        sqlx::query(
+            "INSERT INTO webhooks (id, merchant_id, url, secret, events, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&webhook.id)
+        .bind(webhook.merchant_id.as_str())
+        .bind(&webhook.url)
+        .bind(&webhook.secret)
+        .bind(webhook.events.join(","))
+        .bind(webhook.created_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn webhooks(&self, merchant: &MerchantId) -> Result<Vec<Webhook>, StoreError> {
+        let rows: Vec<WebhookRow> =
+            sqlx::query_as(&format!("{WEBHOOK_COLUMNS} WHERE merchant_id = $1 ORDER BY created_at_ms, id"))
+                .bind(merchant.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(webhook).collect()
+    }
+
+    async fn remove_webhook(&self, merchant: &MerchantId, id: &str) -> Result<bool, StoreError> {
+        let removed = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND merchant_id = $2")
+            .bind(id)
+            .bind(merchant.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(removed.rows_affected() > 0)
+    }
+
+    async fn enqueue_deliveries(
+        &self,
+        merchant: &MerchantId,
+        event: &str,
+        event_id: &str,
+        body: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let owed = sqlx::query(
+            "INSERT INTO webhook_deliveries (id, webhook_id, event, body, created_at_ms, next_attempt_at_ms)
+             SELECT $1 || '-' || id, id, $2, $3, $4, $4 FROM webhooks
+             WHERE merchant_id = $5 AND (',' || events || ',') LIKE '%,' || $2 || ',%'",
+        )
+        .bind(event_id)
+        .bind(event)
+        .bind(body)
+        .bind(now_ms)
+        .bind(merchant.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(owed.rows_affected())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let claim = crate::tokens::new_id();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET claimed_until_ms = $1, claim = $2 WHERE id IN (
+                 SELECT id FROM webhook_deliveries WHERE delivered_at_ms IS NULL AND NOT given_up
+                 AND next_attempt_at_ms <= $3 AND claimed_until_ms <= $3
+                 ORDER BY next_attempt_at_ms LIMIT $4 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(now_ms + lease_ms)
+        .bind(&claim)
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await?;
+        let rows: Vec<DueRow> = sqlx::query_as(&format!("{DUE_COLUMNS} WHERE d.claim = $1"))
+            .bind(&claim)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(due).collect())
+    }
+
+    async fn record_attempt(&self, id: &str, attempt: &Attempt, now_ms: i64) -> Result<(), StoreError> {
+        let query = match attempt {
+            Attempt::Delivered => sqlx::query(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, delivered_at_ms = $1, claim = NULL,
+                 claimed_until_ms = 0, last_error = NULL WHERE id = $2",
+            )
+            .bind(now_ms)
+            .bind(id),
+            Attempt::Failed { error, retry_at_ms } => sqlx::query(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at_ms = $1, given_up = $2,
+                 claim = NULL, claimed_until_ms = 0, last_error = $3 WHERE id = $4",
+            )
+            .bind(retry_at_ms.unwrap_or(now_ms))
+            .bind(retry_at_ms.is_none())
+            .bind(error)
+            .bind(id),
+        };
+        query.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn deliveries(&self, merchant: &MerchantId, limit: u32) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+            "{DELIVERY_COLUMNS} WHERE w.merchant_id = $1 ORDER BY d.created_at_ms DESC, d.id DESC LIMIT $2"
+        ))
+        .bind(merchant.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(delivery).collect())
     }
 
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError> {
