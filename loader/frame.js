@@ -71,7 +71,8 @@
       close: function () { show(false); },
       toggle: function () { show(!shown); },
       identify: function (identity) { post({ type: 'call', method: 'identify', arg: identity }); },
-      setLocale: function (tag) { post({ type: 'call', method: 'setLocale', arg: tag }); }
+      setLocale: function (tag) { post({ type: 'call', method: 'setLocale', arg: tag }); },
+      setContext: function (context) { post({ type: 'call', method: 'setContext', arg: context }); }
     });
     if (h.driver.wanted || ongoing) show(true);
   }

@@ -69,6 +69,7 @@
     close: call('close', false),
     toggle: call('toggle', true),
     identify: call('identify', false),
+    setContext: call('setContext', false),
     setLocale: call('setLocale', false),
     on: function (event, fn) {
       if (EVENTS.indexOf(event) < 0 || typeof fn !== 'function') return warn('Tandem.on: events are ' + EVENTS);

@@ -151,6 +151,8 @@ pub struct Handoff {
     on_screen: StoredValue<bool>,
     /// The file being sent, and how much of it has gone (0 to 100).
     pub uploading: RwSignal<Option<(String, u32)>>,
+    /// What `Tandem.setContext` says of the page.
+    context: StoredValue<Option<RwSignal<Option<String>>>>,
 }
 
 fn storage_key(merchant: &MerchantId) -> String {
@@ -170,6 +172,29 @@ impl Handoff {
     /// What the answering agent should know (the page's `skill` option), sent with each handoff.
     pub fn set_skill(self, skill: Option<String>) {
         self.skill.set_value(skill);
+    }
+
+    /// What the page says of itself (`Tandem.setContext`) goes to the conversation as it starts,
+    /// and again whenever the page changes it while the conversation goes on.
+    pub fn follow_context(self, context: RwSignal<Option<String>>) {
+        self.context.set_value(Some(context));
+        Effect::new(move |_| {
+            if context.with(Option::is_some) {
+                self.send_context();
+            }
+        });
+    }
+
+    fn send_context(self) {
+        let json = self.context.get_value().and_then(|context| context.get_untracked());
+        let (Some(saved), Some(json)) = (self.saved.get_value(), json) else { return };
+        let url =
+            format!("{}/v1/conversations/{}/context", self.api_origin.get_value(), saved.conversation_id);
+        spawn_local(async move {
+            if tandem_browser::post_json_text(&url, &saved.token, json).await.is_err() {
+                web_sys::console::warn_1(&"Tandem.setContext: the server did not keep the context".into());
+            }
+        });
     }
 
     /// A conversation with a person is under way in this browser (resumed after a reload).
@@ -197,6 +222,7 @@ impl Handoff {
             connection: RwSignal::new(Connection::Closed),
             notice: RwSignal::new(None),
             uploading: RwSignal::new(None),
+            context: StoredValue::new(None),
             saved: StoredValue::new(saved),
             socket: Channel::new(),
             api_origin: StoredValue::new(api_origin),
@@ -470,6 +496,7 @@ impl Handoff {
             let _ = storage.set_item(&storage_key(&self.merchant.get_value()), &json);
         }
         self.saved.set_value(Some(saved));
+        self.send_context();
         self.phase.set(Phase::Waiting(Some(started.queue)));
         self.connect();
     }

@@ -98,13 +98,19 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
     let i18n = I18n::new();
     provide_context(i18n);
     let open_at_start = matches!(config.layout, Layout::Launcher { open_at_start: true, .. });
-    let controls = Controls { open: RwSignal::new(open_at_start), i18n, identity: RwSignal::new(None) };
+    let controls = Controls {
+        open: RwSignal::new(open_at_start),
+        i18n,
+        identity: RwSignal::new(None),
+        context: RwSignal::new(None),
+    };
     let merchant_config =
         merchant_config::load(config.api_origin.clone(), config.merchant.clone(), config.config);
     // Lives as long as the widget, so closing the panel does not end a conversation.
     let handoff =
         Handoff::new(config.api_origin.clone(), config.merchant.clone(), i18n, events, controls.identity);
     handoff.set_skill(config.skill.clone());
+    handoff.follow_context(controls.context);
     if let Some(attach) = &config.attach_api {
         page_api::attach(attach, controls);
     }

@@ -23,11 +23,13 @@ pub struct Controls {
     pub i18n: I18n,
     /// Who `Tandem.identify` says the customer is; sent with the next handoff.
     pub identity: RwSignal<Option<Identity>>,
+    /// What `Tandem.setContext` says of the page (JSON text), for the agent.
+    pub context: RwSignal<Option<String>>,
 }
 
 /// The page's `window.Tandem` calls, by name: made in this document (the loader's queue,
 /// then direct calls) or passed on by the loader in frame mode (see [`crate::frame`]).
-const METHODS: [&str; 5] = ["open", "close", "toggle", "setLocale", "identify"];
+const METHODS: [&str; 6] = ["open", "close", "toggle", "setLocale", "identify", "setContext"];
 
 /// Gives the loader the implementation of `window.Tandem`; it replays queued calls at once.
 pub fn attach(attach: &js_sys::Function, controls: Controls) {
@@ -59,8 +61,24 @@ pub fn call(controls: Controls, method: &str, arg: JsValue) {
                 "Tandem.identify: pass {id, email, name, issued_at, hash} (id, issued_at and hash required)",
             ),
         },
+        "setContext" => match context_json(&arg) {
+            Some(json) => controls.context.set(Some(json)),
+            None => warn(
+                "Tandem.setContext: pass an object of at most 8 KB as JSON, such as { cart: [...], order_id: '1042' }; this one was not kept",
+            ),
+        },
         _ => {}
     }
+}
+
+/// The page's context as JSON text: a plain object (not an array) the browser can write as
+/// JSON, of at most 8 KB.
+fn context_json(arg: &JsValue) -> Option<String> {
+    if !arg.is_object() || js_sys::Array::is_array(arg) {
+        return None;
+    }
+    let text = js_sys::JSON::stringify(arg).ok()?.as_string()?;
+    (text.len() <= tandem_protocol::MAX_PAGE_CONTEXT_BYTES).then_some(text)
 }
 
 fn warn(problem: &str) {

@@ -755,6 +755,13 @@ fn ChatHeader(chat: ConversationDetail) -> impl IntoView {
                 {format!("Locale {} · {}{}", chat.locale, reason_text(chat.reason), escalation_text(chat.escalation))}
             </p>
         </header>
+        {chat.page_context.map(|json| view! {
+            <section class="page-context" aria-labelledby="page-context-title" data-testid="page-context">
+                <h3 id="page-context-title">"From the page (not verified)"</h3>
+                // Text, never markup: what any script on the customer's page could have written.
+                <pre>{pretty_json(&json)}</pre>
+            </section>
+        })}
         <section class="transcript" aria-label="Before the handoff">
             <h3>"Before the handoff"</h3>
             {chat.transcript.into_iter().map(|line| view! {
@@ -941,6 +948,17 @@ fn Transfer(id: ConversationId, live: Live) -> impl IntoView {
             </div>
         })}
     }
+}
+
+/// JSON text indented for reading (as it came, should the browser not read it).
+fn pretty_json(json: &str) -> String {
+    js_sys::JSON::parse(json)
+        .and_then(|value| {
+            js_sys::JSON::stringify_with_replacer_and_space(&value, &wasm_bindgen::JsValue::NULL, &2.into())
+        })
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_else(|| json.to_owned())
 }
 
 /// Who the customer is, as far as the agent can trust it.

@@ -265,6 +265,34 @@ async fn a_screenshot_goes_to_the_agent_a_pdf_to_the_customer_and_a_disguised_pa
     assert_eq!(widget.attach_button_label().await, "Attach an image or PDF");
 }
 
+/// The demo shop's cart (`Tandem.setContext`) is beside the handoff in the agent's console,
+/// marked as from the page; a context too large, or one JSON cannot write, is warned about in
+/// the page's console and dropped.
+#[tokio::test]
+async fn the_cart_the_page_set_is_beside_the_handoff_and_a_bad_context_is_dropped() {
+    let server = TestServer::start(&widget_dist()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let console = Console::sign_in(&agent, &server, ANNA).await;
+    let page = HostPage::open(&customer, &server.demo_url()).await;
+    page.wait_for_api().await;
+    page.watch_warnings().await;
+    page.call("setContext", vec![json!({ "blob": "x".repeat(9000) })]).await;
+    page.set_context_to("{ total: 10n }").await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
+    widget.ask_for_person().await;
+    console.accept_from_queue().await;
+    widget.wait_text(Part::HumanStatus, "You're talking to Anna").await;
+
+    let context = console.page_context().await;
+    assert!(context.starts_with("From the page (not verified)"), "{context}");
+    assert!(context.contains("Trail runner shoes, size 42") && context.contains("2 446 kr"), "{context}");
+    assert!(!context.contains("xxxx"), "the oversized one was dropped");
+    let warnings = page.warnings().await;
+    let refused = warnings.iter().filter(|w| w.starts_with("Tandem.setContext: pass an object")).count();
+    assert_eq!(refused, 2, "{warnings:?}");
+}
+
 /// The start of a story in two browsers: a customer on the demo checkout page asks for a person
 /// and Anna, signed in to the console, accepts.
 pub(crate) async fn talking_with_anna<'a>(

@@ -22,6 +22,8 @@ pub const MAX_MESSAGE_CHARS: usize = 4000;
 pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 /// Longest client message id, in bytes.
 pub const MAX_CLIENT_ID_BYTES: usize = 64;
+/// Largest page context (`Tandem.setContext`), as compact JSON, in bytes.
+pub const MAX_PAGE_CONTEXT_BYTES: usize = 8 * 1024;
 /// Most transcript entries carried into a handoff.
 pub const MAX_TRANSCRIPT_ENTRIES: usize = 200;
 
@@ -620,6 +622,11 @@ pub struct ConversationDetail {
     /// The customer's rating, once they gave one.
     #[serde(default)]
     pub rating: Option<Rating>,
+    /// What the customer's page said of itself (`Tandem.setContext`: the cart, an order id), as
+    /// the JSON text of an object of at most [`MAX_PAGE_CONTEXT_BYTES`]. Not verified: any page
+    /// script could have written it.
+    #[serde(default)]
+    pub page_context: Option<String>,
     /// What the merchant's agents wrote for each other; never sent to the customer.
     #[serde(default)]
     pub notes: Vec<Note>,

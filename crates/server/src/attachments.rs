@@ -10,15 +10,11 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, extract::DefaultBodyLimit};
-use axum_extra::TypedHeader;
-use axum_extra::headers::Authorization;
-use axum_extra::headers::authorization::Bearer;
 use tandem_protocol::{
     Attachment, Author, ChatMessage, ClientMessageId, ConversationId, ConversationStatus, FileKind,
     MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_HOUR, file_name_for, mask_card_numbers,
@@ -27,11 +23,11 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::extract::{ClientIp, FromConsole, SignedIn, check_page_origin, require_page_origin};
+use crate::extract::{ClientIp, CustomerChat, FromConsole, SignedIn};
 use crate::live::now_ms;
 use crate::service::{self, Post};
-use crate::store::{ChatRef, Conversation, File, NewFile};
-use crate::tokens::{hash_token, new_id};
+use crate::store::{ChatRef, File, NewFile};
+use crate::tokens::new_id;
 
 /// The policy a served file is sent under: nothing runs, nothing loads, nothing frames it.
 const SANDBOX: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
@@ -64,38 +60,6 @@ pub(crate) struct Upload {
     client_id: String,
     #[serde(default)]
     name: Option<String>,
-}
-
-/// The conversation of the path `{id}`, when the request carries its customer's token as a
-/// bearer token and comes from one of its merchant's pages (an upload must say which; a
-/// download may come from our own frame, which browsers send without `Origin`).
-pub(crate) struct CustomerChat(Conversation);
-
-impl FromRequestParts<AppState> for CustomerChat {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let unauthorized =
-            || AppError::Unauthorized("the customer token does not match this conversation".into());
-        let Path(params) =
-            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| unauthorized())?;
-        let bearer = TypedHeader::<Authorization<Bearer>>::from_request_parts(parts, state).await;
-        let token = bearer.map_err(|_| unauthorized())?.0.token().to_owned();
-        let id = params.get("id").and_then(|raw| ConversationId::parse(raw)).ok_or_else(unauthorized)?;
-        let conversation = state.store.conversation(&id).await?.ok_or_else(unauthorized)?;
-        if conversation.token_hash != hash_token(&token) {
-            return Err(unauthorized());
-        }
-        let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(unauthorized)?;
-        if parts.method == Method::GET {
-            check_page_origin(state, &merchant, &parts.headers)?;
-        } else {
-            require_page_origin(state, &merchant, &parts.headers)?;
-        }
-        Ok(Self(conversation))
-    }
 }
 
 /// `POST /v1/conversations/{id}/attachments?client_id=…&name=…`: the customer sends a file.

@@ -84,6 +84,17 @@ pub(crate) async fn rate(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /v1/conversations/{id}/context`: what the customer's page says of itself
+/// (`Tandem.setContext`), for the agent, with the customer token as a bearer token.
+pub(crate) async fn set_context(
+    State(state): State<AppState>,
+    crate::extract::CustomerChat(conversation): crate::extract::CustomerChat,
+    JsonBody(context): JsonBody<serde_json::Value>,
+) -> Result<StatusCode, AppError> {
+    service::set_page_context(&state, &conversation, context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// What a page says as it goes away for good (`navigator.sendBeacon`, so the token is in the
 /// body, never the URL; any content type, as a beacon's is `text/plain`).
 #[derive(serde::Deserialize)]

@@ -6,10 +6,14 @@ use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
+use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
+use axum_extra::TypedHeader;
 use axum_extra::extract::CookieJar;
-use tandem_protocol::MerchantId;
+use axum_extra::headers::Authorization;
+use axum_extra::headers::authorization::Bearer;
+use tandem_protocol::{ConversationId, MerchantId};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -246,5 +250,37 @@ pub(crate) fn check_page_origin(
         Some(origin) if state.is_own_origin(origin) => Ok(()),
         Some(origin) if !merchant.allows_origin(origin) => Err(AppError::OriginNotAllowed(origin.to_owned())),
         _ => Ok(()),
+    }
+}
+
+/// The conversation of the path `{id}`, when the request carries its customer's token as a
+/// bearer token and comes from one of its merchant's pages (a `POST` must say which; a `GET`
+/// may come from our own frame, which browsers send without `Origin`).
+pub(crate) struct CustomerChat(pub crate::store::Conversation);
+
+impl FromRequestParts<AppState> for CustomerChat {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let unauthorized =
+            || AppError::Unauthorized("the customer token does not match this conversation".into());
+        let Path(params) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| unauthorized())?;
+        let bearer = TypedHeader::<Authorization<Bearer>>::from_request_parts(parts, state).await;
+        let token = bearer.map_err(|_| unauthorized())?.0.token().to_owned();
+        let id = params.get("id").and_then(|raw| ConversationId::parse(raw)).ok_or_else(unauthorized)?;
+        let conversation = state.store.conversation(&id).await?.ok_or_else(unauthorized)?;
+        if conversation.token_hash != hash_token(&token) {
+            return Err(unauthorized());
+        }
+        let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or_else(unauthorized)?;
+        if parts.method == Method::GET {
+            check_page_origin(state, &merchant, &parts.headers)?;
+        } else {
+            require_page_origin(state, &merchant, &parts.headers)?;
+        }
+        Ok(Self(conversation))
     }
 }

@@ -424,6 +424,7 @@ fn customer_posts() -> Router<AppState> {
     Router::new()
         .route("/v1/conversations", post(conversations::start))
         .route("/v1/conversations/{id}/rating", post(conversations::rate))
+        .route("/v1/conversations/{id}/context", post(conversations::set_context))
         .route("/v1/conversations/{id}/leave", post(conversations::leave))
         .route("/v1/merchants/{id}/messages", post(api::leave_message))
         .method_not_allowed_fallback(method_not_allowed)
@@ -495,6 +496,7 @@ pub fn demo_app(widget_script_url: &str) -> Router {
         .route("/strict/no-frame", strict(false))
         .route("/checkout.css", asset("text/css", pages::CHECKOUT_CSS))
         .route("/violations.js", asset("text/javascript", pages::VIOLATIONS_JS))
+        .route("/cart.js", asset("text/javascript", pages::CART_JS))
         .route("/themes", get(|| async { Html(pages::theme_gallery()) }))
         .route(
             "/themes/{slug}",

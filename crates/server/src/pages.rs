@@ -19,6 +19,8 @@ const CHECKOUT_BODY: &str = include_str!("../assets/checkout-body.html");
 pub(crate) const CHECKOUT_CSS: &str = include_str!("../assets/checkout.css");
 /// Lists the strict page's policy violations.
 pub(crate) const VIOLATIONS_JS: &str = include_str!("../assets/violations.js");
+/// The demo shop's `Tandem.setContext` of its cart.
+pub(crate) const CART_JS: &str = include_str!("../assets/cart.js");
 const THEME_TEMPLATE: &str = include_str!("../assets/theme-demo.html");
 const GALLERY_TEMPLATE: &str = include_str!("../assets/themes.html");
 
@@ -208,7 +210,8 @@ mod tests {
     #[test]
     fn demo_page_embeds_the_widget_with_one_tag() {
         let page = demo_checkout("http://127.0.0.1:9/widget/tandem.js");
-        assert_eq!(page.matches("<script").count(), 1);
+        assert_eq!(page.matches("tandem.js").count(), 1, "one tag for Tandem");
+        assert_eq!(page.matches("<script").count(), 2, "and the shop's own script that sets its cart");
         assert!(page.contains(
             r#"<script src="http://127.0.0.1:9/widget/tandem.js" data-merchant="demo" async></script>"#
         ));
@@ -222,7 +225,7 @@ mod tests {
         assert!(
             ["onsubmit=", "onclick=", "onload=", "javascript:"].iter().all(|inline| !page.contains(inline))
         );
-        assert_eq!(page.matches("<script").count(), 2, "the violations list and the one tag");
+        assert_eq!(page.matches("<script").count(), 3, "the violations list, the one tag and the cart");
         for directive in ["script-src", "style-src", "connect-src", "frame-src"] {
             assert!(
                 policy.contains(&format!("{directive} 'self' http://127.0.0.1:9;"))

@@ -592,6 +592,11 @@ pub trait Store: Send + Sync + 'static {
     /// How many files were sent in the conversation since `since_ms` (its hourly limit).
     async fn attachments_since(&self, id: &ConversationId, since_ms: i64) -> Result<u32, StoreError>;
 
+    /// Keeps what the page said of itself (JSON text) with a conversation still going on;
+    /// `false` for an ended one, or another merchant's.
+    async fn set_page_context(&self, chat: ChatRef<'_>, context: &str) -> Result<bool, StoreError>;
+    async fn page_context(&self, id: &ConversationId) -> Result<Option<String>, StoreError>;
+
     /// Adds a webhook to its merchant; [`StoreError::UnknownMerchant`] for one not stored.
     async fn add_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
     async fn webhooks(&self, merchant: &MerchantId) -> Result<Vec<Webhook>, StoreError>;

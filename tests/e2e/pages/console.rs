@@ -149,6 +149,11 @@ impl<'a> Console<'a> {
         focused.as_str().unwrap_or_default().to_owned()
     }
 
+    /// What the customer's page said of itself, as the open chat shows it beside the handoff.
+    pub async fn page_context(&self) -> String {
+        self.browser.text("[data-testid=chat]:not([hidden]) [data-testid=page-context]").await
+    }
+
     /// The reply suggested from the flow for the open chat, as `(intent line, text)`.
     pub async fn suggestion(&self) -> (String, String) {
         let intent = self.browser.text("[data-testid=suggestion-intent]").await;

@@ -103,6 +103,11 @@ impl<'a> HostPage<'a> {
         self.browser.js(script, vec![json!(method), Value::Array(args)]).await;
     }
 
+    /// Calls `Tandem.setContext(<expression>)`, for what JSON cannot say (a `BigInt`).
+    pub async fn set_context_to(&self, expression: &str) {
+        self.browser.js(&format!("Tandem.setContext({expression})"), vec![]).await;
+    }
+
     /// From now on the page records what it hears of the conversation: each `Tandem.on`
     /// callback as `["on", name, detail]` and each `tandem:*` DOM event as `["dom", name, detail]`.
     pub async fn listen_to_events(&self) {

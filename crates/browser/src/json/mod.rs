@@ -92,6 +92,18 @@ async fn fetch_json_with<B: Serialize, T: DeserializeOwned>(
     from_json(&text).ok_or(FetchError::Unreadable)
 }
 
+/// Posts `json` (JSON text already written, such as the page's own object) to `url` with a
+/// bearer token; the answer's body is not read.
+pub async fn post_json_text(url: &str, token: &str, json: String) -> Result<(), FetchError> {
+    let request = gloo_net::http::Request::post(url)
+        .header("authorization", &format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(json)
+        .map_err(network)?;
+    let response = request.send().await.map_err(network)?;
+    if response.ok() { Ok(()) } else { Err(FetchError::Status(response.status(), String::new())) }
+}
+
 /// What the browser said of a request that could not be made. Not gloo's own `Display`: it
 /// would bring serde_json's and std's error texts into the wasm for a case that never happens
 /// here (gloo decodes nothing: the answer is read as text and parsed by the browser).

@@ -33,6 +33,7 @@ use crate::store::{Agent, ChatRef, Conversation, StoreError};
 pub async fn detail(state: &AppState, conversation: Conversation) -> Result<ConversationDetail, StoreError> {
     let messages = state.store.messages_after(&conversation.id, 0).await?;
     let notes = state.store.notes(&conversation.id).await?;
+    let page_context = state.store.page_context(&conversation.id).await?;
     Ok(ConversationDetail {
         conversation_id: conversation.id,
         status: conversation.status,
@@ -44,6 +45,7 @@ pub async fn detail(state: &AppState, conversation: Conversation) -> Result<Conv
         messages,
         customer: conversation.customer,
         rating: conversation.rating,
+        page_context,
         notes,
     })
 }

@@ -150,6 +150,47 @@ pub async fn rate(state: &AppState, conversation: &Conversation, mut rating: Rat
     Ok(())
 }
 
+/// What the page says of itself (`Tandem.setContext`), kept with the conversation for its
+/// agent: an object, with card numbers masked in it (in texts, and numbers as long as one),
+/// of at most 8 KB as compact JSON; a new one replaces the old.
+pub async fn set_page_context(
+    state: &AppState,
+    conversation: &Conversation,
+    mut context: serde_json::Value,
+) -> Result<(), AppError> {
+    if !context.is_object() {
+        let problem = "the context is a JSON object, such as {\"cart\": [{\"sku\": \"A1\", \"qty\": 2}], \"order_id\": \"1042\"}";
+        return Err(AppError::InvalidRequest(problem.into()));
+    }
+    mask_card_numbers_in_json(&mut context);
+    let text = context.to_string();
+    if text.len() > tandem_protocol::MAX_PAGE_CONTEXT_BYTES {
+        return Err(AppError::InvalidRequest("the context has at most 8 KB (8,192 bytes) as JSON".into()));
+    }
+    let chat = ChatRef { merchant: &conversation.merchant_id, id: &conversation.id };
+    if !state.store.set_page_context(chat, &text).await? {
+        return Err(AppError::Conflict("this conversation has ended".into()));
+    }
+    Ok(())
+}
+
+fn mask_card_numbers_in_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            mask_card_numbers_in_place(text);
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_card_numbers_in_json),
+        Value::Object(fields) => fields.values_mut().for_each(mask_card_numbers_in_json),
+        Value::Number(number) => {
+            if let Some(masked) = tandem_protocol::mask_card_numbers(&number.to_string()) {
+                *value = Value::String(masked);
+            }
+        }
+        Value::Null | Value::Bool(_) => {}
+    }
+}
+
 /// Checks a request and masks card numbers in its transcript, so that it can be stored.
 fn check_start(request: &mut StartConversation) -> Result<(), AppError> {
     check_locale_and_url(&request.locale, &request.page_url)?;

@@ -373,3 +373,60 @@ async fn a_nul_character_is_refused_before_anything_is_stored() {
     let shop = tandem_protocol::MerchantId::parse("shop").expect("id");
     assert!(tandem_server::store::Store::queue(&app.store().await, &shop).await.expect("queue").is_empty());
 }
+
+/// What the page says of itself (`Tandem.setContext`) reaches the agent with the conversation,
+/// card numbers masked; anything but an object of at most 8 KB is refused and changes nothing,
+/// as is another conversation's token or an ended chat.
+#[tokio::test]
+async fn the_pages_context_reaches_the_agent_masked_and_only_as_an_object_of_8_kb() {
+    let app = spawn_app().await;
+    let started = app.start_conversation().await;
+    let path = format!("/v1/conversations/{}/context", started.conversation_id);
+    let post = |token: &str, body: String| {
+        app.http
+            .post(app.url(&path))
+            .header("origin", SHOP_ORIGIN)
+            .header("content-type", "application/json")
+            .bearer_auth(token.to_owned())
+            .body(body)
+            .send()
+    };
+    let token = started.customer_token.clone();
+    let cart = r#"{"cart":[{"sku":"A1","qty":2}],"order_id":"1042","note":"card 4111 1111 1111 1111","card":4111111111111111}"#;
+    assert_eq!(post(&token, cart.into()).await.expect("post").status(), 204);
+    let too_big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(8 * 1024));
+    for refused in [r#"[1,2]"#.to_owned(), "\"text\"".into(), "not json".into(), too_big] {
+        let status = post(&token, refused.clone()).await.expect("post").status();
+        assert_eq!(status, 400, "{}", &refused[..refused.len().min(20)]);
+    }
+    let stranger = app.start_conversation().await;
+    assert_eq!(post(&stranger.customer_token, cart.into()).await.expect("post").status(), 401);
+
+    let cookie = app.login("anna@shop.example").await;
+    let detail: tandem_protocol::ConversationDetail = app
+        .http
+        .get(app.url(&format!("/v1/agent/conversations/{}", started.conversation_id)))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("detail")
+        .json()
+        .await
+        .expect("json");
+    let context: serde_json::Value = serde_json::from_str(&detail.page_context.expect("kept")).expect("json");
+    assert_eq!(context["order_id"], "1042", "the last good one, unchanged by the refused");
+    assert_eq!(context["note"], "card •••• 1111");
+    assert_eq!(context["card"], "•••• 1111", "a card number written as a number is masked too");
+
+    let (mut customer, _) = app.customer(&started, 0).await;
+    send(&mut customer, &tandem_protocol::CustomerFrame::Close).await;
+    crate::common::recv_customer_until(&mut customer, |e| {
+        matches!(e, tandem_protocol::CustomerEvent::Closed)
+    })
+    .await;
+    assert_eq!(
+        post(&token, cart.into()).await.expect("post").status(),
+        409,
+        "an ended chat takes no context"
+    );
+}

@@ -837,6 +837,27 @@ impl Store for SqliteStore {
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
+    async fn set_page_context(&self, chat: ChatRef<'_>, context: &str) -> Result<bool, StoreError> {
+        let set = sqlx::query(
+            "UPDATE conversations SET page_context = ?1 WHERE id = ?2 AND merchant_id = ?3 AND status <> 'ended'",
+        )
+        .bind(context)
+        .bind(&chat.id.0)
+        .bind(chat.merchant.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(set.rows_affected() > 0)
+    }
+
+    async fn page_context(&self, id: &ConversationId) -> Result<Option<String>, StoreError> {
+        let context: Option<Option<String>> =
+            sqlx::query_scalar("SELECT page_context FROM conversations WHERE id = ?1")
+                .bind(&id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(context.flatten())
+    }
+
     async fn add_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
         if self.merchant(&webhook.merchant_id).await?.is_none() {
             return Err(StoreError::UnknownMerchant(webhook.merchant_id.clone()));
