@@ -589,7 +589,8 @@ pub trait Store: Send + Sync + 'static {
     /// A file sent in the conversation `chat` names, or `None` when it is not one of that
     /// merchant's conversation's files.
     async fn attachment(&self, chat: ChatRef<'_>, id: &str) -> Result<Option<File>, StoreError>;
-    /// How many files were sent in the conversation since `since_ms` (its hourly limit).
+    /// How many files the conversation holds that were sent since `since_ms`: what its hourly
+    /// limit counts (checked as a file is stored, in [`Store::append_message`]; see [`NewFile`]).
     async fn attachments_since(&self, id: &ConversationId, since_ms: i64) -> Result<u32, StoreError>;
 
     /// Keeps what the page said of itself (JSON text) with a conversation still going on;
