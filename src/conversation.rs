@@ -109,6 +109,9 @@ fn PhaseNotice(
             <p class="message from-system" data-testid="chat-ended">{i18n.t("ended")}</p>
             <Show when=move || handoff.rateable.with(Option::is_some)>
                 <states::RatingForm handoff/>
+                {merchant_config.with_untracked(|config| config.or_fallback().transcripts).then(|| view! {
+                    <states::TranscriptForm handoff/>
+                })}
             </Show>
         }.into_any()),
         Phase::Details { required } => Some(view! { <states::DetailsForm handoff required/> }.into_any()),

@@ -153,6 +153,8 @@ pub struct Handoff {
     pub uploading: RwSignal<Option<(String, u32)>>,
     /// What `Tandem.setContext` says of the page.
     context: StoredValue<Option<RwSignal<Option<String>>>>,
+    /// The email the customer gave before the handoff, where the transcript goes by default.
+    given_email: StoredValue<Option<String>>,
 }
 
 fn storage_key(merchant: &MerchantId) -> String {
@@ -223,6 +225,7 @@ impl Handoff {
             notice: RwSignal::new(None),
             uploading: RwSignal::new(None),
             context: StoredValue::new(None),
+            given_email: StoredValue::new(None),
             saved: StoredValue::new(saved),
             socket: Channel::new(),
             api_origin: StoredValue::new(api_origin),
@@ -457,6 +460,32 @@ impl Handoff {
         });
     }
 
+    /// Where a transcript goes unless the customer types another address: the one they gave
+    /// before the handoff, or the one the page signed.
+    pub fn transcript_address(self) -> String {
+        let signed =
+            || self.identity.with_untracked(|identity| identity.as_ref().and_then(|i| i.email.clone()));
+        self.given_email.get_value().or_else(signed).unwrap_or_default()
+    }
+
+    /// Asks for the transcript of the conversation that just ended, sent to `email`; `done`
+    /// hears how it went (a catalogue key for a failure).
+    pub fn send_transcript(self, email: String, done: impl FnOnce(Result<(), &'static str>) + 'static) {
+        if validate_email(&email).is_err() {
+            return done(Err("details.email-invalid"));
+        }
+        let Some(saved) = self.rateable.get_untracked() else { return done(Err("transcript.failed")) };
+        let url =
+            format!("{}/v1/conversations/{}/transcript", self.api_origin.get_value(), saved.conversation_id);
+        // `TranscriptRequest`, written by the browser's JSON rather than a serializer of its own.
+        let quoted = js_sys::JSON::stringify(&email.into()).map(String::from).unwrap_or_default();
+        let body = format!("{{\"email\":{quoted}}}");
+        spawn_local(async move {
+            let sent = tandem_browser::post_json_text(&url, &saved.token, body).await;
+            done(sent.map_err(|_| "transcript.failed"));
+        });
+    }
+
     fn join_queue(self, email: Option<String>) {
         let Some(Request { transcript, reason, escalation }) = self.request.get_value() else { return };
         // A new conversation: its sequence numbers start again, and nothing of it is read yet.
@@ -473,7 +502,7 @@ impl Handoff {
             reason,
             escalation,
             identity: self.identity.get_untracked(),
-            email,
+            email: email.inspect(|email| self.given_email.set_value(Some(email.clone()))),
             skill: self.skill.get_value(),
         };
         let url = format!("{}/v1/conversations", self.api_origin.get_value());

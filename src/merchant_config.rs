@@ -36,6 +36,7 @@ pub fn fallback_config(merchant_id: MerchantId) -> WidgetConfig {
         support_email: None,
         locale: None,
         ask_email: tandem_protocol::AskEmail::Off,
+        transcripts: false,
     }
 }
 

@@ -214,6 +214,54 @@ pub fn RatingForm(handoff: Handoff) -> impl IntoView {
     }
 }
 
+/// Once a chat with a person ends, on a server that sends email: a box to tick for a
+/// transcript, then the address (the one given before, if any) and a send button; then where
+/// it went.
+#[component]
+pub fn TranscriptForm(handoff: Handoff) -> impl IntoView {
+    let i18n = use_i18n();
+    let wanted = RwSignal::new(false);
+    let email = RwSignal::new(handoff.transcript_address());
+    let problem = RwSignal::new(None::<&'static str>);
+    let sent_to = RwSignal::new(None::<String>);
+    let submit = move || {
+        let to = email.get_untracked().trim().to_owned();
+        problem.set(None);
+        handoff.send_transcript(to.clone(), move |sent| match sent {
+            Ok(()) => sent_to.set(Some(to)),
+            Err(key) => problem.set(Some(key)),
+        });
+    };
+    move || {
+        match sent_to.get() {
+        Some(to) => view! {
+            <p class="message from-system" role="status" data-testid="transcript-sent">
+                {i18n.f("transcript.sent", &[("email", &to)])}
+            </p>
+        }
+        .into_any(),
+        None => panel_form("transcript-form", true, submit, view! {
+            <label class="check">
+                <input
+                    type="checkbox"
+                    data-testid="transcript-wanted"
+                    on:change=move |event| wanted.set(event_target_checked(&event))
+                />
+                <span>{i18n.tr("transcript.ask")}</span>
+            </label>
+            <Show when=move || wanted.get()>
+                <EmailField email required=true testid="transcript-email"/>
+                <Problem problem/>
+                <div class="form-actions">
+                    <button type="submit" class="primary" data-testid="transcript-send">{i18n.tr("transcript.send")}</button>
+                </div>
+            </Show>
+        })
+        .into_any(),
+    }
+    }
+}
+
 /// The five scores, as radio buttons; the first takes the focus.
 #[component]
 fn RatingChoices(score: RwSignal<Option<u8>>) -> impl IntoView {

@@ -45,6 +45,7 @@ async fn panel_header_shows_merchant_name_and_human_button() {
         support_email: Some("help@shop.example".into()),
         locale: None,
         ask_email: tandem_protocol::AskEmail::Off,
+        transcripts: false,
     };
     let (state, _) = signal(ConfigState::Loaded(config));
     let i18n = I18n::new();

@@ -59,6 +59,7 @@ async fn every_state_of_a_conversation_with_a_person_passes_axe() {
     })
     .await;
     no_violations_in(&widget, "ended, with the rating form", Part::RatingForm).await;
+    assert!(!widget.shows(Part::TranscriptWanted).await, "no transcripts from a server that sends no email");
     widget.click(Part::RatingSend).await;
     no_violations_in(&widget, "the rating form with its error", Part::RatingProblem).await;
     widget.choose_rating(5).await;

@@ -310,6 +310,37 @@ pub(crate) async fn talking_with_anna<'a>(
     (page, widget, console)
 }
 
+/// A customer ticks the box as the chat ends, gives an address, and the transcript arrives
+/// there (through a real SMTP exchange with a sink of the test's), the form axe-clean.
+#[tokio::test]
+async fn a_customer_ticks_for_a_transcript_as_the_chat_ends_and_it_reaches_their_inbox() {
+    let sink = tandem_server::mail::sink::Sink::start().await.expect("mail sink");
+    let server = TestServer::start_mailing_to(&widget_dist(), &sink.url()).await;
+    let (customer, agent) = tokio::join!(Browser::start(), Browser::start());
+    let (_page, widget, console) = talking_with_anna(&server, &customer, &agent).await;
+    console.reply("Your refund is on its way").await;
+    widget.wait_messages(&["Your refund is on its way"]).await;
+    console.end_chat().await;
+
+    widget.wait_for(Part::TranscriptWanted).await;
+    assert!(!widget.shows(Part::TranscriptEmail).await, "the address is asked once the box is ticked");
+    widget.click(Part::TranscriptWanted).await;
+    widget.fill(Part::TranscriptEmail, "kim@").await;
+    widget.click(Part::TranscriptSend).await;
+    widget.wait_for(Part::TranscriptProblem).await;
+    let violations = widget.accessibility_violations().await;
+    assert!(violations.is_empty(), "the transcript form with its error: {violations:#?}");
+    widget.fill(Part::TranscriptEmail, "example.com").await;
+    widget.click(Part::TranscriptSend).await;
+    widget
+        .wait_text(Part::TranscriptSent, "A transcript of this chat is on its way to kim@example.com.")
+        .await;
+
+    let mails = sink.wait_for(1, Duration::from_secs(20)).await.expect("the transcript arrives");
+    assert_eq!(mails[0].to, ["kim@example.com"]);
+    assert!(mails[0].body().contains("Anna: Your refund is on its way"), "{}", mails[0].body());
+}
+
 /// A message sent just before the next checkout page loads, and not acknowledged yet (the
 /// server answered `rate_limited`: another tab spends the budget), is kept by the tab, sent
 /// again from the next page, and reaches the agent once.

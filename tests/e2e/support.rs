@@ -48,6 +48,8 @@ pub struct TestServer {
     database: Option<String>,
     /// Seeds the demo merchant (with this server's demo page as its origin) and agents.
     seed_demo: bool,
+    /// `--smtp-url` and `--mail-from`, when the server sends mail.
+    mail: Option<tandem_server::mail::Settings>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     data: tempfile::TempDir,
@@ -66,6 +68,16 @@ impl TestServer {
             std::env::var("TANDEM_TEST_POSTGRES").expect("TANDEM_TEST_POSTGRES: run `cargo xtask test`");
         let database = tandem_server::store::scratch_database(&base).await.expect("the test cluster");
         Self::start_with(widget_dir, Some(database), true, String::new()).await
+    }
+
+    /// The real server with the demo merchant, sending mail through the server at `smtp_url`
+    /// (a sink of the test's).
+    pub async fn start_mailing_to(widget_dir: &Path, smtp_url: &str) -> Self {
+        let mut server = Self::start(widget_dir).await;
+        server.mail =
+            Some(tandem_server::mail::Settings::new(smtp_url, "Northwind <chat@northwind.example>"));
+        server.restart().await;
+        server
     }
 
     /// A second instance on this one's PostgreSQL database (its demo merchant and agents as
@@ -90,6 +102,7 @@ impl TestServer {
             widget_dir: widget_dir.to_path_buf(),
             database,
             seed_demo,
+            mail: None,
             stop: None,
             task: None,
             data,
@@ -112,6 +125,7 @@ impl TestServer {
             trusted_proxies: vec![],
             live_timing: tandem_server::live::LiveTiming::default(),
             webhooks: tandem_server::webhooks::Delivery::default(),
+            mail: self.mail.clone(),
         };
         let server = Server::bind(config).await.expect("server starts");
         self.api = server.local_addr().expect("api addr");

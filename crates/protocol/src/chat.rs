@@ -232,6 +232,21 @@ pub struct LeaveMessage {
     pub transcript: Vec<TranscriptEntry>,
 }
 
+/// `POST /v1/conversations/{id}/transcript`: email me this conversation, which has ended.
+/// Without `email`, it goes to the address the customer gave before the handoff or the one
+/// the merchant's page signed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// The answer to a [`TranscriptRequest`]: queued, to this address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptQueued {
+    pub email: String,
+}
+
 /// A stored [`LeaveMessage`], as agents see it: `GET /v1/agent/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeftMessage {

@@ -91,6 +91,10 @@ pub struct WidgetConfig {
     /// Whether to ask for the customer's email before the handoff.
     #[serde(default)]
     pub ask_email: AskEmail,
+    /// Whether the server sends email, so that a customer may have a transcript sent when a
+    /// chat ends (`POST /v1/conversations/{id}/transcript`).
+    #[serde(default)]
+    pub transcripts: bool,
 }
 
 /// Whether the widget asks for an email before putting the customer through to a person.

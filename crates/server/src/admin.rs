@@ -70,6 +70,29 @@ pub async fn merchant(command: MerchantCommand) -> Result<(), String> {
         MerchantCommand::IdentitySecret { id, data } => identity_secret(&id, &data).await,
         MerchantCommand::Canned(command) => canned(command).await,
         MerchantCommand::Webhook(command) => webhook(command).await,
+        MerchantCommand::Mails { id, failed: only_failed, data } => {
+            let merchant = merchant_id(&id)?;
+            for mail in open(&data).await?.mails(&merchant, 100).await.map_err(|error| error.to_string())? {
+                let state = outbox_state(mail.sent_at_ms, mail.given_up, "sent");
+                if !(only_failed && state == "sent") {
+                    let error = mail.last_error.unwrap_or_default();
+                    println!(
+                        "{}\t{}\t{}\t{state}\t{} attempts\t{error}",
+                        mail.id, mail.kind, mail.to, mail.attempts
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// How an outbox's item stands: `done` (delivered, sent), given up, or retrying.
+fn outbox_state(done_at_ms: Option<i64>, given_up: bool, done: &'static str) -> &'static str {
+    match (done_at_ms, given_up) {
+        (Some(_), _) => done,
+        (None, true) => "given up",
+        (None, false) => "retrying",
     }
 }
 
@@ -122,11 +145,7 @@ async fn webhook(command: WebhookCommand) -> Result<(), String> {
         WebhookCommand::Deliveries { id, failed: only_failed, data } => {
             let merchant = merchant_id(&id)?;
             for delivery in open(&data).await?.deliveries(&merchant, 100).await.map_err(failed)? {
-                let state = match (delivery.delivered_at_ms, delivery.given_up) {
-                    (Some(_), _) => "delivered",
-                    (None, true) => "given up",
-                    (None, false) => "retrying",
-                };
+                let state = outbox_state(delivery.delivered_at_ms, delivery.given_up, "delivered");
                 if only_failed && state == "delivered" {
                     continue;
                 }

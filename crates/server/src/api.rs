@@ -19,6 +19,7 @@ use crate::extract::{NewChats, PageMerchant, Within};
 /// Requests without an `Origin` (the widget served from our own origin, or a script)
 /// read the same public configuration.
 pub(crate) async fn widget_config(
+    State(state): State<AppState>,
     PageMerchant(merchant): PageMerchant,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
@@ -28,6 +29,7 @@ pub(crate) async fn widget_config(
         support_email: merchant.support_email,
         locale: merchant.settings.locale,
         ask_email: merchant.settings.ask_email,
+        transcripts: state.mailer.is_some(),
     };
     Ok(readable_by_page(Json(config).into_response(), &headers))
 }
@@ -150,6 +152,7 @@ pub(crate) async fn leave_message(
         "page_url": message.page_url, "transcript": message.transcript,
     });
     crate::webhooks::emit(&state, &merchant.id, crate::webhooks::Event::MessageLeft, left).await;
+    crate::mail::tell_support(&state, &merchant, &message, id).await;
     Ok(readable_by_page(
         (axum::http::StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response(),
         &headers,

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use tandem_protocol::{ConversationId, Rating, StartConversation};
+use tandem_protocol::{ConversationId, Rating, StartConversation, TranscriptQueued, TranscriptRequest};
 
 use axum_extra::TypedHeader;
 use axum_extra::headers::Authorization;
@@ -93,6 +93,18 @@ pub(crate) async fn set_context(
 ) -> Result<StatusCode, AppError> {
     service::set_page_context(&state, &conversation, context).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/conversations/{id}/transcript`: the customer has the conversation, once it has
+/// ended, emailed to them (to the address they typed, or else the one they gave before the
+/// handoff or the page signed); queued, so the answer is 202.
+pub(crate) async fn transcript(
+    State(state): State<AppState>,
+    crate::extract::CustomerChat(conversation): crate::extract::CustomerChat,
+    JsonBody(request): JsonBody<TranscriptRequest>,
+) -> Result<Response, AppError> {
+    let email = service::email_transcript(&state, &conversation, request).await?;
+    Ok((StatusCode::ACCEPTED, Json(TranscriptQueued { email })).into_response())
 }
 
 /// What a page says as it goes away for good (`navigator.sendBeacon`, so the token is in the

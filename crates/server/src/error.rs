@@ -54,6 +54,8 @@ pub enum AppError {
     FileTooLarge,
     #[error("at most 10 files can be sent in a conversation within an hour; try again later")]
     TooManyFiles,
+    #[error("a conversation's transcript is sent at most 3 times")]
+    TooManyTranscripts,
     #[error("this path does not take that method; the Allow header lists those it takes")]
     MethodNotAllowed,
     #[error("{0}")]
@@ -106,6 +108,9 @@ impl AppError {
                 (StatusCode::PAYLOAD_TOO_LARGE, ProblemCode::PayloadTooLarge, "File too large")
             }
             Self::TooManyFiles => (StatusCode::TOO_MANY_REQUESTS, ProblemCode::RateLimited, "Too many files"),
+            Self::TooManyTranscripts => {
+                (StatusCode::TOO_MANY_REQUESTS, ProblemCode::RateLimited, "Too many transcripts")
+            }
             Self::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, ProblemCode::MethodNotAllowed, "Method not allowed")
             }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod hours;
 pub mod identity;
 pub mod live;
+pub mod mail;
 pub mod metrics;
 pub mod password;
 pub mod store;
@@ -28,6 +29,7 @@ mod csp;
 pub mod dispatch;
 mod extract;
 mod limits;
+mod outbox;
 mod pages;
 pub mod queue;
 pub mod service;
@@ -82,6 +84,8 @@ pub struct Config {
     pub live_timing: live::LiveTiming,
     /// How webhook deliveries are made (`webhooks::Delivery::default()` in production).
     pub webhooks: webhooks::Delivery,
+    /// The mail server (`--smtp-url`); `None` sends no email and offers no transcripts.
+    pub mail: Option<mail::Settings>,
 }
 
 /// Shared by every request handler and live session.
@@ -112,6 +116,8 @@ pub struct AppState {
     pub webhook_delivery: webhooks::Delivery,
     /// Woken when a webhook event is queued here, so that it is sent at once.
     pub webhooks_due: Arc<tokio::sync::Notify>,
+    /// See [`Config::mail`].
+    pub mailer: Option<Arc<mail::Mailer>>,
 }
 
 impl AppState {
@@ -122,6 +128,7 @@ impl AppState {
             Vec::new(),
             live::LiveTiming::default(),
             webhooks::Delivery::default(),
+            None,
         )
     }
 
@@ -133,6 +140,7 @@ impl AppState {
         trusted_proxies: Vec<ipnet::IpNet>,
         live_timing: live::LiveTiming,
         webhook_delivery: webhooks::Delivery,
+        mailer: Option<Arc<mail::Mailer>>,
     ) -> Self {
         let (begin_shutdown, shutdown) = watch::channel(false);
         let secure_cookies = console_origins.iter().all(|origin| origin.starts_with("https://"));
@@ -153,12 +161,14 @@ impl AppState {
             begin_shutdown: Arc::new(begin_shutdown),
             webhook_delivery,
             webhooks_due: Arc::default(),
+            mailer,
         };
         // Outside a runtime (some unit tests) there is nothing to time.
         if tokio::runtime::Handle::try_current().is_ok() {
             dispatch::spawn_timer(state.clone());
             upkeep::spawn(state.clone());
             webhooks::spawn(state.clone());
+            mail::spawn(state.clone());
         }
         state
     }
@@ -208,6 +218,8 @@ pub enum StartError {
     Listen { addr: SocketAddr, flag: &'static str, source: io::Error },
     #[error("cannot seed the demo data: {0}")]
     Seed(StoreError),
+    #[error("{0}")]
+    Mail(String),
 }
 
 /// A server whose ports are bound and whose database is open, ready to [`run`](Server::run).
@@ -222,6 +234,10 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(config: Config) -> Result<Self, StartError> {
+        let mailer = match config.mail.clone() {
+            Some(settings) => Some(Arc::new(mail::Mailer::new(settings).map_err(StartError::Mail)?)),
+            None => None,
+        };
         let store = open_store(&config).await?;
         let listener = bind_listener(config.listen, "--listen").await?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen {
@@ -239,6 +255,7 @@ impl Server {
             config.trusted_proxies.clone(),
             config.live_timing,
             config.webhooks,
+            mailer,
         );
         join_others(&state, &config).await?;
         let demo_listener = match config.demo_listen {
@@ -425,6 +442,7 @@ fn customer_posts() -> Router<AppState> {
         .route("/v1/conversations", post(conversations::start))
         .route("/v1/conversations/{id}/rating", post(conversations::rate))
         .route("/v1/conversations/{id}/context", post(conversations::set_context))
+        .route("/v1/conversations/{id}/transcript", post(conversations::transcript))
         .route("/v1/conversations/{id}/leave", post(conversations::leave))
         .route("/v1/merchants/{id}/messages", post(api::leave_message))
         .method_not_allowed_fallback(method_not_allowed)

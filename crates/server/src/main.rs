@@ -82,6 +82,17 @@ enum MerchantCommand {
     /// A merchant's signed webhooks: conversations told to its CRM or helpdesk (docs/api.md).
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Print the latest mails (messages left, transcripts): id, kind, to, state (sent,
+    /// retrying, given up), attempts and the last error. Nothing is mailed without --smtp-url.
+    Mails {
+        #[arg(long)]
+        id: String,
+        /// Only those not sent.
+        #[arg(long)]
+        failed: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Subcommand)]
@@ -293,6 +304,14 @@ struct ServeArgs {
     /// Without it, every request counts as coming from the address it arrives from.
     #[arg(long = "trusted-proxy", env = "TANDEM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = proxy_net)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// The mail server for messages left and transcripts: smtps://host[:port], or
+    /// smtp://host[:port]?tls=required for STARTTLS. Its user name and password are read from
+    /// TANDEM_SMTP_USERNAME and TANDEM_SMTP_PASSWORD. Without it no email is sent.
+    #[arg(long, env = "TANDEM_SMTP_URL", requires = "mail_from")]
+    smtp_url: Option<String>,
+    /// The From of every mail, e.g. "Northwind support <support@northwind.example>".
+    #[arg(long, env = "TANDEM_MAIL_FROM", requires = "smtp_url")]
+    mail_from: Option<String>,
 }
 
 /// An address (one host) or a CIDR range.
@@ -354,6 +373,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         trusted_proxies: args.trusted_proxies,
         live_timing: tandem_server::live::LiveTiming::default(),
         webhooks: tandem_server::webhooks::Delivery::default(),
+        mail: mail_settings(args.smtp_url, args.mail_from),
     };
     let widget_dir = config.widget_dir.clone();
     let server = match Server::bind(config).await {
@@ -398,6 +418,15 @@ async fn serve(args: ServeArgs) -> ExitCode {
 /// The handlers are installed here, before the caller prints the address line, not when the
 /// returned future is first polled: a supervisor (or a test) that sends SIGTERM as soon as it
 /// reads that line must get a graceful stop, not the default "killed by signal".
+/// `--smtp-url` and `--mail-from` (clap requires both or neither), with the credentials from
+/// the environment.
+fn mail_settings(url: Option<String>, from: Option<String>) -> Option<tandem_server::mail::Settings> {
+    let mut settings = tandem_server::mail::Settings::new(url?, from?);
+    let user = std::env::var("TANDEM_SMTP_USERNAME").ok().filter(|user| !user.is_empty());
+    settings.credentials = user.map(|user| (user, std::env::var("TANDEM_SMTP_PASSWORD").unwrap_or_default()));
+    Some(settings)
+}
+
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {

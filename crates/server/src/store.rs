@@ -4,6 +4,7 @@
 //! several instances share. Each has its own embedded migrations. Every method is one
 //! transaction: what it returns is committed.
 
+mod mails;
 mod postgres;
 mod sqlite;
 #[cfg(test)]
@@ -16,6 +17,7 @@ use tandem_protocol::{
     MerchantId, Note, Rating, Seq, TranscriptEntry,
 };
 
+pub use mails::{DueMail, MailRecord, NewMail};
 pub use postgres::{PgStore, scratch_database};
 pub use sqlite::SqliteStore;
 
@@ -624,6 +626,17 @@ pub trait Store: Send + Sync + 'static {
     async fn record_attempt(&self, id: &str, attempt: &Attempt, now_ms: i64) -> Result<(), StoreError>;
     /// The merchant's deliveries, newest first.
     async fn deliveries(&self, merchant: &MerchantId, limit: u32) -> Result<Vec<DeliveryRecord>, StoreError>;
+
+    /// Queues `mail`, due now; `false` (and nothing queued) when its conversation has
+    /// `most_per_conversation` mails already, counted in the same statement.
+    async fn enqueue_mail(&self, mail: &NewMail, most_per_conversation: u32) -> Result<bool, StoreError>;
+    /// Takes up to `limit` mails that are due and not taken by another instance, for
+    /// `lease_ms`; as [`Store::claim_deliveries`] does.
+    async fn claim_mails(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<DueMail>, StoreError>;
+    /// How sending went; a sent mail keeps only its envelope.
+    async fn record_mail_attempt(&self, id: &str, attempt: &Attempt, now_ms: i64) -> Result<(), StoreError>;
+    /// The merchant's mails, newest first.
+    async fn mails(&self, merchant: &MerchantId, limit: u32) -> Result<Vec<MailRecord>, StoreError>;
     /// The merchant's canned responses, by shortcut.
     async fn canned_responses(&self, merchant: &MerchantId) -> Result<Vec<CannedResponse>, StoreError>;
     /// Adds or replaces (by shortcut) one of the merchant's canned responses; `false` for an

@@ -78,9 +78,6 @@ impl Default for Delivery {
     }
 }
 
-/// Deliveries are retried for this long after the event, then given up.
-const GIVE_UP_AFTER_MS: i64 = 24 * 3_600_000;
-const MOST_BETWEEN_RETRIES_MS: i64 = 3_600_000;
 /// Deliveries sent at once by one instance.
 const BATCH: u32 = 20;
 
@@ -238,22 +235,21 @@ async fn send_due(state: &AppState) {
     let sent = due.into_iter().map(|delivery| async move {
         let attempt = match send(&delivery, settings).await {
             Ok(()) => Attempt::Delivered,
-            Err(error) => Attempt::Failed { retry_at_ms: retry_at(&delivery, settings, now_ms()), error },
+            Err(error) => Attempt::Failed {
+                retry_at_ms: crate::outbox::retry_at(
+                    settings.first_retry,
+                    delivery.attempts,
+                    delivery.created_at_ms,
+                    now_ms(),
+                ),
+                error,
+            },
         };
         if let Err(error) = state.store.record_attempt(&delivery.id, &attempt, now_ms()).await {
             tracing::warn!(%error, delivery = %delivery.id, "could not record a webhook attempt; it is tried again");
         }
     });
     futures_util::future::join_all(sent).await;
-}
-
-/// When to try a failed delivery again: 10 s after the first attempt, doubling, at most an
-/// hour apart; `None` once 24 hours have passed since the event.
-fn retry_at(delivery: &DueDelivery, settings: Delivery, now_ms: i64) -> Option<i64> {
-    let first = i64::try_from(settings.first_retry.as_millis()).unwrap_or(i64::MAX);
-    let wait = first.saturating_mul(1_i64 << delivery.attempts.min(20)).min(MOST_BETWEEN_RETRIES_MS);
-    let at = now_ms.saturating_add(wait);
-    (at - delivery.created_at_ms <= GIVE_UP_AFTER_MS).then_some(at)
 }
 
 /// One attempt: a `POST` of the body, signed, to the address the URL resolves to now; any
@@ -317,23 +313,5 @@ mod tests {
             signature("whsec", 1_700_000_000, r#"{"a":1}"#),
             "t=1700000000,v1=8ad37ba156048ae0e0a5533c75cdf26fee88b07f93cb57ee4c80adb053012032"
         );
-    }
-
-    #[test]
-    fn retries_back_off_and_stop_after_a_day() {
-        let settings = Delivery::default();
-        let delivery = |attempts| DueDelivery {
-            id: "d".into(),
-            url: String::new(),
-            secret: String::new(),
-            event: String::new(),
-            body: String::new(),
-            attempts,
-            created_at_ms: 0,
-        };
-        assert_eq!(retry_at(&delivery(0), settings, 1_000), Some(11_000));
-        assert_eq!(retry_at(&delivery(3), settings, 1_000), Some(81_000));
-        assert_eq!(retry_at(&delivery(30), settings, 1_000), Some(3_601_000), "at most an hour apart");
-        assert_eq!(retry_at(&delivery(30), settings, GIVE_UP_AFTER_MS), None, "given up after a day");
     }
 }

@@ -67,6 +67,11 @@ pub enum Part {
     RatingComment,
     RatingSend,
     RatingThanks,
+    TranscriptWanted,
+    TranscriptEmail,
+    TranscriptProblem,
+    TranscriptSend,
+    TranscriptSent,
 }
 
 impl Part {
@@ -118,6 +123,11 @@ impl Part {
             Self::RatingComment => "[data-testid=rating-comment]",
             Self::RatingSend => "[data-testid=rating-send]",
             Self::RatingThanks => "[data-testid=rating-thanks]",
+            Self::TranscriptWanted => "[data-testid=transcript-wanted]",
+            Self::TranscriptEmail => "[data-testid=transcript-email]",
+            Self::TranscriptProblem => "[data-testid=transcript-form] [role=alert]",
+            Self::TranscriptSend => "[data-testid=transcript-send]",
+            Self::TranscriptSent => "[data-testid=transcript-sent]",
         }
     }
 

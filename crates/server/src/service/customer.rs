@@ -1,9 +1,9 @@
 //! What a customer starts and finishes over HTTP: joining the queue, and rating the chat.
 
 use tandem_protocol::{
-    ConversationId, ConversationStarted, CustomerProfile, MAX_TRANSCRIPT_ENTRIES, MerchantId, QueueStatus,
-    Rating, StartConversation, TranscriptEntry, mask_card_numbers_in_place, mask_card_numbers_in_transcript,
-    validate_email, validate_tag, validate_text,
+    ConversationId, ConversationStarted, ConversationStatus, CustomerProfile, MAX_TRANSCRIPT_ENTRIES,
+    MerchantId, QueueStatus, Rating, StartConversation, TranscriptEntry, TranscriptRequest,
+    mask_card_numbers_in_place, mask_card_numbers_in_transcript, validate_email, validate_tag, validate_text,
 };
 
 use crate::AppState;
@@ -148,6 +148,53 @@ pub async fn rate(state: &AppState, conversation: &Conversation, mut rating: Rat
     crate::webhooks::emit(state, &conversation.merchant_id, crate::webhooks::Event::ConversationRated, rated)
         .await;
     Ok(())
+}
+
+/// Queues the transcript of `conversation`, which has ended, to the address of `request` or
+/// else the customer's own; the address.
+pub async fn email_transcript(
+    state: &AppState,
+    conversation: &Conversation,
+    request: TranscriptRequest,
+) -> Result<String, AppError> {
+    if state.mailer.is_none() {
+        let problem =
+            "this server sends no email, so no transcripts (widget-config says \"transcripts\": false)";
+        return Err(AppError::NotFound(problem.into()));
+    }
+    if conversation.status != ConversationStatus::Ended {
+        return Err(AppError::Conflict("a transcript is sent once the conversation has ended".into()));
+    }
+    let to = match request.email {
+        Some(email) => {
+            validate_email(&email)
+                .map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
+            email
+        }
+        None => conversation.customer.email.clone().ok_or_else(|| {
+            AppError::InvalidRequest("email: name the address to send the transcript to".into())
+        })?,
+    };
+    let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or(AppError::Internal)?;
+    let messages = state.store.messages_after(&conversation.id, 0).await?;
+    let letter = crate::mail::transcript_letter(&merchant, conversation, &messages);
+    let mail = crate::store::NewMail {
+        id: new_id(),
+        merchant_id: merchant.id.clone(),
+        conversation_id: Some(conversation.id.clone()),
+        left_message_id: None,
+        kind: "transcript",
+        to: to.clone(),
+        reply_to: merchant.support_email.clone(),
+        subject: letter.subject,
+        text: letter.text,
+        html: letter.html,
+        now_ms: now_ms(),
+    };
+    if !crate::mail::queue(state, mail, crate::mail::MOST_TRANSCRIPTS).await? {
+        return Err(AppError::TooManyTranscripts);
+    }
+    Ok(to)
 }
 
 /// What the page says of itself (`Tandem.setContext`), kept with the conversation for its

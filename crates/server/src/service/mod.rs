@@ -17,7 +17,7 @@ pub use agent::{
 };
 pub use customer::{
     Presence, abandon_the_gone, check_locale_and_url, check_transcript, customer_arrived, customer_left,
-    rate, set_page_context, start,
+    email_transcript, rate, set_page_context, start,
 };
 pub use messages::{Post, post_file, post_message, post_note};
 

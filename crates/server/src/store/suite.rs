@@ -8,7 +8,7 @@ use tandem_protocol::{
 };
 
 use super::postgres::PgStore;
-use super::{Attempt, Webhook};
+use super::{Attempt, NewMail, Webhook};
 use super::{
     AuditEntry, ChatRef, DispatchSettings, File, Merchant, NewAgent, NewConversation, NewFile, NewInvite,
     NewMessage, NewNote, Policies, ReadUpTo, Redeemed, Side, Staffing, Store, StoreError, WidgetSettings,
@@ -52,6 +52,7 @@ suite!(
     canned_responses_are_the_merchants_own_by_shortcut,
     a_file_is_stored_with_its_message_once_and_only_its_merchant_reads_it,
     webhook_deliveries_are_claimed_once_retried_when_due_and_listed_for_their_merchant,
+    mails_are_counted_per_conversation_claimed_once_and_go_with_what_they_tell_of,
 );
 
 /// A database of its own in the test cluster, migrated.
@@ -371,6 +372,64 @@ async fn webhook_deliveries_are_claimed_once_retried_when_due_and_listed_for_the
         1,
         "its deliveries went with it"
     );
+}
+
+async fn mails_are_counted_per_conversation_claimed_once_and_go_with_what_they_tell_of(store: &dyn Store) {
+    let id = with_conversation(store).await;
+    let merchant = demo().id;
+    let mail = |mail_id: &str, conversation: Option<&ConversationId>, left: Option<i64>| NewMail {
+        id: mail_id.into(),
+        merchant_id: merchant.clone(),
+        conversation_id: conversation.cloned(),
+        left_message_id: left,
+        kind: if left.is_some() { "message_left" } else { "transcript" },
+        to: "kim@example.com".into(),
+        reply_to: None,
+        subject: "Your conversation".into(),
+        text: "Anna: hello".into(),
+        html: "<p>Anna: hello</p>".into(),
+        now_ms: 10,
+    };
+    assert!(store.enqueue_mail(&mail("t1", Some(&id), None), 2).await.expect("first"));
+    assert!(store.enqueue_mail(&mail("t2", Some(&id), None), 2).await.expect("second"));
+    assert!(!store.enqueue_mail(&mail("t3", Some(&id), None), 2).await.expect("third"), "two per chat");
+    let left = LeaveMessage {
+        email: "kim@example.com".into(),
+        text: "call me".into(),
+        locale: "en".into(),
+        page_url: "https://shop.example/".into(),
+        transcript: vec![],
+    };
+    let left_id = store.leave_message(&merchant, &left, 10).await.expect("left");
+    assert!(store.enqueue_mail(&mail("m1", None, Some(left_id)), 0).await.expect("no chat, no count"));
+
+    let claimed = store.claim_mails(10, 1_000, 2).await.expect("claim");
+    assert_eq!(claimed.len(), 2, "at most the limit");
+    assert_eq!((claimed[0].text.as_str(), claimed[0].attempts), ("Anna: hello", 0));
+    assert_eq!(store.claim_mails(20, 1_000, 10).await.expect("the rest").len(), 1, "the others are held");
+    store.record_mail_attempt(&claimed[0].id, &Attempt::Delivered, 30).await.expect("sent");
+    let failed = Attempt::Failed { error: "connection refused".into(), retry_at_ms: Some(500) };
+    store.record_mail_attempt(&claimed[1].id, &failed, 30).await.expect("failed");
+    assert!(store.claim_mails(499, 1_000, 10).await.expect("early").is_empty(), "not due, or held");
+    let retried = store.claim_mails(2_000, 1_000, 10).await.expect("due");
+    assert!(retried.iter().any(|due| due.id == claimed[1].id && due.attempts == 1), "{retried:?}");
+
+    let listed = store.mails(&merchant, 10).await.expect("mails");
+    assert_eq!(listed.len(), 3);
+    let sent = listed.iter().find(|record| record.id == claimed[0].id).expect("the sent one");
+    assert_eq!((sent.sent_at_ms, sent.attempts, sent.given_up), (Some(30), 1, false));
+    assert!(store.mails(&MerchantId::parse("other").expect("id"), 10).await.expect("none").is_empty());
+
+    // A customer's erasure takes their message left's mail with it.
+    assert_eq!(store.erase(&merchant, &[], &[left_id]).await.expect("erased"), (0, 1));
+    let kept: Vec<String> =
+        store.mails(&merchant, 10).await.expect("mails").into_iter().map(|m| m.id).collect();
+    assert_eq!(kept.len(), 2);
+    assert!(!kept.contains(&"m1".to_owned()));
+    // And a conversation its transcripts.
+    assert!(store.end(chat(&merchant, &id), 40).await.expect("end"));
+    assert_eq!(store.erase(&merchant, &[id], &[]).await.expect("erased"), (1, 0));
+    assert!(store.mails(&merchant, 10).await.expect("mails").is_empty());
 }
 
 async fn a_file_is_stored_with_its_message_once_and_only_its_merchant_reads_it(store: &dyn Store) {

@@ -37,6 +37,8 @@ pub struct TestApp {
     database: Option<String>,
     trusted_proxies: Vec<ipnet::IpNet>,
     live_timing: tandem_server::live::LiveTiming,
+    /// `--smtp-url` and `--mail-from`, when the app sends mail.
+    mail: Option<tandem_server::mail::Settings>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data: tempfile::TempDir,
@@ -114,6 +116,18 @@ pub async fn spawn_app_behind_proxy() -> TestApp {
         .await
 }
 
+/// The app sending mail through the server at `smtp_url` (a sink of the test's), from
+/// `chat@shop.example`, retrying after 100 ms.
+pub async fn spawn_app_mailing_to(smtp_url: &str) -> TestApp {
+    let mut app = spawn_app().await;
+    let mut settings = tandem_server::mail::Settings::new(smtp_url, "Shop chat <chat@shop.example>");
+    settings.first_retry = Duration::from_millis(100);
+    settings.timeout = Duration::from_secs(5);
+    app.mail = Some(settings);
+    app.restart().await;
+    app
+}
+
 /// The app on a fresh database of its own in the test cluster (`TANDEM_TEST_POSTGRES`, which
 /// `cargo xtask test` sets), as `tandem serve --database postgres://…` runs.
 pub async fn spawn_app_on_postgres() -> TestApp {
@@ -146,6 +160,7 @@ impl TestApp {
             database: Some(database),
             trusted_proxies: Vec::new(),
             live_timing: LiveTiming::default(),
+            mail: None,
             stop: None,
             task: None,
             _data: tempfile::tempdir().expect("temp dir"),
@@ -190,6 +205,7 @@ async fn spawn_on(
         database,
         trusted_proxies,
         live_timing,
+        mail: None,
         stop: None,
         task: None,
         _data: data,
@@ -212,6 +228,7 @@ impl TestApp {
             public_url: None,
             trusted_proxies: self.trusted_proxies.clone(),
             live_timing: self.live_timing,
+            mail: self.mail.clone(),
             // Receivers in tests listen on loopback, and retries come quickly.
             webhooks: tandem_server::webhooks::Delivery {
                 allow_loopback: true,

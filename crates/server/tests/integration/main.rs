@@ -13,6 +13,7 @@ mod dispatch;
 mod isolation;
 mod limits;
 mod live;
+mod mail;
 mod on_postgres;
 mod scale_out;
 mod team;

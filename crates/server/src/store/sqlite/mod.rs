@@ -15,6 +15,7 @@ use tandem_protocol::{
     Note, Rating, Seq,
 };
 
+use super::mails::{self, DueMail, MailRecord, NewMail};
 use super::{
     Agent, AgentId, AgentRole, AuditEntry, CANNED_COLUMNS, CannedRow, ChatRef, Conversation, File, FileRow,
     Merchant, NOTE_COLUMNS, NewAgent, NewConversation, NewFile, NewInvite, NewMessage, NewNote, NoteRow,
@@ -975,6 +976,69 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(delivery).collect())
+    }
+
+    async fn enqueue_mail(&self, mail: &NewMail, most_per_conversation: u32) -> Result<bool, StoreError> {
+        let queued = sqlx::query(&mails::for_sqlite(mails::INSERT))
+            .bind(&mail.id)
+            .bind(mail.merchant_id.as_str())
+            .bind(mail.conversation_id.as_ref().map(|id| id.0.as_str()))
+            .bind(mail.kind)
+            .bind(&mail.to)
+            .bind(&mail.reply_to)
+            .bind(&mail.subject)
+            .bind(&mail.text)
+            .bind(&mail.html)
+            .bind(mail.now_ms)
+            .bind(mail.now_ms)
+            .bind(i64::from(most_per_conversation))
+            .bind(mail.left_message_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(queued.rows_affected() == 1)
+    }
+
+    async fn claim_mails(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<DueMail>, StoreError> {
+        let claim = crate::tokens::new_id();
+        let mut tx = self.write().await?;
+        sqlx::query(&mails::for_sqlite(&format!("{})", mails::CLAIM)))
+            .bind(now_ms + lease_ms)
+            .bind(&claim)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await?;
+        let rows: Vec<mails::DueRow> =
+            sqlx::query_as(&mails::for_sqlite(mails::CLAIMED)).bind(&claim).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(mails::due).collect())
+    }
+
+    async fn record_mail_attempt(&self, id: &str, attempt: &Attempt, now_ms: i64) -> Result<(), StoreError> {
+        match attempt {
+            Attempt::Delivered => {
+                sqlx::query(&mails::for_sqlite(mails::SENT)).bind(now_ms).bind(id).execute(&self.pool).await?
+            }
+            Attempt::Failed { error, retry_at_ms } => {
+                sqlx::query(&mails::for_sqlite(mails::FAILED))
+                    .bind(retry_at_ms.unwrap_or(now_ms))
+                    .bind(retry_at_ms.is_none())
+                    .bind(error)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        Ok(())
+    }
+
+    async fn mails(&self, merchant: &MerchantId, limit: u32) -> Result<Vec<MailRecord>, StoreError> {
+        let rows: Vec<mails::RecordRow> = sqlx::query_as(&mails::for_sqlite(mails::LIST))
+            .bind(merchant.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(mails::record).collect())
     }
 
     async fn messages_after(&self, id: &ConversationId, after: Seq) -> Result<Vec<ChatMessage>, StoreError> {
