@@ -17,6 +17,7 @@ pub const MAX_FILE_NAME_CHARS: usize = 120;
 /// What a file is, as read from its first bytes (never from its name or a declared type).
 /// SVG, HTML and everything else that could carry script is not one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub enum FileKind {
     #[serde(rename = "image/png")]
     Png,
@@ -79,6 +80,7 @@ impl FileKind {
 
 /// A file a message carries: what a client needs to show it and fetch its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct Attachment {
     /// Random, URL-safe; names the file under its conversation.
     pub id: String,

@@ -12,6 +12,7 @@ pub const MAX_CANNED_RESPONSES: usize = 200;
 /// One prepared answer. Its texts may hold `{customer_name}` and `{agent_name}`, filled in as
 /// the agent takes it (see [`fill_canned`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct CannedResponse {
     /// What the agent types after `/`: 1 to 32 lowercase letters, digits or hyphens.
     pub shortcut: String,
@@ -22,6 +23,7 @@ pub struct CannedResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct CannedText {
     /// A two-letter language code: `en`, `sv`, `de`…
     pub locale: String,
@@ -30,6 +32,7 @@ pub struct CannedText {
 
 /// The body of `PUT /v1/agent/canned/{shortcut}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct CannedResponseBody {
     pub title: String,
     pub texts: Vec<CannedText>,

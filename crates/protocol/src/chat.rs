@@ -34,6 +34,7 @@ macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
         #[serde(transparent)]
         pub struct $name(pub String);
 
@@ -69,6 +70,7 @@ string_id!(
 
 /// Why the customer asked for a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HandoffReason {
     /// The "Talk to a human" button.
@@ -81,6 +83,7 @@ pub enum HandoffReason {
 
 /// Why the bot handed over or offered a person; travels with the handoff to the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationReason {
     /// The customer asked for a person.
@@ -93,6 +96,7 @@ pub enum EscalationReason {
 
 /// Who said a line of the bot conversation that preceded the handoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TranscriptSpeaker {
     Customer,
@@ -100,6 +104,7 @@ pub enum TranscriptSpeaker {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct TranscriptEntry {
     pub from: TranscriptSpeaker,
     pub text: String,
@@ -107,6 +112,7 @@ pub struct TranscriptEntry {
 
 /// `POST /v1/conversations`: a customer asks for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct StartConversation {
     pub merchant_id: MerchantId,
     /// BCP 47 tag, e.g. `sv-SE`.
@@ -166,6 +172,7 @@ pub fn validate_email(email: &str) -> Result<(), &'static str> {
 
 /// Who the customer is, as far as the agent can know.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct CustomerProfile {
     /// The merchant's id for the customer; present only when the merchant's signature was valid.
     pub id: Option<String>,
@@ -181,6 +188,7 @@ pub struct CustomerProfile {
 /// The customer's rating of a conversation with a person, given when it ended:
 /// `POST /v1/conversations/{id}/rating` with the customer token as a bearer token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct Rating {
     /// 1 (bad) to 5 (great).
     pub score: u8,
@@ -205,6 +213,7 @@ impl Rating {
 /// Whether a person can answer now: `GET /v1/merchants/{id}/availability`. When nobody can,
 /// the widget offers to leave a message instead of a queue with no end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct Availability {
     pub agents_online: bool,
     /// Inside the merchant's business hours (always, when it has none).
@@ -223,6 +232,7 @@ fn always() -> bool {
 
 /// A message left when no person could answer: `POST /v1/merchants/{id}/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct LeaveMessage {
     pub email: String,
     pub text: String,
@@ -236,6 +246,7 @@ pub struct LeaveMessage {
 /// Without `email`, it goes to the address the customer gave before the handoff or the one
 /// the merchant's page signed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct TranscriptRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -243,12 +254,14 @@ pub struct TranscriptRequest {
 
 /// The answer to a [`TranscriptRequest`]: queued, to this address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct TranscriptQueued {
     pub email: String,
 }
 
 /// A stored [`LeaveMessage`], as agents see it: `GET /v1/agent/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct LeftMessage {
     pub id: i64,
     pub email: String,
@@ -264,6 +277,7 @@ pub struct LeftMessage {
 /// server, so that a page script can neither claim to be another customer nor change what the
 /// agent is shown, and `issued_at` lets a leaked identity expire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct Identity {
     pub id: String,
     #[serde(default)]
@@ -323,6 +337,7 @@ impl Identity {
 
 /// Where a waiting customer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct QueueStatus {
     /// 1 is next.
     pub position: u32,
@@ -332,6 +347,7 @@ pub struct QueueStatus {
 /// The answer to [`StartConversation`]. The token authenticates the customer's WebSocket
 /// (in its first frame, never in a URL) and is shown only this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct ConversationStarted {
     pub conversation_id: ConversationId,
     pub customer_token: String,
@@ -339,6 +355,7 @@ pub struct ConversationStarted {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     Waiting,
@@ -348,6 +365,7 @@ pub enum ConversationStatus {
 
 /// Who wrote a stored message. Read as its flat fields (as [`customer_event`] says why).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", try_from = "AuthorFields")]
 pub enum Author {
     Customer,
@@ -355,6 +373,7 @@ pub enum Author {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 enum AuthorKind {
     Customer,
@@ -362,6 +381,7 @@ enum AuthorKind {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct AuthorFields {
     kind: AuthorKind,
     name: Option<String>,
@@ -380,6 +400,7 @@ impl TryFrom<AuthorFields> for Author {
 
 /// A message as stored: the unit of delivery, ordered by `seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct ChatMessage {
     pub seq: Seq,
     pub client_id: ClientMessageId,
@@ -395,6 +416,7 @@ pub struct ChatMessage {
 
 /// Frames the customer's widget sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CustomerFrame {
     /// Must be the first frame: who this is, and the last message already held (`last_seq` 0
@@ -425,6 +447,7 @@ pub enum CustomerFrame {
 
 /// Frames the server sends the customer. Read through [`customer_event::Fields`] (see there why).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", try_from = "customer_event::Fields")]
 pub enum CustomerEvent {
     /// The answer to `hello`: the conversation's state; missed messages follow as `message`s.
@@ -490,6 +513,7 @@ pub mod customer_event {
     };
 
     #[derive(Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     enum Kind {
         Welcome,
@@ -508,6 +532,7 @@ pub mod customer_event {
 
     /// Every field any variant has; `message` is a stored message (`message`) or a text (`error`).
     #[derive(Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
     pub struct Fields {
         r#type: Kind,
         status: Option<ConversationStatus>,
@@ -522,6 +547,7 @@ pub mod customer_event {
         code: Option<ErrorCode>,
     }
 
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema), serde(untagged))]
     enum MessageField {
         Stored(ChatMessage),
         Text(String),
@@ -599,6 +625,7 @@ pub mod customer_event {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
     Online,
@@ -608,6 +635,7 @@ pub enum Presence {
 
 /// A waiting conversation, as agents see it in the queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct QueueEntry {
     pub conversation_id: ConversationId,
     pub waiting_since_ms: i64,
@@ -623,6 +651,7 @@ pub struct QueueEntry {
 
 /// Everything an agent sees of a conversation they handle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct ConversationDetail {
     pub conversation_id: ConversationId,
     pub status: ConversationStatus,
@@ -650,6 +679,7 @@ pub struct ConversationDetail {
 /// An internal note on a conversation: from one of the merchant's agents to the others (a
 /// colleague it is transferred to, a supervisor reading the transcript), never to the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct Note {
     /// Increasing within the installation: notes are listed in this order.
     pub id: i64,
@@ -662,6 +692,7 @@ pub struct Note {
 
 /// Frames the agent console sends. The agent is known from the session cookie of the upgrade.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentFrame {
     SetPresence {
@@ -722,6 +753,7 @@ pub enum AgentFrame {
 
 /// Why an offer is no longer open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OfferEnd {
     /// Not answered in time; offered to the next agent.
@@ -732,6 +764,7 @@ pub enum OfferEnd {
 
 /// Frames the server sends the agent console.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentEvent {
     /// First frame: who the agent is, and the conversations they already handle.
@@ -811,6 +844,7 @@ pub enum AgentEvent {
 
 /// Stable error codes of WebSocket `error` frames. Never renamed or reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The frame is not JSON of a known shape.
@@ -841,6 +875,7 @@ pub enum ErrorCode {
 
 /// `POST /v1/agent/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct AgentLogin {
     pub email: String,
     pub password: String,
@@ -848,6 +883,7 @@ pub struct AgentLogin {
 
 /// The signed-in agent (`POST /v1/agent/login`, `GET /v1/agent/me`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct AgentProfile {
     #[serde(default)]
     pub id: i64,
@@ -859,6 +895,7 @@ pub struct AgentProfile {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentRole {
     #[default]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// 1 to 64 characters of lowercase ASCII letters, digits and `-`, not starting or ending
 /// with `-`: safe in a URL path segment, a log line and an HTML attribute without escaping.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct MerchantId(String);
 
@@ -78,6 +79,7 @@ impl fmt::Display for MerchantId {
 /// What the widget needs to know about a merchant to open its panel:
 /// `GET /v1/merchants/{id}/widget-config`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct WidgetConfig {
     pub merchant_id: MerchantId,
     /// Shown in the panel header, e.g. "Northwind Outfitters".
@@ -99,6 +101,7 @@ pub struct WidgetConfig {
 
 /// Whether the widget asks for an email before putting the customer through to a person.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AskEmail {
     #[default]

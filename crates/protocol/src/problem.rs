@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 /// Stable machine-readable error codes. Clients branch on these, never on the human text,
 /// so a code is never renamed or reused once shipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemCode {
     NotFound,
@@ -34,6 +35,7 @@ pub enum ProblemCode {
 /// An HTTP error body in the shape of RFC 9457 ("problem details"),
 /// served as `application/problem+json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct Problem {
     /// Short, stable summary of the problem kind.
     pub title: String,

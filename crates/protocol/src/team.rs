@@ -6,6 +6,7 @@ use crate::{AgentRole, Presence};
 
 /// `POST /v1/agent/invites` (admins).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct CreateInvite {
     #[serde(default)]
     pub role: AgentRole,
@@ -14,6 +15,7 @@ pub struct CreateInvite {
 /// A single-use invite. The token travels in the link's fragment (`/console/#invite=…`), which
 /// browsers never send to a server or put in a Referer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct Invite {
     pub link: String,
     pub token: String,
@@ -22,11 +24,13 @@ pub struct Invite {
 
 /// `POST /v1/invites/lookup`: what the invited person is joining.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct InviteToken {
     pub token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct InviteDetails {
     pub merchant_name: String,
     pub role: AgentRole,
@@ -34,6 +38,7 @@ pub struct InviteDetails {
 
 /// `POST /v1/invites/accept`: the invited person sets up their account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct AcceptInvite {
     pub token: String,
     pub display_name: String,
@@ -45,6 +50,7 @@ pub struct AcceptInvite {
 
 /// One agent of the team, as colleagues and the supervisor see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct TeamMember {
     pub id: i64,
     pub display_name: String,
@@ -62,6 +68,7 @@ pub struct TeamMember {
 
 /// `GET /v1/agent/supervisor` (admins): the live queue and today's figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct SupervisorReport {
     pub waiting: u32,
     pub longest_wait_secs: u32,
@@ -71,6 +78,7 @@ pub struct SupervisorReport {
 
 /// Figures for conversations created since midnight UTC.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema, schemars::JsonSchema))]
 pub struct DayFigures {
     pub conversations: u32,
     pub answered: u32,

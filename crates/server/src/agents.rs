@@ -41,6 +41,13 @@ pub(crate) fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue
 }
 
 /// `POST /v1/agent/login`.
+#[utoipa::path(
+    post,
+    path = "/v1/agent/login",
+    tag = "agents",
+    request_body = tandem_protocol::AgentLogin,
+    responses((status = 200, description = "Signed in: the session cookie is set", body = tandem_protocol::AgentProfile))
+)]
 pub(crate) async fn login(
     State(state): State<AppState>,
     _: FromConsole,
@@ -84,6 +91,13 @@ pub(crate) async fn start_session(
 }
 
 /// `POST /v1/agent/logout`.
+#[utoipa::path(
+    post,
+    path = "/v1/agent/logout",
+    tag = "agents",
+    responses((status = 204, description = "Signed out: the session is ended and its cookie cleared")),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     _: FromConsole,
@@ -104,11 +118,26 @@ pub(crate) async fn logout(
 }
 
 /// `GET /v1/agent/me`.
+#[utoipa::path(
+    get,
+    path = "/v1/agent/me",
+    tag = "agents",
+    responses((status = 200, description = "The signed-in agent", body = tandem_protocol::AgentProfile)),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn me(SignedIn(agent): SignedIn) -> Json<AgentProfile> {
     Json(profile(&agent))
 }
 
 /// `GET /v1/agent/conversations/{id}`: a conversation of the agent's merchant.
+#[utoipa::path(
+    get,
+    path = "/v1/agent/conversations/{id}",
+    tag = "agents",
+    params(("id" = String, Path, description = "The conversation's id")),
+    responses((status = 200, description = "A conversation of the agent's merchant, with its messages and notes", body = tandem_protocol::ConversationDetail)),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn conversation(
     State(state): State<AppState>,
     SignedIn(agent): SignedIn,
@@ -126,6 +155,13 @@ pub(crate) async fn conversation(
 
 /// `GET /v1/agent/messages`: messages customers left for the agent's merchant when nobody was
 /// online, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/agent/messages",
+    tag = "agents",
+    responses((status = 200, description = "The merchant's left messages, newest first", body = Vec<tandem_protocol::LeftMessage>)),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn left_messages(
     State(state): State<AppState>,
     SignedIn(agent): SignedIn,
@@ -138,6 +174,14 @@ pub(crate) async fn left_messages(
 const AGENT_WRITE_BUFFER: usize = 16 * 1024 * 1024;
 
 /// `GET /v1/agent/live`: the console's WebSocket.
+#[utoipa::path(
+    get,
+    path = "/v1/agent/live",
+    operation_id = "agent_live",
+    tag = "agents",
+    responses((status = 101, description = "The agent's WebSocket; its frames are in /v1/frames.schema.json (AgentFrame, AgentEvent)")),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn live(
     State(state): State<AppState>,
     _: FromConsole,

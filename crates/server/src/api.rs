@@ -18,6 +18,13 @@ use crate::extract::{NewChats, PageMerchant, Within};
 /// merchant's allowed origins, and is then allowed to read the answer through CORS.
 /// Requests without an `Origin` (the widget served from our own origin, or a script)
 /// read the same public configuration.
+#[utoipa::path(
+    get,
+    path = "/v1/merchants/{id}/widget-config",
+    tag = "customer",
+    params(("id" = String, Path, description = "The merchant's id, e.g. `demo`")),
+    responses((status = 200, description = "What the widget needs before a conversation", body = tandem_protocol::WidgetConfig))
+)]
 pub(crate) async fn widget_config(
     State(state): State<AppState>,
     PageMerchant(merchant): PageMerchant,
@@ -49,6 +56,13 @@ fn readable_by_page(mut response: Response, request: &HeaderMap) -> Response {
 /// `GET /v1/merchants/{id}/bot-flow`: the merchant's bot flow (validated when it was stored),
 /// for the widget to run in the browser. Cacheable: the ETag is the flow's hash, so a returning
 /// customer's browser revalidates with `If-None-Match` and gets `304` while it is unchanged.
+#[utoipa::path(
+    get,
+    path = "/v1/merchants/{id}/bot-flow",
+    tag = "customer",
+    params(("id" = String, Path, description = "The merchant's id, e.g. `demo`")),
+    responses((status = 200, description = "The merchant's bot flow (docs/bot-flows.md); ETag for revalidation", body = serde_json::Value), (status = 304, description = "Unchanged since the `If-None-Match` ETag"))
+)]
 pub(crate) async fn bot_flow(
     State(state): State<AppState>,
     PageMerchant(merchant): PageMerchant,
@@ -81,10 +95,16 @@ pub fn validate_flow(json: &str) -> Result<(), Vec<String>> {
 }
 
 /// `GET /healthz`: the process is up and its database answers.
-pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process is up and its database answers; on PostgreSQL also `instance` and `dispatch` (`leads` or `follows`)", body = Health))
+)]
+pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
     state.store.ping().await?;
     let Some(cluster) = state.cluster.get() else {
-        return Ok(Json(serde_json::json!({ "status": "ok" })));
+        return Ok(Json(Health { status: "ok", instance: None, dispatch: None }));
     };
     if !cluster.listening() {
         return Err(AppError::Unavailable(
@@ -92,11 +112,36 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<serde_
         ));
     }
     let role = if state.dispatch.leading() { "leads" } else { "follows" };
-    Ok(Json(serde_json::json!({ "status": "ok", "instance": cluster.instance(), "dispatch": role })))
+    Ok(Json(Health { status: "ok", instance: Some(cluster.instance().to_string()), dispatch: Some(role) }))
+}
+
+/// What `GET /healthz` answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok` (a failure is a problem body).
+    status: &'static str,
+    /// On PostgreSQL: this instance's id among the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance: Option<String>,
+    /// On PostgreSQL: whether this instance `leads` dispatch or `follows`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dispatch: Option<&'static str>,
+}
+
+/// What `POST /v1/merchants/{id}/messages` answers: the message's id.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct MessageLeftId {
+    id: i64,
 }
 
 /// `GET /metrics`: live sockets, waiting customers and dispatch leadership by merchant, offers,
 /// and message commit times, for Prometheus.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "OpenMetrics text: queue depth, waits, sockets per merchant", body = String, content_type = "application/openmetrics-text"))
+)]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let merchants = state.dispatch.waiting_by_merchant();
     let leading = state.dispatch.leading();
@@ -107,6 +152,13 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
 
 /// `GET /v1/merchants/{id}/availability`: whether a person can answer now. Asked when the
 /// customer asks for a person, so the answer is never stale by more than a click.
+#[utoipa::path(
+    get,
+    path = "/v1/merchants/{id}/availability",
+    tag = "customer",
+    params(("id" = String, Path, description = "The merchant's id, e.g. `demo`")),
+    responses((status = 200, description = "Whether a person can answer now", body = tandem_protocol::Availability))
+)]
 pub(crate) async fn availability(
     State(state): State<AppState>,
     PageMerchant(merchant): PageMerchant,
@@ -130,6 +182,14 @@ pub(crate) async fn availability(
 
 /// `POST /v1/merchants/{id}/messages`: a message left when nobody could answer; agents read
 /// them in the console and reply by email.
+#[utoipa::path(
+    post,
+    path = "/v1/merchants/{id}/messages",
+    tag = "customer",
+    params(("id" = String, Path, description = "The merchant's id, e.g. `demo`")),
+    request_body = tandem_protocol::LeaveMessage,
+    responses((status = 201, description = "Stored (and mailed to support, on a server that sends email)", body = MessageLeftId))
+)]
 pub(crate) async fn leave_message(
     State(state): State<AppState>,
     PageMerchant(merchant): PageMerchant,
@@ -154,7 +214,7 @@ pub(crate) async fn leave_message(
     crate::webhooks::emit(&state, &merchant.id, crate::webhooks::Event::MessageLeft, left).await;
     crate::mail::tell_support(&state, &merchant, &message, id).await;
     Ok(readable_by_page(
-        (axum::http::StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response(),
+        (axum::http::StatusCode::CREATED, Json(MessageLeftId { id })).into_response(),
         &headers,
     ))
 }

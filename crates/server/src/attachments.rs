@@ -55,7 +55,8 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The query of an upload: the client's id for it (a retry is stored once) and the file's name.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Upload {
     client_id: String,
     #[serde(default)]
@@ -63,7 +64,16 @@ pub(crate) struct Upload {
 }
 
 /// `POST /v1/conversations/{id}/attachments?client_id=…&name=…`: the customer sends a file.
-async fn customer_upload(
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/attachments",
+    tag = "attachments",
+    params(("id" = String, Path, description = "The conversation's id"), Upload),
+    request_body(content = crate::openapi::Bytes, content_type = "application/octet-stream", description = "The file's bytes: PNG, JPEG, WebP or PDF, at most 5 MB"),
+    responses((status = 201, description = "Stored as a message of the conversation", body = tandem_protocol::ChatMessage)),
+    security(("customer_token" = []))
+)]
+pub(crate) async fn customer_upload(
     State(state): State<AppState>,
     CustomerChat(conversation): CustomerChat,
     ClientIp(ip): ClientIp,
@@ -89,7 +99,16 @@ async fn customer_upload(
 
 /// `POST /v1/agent/conversations/{id}/attachments?client_id=…&name=…`: the agent handling the
 /// chat sends a file.
-async fn agent_upload(
+#[utoipa::path(
+    post,
+    path = "/v1/agent/conversations/{id}/attachments",
+    tag = "attachments",
+    params(("id" = String, Path, description = "The conversation's id"), Upload),
+    request_body(content = crate::openapi::Bytes, content_type = "application/octet-stream", description = "The file's bytes: PNG, JPEG, WebP or PDF, at most 5 MB"),
+    responses((status = 201, description = "Stored as a message of the conversation", body = tandem_protocol::ChatMessage)),
+    security(("agent_session" = []))
+)]
+pub(crate) async fn agent_upload(
     State(state): State<AppState>,
     SignedIn(agent): SignedIn,
     _console: FromConsole,
@@ -150,7 +169,17 @@ async fn send_file(
 }
 
 /// `GET /v1/conversations/{id}/attachments/{file}`: the customer fetches a file of their chat.
-async fn customer_download(
+#[utoipa::path(
+    get,
+    path = "/v1/conversations/{id}/attachments/{file}",
+    tag = "attachments",
+    params(("id" = String, Path, description = "The conversation's id"), ("file" = String, Path, description = "The attachment's id")),
+    responses((status = 200, description = "The file, as a download (`Content-Disposition: attachment`), of the kind its bytes are", content(
+        (crate::openapi::Bytes = "image/png"), (crate::openapi::Bytes = "image/jpeg"), (crate::openapi::Bytes = "image/webp"), (crate::openapi::Bytes = "application/pdf")
+    ))),
+    security(("customer_token" = []))
+)]
+pub(crate) async fn customer_download(
     State(state): State<AppState>,
     CustomerChat(conversation): CustomerChat,
     Path((_, file)): Path<(String, String)>,
@@ -161,7 +190,17 @@ async fn customer_download(
 
 /// `GET /v1/agent/conversations/{id}/attachments/{file}`: an agent of the merchant fetches a
 /// file of one of its conversations.
-async fn agent_download(
+#[utoipa::path(
+    get,
+    path = "/v1/agent/conversations/{id}/attachments/{file}",
+    tag = "attachments",
+    params(("id" = String, Path, description = "The conversation's id"), ("file" = String, Path, description = "The attachment's id")),
+    responses((status = 200, description = "The file, as a download (`Content-Disposition: attachment`), of the kind its bytes are", content(
+        (crate::openapi::Bytes = "image/png"), (crate::openapi::Bytes = "image/jpeg"), (crate::openapi::Bytes = "image/webp"), (crate::openapi::Bytes = "application/pdf")
+    ))),
+    security(("agent_session" = []))
+)]
+pub(crate) async fn agent_download(
     State(state): State<AppState>,
     SignedIn(agent): SignedIn,
     Path((raw_id, file)): Path<(String, String)>,

@@ -41,6 +41,13 @@ pub async fn save(store: &dyn Store, merchant: &MerchantId, canned: &CannedRespo
 }
 
 /// `GET /v1/agent/canned`: the merchant's canned responses, by shortcut.
+#[utoipa::path(
+    get,
+    path = "/v1/agent/canned",
+    tag = "team",
+    responses((status = 200, description = "The merchant's canned responses, by shortcut", body = Vec<tandem_protocol::CannedResponse>)),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     SignedIn(agent): SignedIn,
@@ -49,6 +56,15 @@ pub(crate) async fn list(
 }
 
 /// `PUT /v1/agent/canned/{shortcut}`: adds or replaces one (admins).
+#[utoipa::path(
+    put,
+    path = "/v1/agent/canned/{shortcut}",
+    tag = "team",
+    params(("shortcut" = String, Path, description = "What agents type after `/`")),
+    request_body = tandem_protocol::CannedResponseBody,
+    responses((status = 200, description = "Stored (admins)", body = tandem_protocol::CannedResponse)),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn put(
     State(state): State<AppState>,
     _: FromConsole,
@@ -66,6 +82,14 @@ pub(crate) async fn put(
 }
 
 /// `DELETE /v1/agent/canned/{shortcut}` (admins).
+#[utoipa::path(
+    delete,
+    path = "/v1/agent/canned/{shortcut}",
+    tag = "team",
+    params(("shortcut" = String, Path, description = "What agents type after `/`")),
+    responses((status = 204, description = "Removed (admins)")),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn remove(
     State(state): State<AppState>,
     _: FromConsole,

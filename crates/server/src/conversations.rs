@@ -32,6 +32,13 @@ pub(crate) fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 }
 
 /// `POST /v1/conversations`: a customer asks for a person and joins the queue.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations",
+    tag = "customer",
+    request_body = tandem_protocol::StartConversation,
+    responses((status = 201, description = "Queued; the customer token authenticates the rest", body = tandem_protocol::ConversationStarted))
+)]
 pub(crate) async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -47,6 +54,14 @@ pub(crate) async fn start(
 }
 
 /// `GET /v1/conversations/{id}/live`: the customer's WebSocket (authenticated by its first frame).
+#[utoipa::path(
+    get,
+    path = "/v1/conversations/{id}/live",
+    operation_id = "customer_live",
+    tag = "customer",
+    params(("id" = String, Path, description = "The conversation's id")),
+    responses((status = 101, description = "The customer's WebSocket; its frames are in /v1/frames.schema.json (CustomerFrame, CustomerEvent), authenticated by the first"))
+)]
 pub(crate) async fn live(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
@@ -71,6 +86,15 @@ pub(crate) async fn live(
 
 /// `POST /v1/conversations/{id}/rating`: the customer rates a conversation that ended,
 /// authenticated by its token as a bearer token. The agent who handled it sees the rating.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/rating",
+    tag = "customer",
+    params(("id" = String, Path, description = "The conversation's id")),
+    request_body = tandem_protocol::Rating,
+    responses((status = 204, description = "Stored")),
+    security(("customer_token" = []))
+)]
 pub(crate) async fn rate(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
@@ -86,6 +110,15 @@ pub(crate) async fn rate(
 
 /// `POST /v1/conversations/{id}/context`: what the customer's page says of itself
 /// (`Tandem.setContext`), for the agent, with the customer token as a bearer token.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/context",
+    tag = "customer",
+    params(("id" = String, Path, description = "The conversation's id")),
+    request_body = serde_json::Value,
+    responses((status = 204, description = "Kept for the agent, card numbers masked")),
+    security(("customer_token" = []))
+)]
 pub(crate) async fn set_context(
     State(state): State<AppState>,
     crate::extract::CustomerChat(conversation): crate::extract::CustomerChat,
@@ -98,6 +131,15 @@ pub(crate) async fn set_context(
 /// `POST /v1/conversations/{id}/transcript`: the customer has the conversation, once it has
 /// ended, emailed to them (to the address they typed, or else the one they gave before the
 /// handoff or the page signed); queued, so the answer is 202.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/transcript",
+    tag = "customer",
+    params(("id" = String, Path, description = "The conversation's id")),
+    request_body = tandem_protocol::TranscriptRequest,
+    responses((status = 202, description = "Queued, to this address", body = tandem_protocol::TranscriptQueued)),
+    security(("customer_token" = []))
+)]
 pub(crate) async fn transcript(
     State(state): State<AppState>,
     crate::extract::CustomerChat(conversation): crate::extract::CustomerChat,
@@ -109,7 +151,7 @@ pub(crate) async fn transcript(
 
 /// What a page says as it goes away for good (`navigator.sendBeacon`, so the token is in the
 /// body, never the URL; any content type, as a beacon's is `text/plain`).
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct Leaving {
     token: String,
 }
@@ -117,6 +159,14 @@ pub(crate) struct Leaving {
 /// `POST /v1/conversations/{id}/leave`: the customer's page is gone. A waiting chat counts as
 /// abandoned once its customer has been away for the merchant's `abandon_after_secs`, unless a
 /// page of theirs connects again first (the next checkout page, a reload).
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/leave",
+    tag = "customer",
+    params(("id" = String, Path, description = "The conversation's id")),
+    request_body = Leaving,
+    responses((status = 204, description = "Noted: a waiting chat is abandoned unless a page of the customer connects again"))
+)]
 pub(crate) async fn leave(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,

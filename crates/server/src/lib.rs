@@ -12,6 +12,7 @@ pub mod identity;
 pub mod live;
 pub mod mail;
 pub mod metrics;
+pub mod openapi;
 pub mod password;
 pub mod store;
 pub mod tokens;
@@ -378,6 +379,8 @@ pub fn app(state: AppState, widget_dir: &Path, console_dir: &Path) -> Router {
     let router = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
+        .route("/v1/openapi.json", get(openapi::openapi_json))
+        .route("/v1/frames.schema.json", get(openapi::frames_json))
         .merge(page_reads())
         .route("/contact/{id}", get(pages::contact))
         .merge(customer_posts())

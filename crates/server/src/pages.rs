@@ -122,6 +122,13 @@ pub(crate) fn theme_gallery() -> String {
 
 /// `GET /contact/{merchant}`: where the widget sends a customer when the chat itself cannot
 /// load (blocked script, failed download), so that a person is always reachable.
+#[utoipa::path(
+    get,
+    path = "/contact/{id}",
+    tag = "customer",
+    params(("id" = String, Path, description = "The merchant's id, e.g. `demo`")),
+    responses((status = 200, description = "The merchant's contact page, for a customer whose widget cannot load", body = String, content_type = "text/html"))
+)]
 pub(crate) async fn contact(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,

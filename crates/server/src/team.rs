@@ -28,6 +28,14 @@ const INVITE_DAYS: i64 = 7;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// `POST /v1/agent/invites` (admin): a single-use link that expires in a week.
+#[utoipa::path(
+    post,
+    path = "/v1/agent/invites",
+    tag = "team",
+    request_body = tandem_protocol::CreateInvite,
+    responses((status = 201, description = "A single-use invite link", body = tandem_protocol::Invite)),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn create_invite(
     State(state): State<AppState>,
     _: FromConsole,
@@ -64,6 +72,13 @@ fn invalid_invite() -> AppError {
 }
 
 /// `POST /v1/invites/lookup`: what an invite is for, before the person fills in the form.
+#[utoipa::path(
+    post,
+    path = "/v1/invites/lookup",
+    tag = "team",
+    request_body = tandem_protocol::InviteToken,
+    responses((status = 200, description = "What the invite is for", body = tandem_protocol::InviteDetails))
+)]
 pub(crate) async fn lookup_invite(
     State(state): State<AppState>,
     _: Within<Logins>,
@@ -77,6 +92,13 @@ pub(crate) async fn lookup_invite(
 }
 
 /// `POST /v1/invites/accept`: the invited person creates their account and is signed in.
+#[utoipa::path(
+    post,
+    path = "/v1/invites/accept",
+    tag = "team",
+    request_body = tandem_protocol::AcceptInvite,
+    responses((status = 201, description = "The new agent, signed in: the session cookie is set", body = tandem_protocol::AgentProfile))
+)]
 pub(crate) async fn accept_invite(
     State(state): State<AppState>,
     _: FromConsole,
@@ -133,6 +155,14 @@ fn check_new_agent(request: &AcceptInvite) -> Result<(String, String, Vec<String
 
 /// `POST /v1/agent/agents/{id}/deactivate` (admin): the agent cannot sign in again, every session
 /// of theirs ends now, and their chats go back to the front of the queue.
+#[utoipa::path(
+    post,
+    path = "/v1/agent/agents/{id}/deactivate",
+    tag = "team",
+    params(("id" = i64, Path, description = "The agent's id")),
+    responses((status = 204, description = "Deactivated and signed out everywhere")),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,
     _: FromConsole,
@@ -173,6 +203,13 @@ fn members(agents: Vec<Agent>, snapshot: &Snapshot) -> Vec<TeamMember> {
 }
 
 /// `GET /v1/agent/team`: colleagues and their state, e.g. to transfer a chat to one.
+#[utoipa::path(
+    get,
+    path = "/v1/agent/team",
+    tag = "team",
+    responses((status = 200, description = "The merchant's agents and their presence", body = Vec<tandem_protocol::TeamMember>)),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn team(
     State(state): State<AppState>,
     SignedIn(agent): SignedIn,
@@ -224,6 +261,13 @@ pub fn day_figures(conversations: &[Conversation]) -> DayFigures {
 }
 
 /// `GET /v1/agent/supervisor` (admin): the live queue, the team, and today's figures.
+#[utoipa::path(
+    get,
+    path = "/v1/agent/supervisor",
+    tag = "team",
+    responses((status = 200, description = "The queue, the agents and the last days' figures (admins)", body = tandem_protocol::SupervisorReport)),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn supervisor(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -240,7 +284,8 @@ pub(crate) async fn supervisor(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ExportRange {
     /// Whole days back from today (1 = today only).
     days: Option<u32>,
@@ -248,6 +293,14 @@ pub(crate) struct ExportRange {
 
 /// `GET /v1/agent/conversations.csv?days=N` (admin): conversations created in the last N days
 /// (default 30), one row each.
+#[utoipa::path(
+    get,
+    path = "/v1/agent/conversations.csv",
+    tag = "team",
+    params(ExportRange),
+    responses((status = 200, description = "The conversations created in the last `days` days, one row each (admins)", body = String, content_type = "text/csv")),
+    security(("agent_session" = []))
+)]
 pub(crate) async fn export_csv(
     State(state): State<AppState>,
     Admin(admin): Admin,

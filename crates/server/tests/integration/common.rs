@@ -32,7 +32,8 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
-    pub http: reqwest::Client,
+    /// Every answer checked against `/v1/openapi.json` (see `crate::contract`).
+    pub http: crate::contract::Http,
     /// `--database`, when not the SQLite file in the data directory.
     database: Option<String>,
     trusted_proxies: Vec<ipnet::IpNet>,
@@ -156,7 +157,7 @@ impl TestApp {
     pub fn attach(addr: std::net::SocketAddr, database: String) -> TestApp {
         TestApp {
             addr,
-            http: reqwest::Client::new(),
+            http: crate::contract::Http::default(),
             database: Some(database),
             trusted_proxies: Vec::new(),
             live_timing: LiveTiming::default(),
@@ -198,7 +199,7 @@ async fn spawn_on(
     // only thing the next server reads).
     store.close().await;
     let unbound = "127.0.0.1:0".parse().expect("addr");
-    let http = reqwest::Client::new();
+    let http = crate::contract::Http::default();
     let mut app = TestApp {
         addr: unbound,
         http,
@@ -451,6 +452,11 @@ pub async fn recv_within<T: DeserializeOwned>(ws: &mut Ws, within: Duration) -> 
             .expect("frame");
         match message {
             Message::Text(text) => {
+                // The server's frames are checked against their published schema.
+                let kind = std::any::type_name::<T>().rsplit("::").next().unwrap_or_default();
+                if matches!(kind, "CustomerEvent" | "AgentEvent") {
+                    crate::contract::check_event(kind, text.as_str());
+                }
                 return serde_json::from_str(text.as_str())
                     .unwrap_or_else(|e| panic!("bad frame {text}: {e}"));
             }

@@ -4,6 +4,7 @@
 #![allow(clippy::panic)] // a test fails by panicking
 
 mod common;
+mod contract;
 
 mod api;
 mod attachments;
@@ -15,6 +16,7 @@ mod limits;
 mod live;
 mod mail;
 mod on_postgres;
+mod openapi;
 mod scale_out;
 mod team;
 mod waiting;

@@ -337,7 +337,7 @@ async fn admins_keep_canned_responses_that_their_merchants_agents_read() {
     let put = |cookie: &str, shortcut: &str, body: serde_json::Value| {
         let request =
             app.http.put(app.url(&format!("/v1/agent/canned/{shortcut}"))).header("origin", app.origin());
-        request.header("cookie", cookie.to_owned()).json(&body).send()
+        request.header("cookie", cookie).json(&body).send()
     };
     let refund = serde_json::json!({ "title": "Refund policy",
         "texts": [{ "locale": "en", "text": "Hi {customer_name}, refunds take 5 days." }] });
@@ -379,7 +379,7 @@ async fn admins_keep_canned_responses_that_their_merchants_agents_read() {
 
     let remove = |cookie: &str| {
         let request = app.http.delete(app.url("/v1/agent/canned/refund")).header("origin", app.origin());
-        request.header("cookie", cookie.to_owned()).send()
+        request.header("cookie", cookie).send()
     };
     assert_eq!(remove(&olga).await.expect("delete").status(), 404, "not another merchant's to remove");
     assert_eq!(remove(&anna).await.expect("delete").status(), 204);
