@@ -460,12 +460,11 @@ impl Handoff {
         });
     }
 
-    /// Where a transcript goes unless the customer types another address: the one they gave
-    /// before the handoff, or the one the page signed.
+    /// Where a transcript goes unless the customer types another address: the one the page
+    /// signed, or the one they gave before the handoff (as the server's profile has it).
     pub fn transcript_address(self) -> String {
-        let signed =
-            || self.identity.with_untracked(|identity| identity.as_ref().and_then(|i| i.email.clone()));
-        self.given_email.get_value().or_else(signed).unwrap_or_default()
+        let signed = self.identity.with_untracked(|identity| identity.as_ref().and_then(|i| i.email.clone()));
+        signed.or_else(|| self.given_email.get_value()).unwrap_or_default()
     }
 
     /// Asks for the transcript of the conversation that just ended, sent to `email`; `done`
@@ -482,7 +481,11 @@ impl Handoff {
         let body = format!("{{\"email\":{quoted}}}");
         spawn_local(async move {
             let sent = tandem_browser::post_json_text(&url, &saved.token, body).await;
-            done(sent.map_err(|_| "transcript.failed"));
+            done(sent.map_err(|error| match error {
+                FetchError::Status(429, _) => "transcript.limit",
+                FetchError::Status(400, _) => "details.email-invalid",
+                _ => "transcript.failed",
+            }));
         });
     }
 

@@ -224,18 +224,34 @@ pub fn TranscriptForm(handoff: Handoff) -> impl IntoView {
     let email = RwSignal::new(handoff.transcript_address());
     let problem = RwSignal::new(None::<&'static str>);
     let sent_to = RwSignal::new(None::<String>);
+    // One request at a time: a second press would spend one of the chat's three.
+    let sending = StoredValue::new(false);
     let submit = move || {
+        if sending.get_value() {
+            return;
+        }
         let to = email.get_untracked().trim().to_owned();
         problem.set(None);
-        handoff.send_transcript(to.clone(), move |sent| match sent {
-            Ok(()) => sent_to.set(Some(to)),
-            Err(key) => problem.set(Some(key)),
+        sending.set_value(true);
+        handoff.send_transcript(to.clone(), move |sent| {
+            sending.set_value(false);
+            match sent {
+                Ok(()) => sent_to.set(Some(to)),
+                Err(key) => problem.set(Some(key)),
+            }
         });
     };
+    let sent = NodeRef::<html::P>::new();
+    Effect::new(move |_| {
+        if let Some(sent) = sent.get() {
+            let _ = sent.focus();
+        }
+    });
     move || {
         match sent_to.get() {
+        // Takes the focus from the send button that just went away, and is read out.
         Some(to) => view! {
-            <p class="message from-system" role="status" data-testid="transcript-sent">
+            <p node_ref=sent tabindex="-1" class="message from-system" role="status" data-testid="transcript-sent">
                 {i18n.f("transcript.sent", &[("email", &to)])}
             </p>
         }

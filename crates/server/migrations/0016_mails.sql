@@ -26,4 +26,5 @@ CREATE TABLE mails (
 );
 CREATE INDEX mails_due ON mails (next_attempt_at_ms) WHERE sent_at_ms IS NULL;
 CREATE INDEX mails_by_conversation ON mails (conversation_id);
+CREATE INDEX mails_by_left_message ON mails (left_message_id);
 CREATE INDEX mails_by_merchant ON mails (merchant_id, created_at_ms);

@@ -69,7 +69,7 @@ pub(crate) struct Upload {
     path = "/v1/conversations/{id}/attachments",
     tag = "attachments",
     params(("id" = String, Path, description = "The conversation's id"), Upload),
-    request_body(content = crate::openapi::Bytes, content_type = "application/octet-stream", description = "The file's bytes: PNG, JPEG, WebP or PDF, at most 5 MB"),
+    request_body(content = crate::openapi::Bytes, content_type = "*/*", description = "The file's bytes, with any `Content-Type` (the kind is read from them): PNG, JPEG, WebP or PDF, at most 5 MB"),
     responses((status = 201, description = "Stored as a message of the conversation", body = tandem_protocol::ChatMessage)),
     security(("customer_token" = []))
 )]
@@ -104,7 +104,7 @@ pub(crate) async fn customer_upload(
     path = "/v1/agent/conversations/{id}/attachments",
     tag = "attachments",
     params(("id" = String, Path, description = "The conversation's id"), Upload),
-    request_body(content = crate::openapi::Bytes, content_type = "application/octet-stream", description = "The file's bytes: PNG, JPEG, WebP or PDF, at most 5 MB"),
+    request_body(content = crate::openapi::Bytes, content_type = "*/*", description = "The file's bytes, with any `Content-Type` (the kind is read from them): PNG, JPEG, WebP or PDF, at most 5 MB"),
     responses((status = 201, description = "Stored as a message of the conversation", body = tandem_protocol::ChatMessage)),
     security(("agent_session" = []))
 )]

@@ -128,9 +128,10 @@ pub(crate) async fn set_context(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /v1/conversations/{id}/transcript`: the customer has the conversation, once it has
-/// ended, emailed to them (to the address they typed, or else the one they gave before the
-/// handoff or the page signed); queued, so the answer is 202.
+/// `POST /v1/conversations/{id}/transcript`: the customer has the conversation, once a person
+/// answered it and it ended, emailed to them (to the address they typed, or else their
+/// profile's: the one the page signed or the one they gave before the handoff); queued, so the
+/// answer is 202. It spends the network's budget of new conversations.
 #[utoipa::path(
     post,
     path = "/v1/conversations/{id}/transcript",
@@ -143,6 +144,7 @@ pub(crate) async fn set_context(
 pub(crate) async fn transcript(
     State(state): State<AppState>,
     crate::extract::CustomerChat(conversation): crate::extract::CustomerChat,
+    _: crate::extract::Within<NewChats>,
     JsonBody(request): JsonBody<TranscriptRequest>,
 ) -> Result<Response, AppError> {
     let email = service::email_transcript(&state, &conversation, request).await?;
@@ -164,7 +166,7 @@ pub(crate) struct Leaving {
     path = "/v1/conversations/{id}/leave",
     tag = "customer",
     params(("id" = String, Path, description = "The conversation's id")),
-    request_body = Leaving,
+    request_body(content = Leaving, content_type = "text/plain", description = "JSON text: what `navigator.sendBeacon` sends, whatever its content type"),
     responses((status = 204, description = "Noted: a waiting chat is abandoned unless a page of the customer connects again"))
 )]
 pub(crate) async fn leave(

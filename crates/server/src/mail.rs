@@ -22,7 +22,8 @@ use crate::live::now_ms;
 use crate::store::{Attempt, Conversation, DueMail, Merchant, NewMail};
 
 /// A customer may have at most this many transcripts of one conversation sent (a typo, then the
-/// right address), so that the server cannot be made to mail strangers at will.
+/// right address); with the budget of the network's new conversations and a person's answer
+/// before it, the server cannot be made to mail strangers at will.
 pub const MOST_TRANSCRIPTS: u32 = 3;
 /// Mails sent at once by one instance.
 const BATCH: u32 = 20;
@@ -39,7 +40,7 @@ pub struct Settings {
     pub credentials: Option<(String, String)>,
     /// The wait before the first retry; each next one doubles, up to an hour.
     pub first_retry: Duration,
-    /// How long one attempt may take.
+    /// How long one attempt may take, connecting, TLS and the SMTP exchange together.
     pub timeout: Duration,
 }
 
@@ -80,6 +81,15 @@ impl Mailer {
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err("--smtp-url carries no user name or password: set TANDEM_SMTP_USERNAME and TANDEM_SMTP_PASSWORD instead, which no process list shows".into());
+        }
+        let tls = url.scheme() == "smtps"
+            || url.query_pairs().any(|(key, value)| key == "tls" && value == "required");
+        let local = url.host_str().is_some_and(|host| matches!(host, "localhost" | "127.0.0.1" | "[::1]"));
+        if settings.credentials.is_some() && !tls && !local {
+            return Err(format!(
+                "--smtp-url {}: a password goes only over TLS; use smtps://… or add ?tls=required",
+                settings.url
+            ));
         }
         let from = settings.from.parse::<Mailbox>().map_err(|error| {
             format!(
@@ -239,6 +249,16 @@ fn bot_lines(words: &Words, transcript: &[TranscriptEntry]) -> Vec<(String, Stri
     transcript.iter().map(|entry| (who(entry.from).to_owned(), entry.text.clone())).collect()
 }
 
+/// Whether `address` is one a mail can be sent to (stricter than `validate_email`: what SMTP and
+/// lettre take), in words for the customer.
+pub fn check_address(address: &str) -> Result<(), &'static str> {
+    tandem_protocol::validate_email(address)?;
+    address
+        .parse::<lettre::Address>()
+        .map(drop)
+        .map_err(|_| "enter an email address such as name@example.com")
+}
+
 /// Queues `mail` and wakes the loop; `false` when its conversation had its mails already.
 /// `Ok(false)` too with no mail server, where nothing is queued.
 pub async fn queue(
@@ -269,7 +289,8 @@ pub async fn tell_support(state: &AppState, merchant: &Merchant, message: &Leave
         left_message_id: Some(id),
         kind: "message_left",
         to: support,
-        reply_to: Some(message.email.clone()),
+        // An address SMTP would refuse goes without a Reply-To rather than not at all.
+        reply_to: check_address(&message.email).is_ok().then(|| message.email.clone()),
         subject: letter.subject,
         text: letter.text,
         html: letter.html,
@@ -298,7 +319,8 @@ pub fn spawn(state: AppState) {
 }
 
 async fn send_due(state: &AppState, mailer: &Arc<Mailer>) {
-    let lease_ms = i64::try_from(mailer.settings.timeout.as_millis()).unwrap_or(i64::MAX).saturating_mul(2);
+    // Each attempt ends within the timeout, well before its lease: no other instance takes it meanwhile.
+    let lease_ms = i64::try_from(mailer.settings.timeout.as_millis()).unwrap_or(i64::MAX).saturating_mul(3);
     let due = match state.store.claim_mails(now_ms(), lease_ms, BATCH).await {
         Ok(due) => due,
         Err(error) => return tracing::warn!(%error, "could not read the mails due; trying again shortly"),
@@ -324,8 +346,10 @@ async fn send_due(state: &AppState, mailer: &Arc<Mailer>) {
     futures_util::future::join_all(sent).await;
 }
 
-/// Why an attempt failed, and whether trying again can help (an address no server takes,
-/// or a mail the server refused for good, cannot).
+/// Why an attempt failed, and whether trying again can help: only a mail that cannot be written
+/// (an address no server takes) is given up at once; whatever the mail server answers, a
+/// refusal for a setting of its own included (a password, a relay), is tried again until the
+/// day is over, so that fixing the server's settings loses nothing.
 struct Failed {
     error: String,
     permanent: bool,
@@ -342,12 +366,12 @@ async fn send(mailer: &Mailer, mail: &DueMail) -> Result<(), Failed> {
     let message = builder
         .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
         .map_err(|error| bad(format!("could not write the mail: {error}")))?;
-    mailer
-        .transport
-        .send(message)
-        .await
-        .map(drop)
-        .map_err(|error| Failed { permanent: error.is_permanent(), error: error.to_string() })
+    let again = |error: String| Failed { error, permanent: false };
+    match tokio::time::timeout(mailer.settings.timeout, mailer.transport.send(message)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(again(error.to_string())),
+        Err(_) => Err(again(format!("no answer within {} s", mailer.settings.timeout.as_secs()))),
+    }
 }
 
 #[cfg(test)]
@@ -387,5 +411,15 @@ mod tests {
             with("https://mail.example.com", "support@example.com").is_err_and(|e| e.contains("smtps://"))
         );
         assert!(with("smtps://mail.example.com", "not an address").is_err_and(|e| e.contains("--mail-from")));
+        let with_password = |url: &str| {
+            let mut settings = Settings::new(url, "support@example.com");
+            settings.credentials = Some(("support".into(), "secret".into()));
+            Mailer::new(settings).map(drop)
+        };
+        assert!(with_password("smtp://mail.example.com").is_err_and(|e| e.contains("only over TLS")));
+        assert!(with_password("smtp://mail.example.com?tls=required").is_ok());
+        assert!(with_password("smtp://127.0.0.1:25").is_ok(), "a relay on this machine");
+        assert!(check_address("a..b@example.com").is_err(), "what SMTP refuses is refused when asked");
+        assert!(check_address("kim@example.com").is_ok());
     }
 }

@@ -361,6 +361,10 @@ async fn main() -> ExitCode {
 
 async fn serve(args: ServeArgs) -> ExitCode {
     let (widget_dir, console_dir) = tandem_server::assets::builds(args.widget_dir, args.console_dir);
+    let mut mail = mail_settings(args.smtp_url, args.mail_from);
+    if args.demo && mail.is_none() {
+        mail = demo_mailbox().await;
+    }
     let config = Config {
         listen: args.listen,
         demo_listen: args.demo.then_some(args.demo_listen),
@@ -373,7 +377,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         trusted_proxies: args.trusted_proxies,
         live_timing: tandem_server::live::LiveTiming::default(),
         webhooks: tandem_server::webhooks::Delivery::default(),
-        mail: mail_settings(args.smtp_url, args.mail_from),
+        mail,
     };
     let widget_dir = config.widget_dir.clone();
     let server = match Server::bind(config).await {
@@ -424,6 +428,31 @@ fn mail_settings(url: Option<String>, from: Option<String>) -> Option<tandem_ser
     let mut settings = tandem_server::mail::Settings::new(url?, from?);
     let user = std::env::var("TANDEM_SMTP_USERNAME").ok().filter(|user| !user.is_empty());
     settings.credentials = user.map(|user| (user, std::env::var("TANDEM_SMTP_PASSWORD").unwrap_or_default()));
+    Some(settings)
+}
+
+/// The demo without `--smtp-url` mails into a sink on this machine and prints what it gets, so
+/// that a message left and a transcript show what a merchant's support and customers receive.
+async fn demo_mailbox() -> Option<tandem_server::mail::Settings> {
+    let sink = tandem_server::mail::sink::Sink::start().await.ok()?;
+    let settings =
+        tandem_server::mail::Settings::new(sink.url(), "Northwind Outfitters <chat@northwind.example>");
+    tokio::spawn(async move {
+        let mut printed = 0;
+        loop {
+            let Some(mails) = sink.wait_for(printed + 1, std::time::Duration::from_secs(3600)).await else {
+                continue;
+            };
+            for mail in &mails[printed..] {
+                let subject = mail.header("Subject").unwrap_or_default();
+                println!(
+                    "Demo mail to {}: {subject} (tandem merchant mails --id demo lists them)",
+                    mail.to.join(", ")
+                );
+            }
+            printed = mails.len();
+        }
+    });
     Some(settings)
 }
 

@@ -148,7 +148,8 @@ pub(crate) async fn frames_json() -> Response {
 #[utoipa::path(get, path = "/widget/{file}", tag = "files",
     params(("file" = String, Path, description = "e.g. `tandem.js`; the app's files have hashed names (docs/embedding.md)")),
     responses(
-        (status = 200, description = "The file (brotli or gzip when asked), cacheable by its name", body = Bytes, content_type = "application/octet-stream"),
+        (status = 200, description = "The file, of its own type (JavaScript, WebAssembly, CSS, HTML, JSON), brotli or gzip when asked; cacheable by its name", body = Bytes, content_type = "*/*"),
+        (status = 206, description = "The part of the file a `Range` asked for", body = Bytes, content_type = "*/*"),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
     ))]
 #[allow(dead_code, reason = "a description only: the files are served by ServeDir")]
@@ -157,7 +158,11 @@ fn widget_files() {}
 /// The agent console's build, served by `crate::console_files`.
 #[utoipa::path(get, path = "/console/{file}", tag = "files",
     params(("file" = String, Path, description = "A file of the console; any other path is its page")),
-    responses((status = 200, description = "The file, or the console's page", body = Bytes, content_type = "application/octet-stream")))]
+    responses(
+        (status = 200, description = "The file, of its own type, or the console's page", body = Bytes, content_type = "*/*"),
+        (status = 206, description = "The part of the file a `Range` asked for", body = Bytes, content_type = "*/*"),
+        (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
+    ))]
 #[allow(dead_code, reason = "a description only: the files are served by ServeDir")]
 fn console_files() {}
 

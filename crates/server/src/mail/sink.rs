@@ -1,5 +1,5 @@
-//! A mail server that keeps what it is sent, on this machine: for `cargo xtask demo` (which
-//! prints what would have been mailed) and for tests. It speaks just enough SMTP for a client
+//! A mail server that keeps what it is sent, on this machine: for the demo (`tandem serve
+//! --demo` without `--smtp-url` prints what it would have mailed) and for tests. It speaks just enough SMTP for a client
 //! such as lettre, over plain TCP on loopback; it is never a relay.
 
 use std::net::SocketAddr;

@@ -162,19 +162,17 @@ pub async fn email_transcript(
             "this server sends no email, so no transcripts (widget-config says \"transcripts\": false)";
         return Err(AppError::NotFound(problem.into()));
     }
-    if conversation.status != ConversationStatus::Ended {
-        return Err(AppError::Conflict("a transcript is sent once the conversation has ended".into()));
+    // Answered by a person: so that nobody can have the server mail strangers a text of their
+    // own, a bot's part included, by starting and ending chats by script.
+    if conversation.status != ConversationStatus::Ended || conversation.answered_at_ms.is_none() {
+        let problem = "a transcript is sent once a conversation a person answered has ended";
+        return Err(AppError::Conflict(problem.into()));
     }
-    let to = match request.email {
-        Some(email) => {
-            validate_email(&email)
-                .map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
-            email
-        }
-        None => conversation.customer.email.clone().ok_or_else(|| {
-            AppError::InvalidRequest("email: name the address to send the transcript to".into())
-        })?,
-    };
+    let to = request.email.or_else(|| conversation.customer.email.clone()).ok_or_else(|| {
+        AppError::InvalidRequest("email: name the address to send the transcript to".into())
+    })?;
+    crate::mail::check_address(&to)
+        .map_err(|problem| AppError::InvalidRequest(format!("email: {problem}")))?;
     let merchant = state.store.merchant(&conversation.merchant_id).await?.ok_or(AppError::Internal)?;
     let messages = state.store.messages_after(&conversation.id, 0).await?;
     let letter = crate::mail::transcript_letter(&merchant, conversation, &messages);

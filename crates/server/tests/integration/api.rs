@@ -55,7 +55,23 @@ async fn get(app: &TestApp, uri: &str, origin: Option<&str>) -> axum::response::
     if let Some(origin) = origin {
         request = request.header(header::ORIGIN, origin);
     }
-    app.router.clone().oneshot(request.body(Body::empty()).expect("request")).await.expect("response")
+    send(&app.router, request.body(Body::empty()).expect("request")).await
+}
+
+/// The router's answer to `request`, checked against `/v1/openapi.json` as every answer over
+/// HTTP is (`crate::contract`); not a CORS preflight, which the document leaves to CORS, nor a
+/// compressed body, whose bytes are not the JSON described.
+async fn send(router: &Router, request: Request<Body>) -> axum::response::Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let response = router.clone().oneshot(request).await.expect("response");
+    if method == axum::http::Method::OPTIONS || response.headers().contains_key(header::CONTENT_ENCODING) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = to_bytes(body, 1 << 24).await.expect("body");
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+    crate::contract::check_response(&method, &path, parts.status.as_u16(), content_type, &bytes);
+    axum::response::Response::from_parts(parts, Body::from(bytes))
 }
 
 async fn body_bytes(response: axum::response::Response) -> Vec<u8> {
@@ -138,7 +154,7 @@ async fn a_method_a_path_does_not_take_gets_a_problem_with_allow() {
     ];
     for (uri, allowed) in paths {
         let request = Request::delete(uri).body(Body::empty()).expect("request");
-        let response = app.router.clone().oneshot(request).await.expect("response");
+        let response = send(&app.router, request).await;
         let allow = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).map(str::to_owned);
         assert!(allow.as_ref().is_some_and(|allow| allow.contains(allowed)), "{uri}: {allow:?}");
         let refused = problem(response).await;
@@ -160,7 +176,7 @@ async fn the_customer_posts_answer_their_preflight() {
             .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
             .body(Body::empty())
             .expect("request");
-        let response = app.router.clone().oneshot(request).await.expect("response");
+        let response = send(&app.router, request).await;
         assert_eq!(response.status(), StatusCode::OK, "{uri}");
         let allowed =
             response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).and_then(|v| v.to_str().ok());
@@ -214,7 +230,7 @@ async fn bot_flow_is_served_cacheably_to_allowed_origins() {
         .header(header::IF_NONE_MATCH, &etag)
         .body(Body::empty())
         .expect("request");
-    let revalidated = app.router.clone().oneshot(request).await.expect("response");
+    let revalidated = send(&app.router, request).await;
     assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
     assert!(body_bytes(revalidated).await.is_empty());
 
@@ -232,7 +248,7 @@ async fn what_the_loader_fetches_on_open_is_compressed_for_browsers_that_take_it
             .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
             .body(Body::empty())
             .expect("request");
-        let response = app.router.clone().oneshot(request).await.expect("response");
+        let response = send(&app.router, request).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         assert_eq!(header(header::CONTENT_ENCODING).as_deref(), Some("br"), "{path}");
@@ -256,10 +272,7 @@ async fn hsts_is_sent_when_the_public_url_is_https() {
     let store = SqliteStore::open(&dirs.path().join("test.sqlite3")).await.expect("store");
     let secure = AppState::new(Arc::new(store), vec!["https://chat.example.com".into()]);
     let router = app(secure, &dirs.path().join("widget"), &dirs.path().join("console"));
-    let response = router
-        .oneshot(Request::get("/healthz").body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
+    let response = send(&router, Request::get("/healthz").body(Body::empty()).expect("request")).await;
     let headers = response.headers();
     assert_eq!(
         headers.get(header::STRICT_TRANSPORT_SECURITY).and_then(|v| v.to_str().ok()),

@@ -1,7 +1,9 @@
 //! The published descriptions are a contract: every HTTP response the tests see through
 //! [`Http`] is checked against `/v1/openapi.json` (its route, method, status and, for JSON, its
-//! body), and every frame a test reads from a socket against `/v1/frames.schema.json`. A route,
-//! a status or a field the descriptions do not have fails the test that met it.
+//! body), and so is the JSON body of every request the server took; every frame a test reads
+//! from a socket is checked against `/v1/frames.schema.json`. A route, a status or a field the
+//! descriptions do not have fails the test that met it: the descriptions stay open to fields
+//! added later, and these checks close every object they describe.
 
 use std::sync::OnceLock;
 
@@ -11,7 +13,38 @@ use serde_json::{Value, json};
 
 fn document() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(|| serde_json::to_value(tandem_server::openapi::document()).expect("the document"))
+    DOCUMENT.get_or_init(|| {
+        closed(serde_json::to_value(tandem_server::openapi::document()).expect("the document"))
+    })
+}
+
+fn frames() -> &'static Value {
+    static FRAMES: OnceLock<Value> = OnceLock::new();
+    FRAMES.get_or_init(|| closed(tandem_server::openapi::frames().clone()))
+}
+
+/// `schema` with every object it describes closed to properties it does not name
+/// (`unevaluatedProperties: false`, set where an `allOf` is combined, not in its parts).
+fn closed(mut schema: Value) -> Value {
+    fn close(value: &mut Value, in_all_of: bool) {
+        match value {
+            Value::Object(map) => {
+                let describes = map.contains_key("properties") || map.contains_key("allOf");
+                let open =
+                    map.contains_key("additionalProperties") || map.contains_key("unevaluatedProperties");
+                if describes && !open && !in_all_of {
+                    map.insert("unevaluatedProperties".into(), Value::Bool(false));
+                }
+                for (key, child) in map.iter_mut() {
+                    close(child, key == "allOf");
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| close(item, in_all_of)),
+            _ => {}
+        }
+    }
+    close(&mut schema, false);
+    schema
 }
 
 /// Whether `path` is one `template` (`/v1/conversations/{id}`) names.
@@ -48,8 +81,14 @@ fn validate(schema: &Value, defs: (&str, &Value), instance: &Value, what: &str) 
 
 /// Checks one response against the OpenAPI document.
 pub fn check_response(method: &Method, path: &str, status: u16, content_type: Option<&str>, body: &[u8]) {
-    let (template, operation) =
-        operation(method, path).unwrap_or_else(|| panic!("{method} {path} is not in /v1/openapi.json"));
+    let Some((template, operation)) = operation(method, path) else {
+        // A route or method no one described: it can only be refused, with a problem like any.
+        assert!(status >= 400, "{method} {path} answered {status} but is not in /v1/openapi.json");
+        let problem =
+            json!({ "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } });
+        let what = format!("{method} {path} (not described) → {status}");
+        return check_content(problem.as_object().expect("an object"), content_type, body, &what);
+    };
     let responses = &operation["responses"];
     let what = format!("{method} {template} → {status}");
     let response = responses
@@ -60,20 +99,42 @@ pub fn check_response(method: &Method, path: &str, status: u16, content_type: Op
         assert!(body.is_empty(), "{what}: a body where none is described");
         return;
     };
+    check_content(content, content_type, body, &what);
+}
+
+/// Checks a body of `content_type` against `content` (a request body's or response's media
+/// types): its type is one of them (or they take any, `*/*`), and its JSON validates.
+fn check_content(
+    content: &serde_json::Map<String, Value>,
+    content_type: Option<&str>,
+    body: &[u8],
+    what: &str,
+) {
     let media = content_type.and_then(|value| value.split(';').next()).map(str::trim).unwrap_or_default();
-    let described = content.get(media).unwrap_or_else(|| {
-        panic!("{what}: answered {media:?}, described as {:?}", content.keys().collect::<Vec<_>>())
+    let described = content.get(media).or_else(|| content.get("*/*")).unwrap_or_else(|| {
+        panic!("{what}: {media:?}, described as {:?}", content.keys().collect::<Vec<_>>())
     });
     if media.ends_with("json") {
         let value: Value =
             serde_json::from_slice(body).unwrap_or_else(|error| panic!("{what}: not JSON: {error}"));
-        validate(&described["schema"], ("components", &document()["components"]), &value, &what);
+        validate(&described["schema"], ("components", &document()["components"]), &value, what);
+    }
+}
+
+/// Checks the JSON body of a request the server took (answered 2xx) against the operation's
+/// request body: what the server takes is what the document says it takes.
+fn check_request(method: &Method, path: &str, content_type: Option<&str>, body: &[u8]) {
+    let Some((template, operation)) = operation(method, path) else { return };
+    let what = format!("the body of {method} {template}");
+    match operation["requestBody"]["content"].as_object() {
+        Some(content) => check_content(content, content_type, body, &what),
+        None => assert!(body.is_empty(), "{what}: a body where none is described"),
     }
 }
 
 /// Checks a frame the server wrote (`CustomerEvent` or `AgentEvent`) against the frames' schema.
 pub fn check_event(kind: &str, text: &str) {
-    let frames = tandem_server::openapi::frames();
+    let frames = frames();
     let value: Value =
         serde_json::from_str(text).unwrap_or_else(|error| panic!("a {kind} that is not JSON: {error}"));
     validate(&json!({ "$ref": format!("#/$defs/{kind}") }), ("$defs", &frames["$defs"]), &value, kind);
@@ -131,11 +192,17 @@ impl Request {
         let (client, request) = self.0.build_split();
         let request = request?;
         let (method, path) = (request.method().clone(), request.url().path().to_owned());
+        let sent_type =
+            request.headers().get("content-type").and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let sent = request.body().and_then(reqwest::Body::as_bytes).map(<[u8]>::to_vec).unwrap_or_default();
         let response = client.execute(request).await?;
         let (status, headers) = (response.status(), response.headers().clone());
         let body = response.bytes().await?;
         let content_type = headers.get("content-type").and_then(|value| value.to_str().ok());
         check_response(&method, &path, status.as_u16(), content_type, &body);
+        if status.is_success() {
+            check_request(&method, &path, sent_type.as_deref(), &sent);
+        }
         let mut answer = axum::http::Response::new(body);
         *answer.status_mut() = status;
         *answer.headers_mut() = headers;

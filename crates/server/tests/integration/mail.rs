@@ -130,11 +130,6 @@ async fn a_customer_has_the_transcript_of_an_ended_chat_mailed_to_an_address_the
         .expect("json");
     assert!(config.transcripts, "the widget offers transcripts");
 
-    let talking = app.start_conversation().await;
-    let early =
-        ask_for_transcript(&app, &talking, &talking.customer_token, r#"{"email":"kim@example.com"}"#).await;
-    assert_eq!(early.status(), 409, "only once the chat has ended");
-
     let started = ended_chat(&app).await;
     let token = started.customer_token.clone();
     let refused = [
@@ -174,7 +169,31 @@ async fn a_customer_has_the_transcript_of_an_ended_chat_mailed_to_an_address_the
     }
     let fourth = ask_for_transcript(&app, &started, &token, r#"{"email":"kim@example.net"}"#).await;
     assert_eq!(fourth.status(), 429);
+    let problem: tandem_protocol::Problem = fourth.json().await.expect("problem");
+    assert!(problem.detail.contains("at most 3 times"), "the chat's limit, not the network's: {problem:?}");
     assert_eq!(sink.wait_for(3, WITHIN).await.expect("three").len(), 3);
+}
+
+#[tokio::test]
+async fn a_transcript_is_sent_only_once_a_chat_a_person_answered_has_ended() {
+    let sink = Sink::start().await.expect("sink");
+    let app = spawn_app_mailing_to(&sink.url()).await;
+    let talking = app.start_conversation().await;
+    let early =
+        ask_for_transcript(&app, &talking, &talking.customer_token, r#"{"email":"kim@example.com"}"#).await;
+    assert_eq!(early.status(), 409, "only once the chat has ended");
+    // Ended by the customer before anyone answered: nobody may have the server mail a bot's
+    // part (which the page wrote) to any address by script.
+    let (mut customer, _) = app.customer(&talking, 0).await;
+    send(&mut customer, &tandem_protocol::CustomerFrame::Close).await;
+    let closed =
+        |event: &tandem_protocol::CustomerEvent| matches!(event, tandem_protocol::CustomerEvent::Closed);
+    crate::common::recv_customer_until(&mut customer, closed).await;
+    let unanswered =
+        ask_for_transcript(&app, &talking, &talking.customer_token, r#"{"email":"kim@example.com"}"#).await;
+    assert_eq!(unanswered.status(), 409, "only a chat a person answered");
+
+    assert!(sink.received().is_empty());
 }
 
 #[tokio::test]

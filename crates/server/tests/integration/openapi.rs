@@ -113,6 +113,7 @@ fn the_check_refuses_an_undescribed_route_status_or_body() {
         catch_unwind(|| check_response(&Method::POST, "/v1/conversations/c1/rating", 201, None, b"")),
         catch_unwind(|| check_response(&Method::GET, "/v1/agent/me", 200, json, br#"{"email":1}"#)),
         catch_unwind(|| check_response(&Method::GET, "/healthz", 200, Some("text/plain"), b"ok")),
+        catch_unwind(|| check_response(&Method::GET, "/healthz", 200, json, br#"{"status":"ok","extra":1}"#)),
     ];
     for (case, outcome) in refused.iter().enumerate() {
         assert!(outcome.is_err(), "case {case} was let through");

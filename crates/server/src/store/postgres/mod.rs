@@ -978,6 +978,15 @@ impl Store for PgStore {
     }
 
     async fn enqueue_mail(&self, mail: &NewMail, most_per_conversation: u32) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The conversation's row, held until the mail is counted and queued: two requests at
+        // once are counted one after the other (SQLite writes one at a time anyway).
+        if let Some(id) = &mail.conversation_id {
+            sqlx::query("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE")
+                .bind(&id.0)
+                .execute(&mut *tx)
+                .await?;
+        }
         let queued = sqlx::query(mails::INSERT)
             .bind(&mail.id)
             .bind(mail.merchant_id.as_str())
@@ -992,8 +1001,9 @@ impl Store for PgStore {
             .bind(mail.now_ms)
             .bind(i64::from(most_per_conversation))
             .bind(mail.left_message_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(queued.rows_affected() == 1)
     }
 
