@@ -8,6 +8,8 @@
   'use strict';
   var h = window.__tandem_frame;
   if (!h) return;
+  // The frame's page is served beside this file.
+  var page = new URL('frame.html', document.currentScript.src).href;
   delete window.__tandem_frame;
   var X = 'var(--tandem-offset-x,20px)';
   var Y = 'var(--tandem-offset-y,20px)';
@@ -17,9 +19,8 @@
     'border:0;border-radius:var(--tandem-radius,14px);box-shadow:0 12px 40px rgba(0,0,0,.28);background:transparent}' +
     ':host([position=left]) .frame{right:auto;left:' + X + '}.frame[hidden]{display:none}' +
     '@media (max-width:480px){.frame,:host([position=left]) .frame{inset:0;width:100%;height:100%;border-radius:0}}');
-  // The catalogues' launcher.close (a test compares them).
-  var CLOSE = { en: 'Close chat', sv: 'Stäng chatten', de: 'Chat schließen' };
-  var labels = [h.label, CLOSE[h.lang] || CLOSE.en];
+  // The launcher's label, and the catalogues' launcher.close from the loader's texts.
+  var labels = h.labels;
   // The custom properties the frame takes from the page (docs/theming.md).
   var THEMED = 'accent on-accent surface text muted bubble border link focus focus-inner warning-surface warning-text danger radius font'.split(' ');
   var host = h.host;
@@ -27,7 +28,8 @@
   var skill = host.getAttribute('skill');
   var frame = document.createElement('iframe');
   [['class', 'frame'], ['part', 'frame'], ['id', 'tandem-frame'], ['title', labels[0]], ['hidden', ''],
-    ['src', h.src + (skill ? '&skill=' + encodeURIComponent(skill) : '')]].forEach(function (a) {
+    ['src', page + '?merchant=' + encodeURIComponent(h.merchant) + '&parent=' + encodeURIComponent(location.origin) +
+      '&lang=' + encodeURIComponent(h.lang) + (skill ? '&skill=' + encodeURIComponent(skill) : '')]].forEach(function (a) {
     frame.setAttribute(a[0], a[1]);
   });
   launcher.setAttribute('aria-controls', 'tandem-frame');

@@ -48,6 +48,9 @@ fn from_handover(handover: &JsValue) -> Result<(HtmlElement, MountConfig), Strin
     let open_at_start = get("open").as_bool().unwrap_or(false);
     let layout = Layout::Launcher { open_at_start, focus_launcher };
     let attach_api = get("attach").dyn_into::<js_sys::Function>().ok();
+    if let Ok(style) = get("style").dyn_into::<js_sys::Function>() {
+        crate::stylesheet::through_loader(&style);
+    }
     let host_option = |name: &str| {
         root.get_root_node()
             .dyn_into::<web_sys::ShadowRoot>()
@@ -95,6 +98,7 @@ fn full_page(window: &web_sys::Window) -> Result<(HtmlElement, MountConfig), Str
         None => Layout::FullPage,
     };
     let body = document.body().ok_or("the page has no body")?;
+    crate::stylesheet::into_document(&document);
     Ok((
         body,
         MountConfig {

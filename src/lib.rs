@@ -17,6 +17,7 @@ mod page_api;
 mod panel;
 mod shell;
 mod states;
+mod stylesheet;
 mod theme;
 
 use leptos::html;

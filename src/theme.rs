@@ -117,7 +117,8 @@ mod tests {
     }
 
     /// Every default text colour pair in style/widget.css, light and dark, reads at 4.5:1 or
-    /// better; the loader's launcher colours are the stylesheet's.
+    /// better; the colours the loader draws the launcher and the panel's shell with are the
+    /// stylesheet's (light ones as `var()` fallbacks, dark ones on `:host`).
     #[test]
     fn the_default_themes_meet_aa_and_the_loader_agrees() {
         let css = include_str!("../style/widget.css");
@@ -146,12 +147,23 @@ mod tests {
             }
         }
         let loader = include_str!("../loader/tandem.js");
-        let dark = block(":host([theme=\"dark\"])");
-        for name in ["--tandem-accent", "--tandem-on-accent"] {
-            let [r, g, b] = dark(name);
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let colour = format!("{name}:#{:02x}{:02x}{:02x}", r as u8, g as u8, b as u8);
-            assert!(loader.contains(&colour), "loader/tandem.js has {colour}");
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let written = |[r, g, b]: [f64; 3]| {
+            let long = format!("#{:02x}{:02x}{:02x}", r as u8, g as u8, b as u8);
+            let bytes = long.as_bytes();
+            let short = (bytes[1] == bytes[2] && bytes[3] == bytes[4] && bytes[5] == bytes[6])
+                .then(|| format!("#{}{}{}", bytes[1] as char, bytes[3] as char, bytes[5] as char));
+            [Some(long), short]
+        };
+        let (light, dark) = (block(":host,\n:root {"), block(":host([theme=\"dark\"])"));
+        for name in
+            ["--tandem-accent", "--tandem-on-accent", "--tandem-surface", "--tandem-text", "--tandem-border"]
+        {
+            let found = |forms: [Option<String>; 2], shape: &dyn Fn(&str) -> String| {
+                forms.into_iter().flatten().any(|colour| loader.contains(&shape(&colour)))
+            };
+            assert!(found(written(dark(name)), &|colour| format!("{name}:{colour}")), "dark {name}");
+            assert!(found(written(light(name)), &|colour| format!("var({name},{colour})")), "light {name}");
         }
     }
 }

@@ -86,6 +86,32 @@ async fn shell_before_the_app<'a>(server: &TestServer, browser: &'a Browser) -> 
     widget
 }
 
+/// The shell is on screen, styled, in the very task of the click: nothing is fetched first (the
+/// app's wasm is held back here, and the widget's stylesheet comes inside it). When the app
+/// takes it over, its panel and human button are where the shell's were, in the same colours.
+#[tokio::test]
+async fn the_shell_is_styled_at_the_click_and_nothing_moves_when_the_app_takes_it_over() {
+    let server = TestServer::start(&widget_dist()).await;
+    let browser = Browser::start().await;
+    HostPage::hold_the_app(&browser).await;
+    HostPage::open(&browser, &server.demo_url()).await;
+    let widget = Widget::inline(&browser);
+    widget.wait_for(Part::Launcher).await;
+    let first = widget.open_and_measure().await;
+    assert_eq!(first["position"], json!("fixed"), "{first}");
+    assert_eq!(first["focused"], json!("human-button"), "{first}");
+    assert!(first["human"][2].as_f64().is_some_and(|width| width > 40.0), "{first}");
+    assert_ne!(first["surface"], first["header"], "{first}");
+    assert!(!widget.shows(Part::Panel).await, "the app is not there yet");
+
+    HostPage::release_the_app(&browser).await;
+    widget.wait_for(Part::Panel).await;
+    let app = widget.layout().await;
+    for what in ["panel", "human", "position", "surface", "header"] {
+        assert_eq!(first[what], app[what], "{what}: the shell {first}, the app {app}");
+    }
+}
+
 /// On a slow network the panel is there the moment the launcher is pressed, before the app:
 /// the customer types and presses "Talk to a human" in the loader's shell, and the app, once it
 /// runs, takes the shell over with the text kept and the press carried out.

@@ -26,8 +26,8 @@ const start = performance.now();
 root.querySelector('[data-testid=launcher]').click();
 const watch = () => {
   const at = performance.now() - start;
-  if (marks.shell === undefined && shown(root.querySelector('[data-testid=panel-shell], [data-testid=panel]'))) marks.shell = at;
-  const human = root.querySelector('[data-testid=shell-human-button], [data-testid=human-button]');
+  if (marks.shell === undefined && shown(root.querySelector('[aria-labelledby=tandem-shell-title], [data-testid=panel]'))) marks.shell = at;
+  const human = root.querySelector('[aria-labelledby=tandem-shell-title] .human-button, [data-testid=human-button]');
   if (marks.human === undefined && shown(human) && !human.disabled) marks.human = at;
   const input = root.querySelector('[data-testid=composer-input]');
   if (!asked && input && root.querySelector('[data-testid=starters]')) {

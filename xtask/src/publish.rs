@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use sha2::{Digest, Sha384};
+use sha2::{Digest, Sha256, Sha384};
 
 use crate::run::Env;
 
@@ -21,20 +21,17 @@ pub fn widget(env: &Env) -> Result<(), String> {
     env.step("publishing the widget: loader with SRI hashes, manifest, brotli and gzip");
     let dist = env.root.join("dist");
     let version = widget_version(&env.root)?;
-    let AppFiles { js, wasm, css } = app_files(&dist)?;
+    let AppFiles { js, wasm } = app_files(&dist)?;
     // Trunk does not minify the wasm-bindgen glue (its minifier fails on it) nor copied files.
     minify_glue(env, &dist, &js)?;
     let host = hashed_copy(&dist, "frame.js", "tandem-frame", &minify(env, &text(&dist.join("frame.js"))?)?)?;
+    // SHA-256 in the loader, which every page downloads (SHA-384's values are 20 characters
+    // longer each, that cannot be compressed); the inventory lists SHA-384.
     let entry = |name: &str| -> Result<String, String> {
-        Ok(format!("[\"{PUBLIC}{name}\",\"{}\"]", integrity(&read(&dist.join(name))?)))
+        Ok(format!("[\"{PUBLIC}{name}\",\"{}\"]", integrity_sha256(&read(&dist.join(name))?)))
     };
-    let files = format!(
-        "{{\"modules\":[{}],\"wasm\":{},\"css\":{},\"host\":{},\"frame\":\"{PUBLIC}frame.html\"}}",
-        entry(&js)?,
-        entry(&wasm)?,
-        entry(&css)?,
-        entry(&host)?
-    );
+    let files =
+        format!("{{\"modules\":[{}],\"wasm\":{},\"host\":{}}}", entry(&js)?, entry(&wasm)?, entry(&host)?);
     let source = text(&dist.join("tandem.js"))?;
     if !source.contains(PLACEHOLDER) {
         return Err(format!(
@@ -59,7 +56,6 @@ pub fn widget(env: &Env) -> Result<(), String> {
 pub struct AppFiles {
     pub js: String,
     pub wasm: String,
-    pub css: String,
 }
 
 /// Frame mode's script for the merchant's page, once published.
@@ -80,7 +76,6 @@ pub fn app_files(dist: &Path) -> Result<AppFiles, String> {
     Ok(AppFiles {
         js: find("app JS", &|n| n.starts_with("tandem-widget-") && n.ends_with(".js"))?,
         wasm: find("app wasm", &|n| n.starts_with("tandem-widget-") && n.ends_with("_bg.wasm"))?,
-        css: find("stylesheet", &|n| n.starts_with("widget-") && n.ends_with(".css"))?,
     })
 }
 
@@ -135,9 +130,14 @@ fn manifest(dist: &Path, version: &str, names: &[String]) -> Result<String, Stri
     ))
 }
 
-/// The Subresource Integrity value of `bytes`.
+/// The Subresource Integrity value of `bytes`, as the inventory lists it.
 pub fn integrity(bytes: &[u8]) -> String {
     format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(Sha384::digest(bytes)))
+}
+
+/// The Subresource Integrity value of `bytes` with SHA-256, as the loader checks it.
+fn integrity_sha256(bytes: &[u8]) -> String {
+    format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes)))
 }
 
 /// esbuild (from `tools/`, installed by setup) minifies the loader; Trunk does not minify

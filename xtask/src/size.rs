@@ -23,11 +23,10 @@ pub fn report(env: &Env, server: &Path) -> Result<(), String> {
     let host = publish::frame_host(&env.root.join("dist"))?;
     let running = RunningServer::start(env, server)?;
     let frame_page = format!("/widget/frame.html?merchant=demo&parent={}", running.demo_origin);
-    let parts: [(&str, String); 6] = [
+    let parts: [(&str, String); 5] = [
         ("loader", "/widget/tandem.js".to_owned()),
         ("app JS", format!("/widget/{}", app.js)),
         ("app wasm", format!("/widget/{}", app.wasm)),
-        ("CSS", format!("/widget/{}", app.css)),
         ("frame host", format!("/widget/{host}")),
         ("frame page", frame_page),
     ];
@@ -40,8 +39,8 @@ pub fn report(env: &Env, server: &Path) -> Result<(), String> {
         brotli.push(served.brotli);
     }
     // Frame mode fetches its script and the frame's page on top of the app (in the frame).
-    let (loader, frame) = (brotli[0], brotli[4] + brotli[5]);
-    let opened: u64 = brotli[..4].iter().sum();
+    let (loader, frame) = (brotli[0], brotli[3] + brotli[4]);
+    let opened: u64 = brotli[..3].iter().sum();
     println!("{:<55} {:>29}", "opened total, in the page (brotli, as served)", opened);
     println!("{:<55} {:>29}", "opened total, frame mode (brotli, as served)", opened + frame);
 

@@ -504,8 +504,8 @@ fn security_headers(router: Router, https: bool) -> Router {
 pub fn demo_app(widget_script_url: &str) -> Router {
     let page = pages::demo_checkout(widget_script_url);
     let script = widget_script_url.to_owned();
-    let strict = |allow_frames| {
-        let (page, policy) = pages::strict_checkout(widget_script_url, allow_frames);
+    let strict = |allows| {
+        let (page, policy) = pages::strict_checkout(widget_script_url, allows);
         get(move || async move { ([(header::CONTENT_SECURITY_POLICY, policy)], Html(page)) })
     };
     let asset = |content_type: &'static str, body: &'static str| {
@@ -513,8 +513,9 @@ pub fn demo_app(widget_script_url: &str) -> Router {
     };
     Router::new()
         .route("/", get(move || async move { Html(page) }))
-        .route("/strict", strict(true))
-        .route("/strict/no-frame", strict(false))
+        .route("/strict", strict(pages::Strict::Frames))
+        .route("/strict/no-frame", strict(pages::Strict::Nothing))
+        .route("/strict/wasm", strict(pages::Strict::Wasm))
         .route("/checkout.css", asset("text/css", pages::CHECKOUT_CSS))
         .route("/violations.js", asset("text/javascript", pages::VIOLATIONS_JS))
         .route("/cart.js", asset("text/javascript", pages::CART_JS))

@@ -158,15 +158,30 @@ pub(crate) fn demo_checkout(widget_script_url: &str) -> String {
         .replace("{{WIDGET_SCRIPT_URL}}", &escape_html(widget_script_url))
 }
 
+/// What a strict demo page's policy allows of Tandem's origin besides its scripts and
+/// connections (docs/embedding.md): never `style-src`, never anything inline.
+#[derive(Clone, Copy)]
+pub(crate) enum Strict {
+    /// Frames from it, and no WebAssembly: frame mode.
+    Frames,
+    /// Neither: the fallback link to a person.
+    Nothing,
+    /// WebAssembly (`'wasm-unsafe-eval'`) and no frames: the chat in the page.
+    Wasm,
+}
+
 /// The demo checkout under the policy of a strict payment page, which allows Tandem's origin
-/// where chat vendors' guides ask (scripts, styles, connections and frames: all but frames
-/// when `allow_frames` is false, to see the fallback) and refuses everything inline and
-/// WebAssembly. Returns the page and its policy.
-pub(crate) fn strict_checkout(widget_script_url: &str, allow_frames: bool) -> (String, String) {
+/// where the embedding guide asks (see [`Strict`]) and refuses everything inline. Returns the
+/// page and its policy.
+pub(crate) fn strict_checkout(widget_script_url: &str, allows: Strict) -> (String, String) {
     let tandem = widget_script_url.split("/widget/").next().unwrap_or_default();
-    let frames = if allow_frames { format!("frame-src {tandem}; ") } else { String::new() };
+    let (wasm, frames) = match allows {
+        Strict::Frames => ("", format!("frame-src {tandem}; ")),
+        Strict::Nothing => ("", String::new()),
+        Strict::Wasm => (" 'wasm-unsafe-eval'", String::new()),
+    };
     let policy = format!(
-        "default-src 'self'; script-src 'self' {tandem}; style-src 'self' {tandem}; \
+        "default-src 'self'; script-src 'self' {tandem}{wasm}; style-src 'self'; \
          connect-src 'self' {tandem}; {frames}img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'"
     );
     let page = STRICT_CHECKOUT_TEMPLATE
@@ -226,14 +241,15 @@ mod tests {
     }
 
     #[test]
-    fn strict_page_runs_nothing_inline_and_allows_tandem_where_vendors_ask() {
-        let (page, policy) = strict_checkout("http://127.0.0.1:9/widget/tandem.js", true);
+    fn strict_page_runs_nothing_inline_and_allows_tandem_where_the_guide_asks() {
+        let (page, policy) = strict_checkout("http://127.0.0.1:9/widget/tandem.js", Strict::Frames);
         assert!(!page.contains("<style") && !page.contains("style="));
         assert!(
             ["onsubmit=", "onclick=", "onload=", "javascript:"].iter().all(|inline| !page.contains(inline))
         );
         assert_eq!(page.matches("<script").count(), 3, "the violations list, the one tag and the cart");
-        for directive in ["script-src", "style-src", "connect-src", "frame-src"] {
+        assert!(policy.contains("style-src 'self';"), "no styles from Tandem: {policy}");
+        for directive in ["script-src", "connect-src", "frame-src"] {
             assert!(
                 policy.contains(&format!("{directive} 'self' http://127.0.0.1:9;"))
                     || policy.contains(&format!("{directive} http://127.0.0.1:9;")),
@@ -241,6 +257,13 @@ mod tests {
             );
         }
         assert!(!policy.contains("unsafe") && !policy.contains("wasm"));
-        assert!(!strict_checkout("http://127.0.0.1:9/widget/tandem.js", false).1.contains("frame-src"));
+        assert!(
+            !strict_checkout("http://127.0.0.1:9/widget/tandem.js", Strict::Nothing).1.contains("frame-src")
+        );
+        let (_, wasm) = strict_checkout("http://127.0.0.1:9/widget/tandem.js", Strict::Wasm);
+        assert!(
+            wasm.contains("script-src 'self' http://127.0.0.1:9 'wasm-unsafe-eval';")
+                && !wasm.contains("frame-src")
+        );
     }
 }

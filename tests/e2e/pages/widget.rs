@@ -79,10 +79,11 @@ impl Part {
         match self {
             Self::Launcher => "[data-testid=launcher]",
             Self::LauncherIcon => "[data-testid=launcher] svg",
-            Self::LauncherFallback => "[data-testid=launcher-fallback]",
-            Self::Shell => "[data-testid=panel-shell]",
-            Self::ShellHumanButton => "[data-testid=shell-human-button]",
-            Self::ShellInput => "[data-testid=shell-input]",
+            // The loader's own elements carry no test ids (every page downloads the loader).
+            Self::LauncherFallback => "a.launcher",
+            Self::Shell => "[aria-labelledby=tandem-shell-title]",
+            Self::ShellHumanButton => "[aria-labelledby=tandem-shell-title] .human-button",
+            Self::ShellInput => "[aria-labelledby=tandem-shell-title] textarea",
             Self::App => ".tandem",
             Self::Panel => "[data-testid=panel]",
             Self::Header => "[data-testid=panel] .header",
@@ -181,6 +182,15 @@ pub struct Widget<'a> {
     browser: &'a Browser,
     mode: Mode,
 }
+
+/// The script behind [`Widget::layout`], with `root` the shadow root.
+const LAYOUT: &str = "const panel = root.querySelector('.panel'); if (!panel) return null; \
+    const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height].map(Math.round); }; \
+    const human = panel.querySelector('.human-button'); \
+    return { panel: box(panel), human: human && box(human), position: getComputedStyle(panel).position, \
+      surface: getComputedStyle(panel).backgroundColor, \
+      header: getComputedStyle(panel.querySelector('.header')).backgroundColor, \
+      focused: root.activeElement && root.activeElement.className };";
 
 impl<'a> Widget<'a> {
     pub fn new(browser: &'a Browser, mode: Mode) -> Self {
@@ -442,6 +452,19 @@ impl<'a> Widget<'a> {
     /// Presses the launcher on the merchant's page.
     pub async fn open(&self) {
         self.click(Part::Launcher).await;
+    }
+
+    /// Presses the launcher and reads, in the same task (before any answer from the network
+    /// could come in, before the browser draws), how the panel is laid out: what the customer
+    /// sees first. See [`Self::layout`].
+    pub async fn open_and_measure(&self) -> Value {
+        self.on_page(&format!("root.querySelector('[data-testid=launcher]').click(); {LAYOUT}")).await
+    }
+
+    /// How the panel is laid out now: the boxes (left, top, width, height) of the panel and
+    /// its human button, the panel's position and colours, and the focused element's class.
+    pub async fn layout(&self) -> Value {
+        self.on_page(LAYOUT).await
     }
 
     /// Clicks the launcher with the mouse pointer, as the browser's input does.
