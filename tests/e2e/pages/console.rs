@@ -233,8 +233,9 @@ impl<'a> Console<'a> {
 
     /// The texts of the open chat's messages, in order.
     pub async fn messages(&self) -> Vec<String> {
+        // A line is its author in <strong>, then the message (text, or a file's link).
         let script = "return [...document.querySelectorAll('[data-testid=chat]:not([hidden]) [data-testid=message]')] \
-                      .map(e => e.lastChild.textContent)";
+                      .map(e => [...e.childNodes].filter(n => n.nodeName !== 'STRONG').map(n => n.textContent).join(''))";
         serde_json::from_value(self.browser.js(script, vec![]).await).unwrap_or_default()
     }
 
