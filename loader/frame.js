@@ -8,8 +8,8 @@
   'use strict';
   var h = window.__tandem_frame;
   if (!h) return;
-  // The frame's page is served beside this file.
-  var page = new URL('frame.html', document.currentScript.src).href;
+  // The frame's page, beside the app's files (Trunk's public_url).
+  var page = h.api + '/widget/frame.html';
   delete window.__tandem_frame;
   var X = 'var(--tandem-offset-x,20px)';
   var Y = 'var(--tandem-offset-y,20px)';

@@ -23,8 +23,8 @@
     mode = 'auto';
   }
   var preloadWhenIdle = script.getAttribute('data-preload') === 'idle';
-  // The catalogues' launcher.open (frame.js has launcher.close), and for the panel's shell
-  // human.button, panel.fallback-name, composer.label and panel.close: a test compares them.
+  // The catalogues' launcher.open, and for the panel's shell human.button, panel.fallback-name,
+  // composer.label and panel.close (frame.js's launcher.close too): a test compares them.
   var TEXTS = {
     en: ['Chat with us', 'Talk to a human', 'Customer support', 'Message', 'Close chat'],
     sv: ['Chatta med oss', 'Prata med en människa', 'Kundtjänst', 'Meddelande', 'Stäng chatten'],
@@ -112,7 +112,7 @@
     '.panel{position:fixed;right:' + X + ';bottom:calc(' + Y + ' + 64px);z-index:2147483000;display:flex;flex-direction:column;' +
     'width:min(380px,calc(100vw - 24px));height:min(560px,calc(' + H + ' - ' + Y + ' - 88px));background:' + SURFACE + ';' +
     'border-radius:var(--tandem-radius,14px);box-shadow:0 12px 40px rgba(0,0,0,.28);overflow:hidden}' +
-    '.header{display:flex;flex-wrap:wrap;align-items:center;gap:8px;padding:12px 12px 12px 16px;' +
+    '.header{display:flex;flex-wrap:wrap;align-items:center;gap:8px;padding-block:12px;padding-inline:16px 12px;' +
     'background:' + ACCENT + ';color:var(--tandem-on-accent,#fff)}' +
     '.title{flex:1 1 8em;margin:0;font-size:16px;font-weight:600;line-height:1.3}' +
     '.human-button,.close{min-height:36px;min-width:36px;border:0;border-radius:999px;font:inherit;font-weight:600;cursor:pointer}' +
@@ -335,7 +335,7 @@
       }
 
       function fail(reason) {
-        warn(reason + ' Linking the contact page instead.');
+        warn(reason); // the launcher becomes the link to the contact page
         var frame = root.querySelector('iframe');
         if (frame) frame.remove();
         var shell = root.querySelector('[aria-labelledby=tandem-shell-title]');

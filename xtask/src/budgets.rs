@@ -85,7 +85,9 @@ pub const LOADER_BROTLI: u64 = 4 * 1024;
 /// - **Components and views type-erased** (`--cfg erase_components` for the wasm target,
 ///   .cargo/config.toml): Leptos renders each view as an `AnyView` instead of generating code
 ///   for every nested view type. −7.7 KB (wasm 185,841 → 178,117 B): 188,734 B, budget
-///   185 KiB. Measured and left out: `opt-level = "s"` (+11 KB), wasm-opt's
+///   185 KiB (188,746 B, loader 4,079 B, once the shell's header padding followed the
+///   page's direction, +29 B, and a failed load's warning no longer said what the launcher
+///   became, −25 B). Measured and left out: `opt-level = "s"` (+11 KB), wasm-opt's
 ///   `--gufa-optimizing` (−0.2 KB, not worth a less common pass).
 pub const OPENED_TOTAL_BROTLI: u64 = 185 * 1024;
 /// What frame mode (pages whose policy refuses WebAssembly) fetches on top: its script for
