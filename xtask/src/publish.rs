@@ -28,7 +28,7 @@ pub fn widget(env: &Env) -> Result<(), String> {
     // SHA-256 in the loader, which every page downloads (SHA-384's values are 20 characters
     // longer each, that cannot be compressed); the inventory lists SHA-384.
     let entry = |name: &str| -> Result<String, String> {
-        Ok(format!("[\"{PUBLIC}{name}\",\"{}\"]", integrity_sha256(&read(&dist.join(name))?)))
+        Ok(format!("[\"{PUBLIC}{name}\",\"{}\"]", sri::<Sha256>("sha256", &read(&dist.join(name))?)))
     };
     let files =
         format!("{{\"modules\":[{}],\"wasm\":{},\"host\":{}}}", entry(&js)?, entry(&wasm)?, entry(&host)?);
@@ -132,12 +132,12 @@ fn manifest(dist: &Path, version: &str, names: &[String]) -> Result<String, Stri
 
 /// The Subresource Integrity value of `bytes`, as the inventory lists it.
 pub fn integrity(bytes: &[u8]) -> String {
-    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(Sha384::digest(bytes)))
+    sri::<Sha384>("sha384", bytes)
 }
 
-/// The Subresource Integrity value of `bytes` with SHA-256, as the loader checks it.
-fn integrity_sha256(bytes: &[u8]) -> String {
-    format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes)))
+/// The Subresource Integrity value of `bytes` with the digest `D`, named `algorithm`.
+fn sri<D: Digest>(algorithm: &str, bytes: &[u8]) -> String {
+    format!("{algorithm}-{}", base64::engine::general_purpose::STANDARD.encode(D::digest(bytes)))
 }
 
 /// esbuild (from `tools/`, installed by setup) minifies the loader; Trunk does not minify
