@@ -89,6 +89,12 @@ pub const LOADER_BROTLI: u64 = 4 * 1024;
 ///   page's direction, +29 B, and a failed load's warning no longer said what the launcher
 ///   became, −25 B). Measured and left out: `opt-level = "s"` (+11 KB), wasm-opt's
 ///   `--gufa-optimizing` (−0.2 KB, not worth a less common pass).
+/// - **What a second wasm module could take out**, measured by `cargo xtask size`'s breakdown
+///   by module (not built): the live chat's own code (`handoff`, `states`, `conversation`,
+///   the browser crate's `channel` and `socket`) is 8–9 % of the code, 13 % if all of the JSON
+///   decoding went with it: about 15–23 KB as served. Leptos with its reactive system
+///   and Rust's core, alloc and std are 63 % of the code (about 112 KB as served) and both
+///   halves need them, so the first download would stay near 165–175 KB with the live chat lazy.
 pub const OPENED_TOTAL_BROTLI: u64 = 185 * 1024;
 /// What frame mode (pages whose policy refuses WebAssembly) fetches on top: its script for
 /// the page (loader/frame.js) and the frame's page.

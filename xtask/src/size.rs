@@ -164,6 +164,7 @@ fn code_by_crate(release_wasm: &std::path::Path, shipped_brotli: u64) -> Result<
     let (body_sizes, names) =
         function_sizes_and_names(&bytes).map_err(|error| format!("{}: {error}", release_wasm.display()))?;
     let mut by_crate: std::collections::BTreeMap<&'static str, u64> = std::collections::BTreeMap::new();
+    let mut by_module: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for (index, size) in &body_sizes {
         let name = names.get(index).map_or("", String::as_str);
         // wasm-bindgen runs its type-description functions at build time and removes them.
@@ -172,6 +173,11 @@ fn code_by_crate(release_wasm: &std::path::Path, shipped_brotli: u64) -> Result<
         }
         let group = if name.is_empty() { "unnamed" } else { crate_group(name) };
         *by_crate.entry(group).or_default() += size;
+        if group == WIDGET
+            && let Some(module) = widget_module(name)
+        {
+            *by_module.entry(module).or_default() += size;
+        }
     }
     let total: u64 = by_crate.values().sum();
     let mut rows: Vec<_> = by_crate.into_iter().collect();
@@ -184,6 +190,7 @@ fn code_by_crate(release_wasm: &std::path::Path, shipped_brotli: u64) -> Result<
         let share = percent(*size, total);
         println!("  {group:<34} {size:>9} B {share:>5.1} %");
     }
+    print_widget_modules(by_module, total);
     let bot = rows.iter().find(|(group, _)| *group == BOT).map_or(0, |(_, size)| *size);
     // A lower bound: code the engine shares with the widget (strings, collections, its serde
     // instantiations through protocol types) is counted under those rows.
@@ -196,6 +203,29 @@ fn code_by_crate(release_wasm: &std::path::Path, shipped_brotli: u64) -> Result<
 }
 
 const BOT: &str = "bot engine (tandem-bot)";
+const WIDGET: &str = "widget (tandem-widget, -browser)";
+
+/// The widget's row by module, largest first: what a lazily loaded part (the live chat, say)
+/// could take out of the first download is at most its modules' share.
+fn print_widget_modules(by_module: std::collections::BTreeMap<&str, u64>, total: u64) {
+    let mut rows: Vec<_> = by_module.into_iter().collect();
+    rows.sort_by_key(|row| std::cmp::Reverse(row.1));
+    println!("  the widget's row by module (those with 1 % of the code or more):");
+    for (module, size) in rows.iter().filter(|(_, size)| percent(*size, total) >= 1.0) {
+        println!("    {module:<32} {size:>9} B {:>5.1} %", percent(*size, total));
+    }
+}
+
+/// `crate::module` of the first widget path in a demangled name, for the widget's row.
+fn widget_module(name: &str) -> Option<&str> {
+    let start = ["tandem_widget::", "tandem_browser::"].iter().filter_map(|krate| name.find(krate)).min()?;
+    let path = &name[start..];
+    let crate_end = path.find("::")? + 2;
+    let module_len = path[crate_end..]
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(path.len() - crate_end);
+    Some(&path[..crate_end + module_len])
+}
 
 #[allow(clippy::cast_precision_loss)] // byte counts far below 2^52
 fn percent(part: u64, whole: u64) -> f64 {
@@ -251,7 +281,7 @@ fn crate_group(name: &str) -> &'static str {
         return BOT;
     }
     if name.contains("tandem_widget::") || name.contains("tandem_browser::") || name == "main" {
-        return "widget (tandem-widget, -browser)";
+        return WIDGET;
     }
     if name.contains("tandem_protocol::") {
         return "protocol (tandem-protocol)";
@@ -305,7 +335,20 @@ fn owning_crate(name: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{BOT, crate_group};
+    use super::{BOT, crate_group, widget_module};
+
+    #[test]
+    fn widget_code_is_counted_under_its_first_module() {
+        let cases = [
+            ("tandem_widget::handoff::Handoff::start", Some("tandem_widget::handoff")),
+            ("core::ptr::drop_in_place<tandem_browser::socket::Connection>", Some("tandem_browser::socket")),
+            ("<tandem_widget::Layout as core::fmt::Debug>::fmt", Some("tandem_widget::Layout")),
+            ("tandem_bot::matcher::Index::rank", None),
+        ];
+        for (name, module) in cases {
+            assert_eq!(widget_module(name), module, "{name}");
+        }
+    }
 
     #[test]
     fn functions_are_counted_under_the_crate_that_brings_them_in() {

@@ -141,9 +141,13 @@ async fn a_deactivation_on_one_instance_closes_the_agents_console_on_the_other_a
 #[tokio::test]
 async fn a_setting_changed_with_the_command_line_reaches_both_instances() {
     let ((a, _first), (b, _second)) = two_instances().await;
-    let before_a = eventually("a's settings", || a.metric("tandem_settings_version")).await;
-    let before_b = eventually("b's settings", || b.metric("tandem_settings_version")).await;
-    assert_eq!(before_a, before_b);
+    // Both on the database's version first: an instance reports 0 until its first read.
+    let before_a = eventually("both instances on the same settings", || async {
+        let (on_a, on_b) =
+            (a.metric("tandem_settings_version").await?, b.metric("tandem_settings_version").await?);
+        (on_a == on_b && on_a != "0").then_some(on_a)
+    })
+    .await;
     let database = a.database().expect("postgres");
     crate::common::set_shop_offer_timeout_to_7s(&["--database".as_ref(), database.as_ref()]);
     // At once (the database notifies every instance), not at the next of their once-a-second
