@@ -204,6 +204,8 @@ fn code_by_crate(release_wasm: &std::path::Path, shipped_brotli: u64) -> Result<
 
 const BOT: &str = "bot engine (tandem-bot)";
 const WIDGET: &str = "widget (tandem-widget, -browser)";
+/// The paths of the crates in the widget's row.
+const WIDGET_CRATES: [&str; 2] = ["tandem_widget::", "tandem_browser::"];
 
 /// The widget's row by module, largest first: what a lazily loaded part (the live chat, say)
 /// could take out of the first download is at most its modules' share.
@@ -218,7 +220,7 @@ fn print_widget_modules(by_module: std::collections::BTreeMap<&str, u64>, total:
 
 /// `crate::module` of the first widget path in a demangled name, for the widget's row.
 fn widget_module(name: &str) -> Option<&str> {
-    let start = ["tandem_widget::", "tandem_browser::"].iter().filter_map(|krate| name.find(krate)).min()?;
+    let start = WIDGET_CRATES.iter().filter_map(|krate| name.find(krate)).min()?;
     let path = &name[start..];
     let crate_end = path.find("::")? + 2;
     let module_len = path[crate_end..]
@@ -280,7 +282,7 @@ fn crate_group(name: &str) -> &'static str {
     if name.contains("tandem_bot::") {
         return BOT;
     }
-    if name.contains("tandem_widget::") || name.contains("tandem_browser::") || name == "main" {
+    if WIDGET_CRATES.iter().any(|krate| name.contains(krate)) || name == "main" {
         return WIDGET;
     }
     if name.contains("tandem_protocol::") {
