@@ -89,6 +89,10 @@ pub const LOADER_BROTLI: u64 = 4 * 1024;
 ///   page's direction, +29 B, and a failed load's warning no longer said what the launcher
 ///   became, −25 B). Measured and left out: `opt-level = "s"` (+11 KB), wasm-opt's
 ///   `--gufa-optimizing` (−0.2 KB, not worth a less common pass).
+/// - **The bot's index built per language on first use** (a speed step: on a slow phone, 50 to
+///   80 ms less between the wasm's arrival and the panel being ready, README "The widget,
+///   timed"): a lock per language and the index built from the intents then. +0.6 KB (wasm
+///   178,117 → 178,721 B): 189,347 B.
 /// - **What a second wasm module could take out**, measured by `cargo xtask size`'s breakdown
 ///   by module (not built): the live chat's own code (`handoff`, `states`, `conversation`,
 ///   the browser crate's `channel` and `socket`) is 8–9 % of the code, 13 % if all of the JSON

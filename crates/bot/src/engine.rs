@@ -84,7 +84,7 @@ impl Bot {
                     .collect()
             })
             .collect();
-        Self { index: Index::build(&flow.intents), rules: Rules::new(&flow.escalation), keywords, flow }
+        Self { index: Index::new(&flow.intents), rules: Rules::new(&flow.escalation), keywords, flow }
     }
 
     pub fn flow(&self) -> &Flow {
@@ -185,7 +185,7 @@ impl Bot {
     /// The likeliest intent and its confidence: example similarity, plus a boost for keywords
     /// (a keyword matches a word it begins, so "delbetalning" also finds "delbetalningen").
     fn best_intent(&self, language: &str, normalized: &str) -> Option<(usize, f32)> {
-        let mut scores = self.index.scores(language, normalized, self.flow.intents.len());
+        let mut scores = self.index.scores(&self.flow.intents, language, normalized);
         let words: Vec<&str> = normalized.split(' ').collect();
         for (intent, score) in scores.iter_mut().enumerate() {
             let keywords = self.keywords.get(intent).and_then(|k| k.get(language));

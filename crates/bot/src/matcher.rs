@@ -7,6 +7,7 @@
 //! "betalningen"), without a dictionary per language. See `docs/bot-flows.md`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use crate::flow::Intent;
 use crate::normalize::{normalize, words};
@@ -71,57 +72,81 @@ struct LanguageIndex {
     examples: Vec<(usize, f32)>,
 }
 
+impl LanguageIndex {
+    /// Each example's terms weighted by TF-IDF; `None` when no example in `language` has a term.
+    fn build(intents: &[Intent], language: &str) -> Option<Self> {
+        let mut docs: Vec<(usize, Terms)> = Vec::new();
+        for (intent_index, intent) in intents.iter().enumerate() {
+            for example in intent.examples.get(language).into_iter().flatten() {
+                let counts = terms(&normalize(example));
+                if !counts.is_empty() {
+                    docs.push((intent_index, counts));
+                }
+            }
+        }
+        if docs.is_empty() {
+            return None;
+        }
+        let mut document_frequency: BTreeMap<&Term, f32> = BTreeMap::new();
+        for (_, counts) in &docs {
+            for term in counts.keys() {
+                *document_frequency.entry(term).or_insert(0.0) += 1.0;
+            }
+        }
+        let total = docs.len() as f32;
+        let idf: BTreeMap<Term, f32> = document_frequency
+            .into_iter()
+            .map(|(term, df)| (term.clone(), ((1.0 + total) / (1.0 + df)).ln() + 1.0))
+            .collect();
+        let mut index = Self { idf, ..Self::default() };
+        for (example, (intent, counts)) in docs.iter().enumerate() {
+            let mut norm = 0.0;
+            for (term, count) in counts {
+                let weight = count * index.idf.get(term).copied().unwrap_or(1.0);
+                norm += weight * weight;
+                index.postings.entry(term.clone()).or_default().push((example, weight));
+            }
+            index.examples.push((*intent, norm.sqrt()));
+        }
+        Some(index)
+    }
+}
+
+/// The flow's examples, indexed per language the first time a customer writes in it. A
+/// customer speaks one language: in the browser, indexing every language of the flow as the
+/// widget starts would put the others' work between the customer's tap and the bot's first
+/// answer (on a slow phone, most of the bot's start-up).
 #[derive(Debug, Default)]
 pub struct Index {
-    languages: BTreeMap<String, LanguageIndex>,
+    /// Every language with examples; `None` inside once built when none of them had a term.
+    languages: BTreeMap<String, OnceLock<Option<LanguageIndex>>>,
 }
 
 impl Index {
-    pub fn build(intents: &[Intent]) -> Self {
-        // Per language: each example's intent and terms.
-        let mut raw: BTreeMap<String, Vec<(usize, Terms)>> = BTreeMap::new();
-        for (intent_index, intent) in intents.iter().enumerate() {
-            for (language, examples) in &intent.examples {
-                for example in examples {
-                    let counts = terms(&normalize(example));
-                    if !counts.is_empty() {
-                        raw.entry(language.clone()).or_default().push((intent_index, counts));
-                    }
-                }
-            }
-        }
-        let mut languages = BTreeMap::new();
-        for (language, docs) in raw {
-            let mut document_frequency: BTreeMap<&Term, f32> = BTreeMap::new();
-            for (_, counts) in &docs {
-                for term in counts.keys() {
-                    *document_frequency.entry(term).or_insert(0.0) += 1.0;
-                }
-            }
-            let total = docs.len() as f32;
-            let idf: BTreeMap<Term, f32> = document_frequency
-                .into_iter()
-                .map(|(term, df)| (term.clone(), ((1.0 + total) / (1.0 + df)).ln() + 1.0))
-                .collect();
-            let mut index = LanguageIndex { idf, ..LanguageIndex::default() };
-            for (example, (intent, counts)) in docs.iter().enumerate() {
-                let mut norm = 0.0;
-                for (term, count) in counts {
-                    let weight = count * index.idf.get(term).copied().unwrap_or(1.0);
-                    norm += weight * weight;
-                    index.postings.entry(term.clone()).or_default().push((example, weight));
-                }
-                index.examples.push((*intent, norm.sqrt()));
-            }
-            languages.insert(language, index);
-        }
+    pub fn new(intents: &[Intent]) -> Self {
+        let languages = intents
+            .iter()
+            .flat_map(|intent| intent.examples.keys())
+            .map(|language| (language.clone(), OnceLock::new()))
+            .collect();
         Self { languages }
     }
 
-    /// For each of `intent_count` intents, the best cosine similarity (0..=1) of its examples
+    /// The languages indexed so far.
+    #[cfg(test)]
+    fn built(&self) -> Vec<&str> {
+        self.languages.iter().filter(|(_, index)| index.get().is_some()).map(|(l, _)| l.as_str()).collect()
+    }
+
+    /// For each of `intents`, the best cosine similarity (0..=1) of its examples
     /// in `language` to `normalized` text; empty when the language has no examples.
-    pub fn scores(&self, language: &str, normalized: &str, intent_count: usize) -> Vec<f32> {
-        let Some(index) = self.languages.get(language) else { return Vec::new() };
+    pub fn scores(&self, intents: &[Intent], language: &str, normalized: &str) -> Vec<f32> {
+        let intent_count = intents.len();
+        let built = self
+            .languages
+            .get(language)
+            .map(|index| index.get_or_init(|| LanguageIndex::build(intents, language)));
+        let Some(Some(index)) = built else { return Vec::new() };
         let query = terms(normalized);
         let mut dots = vec![0.0f32; index.examples.len()];
         let mut query_norm = 0.0;
@@ -151,5 +176,41 @@ impl Index {
             }
         }
         best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intents() -> Vec<Intent> {
+        let intent = |id: &str, en: &str, sv: &str| {
+            serde_json::from_value(serde_json::json!({
+                "id": id,
+                "examples": { "en": [en], "sv": [sv] },
+                "answer": { "text": { "en": id, "sv": id } }
+            }))
+            .expect("an intent")
+        };
+        vec![
+            intent("fees", "are there any fees", "kostar det något"),
+            intent("refund", "I want a refund", "jag vill ha pengarna tillbaka"),
+        ]
+    }
+
+    #[test]
+    fn a_language_is_indexed_when_it_is_first_asked_about_and_only_then() {
+        let intents = intents();
+        let index = Index::new(&intents);
+        assert!(index.built().is_empty(), "nothing is indexed before a question");
+
+        let scores = index.scores(&intents, "en", &normalize("any fees?"));
+        assert_eq!(index.built(), ["en"], "Swedish waits for a Swedish question");
+        assert!(scores[0] > scores[1], "the English question finds its intent: {scores:?}");
+
+        assert!(index.scores(&intents, "de", "gebuhren").is_empty(), "no examples in German: no scores");
+        let swedish = index.scores(&intents, "sv", &normalize("Kostar det något?"));
+        assert_eq!(index.built(), ["en", "sv"]);
+        assert!(swedish[0] > swedish[1], "{swedish:?}");
     }
 }
