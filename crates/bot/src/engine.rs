@@ -74,14 +74,13 @@ impl Bot {
             .intents
             .iter()
             .map(|intent| {
-                intent
-                    .keywords
-                    .iter()
-                    .map(|(language, words)| {
-                        let words = words.iter().map(|w| normalize(w)).filter(|w| !w.is_empty()).collect();
-                        (language.clone(), words)
-                    })
-                    .collect()
+                // By insertion, not `collect()`: see `matcher::LanguageIndex::build`.
+                let mut normalized = BTreeMap::new();
+                for (language, words) in &intent.keywords {
+                    let words = words.iter().map(|w| normalize(w)).filter(|w| !w.is_empty()).collect();
+                    normalized.insert(language.clone(), words);
+                }
+                normalized
             })
             .collect();
         Self { index: Index::new(&flow.intents), rules: Rules::new(&flow.escalation), keywords, flow }

@@ -94,11 +94,12 @@ impl LanguageIndex {
             }
         }
         let total = docs.len() as f32;
-        let idf: BTreeMap<Term, f32> = document_frequency
-            .into_iter()
-            .map(|(term, df)| (term.clone(), ((1.0 + total) / (1.0 + df)).ln() + 1.0))
-            .collect();
-        let mut index = Self { idf, ..Self::default() };
+        // Maps are filled by insertion: `collect()` into one sorts with a stable sort of its
+        // own for each map type, code the widget's wasm need not carry.
+        let mut index = Self::default();
+        for (term, df) in document_frequency {
+            index.idf.insert(term.clone(), ((1.0 + total) / (1.0 + df)).ln() + 1.0);
+        }
         for (example, (intent, counts)) in docs.iter().enumerate() {
             let mut norm = 0.0;
             for (term, count) in counts {
@@ -124,11 +125,10 @@ pub struct Index {
 
 impl Index {
     pub fn new(intents: &[Intent]) -> Self {
-        let languages = intents
-            .iter()
-            .flat_map(|intent| intent.examples.keys())
-            .map(|language| (language.clone(), OnceLock::new()))
-            .collect();
+        let mut languages = BTreeMap::new();
+        for language in intents.iter().flat_map(|intent| intent.examples.keys()) {
+            languages.entry(language.clone()).or_insert_with(OnceLock::new);
+        }
         Self { languages }
     }
 
