@@ -67,7 +67,6 @@ wait();
 /// touch (`touchstart`), and the click comes as the finger lifts.
 const TAP_CONTACT: Duration = Duration::from_millis(80);
 
-#[derive(Clone, Copy, PartialEq)]
 enum Press {
     /// `click()` from a script (or some assistive technology): no sign of intent before it.
     Script,
