@@ -14,7 +14,6 @@ use crate::{BotChat, BotLine, ConfigState, Failure, Handoff, I18n, Locale, Phase
 #[component]
 pub fn MessageList(
     merchant_config: ReadSignal<ConfigState>,
-    api_origin: String,
     handoff: Handoff,
     bot: BotChat,
 ) -> impl IntoView {
@@ -57,7 +56,7 @@ pub fn MessageList(
             {move || seen_by_the_agent(handoff).then(|| view! {
                 <p class="seen" data-testid="seen">{i18n.tr("you.seen")}</p>
             })}
-            <PhaseNotice merchant_config api_origin handoff/>
+            <PhaseNotice merchant_config handoff/>
             <Show when=move || handoff.agent_typing.get()>
                 <p class="typing" data-testid="agent-typing">
                     {move || {
@@ -87,13 +86,8 @@ fn seen_by_the_agent(handoff: Handoff) -> bool {
 /// about the phase; what each phase shows is built in this closure (texts included), so that a
 /// change of language rebuilds it as a whole.
 #[component]
-fn PhaseNotice(
-    merchant_config: ReadSignal<ConfigState>,
-    api_origin: String,
-    handoff: Handoff,
-) -> impl IntoView {
+fn PhaseNotice(merchant_config: ReadSignal<ConfigState>, handoff: Handoff) -> impl IntoView {
     let i18n = use_i18n();
-    let api_origin = StoredValue::new(api_origin);
     move || {
         match handoff.phase.get() {
         Phase::Starting => Some(view! {
@@ -123,7 +117,7 @@ fn PhaseNotice(
                 {i18n.f("offline.sent", &[("email", &email), ("hours", &reply_within_hours.to_string())])}
             </p>
         }.into_any()),
-        Phase::Failed(why) => Some(human_contact(i18n, why, &merchant_config.with(ConfigState::or_fallback), &api_origin.read_value()).into_any()),
+        Phase::Failed(why) => Some(human_contact(i18n, why, &merchant_config.with(ConfigState::or_fallback), handoff.api_origin()).into_any()),
         Phase::Idle | Phase::Connected { .. } => None,
     }
     }

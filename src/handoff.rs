@@ -127,8 +127,9 @@ pub struct Handoff {
     pub notice: RwSignal<Option<String>>,
     saved: StoredValue<Option<Saved>>,
     socket: Channel,
-    api_origin: StoredValue<String>,
-    merchant: StoredValue<MerchantId>,
+    /// The server and the merchant, fixed for the widget's life (which is the page's): plain
+    /// shared data rather than two more stored values, whose per-type code the download pays.
+    api: &'static Api,
     i18n: I18n,
     events: StoredValue<PageEvents, LocalStorage>,
     identity: RwSignal<Option<Identity>>,
@@ -152,9 +153,14 @@ pub struct Handoff {
     /// The file being sent, and how much of it has gone (0 to 100).
     pub uploading: RwSignal<Option<(String, u32)>>,
     /// What `Tandem.setContext` says of the page.
-    context: StoredValue<Option<RwSignal<Option<String>>>>,
+    context: RwSignal<Option<String>>,
     /// The email the customer gave before the handoff, where the transcript goes by default.
     given_email: StoredValue<Option<String>>,
+}
+
+struct Api {
+    origin: String,
+    merchant: MerchantId,
 }
 
 fn storage_key(merchant: &MerchantId) -> String {
@@ -178,20 +184,18 @@ impl Handoff {
 
     /// What the page says of itself (`Tandem.setContext`) goes to the conversation as it starts,
     /// and again whenever the page changes it while the conversation goes on.
-    pub fn follow_context(self, context: RwSignal<Option<String>>) {
-        self.context.set_value(Some(context));
+    fn follow_context(self) {
         Effect::new(move |_| {
-            if context.with(Option::is_some) {
+            if self.context.with(Option::is_some) {
                 self.send_context();
             }
         });
     }
 
     fn send_context(self) {
-        let json = self.context.get_value().and_then(|context| context.get_untracked());
+        let json = self.context.get_untracked();
         let (Some(saved), Some(json)) = (self.saved.get_value(), json) else { return };
-        let url =
-            format!("{}/v1/conversations/{}/context", self.api_origin.get_value(), saved.conversation_id);
+        let url = format!("{}/v1/conversations/{}/context", self.api.origin, saved.conversation_id);
         spawn_local(async move {
             if tandem_browser::post_json_text(&url, &saved.token, json).await.is_err() {
                 web_sys::console::warn_1(&"Tandem.setContext: the server did not keep the context".into());
@@ -211,6 +215,7 @@ impl Handoff {
         i18n: I18n,
         events: PageEvents,
         identity: RwSignal<Option<Identity>>,
+        context: RwSignal<Option<String>>,
     ) -> Self {
         let saved = local_storage()
             .and_then(|storage| storage.get_item(&storage_key(&merchant)).ok().flatten())
@@ -224,12 +229,11 @@ impl Handoff {
             connection: RwSignal::new(Connection::Closed),
             notice: RwSignal::new(None),
             uploading: RwSignal::new(None),
-            context: StoredValue::new(None),
+            context,
             given_email: StoredValue::new(None),
             saved: StoredValue::new(saved),
             socket: Channel::new(),
-            api_origin: StoredValue::new(api_origin),
-            merchant: StoredValue::new(merchant),
+            api: Box::leak(Box::new(Api { origin: api_origin, merchant })),
             i18n,
             events: StoredValue::new_local(events),
             identity,
@@ -245,6 +249,7 @@ impl Handoff {
             on_screen: StoredValue::new(false),
         };
         when_visible(move || handoff.see());
+        handoff.follow_context();
         if resuming {
             handoff.take_back_outbox();
             handoff.connect();
@@ -256,7 +261,7 @@ impl Handoff {
 
     /// What the previous page of this tab sent and never had acknowledged.
     fn take_back_outbox(self) {
-        let key = outbox_key(&self.merchant.get_value());
+        let key = outbox_key(&self.api.merchant);
         let held = session_storage().and_then(|storage| storage.get_item(&key).ok().flatten());
         // Client id, text, client id, text…: a flat list of strings costs the wasm no new
         // serde code.
@@ -283,7 +288,7 @@ impl Handoff {
                 .flat_map(|pending| [pending.client_id.0, pending.text])
                 .collect();
             let Some(storage) = session_storage() else { return };
-            let key = outbox_key(&self.merchant.get_value());
+            let key = outbox_key(&self.api.merchant);
             match to_json(&held) {
                 Some(json) if !held.is_empty() && self.saved.with_value(Option::is_some) => {
                     let _ = storage.set_item(&key, &json);
@@ -347,8 +352,7 @@ impl Handoff {
             if !matches!(self.phase.get_untracked(), Phase::Waiting(_)) {
                 return;
             }
-            let url =
-                format!("{}/v1/conversations/{}/leave", self.api_origin.get_value(), saved.conversation_id);
+            let url = format!("{}/v1/conversations/{}/leave", self.api.origin, saved.conversation_id);
             // The token is hex: no escaping needed.
             let body = format!(r#"{{"token":"{}"}}"#, saved.token);
             if let Some(window) = web_sys::window() {
@@ -382,11 +386,7 @@ impl Handoff {
             self.tell_card_masked();
         }
         self.request.set_value(Some(Request { transcript, reason, escalation }));
-        let url = format!(
-            "{}/v1/merchants/{}/availability",
-            self.api_origin.get_value(),
-            self.merchant.get_value()
-        );
+        let url = format!("{}/v1/merchants/{}/availability", self.api.origin, self.api.merchant);
         spawn_local(async move {
             // If availability cannot be read, try the queue: the server decides.
             let availability = fetch_json::<(), Availability>("GET", &url, None).await.ok();
@@ -433,8 +433,7 @@ impl Handoff {
             page_url: crate::frame::page_url(),
             transcript,
         };
-        let url =
-            format!("{}/v1/merchants/{}/messages", self.api_origin.get_value(), self.merchant.get_value());
+        let url = format!("{}/v1/merchants/{}/messages", self.api.origin, self.api.merchant);
         self.phase.set(Phase::Starting);
         spawn_local(async move {
             match fetch_json::<_, serde::de::IgnoredAny>("POST", &url, Some(&message)).await {
@@ -450,8 +449,7 @@ impl Handoff {
     pub fn rate(self, mut rating: Rating) {
         let Some(saved) = self.rateable.get_untracked() else { return };
         rating.comment = rating.comment.map(|comment| self.without_card_numbers(comment));
-        let url =
-            format!("{}/v1/conversations/{}/rating", self.api_origin.get_value(), saved.conversation_id);
+        let url = format!("{}/v1/conversations/{}/rating", self.api.origin, saved.conversation_id);
         self.rated.set(true);
         spawn_local(async move {
             let _ =
@@ -474,8 +472,7 @@ impl Handoff {
             return done(Err("details.email-invalid"));
         }
         let Some(saved) = self.rateable.get_untracked() else { return done(Err("transcript.failed")) };
-        let url =
-            format!("{}/v1/conversations/{}/transcript", self.api_origin.get_value(), saved.conversation_id);
+        let url = format!("{}/v1/conversations/{}/transcript", self.api.origin, saved.conversation_id);
         // `TranscriptRequest`, written by the browser's JSON rather than a serializer of its own.
         let quoted = js_sys::JSON::stringify(&email.into()).map(String::from).unwrap_or_default();
         let body = format!("{{\"email\":{quoted}}}");
@@ -498,7 +495,7 @@ impl Handoff {
         let page_url = crate::frame::page_url();
         let locale = self.i18n.locale_untracked().tag().to_owned();
         let request = StartConversation {
-            merchant_id: self.merchant.get_value(),
+            merchant_id: self.api.merchant.clone(),
             locale,
             page_url,
             transcript,
@@ -508,7 +505,7 @@ impl Handoff {
             email: email.inspect(|email| self.given_email.set_value(Some(email.clone()))),
             skill: self.skill.get_value(),
         };
-        let url = format!("{}/v1/conversations", self.api_origin.get_value());
+        let url = format!("{}/v1/conversations", self.api.origin);
         spawn_local(async move {
             match start_conversation(&url, request).await {
                 Ok(started) => self.joined(started),
@@ -525,7 +522,7 @@ impl Handoff {
         self.emit(&PageEvent::Handoff { conversation_id: started.conversation_id.to_string() });
         let saved = Saved { conversation_id: started.conversation_id, token: started.customer_token };
         if let (Some(storage), Some(json)) = (local_storage(), to_json(&saved)) {
-            let _ = storage.set_item(&storage_key(&self.merchant.get_value()), &json);
+            let _ = storage.set_item(&storage_key(&self.api.merchant), &json);
         }
         self.saved.set_value(Some(saved));
         self.send_context();
@@ -533,9 +530,14 @@ impl Handoff {
         self.connect();
     }
 
+    /// The Tandem server this widget talks to.
+    pub fn api_origin(self) -> &'static str {
+        &self.api.origin
+    }
+
     fn connect(self) {
         let Some(saved) = self.saved.get_value() else { return };
-        let origin = self.api_origin.get_value();
+        let origin = self.api.origin.as_str();
         let ws_origin = origin.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
         let url = format!("{ws_origin}/v1/conversations/{}/live", saved.conversation_id);
         self.socket.connect(
@@ -678,10 +680,10 @@ impl Handoff {
         self.phase.set(phase);
         self.socket.close();
         if let Some(storage) = local_storage() {
-            let _ = storage.remove_item(&storage_key(&self.merchant.get_value()));
+            let _ = storage.remove_item(&storage_key(&self.api.merchant));
         }
         if let Some(storage) = session_storage() {
-            let _ = storage.remove_item(&outbox_key(&self.merchant.get_value()));
+            let _ = storage.remove_item(&outbox_key(&self.api.merchant));
         }
         self.saved.set_value(None);
     }
@@ -714,7 +716,7 @@ impl Handoff {
         } else {
             let url = format!(
                 "{}/v1/conversations/{}/attachments?client_id={}&name={}",
-                self.api_origin.get_value(),
+                self.api.origin,
                 saved.conversation_id,
                 tandem_browser::client_id(),
                 js_sys::encode_uri_component(&name),
@@ -739,7 +741,7 @@ impl Handoff {
     /// A file of this conversation in the browser's memory, fetched with the customer's token.
     pub async fn file_url(self, id: String) -> Option<String> {
         let saved = self.saved.get_value()?;
-        let origin = self.api_origin.get_value();
+        let origin = self.api.origin.as_str();
         let url = format!("{origin}/v1/conversations/{}/attachments/{id}", saved.conversation_id);
         tandem_browser::fetch_file(&url, &saved.token).await
     }
@@ -783,11 +785,7 @@ impl Handoff {
 
     /// The leave-a-message form, with the merchant's promised reply time.
     fn offer_message(self, why: Unanswered) {
-        let url = format!(
-            "{}/v1/merchants/{}/availability",
-            self.api_origin.get_value(),
-            self.merchant.get_value()
-        );
+        let url = format!("{}/v1/merchants/{}/availability", self.api.origin, self.api.merchant);
         spawn_local(async move {
             let hours =
                 fetch_json::<(), Availability>("GET", &url, None).await.map_or(24, |a| a.reply_within_hours);

@@ -108,10 +108,15 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
     let merchant_config =
         merchant_config::load(config.api_origin.clone(), config.merchant.clone(), config.config);
     // Lives as long as the widget, so closing the panel does not end a conversation.
-    let handoff =
-        Handoff::new(config.api_origin.clone(), config.merchant.clone(), i18n, events, controls.identity);
+    let handoff = Handoff::new(
+        config.api_origin.clone(),
+        config.merchant.clone(),
+        i18n,
+        events,
+        controls.identity,
+        controls.context,
+    );
     handoff.set_skill(config.skill.clone());
-    handoff.follow_context(controls.context);
     if let Some(attach) = &config.attach_api {
         page_api::attach(attach, controls);
     }
@@ -126,17 +131,16 @@ pub fn Widget(config: MountConfig, events: PageEvents) -> impl IntoView {
         }
     });
     let bot = BotChat::load(&config.api_origin, &config.merchant, i18n, config.flow);
-    let api_origin = config.api_origin;
     match config.layout {
         Layout::FullPage => view! {
             {widget_root("tandem tandem-full-page", view! {
-                <Panel merchant_config api_origin on_close=None handoff bot/>
+                <Panel merchant_config on_close=None handoff bot/>
             })}
         }
         .into_any(),
-        Layout::Frame => view! { <FramePanel merchant_config api_origin open=controls.open handoff bot/> }.into_any(),
+        Layout::Frame => view! { <FramePanel merchant_config open=controls.open handoff bot/> }.into_any(),
         Layout::Launcher { .. } => view! {
-            <LauncherAndPanel merchant_config api_origin label=config.launcher_label shell=config.shell open=controls.open handoff bot/>
+            <LauncherAndPanel merchant_config label=config.launcher_label shell=config.shell open=controls.open handoff bot/>
         }
         .into_any(),
     }
@@ -157,7 +161,6 @@ fn widget_root(class: &'static str, content: impl IntoView + 'static) -> impl In
 #[component]
 fn FramePanel(
     merchant_config: ReadSignal<ConfigState>,
-    api_origin: String,
     open: RwSignal<bool>,
     handoff: Handoff,
     bot: BotChat,
@@ -170,7 +173,7 @@ fn FramePanel(
     view! {
         {widget_root("tandem tandem-full-page", view! {
             <Show when=move || open.get()>
-                <Panel merchant_config api_origin=api_origin.clone() on_close=Some(close) handoff bot/>
+                <Panel merchant_config on_close=Some(close) handoff bot/>
             </Show>
         })}
     }
@@ -179,7 +182,6 @@ fn FramePanel(
 #[component]
 fn LauncherAndPanel(
     merchant_config: ReadSignal<ConfigState>,
-    api_origin: String,
     /// Also opened and closed by the page's `Tandem.open()` / `close()` / `toggle()`.
     open: RwSignal<bool>,
     label: Option<String>,
@@ -223,7 +225,7 @@ fn LauncherAndPanel(
         {widget_root("tandem", view! {
             <Show when=panel_shown>
                 {take_over_shell(true)}
-                <Panel merchant_config=merchant_config api_origin=api_origin.clone() on_close=Some(close) handoff bot/>
+                <Panel merchant_config=merchant_config on_close=Some(close) handoff bot/>
             </Show>
             <button
                 node_ref=launcher

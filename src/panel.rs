@@ -15,7 +15,6 @@ use crate::{BotChat, ConfigState, Handoff, Phase, states, theme, use_i18n};
 #[component]
 pub fn Panel(
     merchant_config: ReadSignal<ConfigState>,
-    api_origin: String,
     /// Closes the panel; `None` where it cannot be closed (full page).
     on_close: Option<Callback<()>>,
     handoff: Handoff,
@@ -52,7 +51,7 @@ pub fn Panel(
         >
             <PanelHeader merchant_config on_close handoff bot/>
             <ReconnectingBanner handoff/>
-            <MessageList merchant_config api_origin handoff bot/>
+            <MessageList merchant_config handoff bot/>
             <PanelComposer handoff bot/>
         </section>
     }

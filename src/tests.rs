@@ -60,9 +60,10 @@ async fn panel_header_shows_merchant_name_and_human_button() {
             i18n,
             PageEvents::none(),
             RwSignal::new(None),
+            RwSignal::new(None),
         );
         let bot = BotChat::load("http://127.0.0.1:9", &shop, i18n, None);
-        view! { <Panel merchant_config=state api_origin="http://127.0.0.1:9".into() on_close=None handoff bot/> }
+        view! { <Panel merchant_config=state on_close=None handoff bot/> }
     });
 
     let name = wait_for(|| query(&root, "[data-testid=merchant-name]")).await;

@@ -105,6 +105,12 @@ pub const LOADER_BROTLI: u64 = 4 * 1024;
 ///   (wasm 178,721 → 174,224 B); the theme's contrast check with the browser's `Math.pow` rather
 ///   than Rust's `powf`, which linked a `pow` of its own, −1.1 KB: 183,803 B, budget 180 KiB.
 ///   Measured and left out: wasm-opt's `--strip-producers --strip-target-features` (−47 B).
+/// - **The handoff's server and merchant as plain shared data** (fixed for the page's life),
+///   not two values in Leptos's arena, each type of which brings its own storage code; the
+///   panel's views ask the handoff for the server rather than passing it down as a prop; the
+///   page's context signal given to the handoff as it is made, not stored in it later. −0.5 KB:
+///   183,277 B. Measured and left out: talc as the wasm's allocator in place of
+///   dlmalloc (−0.2 KB, not worth a dependency in the allocator's place).
 /// - **What 120 KB would take**: a Leptos 0.8 app of a signal, a `Show`, a `For` and a text box,
 ///   built with this profile and `erase_components`, is 43 KB of wasm as served (and 5 KB of
 ///   glue): Leptos itself is not the weight, the widget's own views, reactive state and
