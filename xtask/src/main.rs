@@ -14,6 +14,7 @@ mod publish;
 mod run;
 mod setup;
 mod size;
+mod trim;
 
 use std::process::ExitCode;
 

@@ -1,4 +1,5 @@
-//! Turns Trunk's widget build (`dist/`) into what a CDN would serve: the loader with the app's
+//! Turns Trunk's widget build (`dist/`) into what a CDN would serve: the app's wasm without the
+//! exports nothing calls (`crate::trim`), the loader with the app's
 //! content-hashed file names and SRI hashes written in and minified, a versioned copy of it that
 //! never changes, `manifest.json` (every file a merchant's page loads, with its version, size
 //! and SHA-384: the script inventory PCI DSS 6.4.3 asks payment pages to keep), and brotli and gzip variants of every
@@ -24,6 +25,8 @@ pub fn widget(env: &Env) -> Result<(), String> {
     let AppFiles { js, wasm } = app_files(&dist)?;
     // Trunk does not minify the wasm-bindgen glue (its minifier fails on it) nor copied files.
     minify_glue(env, &dist, &js)?;
+    rehashed_in_index(&dist, &wasm, |path| crate::trim::unused_exports(env, path))?;
+    let AppFiles { js, wasm } = named_by_content(&dist, &AppFiles { js, wasm })?;
     let host = hashed_copy(&dist, "frame.js", "tandem-frame", &minify(env, &text(&dist.join("frame.js"))?)?)?;
     // SHA-256 in the loader, which every page downloads (SHA-384's values are 20 characters
     // longer each, that cannot be compressed); the inventory lists SHA-384.
@@ -177,17 +180,46 @@ fn compress(file: &Path) -> Result<(), String> {
     write(&with("gz"), &gzip)
 }
 
-/// Minifies the app's JS glue in place, and gives `index.html`'s preload of it the new hash.
+/// Minifies the app's JS glue in place.
 fn minify_glue(env: &Env, dist: &Path, js: &str) -> Result<(), String> {
-    let path = dist.join(js);
+    rehashed_in_index(dist, js, |path| write(path, minify(env, &text(path)?)?.as_bytes()))
+}
+
+/// Trunk names the app's glue and wasm by its build, before publishing minifies the one and
+/// trims the other: they are renamed by what they now hold, since a name must change with the
+/// content for the file to be cached for good. One hash for both, as Trunk's, which the loader
+/// carries twice and brotli compresses once.
+fn named_by_content(dist: &Path, files: &AppFiles) -> Result<AppFiles, String> {
+    let mut both = read(&dist.join(&files.js))?;
+    both.extend(read(&dist.join(&files.wasm))?);
+    let hash = hex16(&both);
+    let named =
+        AppFiles { js: format!("tandem-widget-{hash}.js"), wasm: format!("tandem-widget-{hash}_bg.wasm") };
+    let mut index = text(&dist.join("index.html"))?;
+    for (before, after) in [(&files.js, &named.js), (&files.wasm, &named.wasm)] {
+        std::fs::rename(dist.join(before), dist.join(after))
+            .map_err(|e| format!("cannot rename dist/{before} ({e})"))?;
+        index = index.replace(before.as_str(), after);
+    }
+    write(&dist.join("index.html"), index.as_bytes())?;
+    Ok(named)
+}
+
+/// Changes `dist/<name>` in place with `change`, and gives `index.html`'s preload of it the new
+/// hash.
+fn rehashed_in_index(
+    dist: &Path,
+    name: &str,
+    change: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), String> {
+    let path = dist.join(name);
     let before = integrity(&read(&path)?);
-    let minified = minify(env, &text(&path)?)?;
     let index = text(&dist.join("index.html"))?;
     if !index.contains(&before) {
-        return Err(format!("dist/index.html does not preload {js} with its hash; rebuild with trunk"));
+        return Err(format!("dist/index.html does not preload {name} with its hash; rebuild with trunk"));
     }
-    write(&path, minified.as_bytes())?;
-    write(&dist.join("index.html"), index.replace(&before, &integrity(minified.as_bytes())).as_bytes())
+    change(&path)?;
+    write(&dist.join("index.html"), index.replace(&before, &integrity(&read(&path)?)).as_bytes())
 }
 
 /// Writes `content` as `<stem>-<16 hex of its hash>.js` and removes `source`: a name that
