@@ -118,7 +118,7 @@ pub const LOADER_BROTLI: u64 = 4 * 1024;
 /// - **What 120 KB would take**: a Leptos 0.8 app of a signal, a `Show`, a `For` and a text box,
 ///   built with this profile and `erase_components`, is 43 KB of wasm as served (and 5 KB of
 ///   glue): Leptos itself is not the weight, the widget's own views, reactive state and
-///   decoding instantiated through it are (about 130 KB of the 173 KB). 120 KB leaves the wasm
+///   decoding instantiated through it are (about 130 KB of the 173 KB then). 120 KB leaves the wasm
 ///   about 109 KB, which only a first module without the live chat can reach: the live chat
 ///   behind one `#[wasm_split]` boundary (`leptos::wasm_split`, marked `fallible` so that a
 ///   failed fetch is a failed handoff rather than a panic), split by

@@ -17,7 +17,7 @@ use crate::run::Env;
 /// Names of exports that only wasm-streams' classes use (their methods and their `free`).
 const UNUSED: [&str; 2] = ["intounderlying", "__wbg_intounderlying"];
 
-/// Rewrites `wasm` without the [`UNUSED`] exports and optimises it again as Trunk did (`-Oz`).
+/// Rewrites `wasm` without the [`UNUSED`] exports and runs `wasm-opt -Oz` on it again.
 pub fn unused_exports(env: &Env, wasm: &Path) -> Result<(), String> {
     let bytes = std::fs::read(wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
     let (trimmed, dropped) =
