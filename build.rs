@@ -9,6 +9,12 @@ fn main() {
     let source = std::fs::read_to_string("style/widget.css").expect("style/widget.css");
     let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("widget.css");
     std::fs::write(out, minify(&source)).expect("write the minified stylesheet");
+    // The split (`cargo xtask`, see src/live.rs) follows the linker's relocations to tell the
+    // live chat's code from the rest.
+    let wasm = std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|arch| arch == "wasm32");
+    if wasm && std::env::var_os("CARGO_FEATURE_LAZY").is_some() {
+        println!("cargo:rustc-link-arg-bins=--emit-relocs");
+    }
 }
 
 /// Drops comments and collapses whitespace, keeping the one space a descendant combinator or

@@ -2,6 +2,7 @@
 //! after a reload, a network drop or a server restart without losing or doubling a message.
 
 use crate::i18n::I18n;
+use crate::live::{self, Task};
 use crate::page_api::{PageEvent, PageEvents};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -386,6 +387,13 @@ impl Handoff {
             self.tell_card_masked();
         }
         self.request.set_value(Some(Request { transcript, reason, escalation }));
+        live::run(self, Task::Availability);
+    }
+
+    /// Whether anyone can answer now, which decides what follows the request (see [`start`]).
+    ///
+    /// [`start`]: Self::start
+    pub(crate) fn check_availability(self) {
         let url = format!("{}/v1/merchants/{}/availability", self.api.origin, self.api.merchant);
         spawn_local(async move {
             // If availability cannot be read, try the queue: the server decides.
@@ -399,7 +407,7 @@ impl Handoff {
                     self.phase.set(Phase::Offline { reply_within_hours, why: Unanswered::NobodyOnline });
                 }
                 _ => match self.ask_email.get_untracked() {
-                    AskEmail::Off => self.join_queue(None),
+                    AskEmail::Off => self.join_queue_now(None),
                     AskEmail::Optional => self.phase.set(Phase::Details { required: false }),
                     AskEmail::Required => self.phase.set(Phase::Details { required: true }),
                 },
@@ -424,7 +432,14 @@ impl Handoff {
     pub fn leave_message(self, email: String, text: String) -> Result<(), &'static str> {
         validate_email(&email).map_err(|_| "details.email-invalid")?;
         validate_text(&text).map_err(|_| crate::text_problem(&text))?;
-        let Phase::Offline { reply_within_hours, .. } = self.phase.get_untracked() else { return Ok(()) };
+        if matches!(self.phase.get_untracked(), Phase::Offline { .. }) {
+            live::run(self, Task::LeaveMessage { email, text });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn leave_message_now(self, email: String, text: String) {
+        let Phase::Offline { reply_within_hours, .. } = self.phase.get_untracked() else { return };
         let transcript = self.request.get_value().map(|r| r.transcript).unwrap_or_default();
         let message = LeaveMessage {
             email: email.clone(),
@@ -442,11 +457,14 @@ impl Handoff {
                 Err(_) => self.phase.set(Phase::Failed(Failure::Unreachable)),
             }
         });
-        Ok(())
     }
 
     /// The customer rates the conversation that just ended.
-    pub fn rate(self, mut rating: Rating) {
+    pub fn rate(self, rating: Rating) {
+        live::run(self, Task::Rate(rating));
+    }
+
+    pub(crate) fn rate_now(self, mut rating: Rating) {
         let Some(saved) = self.rateable.get_untracked() else { return };
         rating.comment = rating.comment.map(|comment| self.without_card_numbers(comment));
         let url = format!("{}/v1/conversations/{}/rating", self.api.origin, saved.conversation_id);
@@ -471,6 +489,10 @@ impl Handoff {
         if validate_email(&email).is_err() {
             return done(Err("details.email-invalid"));
         }
+        live::run(self, Task::Transcript { email, done: Box::new(done) });
+    }
+
+    pub(crate) fn send_transcript_now(self, email: String, done: live::Done) {
         let Some(saved) = self.rateable.get_untracked() else { return done(Err("transcript.failed")) };
         let url = format!("{}/v1/conversations/{}/transcript", self.api.origin, saved.conversation_id);
         // `TranscriptRequest`, written by the browser's JSON rather than a serializer of its own.
@@ -487,6 +509,10 @@ impl Handoff {
     }
 
     fn join_queue(self, email: Option<String>) {
+        live::run(self, Task::Join { email });
+    }
+
+    pub(crate) fn join_queue_now(self, email: Option<String>) {
         let Some(Request { transcript, reason, escalation }) = self.request.get_value() else { return };
         // A new conversation: its sequence numbers start again, and nothing of it is read yet.
         self.messages.set(Vec::new());
@@ -511,7 +537,7 @@ impl Handoff {
                 Ok(started) => self.joined(started),
                 Err(FetchError::Status(429, _)) => self.phase.set(Phase::Failed(Failure::RateLimited)),
                 // The queue is full: never a dead end, the customer writes instead.
-                Err(FetchError::Status(503, _)) => self.offer_message(Unanswered::Busy),
+                Err(FetchError::Status(503, _)) => self.offer_message_now(Unanswered::Busy),
                 Err(_) => self.phase.set(Phase::Failed(Failure::Unreachable)),
             }
         });
@@ -527,7 +553,7 @@ impl Handoff {
         self.saved.set_value(Some(saved));
         self.send_context();
         self.phase.set(Phase::Waiting(Some(started.queue)));
-        self.connect();
+        self.connect_now();
     }
 
     /// The Tandem server this widget talks to.
@@ -536,6 +562,10 @@ impl Handoff {
     }
 
     fn connect(self) {
+        live::run(self, Task::Connect);
+    }
+
+    pub(crate) fn connect_now(self) {
         let Some(saved) = self.saved.get_value() else { return };
         let origin = self.api.origin.as_str();
         let ws_origin = origin.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
@@ -701,6 +731,10 @@ impl Handoff {
 
     /// Sends the files the customer chose, one after another; each comes back as a message.
     pub fn send_files(self, files: Vec<web_sys::File>) {
+        live::run(self, Task::Files(files));
+    }
+
+    pub(crate) fn send_files_now(self, files: Vec<web_sys::File>) {
         spawn_local(async move {
             for file in files {
                 self.send_file(file).await;
@@ -760,7 +794,12 @@ impl Handoff {
     }
 
     fn tell_card_masked(self) {
-        self.notice.set(Some(self.i18n.locale_untracked().text("card.masked").into()));
+        self.tell("card.masked");
+    }
+
+    /// Tells the customer what the catalogue says under `key`.
+    pub(crate) fn tell(self, key: &'static str) {
+        self.notice.set(Some(self.i18n.locale_untracked().text(key).into()));
     }
 
     pub fn typing(self, typing: bool) {
@@ -785,6 +824,10 @@ impl Handoff {
 
     /// The leave-a-message form, with the merchant's promised reply time.
     fn offer_message(self, why: Unanswered) {
+        live::run(self, Task::Offer(why));
+    }
+
+    pub(crate) fn offer_message_now(self, why: Unanswered) {
         let url = format!("{}/v1/merchants/{}/availability", self.api.origin, self.api.merchant);
         spawn_local(async move {
             let hours =

@@ -12,6 +12,7 @@ mod conversation;
 pub mod frame;
 mod handoff;
 mod i18n;
+mod live;
 mod merchant_config;
 mod page_api;
 mod panel;

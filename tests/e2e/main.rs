@@ -15,6 +15,7 @@ mod checkout_csp;
 mod dispatch;
 mod handoff;
 mod launcher;
+mod live_module;
 mod page_api;
 mod states;
 mod theming;

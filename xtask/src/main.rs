@@ -14,6 +14,7 @@ mod publish;
 mod run;
 mod setup;
 mod size;
+mod split;
 mod trim;
 
 use std::process::ExitCode;
@@ -183,6 +184,8 @@ fn test(env: &Env) -> Result<(), String> {
         .args(["clippy", "--target", "wasm32-unknown-unknown", "--all-targets", "--locked"])
         .args(["--package", "tandem-widget", "--package", "tandem-console", "--package", "tandem-protocol"])
         .args(["--package", "tandem-browser", "--package", "tandem-bot"])
+        // As the release build has it: the live chat behind its split point (src/live.rs).
+        .args(["--features", "tandem-widget/lazy"])
         .args(["--", "-D", "warnings"])
         .run()?;
     build_web(env)?;

@@ -22,6 +22,7 @@ pub fn widget(env: &Env) -> Result<(), String> {
     env.step("publishing the widget: loader with SRI hashes, manifest, brotli and gzip");
     let dist = env.root.join("dist");
     let version = widget_version(&env.root)?;
+    crate::split::widget(env, &dist)?;
     let AppFiles { js, wasm } = app_files(&dist)?;
     // Trunk does not minify the wasm-bindgen glue (its minifier fails on it) nor copied files.
     minify_glue(env, &dist, &js)?;
@@ -59,6 +60,14 @@ pub fn widget(env: &Env) -> Result<(), String> {
 pub struct AppFiles {
     pub js: String,
     pub wasm: String,
+}
+
+/// The live chat's wasm (see `split`), once published.
+pub fn live_file(dist: &Path) -> Result<String, String> {
+    list(dist)?
+        .into_iter()
+        .find(|name| name.starts_with("tandem-live-") && name.ends_with(".wasm"))
+        .ok_or_else(|| "dist/ has no tandem-live-*.wasm: build with `cargo xtask size`".to_owned())
 }
 
 /// Frame mode's script for the merchant's page, once published.
@@ -139,7 +148,7 @@ pub fn integrity(bytes: &[u8]) -> String {
 }
 
 /// The Subresource Integrity value of `bytes` with the digest `D`, named `algorithm`.
-fn sri<D: Digest>(algorithm: &str, bytes: &[u8]) -> String {
+pub fn sri<D: Digest>(algorithm: &str, bytes: &[u8]) -> String {
     format!("{algorithm}-{}", base64::engine::general_purpose::STANDARD.encode(D::digest(bytes)))
 }
 
@@ -207,7 +216,7 @@ fn named_by_content(dist: &Path, files: &AppFiles) -> Result<AppFiles, String> {
 
 /// Changes `dist/<name>` in place with `change`, and gives `index.html`'s preload of it the new
 /// hash.
-fn rehashed_in_index(
+pub fn rehashed_in_index(
     dist: &Path,
     name: &str,
     change: impl FnOnce(&Path) -> Result<(), String>,
@@ -232,18 +241,18 @@ fn hashed_copy(dist: &Path, source: &str, stem: &str, content: &str) -> Result<S
     Ok(name)
 }
 
-fn hex16(bytes: &[u8]) -> String {
+pub fn hex16(bytes: &[u8]) -> String {
     Sha384::digest(bytes).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-fn text(path: &Path) -> Result<String, String> {
+pub fn text(path: &Path) -> Result<String, String> {
     String::from_utf8(read(path)?).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
+pub fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {} ({e})", path.display()))
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {} ({e})", path.display()))
 }

@@ -5,8 +5,8 @@
 //! exports JavaScript classes (`IntoUnderlyingSource`, `IntoUnderlyingSink`,
 //! `IntoUnderlyingByteSource`) with `#[wasm_bindgen]`. An export is a root for the linker,
 //! wasm-bindgen and wasm-opt alike, so their code and what it calls stay in the download
-//! although the widget uses no server functions. Trunk runs cargo, wasm-bindgen and wasm-opt
-//! in one go; this runs after it: the exports go, and wasm-opt, run again, drops what no
+//! although the widget uses no server functions. This runs once the build is split and
+//! optimised (xtask/src/split.rs): the exports go, and wasm-opt, run again, drops what no
 //! longer has a caller. The glue keeps its classes, which nothing constructs: their methods
 //! would name exports that are gone only when called.
 

@@ -217,6 +217,20 @@ impl<'a> HostPage<'a> {
         browser.js("window.__release()", vec![]).await;
     }
 
+    /// Before the page opens: the network loses every fetch of the live chat's module (see
+    /// src/live.rs) until [`Self::allow_the_live_chat`].
+    pub async fn refuse_the_live_chat(browser: &Browser) {
+        let source = "const fetchNow = window.fetch.bind(window); \
+            window.fetch = (input, init) => \
+              !window.__live_allowed && String(input.url || input).includes('/widget/tandem-live-') \
+                ? Promise.reject(new TypeError('Failed to fetch')) : fetchNow(input, init);";
+        browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": source })).await;
+    }
+
+    pub async fn allow_the_live_chat(&self) {
+        self.browser.js("window.__live_allowed = true", vec![]).await;
+    }
+
     /// Before the page opens: the tab can be hidden and shown again by the test
     /// ([`Self::hide_tab`], [`Self::show_tab`]), as when the customer switches tabs.
     pub async fn control_visibility(browser: &Browser) {

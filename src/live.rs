@@ -1,0 +1,110 @@
+//! The live chat's code: what the widget runs once the customer asks for a person (or comes
+//! back to a conversation with one) — the requests, the live socket, and the protocol's events.
+//!
+//! Built with the `lazy` feature (the release build), [`run`] is the one way into a second
+//! wasm module: everything only it reaches (`Handoff::…_now` and what they call) is split off
+//! by `cargo xtask` (`xtask/src/split.rs`) and fetched by the page only when first needed. The
+//! panel, the bot and the human button never wait for it; the handoff's state (its signals) and
+//! what is sent on an open socket stay in the first module. Without the feature (the wasm
+//! tests) it is all one module and [`run`] calls straight through.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+#[cfg(feature = "lazy")]
+use leptos::wasm_split::SplitLoaderError;
+#[cfg(feature = "lazy")]
+use std::{cell::Cell, rc::Rc};
+use tandem_protocol::Rating;
+
+use crate::handoff::{Failure, Handoff, Phase, Unanswered};
+
+/// Hears how sending a transcript went (a catalogue key for a failure).
+pub type Done = Box<dyn FnOnce(Result<(), &'static str>)>;
+
+/// What the handoff asks of the live chat.
+pub enum Task {
+    /// Whether anyone can answer, then the details or the queue.
+    Availability,
+    /// Into the queue, with the email the customer gave (if asked).
+    Join {
+        email: Option<String>,
+    },
+    /// Open the conversation's live socket (after a reload, or once queued).
+    Connect,
+    LeaveMessage {
+        email: String,
+        text: String,
+    },
+    /// The leave-a-message form, and why nobody answers live.
+    Offer(Unanswered),
+    Rate(Rating),
+    Transcript {
+        email: String,
+        done: Done,
+    },
+    Files(Vec<web_sys::File>),
+}
+
+impl Task {
+    /// Carried out, in the live module.
+    fn apply(self, handoff: Handoff) {
+        match self {
+            Self::Availability => handoff.check_availability(),
+            Self::Join { email } => handoff.join_queue_now(email),
+            Self::Connect => handoff.connect_now(),
+            Self::LeaveMessage { email, text } => handoff.leave_message_now(email, text),
+            Self::Offer(why) => handoff.offer_message_now(why),
+            Self::Rate(rating) => handoff.rate_now(rating),
+            Self::Transcript { email, done } => handoff.send_transcript_now(email, done),
+            Self::Files(files) => handoff.send_files_now(files),
+        }
+    }
+
+    /// The live module could not be fetched: said as for a server that cannot be reached,
+    /// where the customer is, so that they still learn how else to reach the merchant.
+    fn failed(self, handoff: Handoff) {
+        match self {
+            Self::Transcript { done, .. } => done(Err("transcript.failed")),
+            // Nothing was sent: the rating form and the file button stay, for another try.
+            Self::Rate(_) | Self::Files(_) => handoff.tell("failed.unreachable"),
+            _ => handoff.phase.set(Phase::Failed(Failure::Unreachable)),
+        }
+    }
+}
+
+/// Runs `task` once the live chat's code is here (at once after the first time).
+pub fn run(handoff: Handoff, task: Task) {
+    spawn_local(async move {
+        // A failed fetch is not kept: the next task tries again.
+        if let Err(task) = apply(handoff, task).await {
+            task.failed(handoff);
+        }
+    });
+}
+
+#[cfg(feature = "lazy")]
+async fn apply(handoff: Handoff, task: Task) -> Result<(), Task> {
+    // The task waits here, in the first module, while the second is fetched; it comes back if
+    // that fails.
+    let held = Rc::new(Cell::new(Some(task)));
+    match in_live_module(handoff, held.clone()).await {
+        Ok(()) => Ok(()),
+        Err(SplitLoaderError { .. }) => held.take().map_or(Ok(()), Err),
+    }
+}
+
+/// The one way into the second module: everything only this reaches is fetched with it.
+#[cfg(feature = "lazy")]
+#[leptos::wasm_split::wasm_split(live, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn in_live_module(handoff: Handoff, held: Rc<Cell<Option<Task>>>) -> Result<(), SplitLoaderError> {
+    if let Some(task) = held.take() {
+        task.apply(handoff);
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "lazy"))]
+async fn apply(handoff: Handoff, task: Task) -> Result<(), Task> {
+    task.apply(handoff);
+    Ok(())
+}
