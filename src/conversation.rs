@@ -7,6 +7,7 @@ use tandem_browser::{MessagesThenPending, forget_file, size_text};
 use tandem_protocol::{Attachment, Author, ChatMessage, QueueStatus, TranscriptSpeaker, WidgetConfig};
 
 use crate::bot_chat::STARTERS;
+use crate::live::Drawn;
 use crate::{BotChat, BotLine, ConfigState, Failure, Handoff, I18n, Locale, Phase, states, use_i18n};
 
 /// The conversation, in order: the greeting and the bot's lines, the messages with the person,
@@ -36,7 +37,7 @@ pub fn MessageList(
             <MessagesThenPending
                 messages=move || handoff.messages.get()
                 pending=move || handoff.outbox.waiting_for(&())
-                show_message=move |message| view! { <MessageBubble message handoff/> }
+                show_message=move |message| handoff.drawn_live(Drawn::Message(message))
                 show_pending=|pending| view! {
                     <div class="message from-customer pending" data-testid="pending-message">
                         <span class="author">{use_i18n().tr(if pending.not_sent { "you.not-sent" } else { "you.sending" })}</span>
@@ -84,22 +85,48 @@ fn seen_by_the_agent(handoff: Handoff) -> bool {
 /// What the handoff's phase adds below the conversation: where the queue stands, the forms
 /// around the chat, how it ended, or another way to reach a person. The list's one question
 /// about the phase; what each phase shows is built in this closure (texts included), so that a
-/// change of language rebuilds it as a whole.
+/// change of language rebuilds it as a whole. The phases only the live chat brings about are
+/// drawn by its module ([`live_phase`]); until it is here (a conversation resumed as the page
+/// loads), the customer reads that a person is being found.
 #[component]
 fn PhaseNotice(merchant_config: ReadSignal<ConfigState>, handoff: Handoff) -> impl IntoView {
     let i18n = use_i18n();
-    move || {
-        match handoff.phase.get() {
-        Phase::Starting => Some(view! {
+    let finding = move || {
+        view! {
             <p class="message from-system" data-testid="queue-status">{i18n.t("queue.finding")}</p>
-        }.into_any()),
-        Phase::Waiting(queue) => Some(view! {
+        }
+        .into_any()
+    };
+    move || match handoff.phase.get() {
+        Phase::Idle | Phase::Connected { .. } => None,
+        Phase::Starting => Some(finding()),
+        Phase::Failed(why) => Some(
+            human_contact(i18n, why, &merchant_config.with(ConfigState::or_fallback), handoff.api_origin())
+                .into_any(),
+        ),
+        _ => Some(handoff.drawn_live(Drawn::Phase(merchant_config)).unwrap_or_else(finding)),
+    }
+}
+
+/// The live module's views (see [`Drawn`]).
+pub fn live_view(handoff: Handoff, what: Drawn) -> AnyView {
+    match what {
+        Drawn::Phase(merchant_config) => live_phase(merchant_config, handoff),
+        Drawn::Message(message) => view! { <MessageBubble message handoff/> }.into_any(),
+    }
+}
+
+/// What [`PhaseNotice`] shows for the phases the live chat brings about.
+fn live_phase(merchant_config: ReadSignal<ConfigState>, handoff: Handoff) -> AnyView {
+    let i18n = use_i18n();
+    match handoff.phase.get_untracked() {
+        Phase::Waiting(queue) => view! {
             <p class="message from-system" data-testid="queue-status">{queue_text(i18n.locale(), queue)}</p>
             <button type="button" class="quick-reply" data-testid="leave-message-instead" on:click=move |_| handoff.leave_message_instead()>
                 {i18n.t("queue.leave-message")}
             </button>
-        }.into_any()),
-        Phase::Ended => Some(view! {
+        }.into_any(),
+        Phase::Ended => view! {
             <p class="message from-system" data-testid="chat-ended">{i18n.t("ended")}</p>
             <Show when=move || handoff.rateable.with(Option::is_some)>
                 <states::RatingForm handoff/>
@@ -107,19 +134,17 @@ fn PhaseNotice(merchant_config: ReadSignal<ConfigState>, handoff: Handoff) -> im
                     <states::TranscriptForm handoff/>
                 })}
             </Show>
-        }.into_any()),
-        Phase::Details { required } => Some(view! { <states::DetailsForm handoff required/> }.into_any()),
+        }.into_any(),
+        Phase::Details { required } => view! { <states::DetailsForm handoff required/> }.into_any(),
         Phase::Offline { reply_within_hours, why } => {
-            Some(view! { <states::LeaveMessageForm handoff reply_within_hours why/> }.into_any())
+            view! { <states::LeaveMessageForm handoff reply_within_hours why/> }.into_any()
         }
-        Phase::MessageLeft { email, reply_within_hours } => Some(view! {
+        Phase::MessageLeft { email, reply_within_hours } => view! {
             <p class="message from-system" role="status" data-testid="message-left">
                 {i18n.f("offline.sent", &[("email", &email), ("hours", &reply_within_hours.to_string())])}
             </p>
-        }.into_any()),
-        Phase::Failed(why) => Some(human_contact(i18n, why, &merchant_config.with(ConfigState::or_fallback), handoff.api_origin()).into_any()),
-        Phase::Idle | Phase::Connected { .. } => None,
-    }
+        }.into_any(),
+        Phase::Idle | Phase::Starting | Phase::Connected { .. } | Phase::Failed(_) => ().into_any(),
     }
 }
 

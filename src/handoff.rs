@@ -155,6 +155,8 @@ pub struct Handoff {
     pub uploading: RwSignal<Option<(String, u32)>>,
     /// What `Tandem.setContext` says of the page.
     context: RwSignal<Option<String>>,
+    /// The live module's views, once it is here (see [`live::Drawn`]).
+    live_views: RwSignal<Option<live::Draw>>,
     /// The email the customer gave before the handoff, where the transcript goes by default.
     given_email: StoredValue<Option<String>>,
 }
@@ -231,6 +233,7 @@ impl Handoff {
             notice: RwSignal::new(None),
             uploading: RwSignal::new(None),
             context,
+            live_views: RwSignal::new(live::views_at_start()),
             given_email: StoredValue::new(None),
             saved: StoredValue::new(saved),
             socket: Channel::new(),
@@ -795,6 +798,19 @@ impl Handoff {
 
     fn tell_card_masked(self) {
         self.tell("card.masked");
+    }
+
+    /// `what`, drawn by the live module; nothing until it is here.
+    pub fn drawn_live(self, what: live::Drawn) -> Option<AnyView> {
+        self.live_views.get().map(|draw| draw(self, what))
+    }
+
+    /// The live module is here, with its views.
+    #[cfg(feature = "lazy")]
+    pub(crate) fn live_views_arrived(self, draw: live::Draw) {
+        if self.live_views.with_untracked(Option::is_none) {
+            self.live_views.set(Some(draw));
+        }
     }
 
     /// Tells the customer what the catalogue says under `key`.

@@ -14,9 +14,30 @@ use leptos::task::spawn_local;
 use leptos::wasm_split::SplitLoaderError;
 #[cfg(feature = "lazy")]
 use std::{cell::Cell, rc::Rc};
-use tandem_protocol::Rating;
+use tandem_protocol::{ChatMessage, Rating};
 
+use crate::ConfigState;
 use crate::handoff::{Failure, Handoff, Phase, Unanswered};
+
+/// What the live module draws: the views of what only its code brings about, so that they come
+/// with it (the first module draws them through [`Handoff::drawn_live`]).
+pub enum Drawn {
+    /// Below the conversation, for the phase the handoff is in (the queue, the forms, the end).
+    Phase(ReadSignal<ConfigState>),
+    /// A stored message of the conversation with the person.
+    Message(ChatMessage),
+}
+
+/// The live module's views, once it is here.
+pub type Draw = fn(Handoff, Drawn) -> AnyView;
+
+/// The live module's views as the widget starts: there already when it is all one module.
+pub fn views_at_start() -> Option<Draw> {
+    #[cfg(feature = "lazy")]
+    return None;
+    #[cfg(not(feature = "lazy"))]
+    return Some(crate::conversation::live_view);
+}
 
 /// Hears how sending a transcript went (a catalogue key for a failure).
 pub type Done = Box<dyn FnOnce(Result<(), &'static str>)>;
@@ -97,6 +118,7 @@ async fn apply(handoff: Handoff, task: Task) -> Result<(), Task> {
 #[cfg(feature = "lazy")]
 #[leptos::wasm_split::wasm_split(live, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn in_live_module(handoff: Handoff, held: Rc<Cell<Option<Task>>>) -> Result<(), SplitLoaderError> {
+    handoff.live_views_arrived(crate::conversation::live_view);
     if let Some(task) = held.take() {
         task.apply(handoff);
     }
