@@ -103,6 +103,15 @@ pub fn run(handoff: Handoff, task: Task) {
     });
 }
 
+/// The pointer reached the human button (a mouse over it, a finger on it): the live module
+/// starts coming before the press. A failure is left for the press to meet, and retry.
+pub fn preload() {
+    #[cfg(feature = "lazy")]
+    spawn_local(async {
+        let _ = preload_live().await;
+    });
+}
+
 #[cfg(feature = "lazy")]
 async fn apply(handoff: Handoff, task: Task) -> Result<(), Task> {
     // The task waits here, in the first module, while the second is fetched; it comes back if
@@ -116,7 +125,7 @@ async fn apply(handoff: Handoff, task: Task) -> Result<(), Task> {
 
 /// The one way into the second module: everything only this reaches is fetched with it.
 #[cfg(feature = "lazy")]
-#[leptos::wasm_split::wasm_split(live, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[leptos::wasm_split::wasm_split(live, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_live))]
 fn in_live_module(handoff: Handoff, held: Rc<Cell<Option<Task>>>) -> Result<(), SplitLoaderError> {
     handoff.live_views_arrived(crate::conversation::live_view);
     if let Some(task) = held.take() {

@@ -121,6 +121,7 @@ fn HumanStatus(handoff: Handoff, bot: BotChat) -> impl IntoView {
                     class="human-button"
                     part="human-button"
                     data-testid="human-button"
+                    on:pointerenter=|_| crate::live::preload()
                     on:click=ask_for_person
                 >
                     {i18n.tr("human.button")}

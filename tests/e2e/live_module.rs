@@ -33,6 +33,22 @@ async fn the_live_chat_is_fetched_only_once_a_person_is_asked_for() {
     assert_eq!(live_fetches(&page).await, 1, "fetched for the request, once");
 }
 
+/// A pointer on its way to press "Talk to a human" starts the live chat coming, so the press
+/// does not wait for it.
+#[tokio::test]
+async fn the_pointer_on_the_human_button_starts_the_live_chat_coming_before_the_press() {
+    let server = TestServer::start(&widget_dist()).await;
+    let customer = Browser::start().await;
+    let page = HostPage::open(&customer, &server.demo_url()).await;
+    let widget = Widget::inline(&customer);
+    widget.open().await;
+    widget.wait_for(Part::HumanButton).await;
+    assert_eq!(live_fetches(&page).await, 0, "not on open");
+    widget.point_at_the_human_button().await;
+    eventually("the live chat fetched", || async { (live_fetches(&page).await == 1).then_some(()) }).await;
+    assert!(widget.shows(Part::HumanButton).await, "nothing asked for yet");
+}
+
 #[tokio::test]
 async fn a_live_chat_the_network_loses_still_shows_a_way_to_a_person_and_comes_on_the_next_try() {
     let server = TestServer::start(&widget_dist()).await;

@@ -474,6 +474,21 @@ impl<'a> Widget<'a> {
         launcher.click().await.expect("click launcher");
     }
 
+    /// Moves the mouse pointer onto the human button, without pressing it.
+    pub async fn point_at_the_human_button(&self) {
+        use fantoccini::actions::InputSource;
+        let shadow = self.shadow_root().await;
+        let human = shadow.find(Locator::Css(Part::HumanButton.selector())).await.expect("human button");
+        let to_it = fantoccini::actions::PointerAction::MoveToElement {
+            element: human,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        };
+        let mouse = fantoccini::actions::MouseActions::new("mouse".into()).then(to_it);
+        self.browser.client.perform_actions(mouse).await.expect("move the pointer");
+    }
+
     /// The human button as webdriver sees it: (displayed, text).
     pub async fn human_button_as_displayed(&self) -> (bool, String) {
         let shadow = self.shadow_root().await;
