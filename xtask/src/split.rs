@@ -2,9 +2,9 @@
 //! socket and the protocol's events) becomes a second module, which the page fetches only when
 //! the customer asks for a person.
 //!
-//! Trunk runs cargo, wasm-bindgen and wasm-opt in one go, and a build with split points is not
-//! one wasm-bindgen can finish on its own: the split must come between the linker and
-//! wasm-bindgen. So this takes cargo's output (linked with `--emit-relocs`, see `build.rs`),
+//! Trunk runs cargo and then wasm-bindgen, and a build with split points is not one
+//! wasm-bindgen can finish on its own: the split must come between the linker and
+//! wasm-bindgen (Trunk's wasm-opt is off, see index.html). So this takes cargo's output (linked with `--emit-relocs`, see `build.rs`),
 //! splits it with `wasm_split_cli_support`, runs wasm-bindgen on the main module and wasm-opt
 //! on both, and puts the results in place of Trunk's, under Trunk's names (publishing then
 //! trims, minifies and renames them as before).
@@ -82,7 +82,7 @@ fn with_link(glue: &str, link: &str, glue_name: &str, live: &(String, String)) -
     let import_glue = format!("import {{ initSync }} from \"./{glue_name}\";");
     let fetch = format!("fetch(new URL(\"./{LIVE}\", import.meta.url))");
     if !link.contains(&import_glue) || !link.contains(&fetch) {
-        return Err(missing(&format!("the split's {LINK} neither imports the glue nor fetches {LIVE}")));
+        return Err(missing(&format!("the split's {LINK} does not both import the glue and fetch {LIVE}")));
     }
     let (name, integrity) = live;
     let checked = format!("fetch(new URL(\"./{name}\", import.meta.url), {{ integrity: \"{integrity}\" }})");
