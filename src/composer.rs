@@ -4,6 +4,7 @@ use leptos::html;
 use leptos::prelude::*;
 use tandem_browser::Draft;
 
+use crate::live::Drawn;
 use crate::{BotChat, Handoff, Phase, text_problem, use_i18n};
 
 /// Whom the composer writes to.
@@ -43,9 +44,7 @@ pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
         Addressee::Person => {
             let send = Callback::new(move |text: String| handoff.send(text));
             let typing = Callback::new(move |typing| handoff.typing(typing));
-            let end = Some(Callback::new(move |()| handoff.end()));
-            let attach = Some(Callback::new(move |files| handoff.send_files(files)));
-            Some(view! { <Composer send typing end attach autofocus=true text carried/> })
+            Some(view! { <Composer send typing to_person=Some(handoff) text carried/> })
         }
         Addressee::Bot => {
             let send = Callback::new(move |text: String| {
@@ -53,9 +52,7 @@ pub fn PanelComposer(handoff: Handoff, bot: BotChat) -> impl IntoView {
                 bot.say(text, handoff);
                 Ok(())
             });
-            Some(
-                view! { <Composer send typing=Callback::new(|_| {}) end=None attach=None autofocus=false text carried/> },
-            )
+            Some(view! { <Composer send typing=Callback::new(|_| {}) to_person=None text carried/> })
         }
         Addressee::Nobody => None,
     }
@@ -67,13 +64,10 @@ fn Composer(
     send: Callback<String, Result<(), &'static str>>,
     /// The customer started (`true`) or stopped typing.
     typing: Callback<bool>,
-    /// Ends the conversation with the person, where there is one.
-    end: Option<Callback<()>>,
-    /// Sends the files the customer chose, where a person is there to receive them.
-    attach: Option<Callback<Vec<web_sys::File>>>,
-    /// Take keyboard focus on appearing (when a person was just asked for; with the bot, focus
-    /// stays on the human button).
-    autofocus: bool,
+    /// Writing to the person of this handoff: the composer takes keyboard focus on appearing
+    /// (a person was just asked for; with the bot, focus stays on the human button), and has
+    /// the attach and end buttons, which the live module draws.
+    to_person: Option<Handoff>,
     /// The panel's draft, kept across composers.
     text: RwSignal<String>,
     /// From the shell, for the first composer: (it had the focus, Enter was pressed).
@@ -86,7 +80,7 @@ fn Composer(
     let (focus_carried, send_carried) = carried.try_update_value(Option::take).flatten().unwrap_or_default();
     Effect::new(move |_| {
         if let Some(input) = input.get()
-            && (autofocus || focus_carried)
+            && (to_person.is_some() || focus_carried)
         {
             let _ = input.focus();
         }
@@ -104,7 +98,7 @@ fn Composer(
                 submit();
             }
         >
-            {attach.map(|attach| view! { <AttachButton attach/> })}
+            {to_person.map(|handoff| move || handoff.drawn_live(Drawn::Attach))}
             <textarea
                 node_ref=input
                 class="composer-input"
@@ -116,19 +110,24 @@ fn Composer(
             <button type="submit" class="composer-send" part="send-button" data-testid="composer-send">{i18n.tr("composer.send")}</button>
         </form>
         {move || problem.get().map(|why| view! { <p class="composer-problem" role="alert">{i18n.t(why)}</p> })}
-        {end.map(|end| view! {
-            <button class="end-chat" data-testid="end-chat" on:click=move |_| end.run(())>
-                {i18n.tr("end-chat")}
-            </button>
-        })}
+        {to_person.map(|handoff| move || handoff.drawn_live(Drawn::End))}
     }
+}
+
+/// Ends the conversation with the person (the live module's).
+pub(crate) fn end_button(handoff: Handoff) -> AnyView {
+    view! {
+        <button class="end-chat" data-testid="end-chat" on:click=move |_| handoff.end()>
+            {use_i18n().tr("end-chat")}
+        </button>
+    }
+    .into_any()
 }
 
 /// The button that picks files to send (images and PDFs): the browser's own file input, in
 /// the tab order and labelled, drawn as the paperclip it sits in (a click on the label opens the
-/// picker, as does Enter or Space on the focused input).
-#[component]
-fn AttachButton(attach: Callback<Vec<web_sys::File>>) -> impl IntoView {
+/// picker, as does Enter or Space on the focused input). The live module's.
+pub(crate) fn attach_button(handoff: Handoff) -> AnyView {
     view! {
         <label class="composer-attach" part="attach-button">
             <input
@@ -140,7 +139,7 @@ fn AttachButton(attach: Callback<Vec<web_sys::File>>) -> impl IntoView {
                 aria-label=use_i18n().tr("file.attach")
                 on:change=move |event| {
                     let input: web_sys::HtmlInputElement = event_target(&event);
-                    attach.run(tandem_browser::chosen_files(&input));
+                    handoff.send_files(tandem_browser::chosen_files(&input));
                     input.set_value("");
                 }
             />
@@ -149,4 +148,5 @@ fn AttachButton(attach: Callback<Vec<web_sys::File>>) -> impl IntoView {
             </svg>
         </label>
     }
+    .into_any()
 }

@@ -45,33 +45,43 @@ pub fn MessageList(
                     </div>
                 }
             />
-            {move || handoff.uploading.get().map(|(name, percent)| view! {
-                <p class="message from-customer pending" role="status" data-testid="upload">
-                    <label>
-                        {i18n.f("file.sending", &[("name", &name)])}
-                        <progress max="100" value=percent.to_string()></progress>
-                    </label>
-                </p>
-            })}
-            // Under the customer's last message, once the person has read it.
-            {move || seen_by_the_agent(handoff).then(|| view! {
-                <p class="seen" data-testid="seen">{i18n.tr("you.seen")}</p>
-            })}
+            {move || handoff.drawn_live(Drawn::Activity)}
             <PhaseNotice merchant_config handoff/>
-            <Show when=move || handoff.agent_typing.get()>
-                <p class="typing" data-testid="agent-typing">
-                    {move || {
-                        let agent = handoff.phase.with(|phase| phase.agent().map(str::to_owned));
-                        let agent = agent.unwrap_or_else(|| i18n.t("human.the-agent").to_owned());
-                        i18n.f("typing", &[("agent", &agent)])
-                    }}
-                </p>
-            </Show>
             {move || handoff.notice.get().map(|notice| view! {
                 <p class="message from-system" data-testid="notice">{notice}</p>
             })}
         </div>
     }
+}
+
+/// Under the conversation with the person: a file on its way, "Seen", the person typing (the
+/// live module's, which alone brings them about).
+fn activity(handoff: Handoff) -> AnyView {
+    let i18n = use_i18n();
+    view! {
+        {move || handoff.uploading.get().map(|(name, percent)| view! {
+            <p class="message from-customer pending" role="status" data-testid="upload">
+                <label>
+                    {i18n.f("file.sending", &[("name", &name)])}
+                    <progress max="100" value=percent.to_string()></progress>
+                </label>
+            </p>
+        })}
+        // Under the customer's last message, once the person has read it.
+        {move || seen_by_the_agent(handoff).then(|| view! {
+            <p class="seen" data-testid="seen">{i18n.tr("you.seen")}</p>
+        })}
+        <Show when=move || handoff.agent_typing.get()>
+            <p class="typing" data-testid="agent-typing">
+                {move || {
+                    let agent = handoff.phase.with(|phase| phase.agent().map(str::to_owned));
+                    let agent = agent.unwrap_or_else(|| i18n.t("human.the-agent").to_owned());
+                    i18n.f("typing", &[("agent", &agent)])
+                }}
+            </p>
+        </Show>
+    }
+    .into_any()
 }
 
 /// The stored conversation ends with the customer's message, and the person has read it.
@@ -113,6 +123,11 @@ pub fn live_view(handoff: Handoff, what: Drawn) -> AnyView {
     match what {
         Drawn::Phase(merchant_config) => live_phase(merchant_config, handoff),
         Drawn::Message(message) => view! { <MessageBubble message handoff/> }.into_any(),
+        Drawn::Talking(agent) => crate::panel::talking(agent),
+        Drawn::Activity => activity(handoff),
+        Drawn::Attach => crate::composer::attach_button(handoff),
+        Drawn::End => crate::composer::end_button(handoff),
+        Drawn::Reconnecting => crate::panel::reconnecting(handoff),
     }
 }
 

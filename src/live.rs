@@ -26,6 +26,16 @@ pub enum Drawn {
     Phase(ReadSignal<ConfigState>),
     /// A stored message of the conversation with the person.
     Message(ChatMessage),
+    /// The header's word on the person who answers.
+    Talking(String),
+    /// Under the conversation: a file on its way, "Seen", the person typing.
+    Activity,
+    /// The composer's controls for a chat with a person: the attach button (before the text
+    /// box) and the end button (below it).
+    Attach,
+    End,
+    /// Above the conversation: the live socket is being opened again.
+    Reconnecting,
 }
 
 /// The live module's views, once it is here.

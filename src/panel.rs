@@ -9,6 +9,7 @@ use tandem_protocol::HandoffReason;
 
 use crate::composer::PanelComposer;
 use crate::conversation::MessageList;
+use crate::live::Drawn;
 use crate::{BotChat, ConfigState, Handoff, Phase, states, theme, use_i18n};
 
 /// The chat panel: header, the conversation, and the composer.
@@ -50,7 +51,7 @@ pub fn Panel(
             on:keydown=on_keydown
         >
             <PanelHeader merchant_config on_close handoff bot/>
-            <ReconnectingBanner handoff/>
+            {move || handoff.drawn_live(Drawn::Reconnecting)}
             <MessageList merchant_config handoff bot/>
             <PanelComposer handoff bot/>
         </section>
@@ -98,22 +99,18 @@ fn HumanStatus(handoff: Handoff, bot: BotChat) -> impl IntoView {
         }
     });
     let ask_for_person = move |_| handoff.start(bot.transcript(), HandoffReason::Button, None);
-    move || match handoff.phase.get() {
-        Phase::Connected { agent } => view! {
-            <p class="human-status" part="human-status" data-testid="human-status">
-                <span class="initials" part="agent-initials" aria-hidden="true" data-testid="agent-initials">
-                    {states::initials(&agent)}
-                </span>
-                {move || i18n.f("human.talking-to", &[("agent", &agent)])}
-            </p>
-        }
-        .into_any(),
-        Phase::Starting | Phase::Waiting(_) | Phase::Details { .. } => view! {
+    let on_the_way = move || {
+        view! {
             <p class="human-status" part="human-status" data-testid="human-status">
                 {i18n.tr("human.on-the-way")}
             </p>
         }
-        .into_any(),
+        .into_any()
+    };
+    move || match handoff.phase.get() {
+        // Drawn by the live module, which alone connects a person.
+        Phase::Connected { agent } => handoff.drawn_live(Drawn::Talking(agent)).unwrap_or_else(on_the_way),
+        Phase::Starting | Phase::Waiting(_) | Phase::Details { .. } => on_the_way(),
         Phase::Idle | Phase::Ended | Phase::Failed(_) | Phase::Offline { .. } | Phase::MessageLeft { .. } => {
             view! {
                 <button
@@ -132,9 +129,22 @@ fn HumanStatus(handoff: Handoff, bot: BotChat) -> impl IntoView {
     }
 }
 
-/// Said only while a person is asked for: the bot needs no connection.
-#[component]
-fn ReconnectingBanner(handoff: Handoff) -> impl IntoView {
+/// The header's word on the person who answers: their initials and name (the live module's).
+pub(crate) fn talking(agent: String) -> AnyView {
+    let i18n = use_i18n();
+    view! {
+        <p class="human-status" part="human-status" data-testid="human-status">
+            <span class="initials" part="agent-initials" aria-hidden="true" data-testid="agent-initials">
+                {states::initials(&agent)}
+            </span>
+            {move || i18n.f("human.talking-to", &[("agent", &agent)])}
+        </p>
+    }
+    .into_any()
+}
+
+/// Said only while a person is asked for: the bot needs no connection (the live module's).
+pub(crate) fn reconnecting(handoff: Handoff) -> AnyView {
     let i18n = use_i18n();
     view! {
         <Show when=move || handoff.phase.get().is_live() && handoff.connection.get() == Connection::Reconnecting>
@@ -143,4 +153,5 @@ fn ReconnectingBanner(handoff: Handoff) -> impl IntoView {
             </p>
         </Show>
     }
+    .into_any()
 }
