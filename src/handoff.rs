@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use tandem_browser::{
     Channel, Connection, FetchError, NotSent, Outbox, Pending, Reading, after_ms, append_new, fetch_json,
-    from_json, last_held, local_storage, session_storage, to_json, when_visible,
+    from_json, json_strings, last_held, local_storage, session_storage, to_json, when_visible,
 };
 use tandem_protocol::{
     AskEmail, Availability, mask_card_numbers, mask_card_numbers_in_transcript, validate_email,
@@ -156,7 +156,7 @@ pub struct Handoff {
     /// What `Tandem.setContext` says of the page.
     context: RwSignal<Option<String>>,
     /// The live module's views, once it is here (see [`live::Drawn`]).
-    live_views: RwSignal<Option<live::Draw>>,
+    live: RwSignal<Option<live::Arrived>>,
     /// The email the customer gave before the handoff, where the transcript goes by default.
     given_email: StoredValue<Option<String>>,
 }
@@ -233,7 +233,7 @@ impl Handoff {
             notice: RwSignal::new(None),
             uploading: RwSignal::new(None),
             context,
-            live_views: RwSignal::new(live::views_at_start()),
+            live: RwSignal::new(live::at_start()),
             given_email: StoredValue::new(None),
             saved: StoredValue::new(saved),
             socket: Channel::new(),
@@ -293,7 +293,7 @@ impl Handoff {
                 .collect();
             let Some(storage) = session_storage() else { return };
             let key = outbox_key(&self.api.merchant);
-            match to_json(&held) {
+            match json_strings(&held) {
                 Some(json) if !held.is_empty() && self.saved.with_value(Option::is_some) => {
                     let _ = storage.set_item(&key, &json);
                 }
@@ -581,7 +581,13 @@ impl Handoff {
         );
     }
 
+    /// Sends `frame` on the live socket, through the live module (see [`live::Arrived`]);
+    /// `false` when there is no socket open (the outbox keeps what matters).
     fn send_frame(self, frame: &CustomerFrame) -> bool {
+        self.live.with_untracked(|live| live.is_some_and(|live| (live.send)(self, frame)))
+    }
+
+    pub(crate) fn send_now(self, frame: &CustomerFrame) -> bool {
         self.socket.send(frame)
     }
 
@@ -802,14 +808,14 @@ impl Handoff {
 
     /// `what`, drawn by the live module; nothing until it is here.
     pub fn drawn_live(self, what: live::Drawn) -> Option<AnyView> {
-        self.live_views.get().map(|draw| draw(self, what))
+        self.live.get().map(|live| (live.draw)(self, what))
     }
 
     /// The live module is here, with its views.
     #[cfg(feature = "lazy")]
-    pub(crate) fn live_views_arrived(self, draw: live::Draw) {
-        if self.live_views.with_untracked(Option::is_none) {
-            self.live_views.set(Some(draw));
+    pub(crate) fn live_arrived(self, live: live::Arrived) {
+        if self.live.with_untracked(Option::is_none) {
+            self.live.set(Some(live));
         }
     }
 

@@ -14,7 +14,7 @@ use leptos::task::spawn_local;
 use leptos::wasm_split::SplitLoaderError;
 #[cfg(feature = "lazy")]
 use std::{cell::Cell, rc::Rc};
-use tandem_protocol::{ChatMessage, Rating};
+use tandem_protocol::{ChatMessage, CustomerFrame, Rating};
 
 use crate::ConfigState;
 use crate::handoff::{Failure, Handoff, Phase, Unanswered};
@@ -38,15 +38,24 @@ pub enum Drawn {
     Reconnecting,
 }
 
-/// The live module's views, once it is here.
-pub type Draw = fn(Handoff, Drawn) -> AnyView;
+/// What the live module hands the first when it is here: its views, and its way onto the live
+/// socket (so that the frames' encoding and the socket's code come with it; before it is here
+/// there is no socket, and what the customer sends waits in the outbox).
+#[derive(Clone, Copy)]
+pub struct Arrived {
+    pub draw: fn(Handoff, Drawn) -> AnyView,
+    /// Sends a frame; `false` when the socket is down.
+    pub send: fn(Handoff, &CustomerFrame) -> bool,
+}
 
-/// The live module's views as the widget starts: there already when it is all one module.
-pub fn views_at_start() -> Option<Draw> {
+const ARRIVED: Arrived = Arrived { draw: crate::conversation::live_view, send: Handoff::send_now };
+
+/// The live module as the widget starts: there already when it is all one module.
+pub fn at_start() -> Option<Arrived> {
     #[cfg(feature = "lazy")]
     return None;
     #[cfg(not(feature = "lazy"))]
-    return Some(crate::conversation::live_view);
+    return Some(ARRIVED);
 }
 
 /// Hears how sending a transcript went (a catalogue key for a failure).
@@ -137,7 +146,7 @@ async fn apply(handoff: Handoff, task: Task) -> Result<(), Task> {
 #[cfg(feature = "lazy")]
 #[leptos::wasm_split::wasm_split(live, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_live))]
 fn in_live_module(handoff: Handoff, held: Rc<Cell<Option<Task>>>) -> Result<(), SplitLoaderError> {
-    handoff.live_views_arrived(crate::conversation::live_view);
+    handoff.live_arrived(ARRIVED);
     if let Some(task) = held.take() {
         task.apply(handoff);
     }

@@ -28,7 +28,8 @@ pub use channel::Channel;
 pub use draft::{Draft, enter_sends};
 pub use files::{NotSent, chosen_files, fetch_file, forget_file, send_file, size_text};
 pub use json::{
-    FetchError, fetch_json, fetch_json_with_bearer, from_json, from_value, post_json_text, to_json,
+    FetchError, fetch_json, fetch_json_with_bearer, from_json, from_value, json_strings, post_json_text,
+    to_json,
 };
 pub use outbox::{Outbox, Pending};
 pub use reading::{Reading, after_ms, tab_visible, when_visible};

@@ -11,6 +11,12 @@ pub fn to_json<T: Serialize>(value: &T) -> Option<String> {
     js_sys::JSON::stringify(&js).ok().and_then(|s| s.as_string())
 }
 
+/// A list of strings as JSON, by the browser alone (no serializer's code for it).
+pub fn json_strings(strings: &[String]) -> Option<String> {
+    let array: js_sys::Array = strings.iter().map(|s| JsValue::from_str(s)).collect();
+    js_sys::JSON::stringify(&array).ok().and_then(|s| s.as_string())
+}
+
 /// Parses with the browser's JSON.parse.
 pub fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
     let value = js_sys::JSON::parse(text).ok()?;
