@@ -4,8 +4,14 @@
 //! Rust; the files are compiled in (a few KB) and read by a linear scan, which for some forty
 //! keys is cheaper than building a map. A key missing from a catalogue falls back to English
 //! at run time, and the tests below fail the build first.
+//!
+//! The live chat's words (`locales/live/*.txt`: the queue, the forms, the files, the end) come
+//! with the live chat's wasm module, which hands them over as it arrives ([`live_words_arrived`]);
+//! only its views ask for them.
 
 use leptos::prelude::*;
+#[cfg(feature = "lazy")]
+use std::cell::Cell;
 
 /// A locale the widget ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +71,31 @@ impl Locale {
         }
     }
 
-    /// The text for `key`, in English when this catalogue lacks it (empty if no catalogue has
-    /// it, which the tests rule out).
+    /// The live chat's catalogue, where its module is.
+    fn live_catalogue(self) -> Option<&'static str> {
+        #[cfg(feature = "lazy")]
+        let catalogues = LIVE_WORDS.with(Cell::get);
+        #[cfg(not(feature = "lazy"))]
+        let catalogues = Some(&LIVE_CATALOGUES);
+        catalogues.map(|catalogues| catalogues[self.catalogue_index()])
+    }
+
+    fn catalogue_index(self) -> usize {
+        match self {
+            Self::En | Self::PseudoRtl => 0,
+            Self::Sv => 1,
+            Self::De => 2,
+        }
+    }
+
+    /// The text for `key`, in English when this locale lacks it (empty if no catalogue has it,
+    /// which the tests rule out).
     pub fn text(self, key: &str) -> &'static str {
-        lookup(self.catalogue(), key).or_else(|| lookup(Self::En.catalogue(), key)).unwrap_or("")
+        [self, Self::En]
+            .into_iter()
+            .flat_map(|locale| std::iter::once(locale.catalogue()).chain(locale.live_catalogue()))
+            .find_map(|catalogue| lookup(catalogue, key))
+            .unwrap_or("")
     }
 
     /// The text for `key` with each `{name}` replaced by its value.
@@ -99,6 +126,26 @@ pub fn entries(catalogue: &str) -> impl Iterator<Item = (&str, &str)> {
 
 fn lookup(catalogue: &'static str, key: &str) -> Option<&'static str> {
     entries(catalogue).find(|(candidate, _)| *candidate == key).map(|(_, text)| text)
+}
+
+/// The live chat's catalogues (English, Swedish, German): with the `lazy` feature, only
+/// [`live_words_arrived`] names them, so that they are data of the live module.
+const LIVE_CATALOGUES: [&str; 3] = [
+    include_str!("../locales/live/en.txt"),
+    include_str!("../locales/live/sv.txt"),
+    include_str!("../locales/live/de.txt"),
+];
+
+#[cfg(feature = "lazy")]
+thread_local! {
+    /// The live chat's catalogues, once its module is here.
+    static LIVE_WORDS: Cell<Option<&'static [&'static str; 3]>> = const { Cell::new(None) };
+}
+
+/// The live module is here, with its words (called from it).
+#[cfg(feature = "lazy")]
+pub fn live_words_arrived() {
+    LIVE_WORDS.with(|held| held.set(Some(&LIVE_CATALOGUES)));
 }
 
 /// The locale the widget speaks, shared through context.
@@ -190,13 +237,26 @@ mod tests {
         text.split('{').skip(1).filter_map(|rest| rest.split_once('}')).map(|(name, _)| name).collect()
     }
 
+    /// A locale's words: the widget's, then the live chat's.
+    fn all_entries(locale: Locale) -> Vec<(&'static str, &'static str)> {
+        entries(locale.catalogue()).chain(entries(super::LIVE_CATALOGUES[locale.catalogue_index()])).collect()
+    }
+
     #[test]
     fn every_catalogue_has_every_key_with_the_same_placeholders() {
-        let english: Vec<_> = entries(Locale::En.catalogue()).collect();
+        let english = all_entries(Locale::En);
         let keys: BTreeSet<_> = english.iter().map(|(key, _)| *key).collect();
-        assert_eq!(keys.len(), english.len(), "a key is listed twice in en.txt");
+        assert_eq!(keys.len(), english.len(), "a key is listed twice in en.txt or live/en.txt");
         for locale in Locale::SHIPPED {
-            let catalogue: Vec<_> = entries(locale.catalogue()).collect();
+            let widgets: BTreeSet<_> = entries(locale.catalogue()).map(|(key, _)| key).collect();
+            let english_widgets: BTreeSet<_> = entries(Locale::En.catalogue()).map(|(key, _)| key).collect();
+            assert_eq!(
+                widgets,
+                english_widgets,
+                "{}: the widget's and the live chat's keys as in English",
+                locale.tag()
+            );
+            let catalogue = all_entries(locale);
             let own: BTreeSet<_> = catalogue.iter().map(|(key, _)| *key).collect();
             let missing: Vec<_> = keys.difference(&own).collect();
             let extra: Vec<_> = own.difference(&keys).collect();
@@ -233,7 +293,7 @@ mod tests {
         assert!(used.len() > 10, "the scan found the widget's keys: {used:?}");
         for key in &used {
             assert!(
-                entries(Locale::En.catalogue()).any(|(candidate, _)| candidate == key),
+                all_entries(Locale::En).iter().any(|(candidate, _)| candidate == key),
                 "the code uses {key:?}, which no catalogue has"
             );
         }

@@ -146,6 +146,7 @@ async fn apply(handoff: Handoff, task: Task) -> Result<(), Task> {
 #[cfg(feature = "lazy")]
 #[leptos::wasm_split::wasm_split(live, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_live))]
 fn in_live_module(handoff: Handoff, held: Rc<Cell<Option<Task>>>) -> Result<(), SplitLoaderError> {
+    crate::i18n::live_words_arrived();
     handoff.live_arrived(ARRIVED);
     if let Some(task) = held.take() {
         task.apply(handoff);
