@@ -23,10 +23,16 @@ pub fn MessageList(
         <div class="messages" part="messages" role="log" aria-live="polite" data-testid="messages">
             <p class="message from-bot">{i18n.tr("bot.greeting")}</p>
             // The flow's starter topics first (an answer, or a person, with taps alone), drawn as
-            // a line of the bot's with only quick replies.
-            <For each=move || bot.lines_after_starters() key=|line| (line.id, line.quick_replies.len()) let:line>
-                <BotLineView line bot handoff/>
-            </For>
+            // a line of the bot's with only quick replies. Lines are only ever added (the
+            // starters come first, with the flow, before the bot can answer anything), so an
+            // unkeyed list keeps every drawn line's nodes, and the keyed list's code stays out of
+            // the download.
+            {move || {
+                bot.lines_after_starters()
+                    .into_iter()
+                    .map(|line| view! { <BotLineView line bot handoff/> })
+                    .collect_view()
+            }}
             <Show when=move || bot.offer.get().is_some() && !handoff.phase.get().is_live()>
                 <p class="message from-bot" data-testid="bot-offer">
                     <button class="quick-reply" on:click=move |_| bot.accept_offer(handoff)>
@@ -34,18 +40,7 @@ pub fn MessageList(
                     </button>
                 </p>
             </Show>
-            <MessagesThenPending
-                messages=move || handoff.messages.get()
-                pending=move || handoff.outbox.waiting_for(&())
-                show_message=move |message| handoff.drawn_live(Drawn::Message(message))
-                show_pending=|pending| view! {
-                    <div class="message from-customer pending" data-testid="pending-message">
-                        <span class="author">{use_i18n().tr(if pending.not_sent { "you.not-sent" } else { "you.sending" })}</span>
-                        <p class="text">{pending.text}</p>
-                    </div>
-                }
-            />
-            {move || handoff.drawn_live(Drawn::Activity)}
+            {move || handoff.drawn_live(Drawn::Conversation)}
             <PhaseNotice merchant_config handoff/>
             {move || handoff.notice.get().map(|notice| view! {
                 <p class="message from-system" data-testid="notice">{notice}</p>
@@ -54,11 +49,24 @@ pub fn MessageList(
     }
 }
 
-/// Under the conversation with the person: a file on its way, "Seen", the person typing (the
-/// live module's, which alone brings them about).
-fn activity(handoff: Handoff) -> AnyView {
+/// The conversation with the person (the live module's, whose socket brings it): the stored
+/// messages, what is still being sent, a file on its way, "Seen" and the person typing. Until
+/// the module is here (a conversation resumed as the page loads) none of it shows, and what
+/// the customer sends meanwhile waits in the outbox.
+fn with_the_person(handoff: Handoff) -> AnyView {
     let i18n = use_i18n();
     view! {
+        <MessagesThenPending
+            messages=move || handoff.messages.get()
+            pending=move || handoff.outbox.waiting_for(&())
+            show_message=move |message| view! { <MessageBubble message handoff/> }
+            show_pending=|pending| view! {
+                <div class="message from-customer pending" data-testid="pending-message">
+                    <span class="author">{use_i18n().tr(if pending.not_sent { "you.not-sent" } else { "you.sending" })}</span>
+                    <p class="text">{pending.text}</p>
+                </div>
+            }
+        />
         {move || handoff.uploading.get().map(|(name, percent)| view! {
             <p class="message from-customer pending" role="status" data-testid="upload">
                 <label>
@@ -122,9 +130,8 @@ fn PhaseNotice(merchant_config: ReadSignal<ConfigState>, handoff: Handoff) -> im
 pub fn live_view(handoff: Handoff, what: Drawn) -> AnyView {
     match what {
         Drawn::Phase(merchant_config) => live_phase(merchant_config, handoff),
-        Drawn::Message(message) => view! { <MessageBubble message handoff/> }.into_any(),
         Drawn::Talking(agent) => crate::panel::talking(agent),
-        Drawn::Activity => activity(handoff),
+        Drawn::Conversation => with_the_person(handoff),
         Drawn::Attach => crate::composer::attach_button(handoff),
         Drawn::End => crate::composer::end_button(handoff),
         Drawn::Reconnecting => crate::panel::reconnecting(handoff),

@@ -14,7 +14,7 @@ use leptos::task::spawn_local;
 use leptos::wasm_split::SplitLoaderError;
 #[cfg(feature = "lazy")]
 use std::{cell::Cell, rc::Rc};
-use tandem_protocol::{ChatMessage, CustomerFrame, Rating};
+use tandem_protocol::{CustomerFrame, Rating};
 
 use crate::ConfigState;
 use crate::handoff::{Failure, Handoff, Phase, Unanswered};
@@ -24,12 +24,11 @@ use crate::handoff::{Failure, Handoff, Phase, Unanswered};
 pub enum Drawn {
     /// Below the conversation, for the phase the handoff is in (the queue, the forms, the end).
     Phase(ReadSignal<ConfigState>),
-    /// A stored message of the conversation with the person.
-    Message(ChatMessage),
     /// The header's word on the person who answers.
     Talking(String),
-    /// Under the conversation: a file on its way, "Seen", the person typing.
-    Activity,
+    /// The conversation with the person: its messages, what is being sent, a file on its way,
+    /// "Seen", the person typing.
+    Conversation,
     /// The composer's controls for a chat with a person: the attach button (before the text
     /// box) and the end button (below it).
     Attach,
