@@ -185,6 +185,14 @@ impl Handoff {
         self.skill.set_value(skill);
     }
 
+    /// What only a conversation with a person needs, installed as the live chat's code arrives
+    /// (there is no conversation before it): the page's context followed, and the beacon when
+    /// the page goes while the customer waits.
+    fn live_started(self) {
+        self.follow_context();
+        self.leave_on_pagehide();
+    }
+
     /// What the page says of itself (`Tandem.setContext`) goes to the conversation as it starts,
     /// and again whenever the page changes it while the conversation goes on.
     fn follow_context(self) {
@@ -255,12 +263,12 @@ impl Handoff {
             on_screen: StoredValue::new(false),
         };
         when_visible(move || handoff.see());
-        handoff.follow_context();
+        #[cfg(not(feature = "lazy"))]
+        handoff.live_started();
         if resuming {
             handoff.take_back_outbox();
             handoff.connect();
         }
-        handoff.leave_on_pagehide();
         handoff.keep_outbox();
         handoff
     }
@@ -813,10 +821,12 @@ impl Handoff {
         self.live.get().map(|live| (live.draw)(self, what))
     }
 
-    /// The live module is here, with its views.
+    /// The live module is here, with its views and its socket; what only a conversation with a
+    /// person needs starts now.
     #[cfg(feature = "lazy")]
     pub(crate) fn live_arrived(self, live: live::Arrived) {
         if self.live.with_untracked(Option::is_none) {
+            self.live_started();
             self.live.set(Some(live));
         }
     }
