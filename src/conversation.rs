@@ -19,6 +19,8 @@ pub fn MessageList(
     bot: BotChat,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    // The offer is drawn again only when it comes or goes (a memo, as `Show` would).
+    let offered = Memo::new(move |_| bot.offer.get().is_some() && !handoff.phase.get().is_live());
     view! {
         <div class="messages" part="messages" role="log" aria-live="polite" data-testid="messages">
             <p class="message from-bot">{i18n.tr("bot.greeting")}</p>
@@ -33,13 +35,13 @@ pub fn MessageList(
                     .map(|line| view! { <BotLineView line bot handoff/> })
                     .collect_view()
             }}
-            <Show when=move || bot.offer.get().is_some() && !handoff.phase.get().is_live()>
+            {move || offered.get().then(|| view! {
                 <p class="message from-bot" data-testid="bot-offer">
                     <button class="quick-reply" on:click=move |_| bot.accept_offer(handoff)>
                         {i18n.tr("bot.offer")}
                     </button>
                 </p>
-            </Show>
+            })}
             {move || handoff.drawn_live(Drawn::Conversation)}
             <PhaseNotice merchant_config handoff/>
             {move || handoff.notice.get().map(|notice| view! {

@@ -171,11 +171,12 @@ fn FramePanel(
         open.set(false);
         frame::post("close", &[]);
     });
+    // Drawn again only when it opens or closes (a memo, as `Show` would: `Tandem.open()` on an
+    // open panel keeps it as it is).
+    let shown = Memo::new(move |_| open.get());
     view! {
         {widget_root("tandem tandem-full-page", view! {
-            <Show when=move || open.get()>
-                <Panel merchant_config on_close=Some(close) handoff bot/>
-            </Show>
+            {move || shown.get().then(|| view! { <Panel merchant_config on_close=Some(close) handoff bot/> })}
         })}
     }
 }
@@ -196,6 +197,8 @@ fn LauncherAndPanel(
     // The panel shows once the merchant's name is known (or known to be unavailable), so that
     // its first frame already has the header; until then the launcher reports that it is busy.
     let panel_shown = move || open.get() && merchant_config.with(|state| !state.is_loading());
+    // The panel is drawn again only when it shows or hides (a memo, as `Show` would).
+    let shown = Memo::new(move |_| panel_shown());
     // Taken over as the panel is first built (before its composer, which takes what was typed),
     // or dropped if the panel is closed before it could show.
     let shell = StoredValue::new_local(shell);
@@ -224,10 +227,10 @@ fn LauncherAndPanel(
 
     view! {
         {widget_root("tandem", view! {
-            <Show when=panel_shown>
+            {move || shown.get().then(|| view! {
                 {take_over_shell(true)}
                 <Panel merchant_config=merchant_config on_close=Some(close) handoff bot/>
-            </Show>
+            })}
             <button
                 node_ref=launcher
                 class="launcher"
