@@ -68,6 +68,23 @@ async fn fetch_json_with<B: Serialize, T: DeserializeOwned>(
     bearer: Option<&str>,
     body: Option<&B>,
 ) -> Result<T, FetchError> {
+    let body = match body {
+        Some(body) => Some(to_json(body).ok_or(FetchError::Unreadable)?),
+        None => None,
+    };
+    let answer = fetch_value(method, url, bearer, body).await?;
+    from_value(answer).map_err(|_| FetchError::Unreadable)
+}
+
+/// The request itself, the same code whatever is sent and decoded (the typed wrappers above
+/// are thin, so that each answer type does not bring a request of its own into the wasm): the
+/// answer as `JSON.parse` gives it, `null` for an empty body (204 and friends, for `()`).
+async fn fetch_value(
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<String>,
+) -> Result<JsValue, FetchError> {
     use gloo_net::http::{Method, RequestBuilder};
     let method = match method {
         "POST" => Method::POST,
@@ -79,10 +96,7 @@ async fn fetch_json_with<B: Serialize, T: DeserializeOwned>(
         builder = builder.header("authorization", &format!("Bearer {token}"));
     }
     let request = match body {
-        Some(body) => {
-            let json = to_json(body).ok_or(FetchError::Unreadable)?;
-            builder.header("content-type", "application/json").body(json)
-        }
+        Some(json) => builder.header("content-type", "application/json").body(json),
         None => builder.build(),
     }
     .map_err(network)?;
@@ -92,10 +106,9 @@ async fn fetch_json_with<B: Serialize, T: DeserializeOwned>(
         return Err(FetchError::Status(response.status(), text));
     }
     if text.is_empty() {
-        // 204 and friends: decode from null (for `()` answers).
-        return from_value(JsValue::NULL).map_err(|_| FetchError::Unreadable);
+        return Ok(JsValue::NULL);
     }
-    from_json(&text).ok_or(FetchError::Unreadable)
+    js_sys::JSON::parse(&text).map_err(|_| FetchError::Unreadable)
 }
 
 /// Posts `json` (JSON text already written, such as the page's own object) to `url` with a
